@@ -1,0 +1,10 @@
+//! Kovan's logic, free of Tauri: the desktop shell and the `kovan` CLI are thin layers over it.
+
+pub mod bindings;
+pub mod error;
+pub mod view;
+pub mod workspace;
+
+pub use error::{Problem, WorkspaceError};
+pub use view::WorkspaceView;
+pub use workspace::Workspace;

@@ -1,0 +1,1101 @@
+//! kovan.toml: load it, validate it, and derive every per-instance name.
+//!
+//! [`derive_names`] is the only place a database file, cache prefix, cookie name or per-instance path
+//! is made; everything else (the window, the CLI, generated config) shows what it returns.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use ts_rs::TS;
+
+use crate::error::{Problem, WorkspaceError};
+
+pub const FILE_NAME: &str = "kovan.toml";
+/// The environment variable that names the workspace when no `--workspace` is given.
+pub const ENV_VAR: &str = "KOVAN_WORKSPACE";
+pub const MAX_NAME_LEN: usize = 32;
+const PORT_RANGE: std::ops::RangeInclusive<i64> = 1024..=65535;
+const WEIGHT_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
+
+/// A loaded, valid kovan.toml.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workspace {
+    /// Absolute path of the kovan.toml.
+    pub file: PathBuf,
+    pub project: Project,
+    pub redis: Option<RedisConfig>,
+    pub database: DatabaseEngine,
+    pub instances: Vec<Instance>,
+    pub presets: Vec<Preset>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    pub name: String,
+    /// Absolute path of the folder with manage.py.
+    pub django_root: PathBuf,
+    /// The project's own settings module; the instances run Kovan's settings that import it.
+    pub settings: String,
+    pub python: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisConfig {
+    url: url::Url,
+    pub managed: bool,
+}
+
+impl RedisConfig {
+    /// The URL to connect with, password included. Never show it: use [`RedisConfig::redacted`].
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+
+    /// The URL with its password replaced, safe for the window and logs.
+    pub fn redacted(&self) -> String {
+        let mut shown = self.url.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("***"));
+        }
+        shown.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseEngine {
+    #[default]
+    Sqlite,
+    Postgresql,
+}
+
+/// Which part of the site an instance serves; nginx routes by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Main,
+    Api,
+    Websocket,
+}
+
+/// The Django cache backend an instance uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheBackend {
+    #[default]
+    Redis,
+    Locmem,
+    File,
+    Db,
+    Dummy,
+}
+
+impl Role {
+    const ALL: [(&'static str, Role); 3] = [
+        ("main", Role::Main),
+        ("api", Role::Api),
+        ("websocket", Role::Websocket),
+    ];
+}
+
+impl CacheBackend {
+    const ALL: [(&'static str, CacheBackend); 5] = [
+        ("redis", CacheBackend::Redis),
+        ("locmem", CacheBackend::Locmem),
+        ("file", CacheBackend::File),
+        ("db", CacheBackend::Db),
+        ("dummy", CacheBackend::Dummy),
+    ];
+
+    /// The Django backend class this maps to.
+    pub fn django_class(self) -> &'static str {
+        match self {
+            Self::Redis => "django.core.cache.backends.redis.RedisCache",
+            Self::Locmem => "django.core.cache.backends.locmem.LocMemCache",
+            Self::File => "django.core.cache.backends.filebased.FileBasedCache",
+            Self::Db => "django.core.cache.backends.db.DatabaseCache",
+            Self::Dummy => "django.core.cache.backends.dummy.DummyCache",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub name: String,
+    pub port: u16,
+    pub role: Role,
+    pub cache: CacheBackend,
+    /// Seconds, Django's TIMEOUT.
+    pub cache_timeout: u32,
+    /// nginx upstream weight.
+    pub weight: u32,
+    pub names: DerivedNames,
+}
+
+/// Every name that keeps one instance apart from the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DerivedNames {
+    /// SQLite file relative to the Django root, or the PostgreSQL database name.
+    pub database: String,
+    /// Django KEY_PREFIX; Redis keys are `{prefix}:{version}:{key}`.
+    pub cache_prefix: String,
+    pub session_cookie: String,
+    pub csrf_cookie: String,
+    pub static_root: String,
+    pub media_root: String,
+    pub env_file: String,
+    pub log_file: String,
+}
+
+/// Names a project already uses, taking the place of derived ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameOverrides {
+    pub database: Option<String>,
+    pub cache_prefix: Option<String>,
+    pub session_cookie: Option<String>,
+    pub csrf_cookie: Option<String>,
+    pub static_root: Option<String>,
+    pub media_root: Option<String>,
+    pub env_file: Option<String>,
+    pub log_file: Option<String>,
+}
+
+/// The one function that makes per-instance names.
+pub fn derive_names(
+    project: &str,
+    instance: &str,
+    engine: DatabaseEngine,
+    overrides: &NameOverrides,
+) -> DerivedNames {
+    let pick = |given: &Option<String>, derived: String| given.clone().unwrap_or(derived);
+    DerivedNames {
+        database: pick(
+            &overrides.database,
+            match engine {
+                DatabaseEngine::Sqlite => format!("db_{instance}.sqlite3"),
+                DatabaseEngine::Postgresql => format!("{project}_{instance}"),
+            },
+        ),
+        cache_prefix: pick(&overrides.cache_prefix, format!("{project}_{instance}")),
+        session_cookie: pick(&overrides.session_cookie, format!("sessionid_{instance}")),
+        csrf_cookie: pick(&overrides.csrf_cookie, format!("csrftoken_{instance}")),
+        static_root: pick(&overrides.static_root, format!("staticfiles_{instance}")),
+        media_root: pick(&overrides.media_root, format!("media_{instance}")),
+        env_file: pick(&overrides.env_file, format!(".env.{instance}")),
+        log_file: pick(&overrides.log_file, format!("logs/{instance}.log")),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preset {
+    pub name: String,
+    pub instances: Vec<String>,
+}
+
+impl Workspace {
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+}
+
+/// The kovan.toml a path names: the path itself, or `kovan.toml` inside it when it is a folder.
+pub fn file_in(path: &Path) -> PathBuf {
+    let path = normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+    if path.is_dir() {
+        path.join(FILE_NAME)
+    } else {
+        path
+    }
+}
+
+/// The workspace named explicitly (`--workspace`), else by `KOVAN_WORKSPACE`; `None` when neither is.
+pub fn named(explicit: Option<&Path>, env: Option<OsString>) -> Option<PathBuf> {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from))
+        .map(|p| file_in(&p))
+}
+
+/// The nearest kovan.toml in `start` or a folder above it.
+pub fn find_upwards(start: &Path) -> Option<PathBuf> {
+    let start = std::path::absolute(start).ok()?;
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|f| f.is_file())
+}
+
+/// Read and validate a kovan.toml (or the one inside a folder).
+pub fn load(path: &Path) -> Result<Workspace, WorkspaceError> {
+    let file = file_in(path);
+    let source = std::fs::read_to_string(&file).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            WorkspaceError::NotFound { path: file.clone() }
+        } else {
+            WorkspaceError::Unreadable {
+                path: file.clone(),
+                source,
+            }
+        }
+    })?;
+    parse(&file, &source)
+}
+
+/// Validate kovan.toml text as if it were read from `file` (whose folder anchors relative paths).
+pub fn parse(file: &Path, source: &str) -> Result<Workspace, WorkspaceError> {
+    let invalid = |problems| WorkspaceError::Invalid {
+        path: file.to_path_buf(),
+        problems,
+    };
+    let raw: RawFile = toml::from_str(source).map_err(|e| invalid(vec![toml_problem(source, &e)]))?;
+    let root = file.parent().unwrap_or(Path::new("."));
+    let mut v = Validator {
+        source,
+        problems: Vec::new(),
+    };
+    let workspace = v.workspace(file, root, raw);
+    if v.problems.is_empty() {
+        Ok(workspace)
+    } else {
+        Err(invalid(v.problems))
+    }
+}
+
+// ---- the file as written ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    project: RawProject,
+    redis: Option<RawRedis>,
+    database: Option<RawDatabase>,
+    #[serde(default, rename = "instance")]
+    instances: Vec<RawInstance>,
+    #[serde(default, rename = "preset")]
+    presets: IndexMap<String, Spanned<RawPreset>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    name: Spanned<String>,
+    django_root: Option<Spanned<String>>,
+    settings: Spanned<String>,
+    python: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedis {
+    url: Spanned<String>,
+    #[serde(default)]
+    managed: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    engine: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstance {
+    name: Spanned<String>,
+    port: Spanned<i64>,
+    role: Option<Spanned<String>>,
+    cache: Option<Spanned<String>>,
+    cache_timeout: Option<Spanned<i64>>,
+    weight: Option<Spanned<i64>>,
+    database: Option<Spanned<String>>,
+    cache_prefix: Option<Spanned<String>>,
+    session_cookie: Option<Spanned<String>>,
+    csrf_cookie: Option<Spanned<String>>,
+    static_root: Option<Spanned<String>>,
+    media_root: Option<Spanned<String>>,
+    env_file: Option<Spanned<String>>,
+    log_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreset {
+    instances: Vec<Spanned<String>>,
+}
+
+// ---- validation ----
+
+struct Validator<'s> {
+    source: &'s str,
+    problems: Vec<Problem>,
+}
+
+/// What kind of value a derived name is, for collision messages and checks.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Namespace {
+    /// Files and folders under the Django root: they must all differ.
+    Path,
+    /// Cookie names share one namespace per host, whatever the port (RFC 6265 §8.5).
+    Cookie,
+    /// PostgreSQL database names.
+    DatabaseName,
+}
+
+struct Claim<'a> {
+    value: String,
+    instance: &'a str,
+    field: &'static str,
+    line: Option<u32>,
+}
+
+impl Validator<'_> {
+    fn line_of<T>(&self, s: &Spanned<T>) -> Option<u32> {
+        Some(line_at(self.source, s.span().start))
+    }
+
+    fn report(&mut self, field: impl Into<String>, line: Option<u32>, message: String, fix: String) {
+        self.problems.push(Problem {
+            field: field.into(),
+            line,
+            message,
+            fix,
+        });
+    }
+
+    fn workspace(&mut self, file: &Path, root: &Path, raw: RawFile) -> Workspace {
+        let project = self.project(root, raw.project);
+        let database = match raw.database {
+            None => DatabaseEngine::Sqlite,
+            Some(db) => match db.engine.get_ref().as_str() {
+                "sqlite" => DatabaseEngine::Sqlite,
+                "postgresql" => DatabaseEngine::Postgresql,
+                other => {
+                    let line = self.line_of(&db.engine);
+                    self.report(
+                        "database.engine",
+                        line,
+                        format!("`{other}` is not a database engine Kovan knows."),
+                        "Use \"sqlite\" (one file per instance) or \"postgresql\" (one database per instance).".into(),
+                    );
+                    DatabaseEngine::Sqlite
+                }
+            },
+        };
+        let redis = raw.redis.and_then(|r| self.redis(r));
+        let instances = self.instances(&project.name, database, raw.instances);
+        if instances.iter().any(|i| i.cache == CacheBackend::Redis) && redis.is_none() {
+            let users: Vec<&str> = instances
+                .iter()
+                .filter(|i| i.cache == CacheBackend::Redis)
+                .map(|i| i.name.as_str())
+                .collect();
+            if !self.problems.iter().any(|p| p.field.starts_with("redis")) {
+                self.report(
+                    "redis",
+                    None,
+                    format!("{} use cache = \"redis\", but there is no [redis] table.", users.join(", ")),
+                    "Add `[redis]` with `url = \"redis://127.0.0.1:6379/0\"`, or choose another cache for them.".into(),
+                );
+            }
+        }
+        let presets = self.presets(&instances, raw.presets);
+        Workspace {
+            file: file.to_path_buf(),
+            project,
+            redis,
+            database,
+            instances,
+            presets,
+        }
+    }
+
+    fn project(&mut self, root: &Path, raw: RawProject) -> Project {
+        let name_line = self.line_of(&raw.name);
+        if let Err((message, fix)) = check_name(raw.name.get_ref(), "project") {
+            self.report("project.name", name_line, message, fix);
+        }
+        let (root_text, root_line) = match &raw.django_root {
+            Some(r) => (r.get_ref().clone(), self.line_of(r)),
+            None => (".".to_string(), None),
+        };
+        let django_root = normalize(&root.join(&root_text));
+        if !django_root.is_dir() {
+            self.report(
+                "project.django_root",
+                root_line,
+                format!("the folder {} does not exist.", django_root.display()),
+                "Set django_root to the folder that holds manage.py, relative to kovan.toml.".into(),
+            );
+        } else if !django_root.join("manage.py").is_file() {
+            self.report(
+                "project.django_root",
+                root_line,
+                format!("{} has no manage.py.", django_root.display()),
+                "Set django_root to the folder that holds manage.py, relative to kovan.toml.".into(),
+            );
+        }
+        let settings = raw.settings.get_ref().clone();
+        if !is_dotted_module(&settings) {
+            let line = self.line_of(&raw.settings);
+            self.report(
+                "project.settings",
+                line,
+                format!("`{settings}` is not a Python module path."),
+                "Give the dotted module of your settings, as in DJANGO_SETTINGS_MODULE: \"dashboard_project.settings\".".into(),
+            );
+        }
+        Project {
+            name: raw.name.into_inner(),
+            django_root,
+            settings,
+            python: raw.python.map(Spanned::into_inner),
+        }
+    }
+
+    fn redis(&mut self, raw: RawRedis) -> Option<RedisConfig> {
+        let line = self.line_of(&raw.url);
+        let text = raw.url.get_ref();
+        let fix = "Write it as redis://[user:password@]host:port/db or rediss://… for TLS, e.g. \"redis://127.0.0.1:6379/0\".";
+        let url = match url::Url::parse(text) {
+            Ok(url) => url,
+            Err(e) => {
+                self.report(
+                    "redis.url",
+                    line,
+                    format!("`{}` is not a URL ({e}).", redact_text(text)),
+                    fix.into(),
+                );
+                return None;
+            }
+        };
+        let shown = RedisConfig {
+            url: url.clone(),
+            managed: raw.managed,
+        }
+        .redacted();
+        if !matches!(url.scheme(), "redis" | "rediss") {
+            self.report(
+                "redis.url",
+                line,
+                format!("`{shown}` uses the scheme `{}`.", url.scheme()),
+                fix.into(),
+            );
+            return None;
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            self.report("redis.url", line, format!("`{shown}` names no host."), fix.into());
+            return None;
+        }
+        let db = url.path().trim_start_matches('/');
+        if !db.is_empty() && db.parse::<u32>().is_err() {
+            self.report(
+                "redis.url",
+                line,
+                format!("the database index `{db}` in `{shown}` is not a number."),
+                "End the URL with /0, /1, … to choose the Redis database.".into(),
+            );
+            return None;
+        }
+        Some(RedisConfig {
+            url,
+            managed: raw.managed,
+        })
+    }
+
+    fn instances(
+        &mut self,
+        project: &str,
+        engine: DatabaseEngine,
+        raw: Vec<RawInstance>,
+    ) -> Vec<Instance> {
+        if raw.is_empty() {
+            self.report(
+                "instance",
+                None,
+                "the file declares no instance.".into(),
+                "Add an [[instance]] table with at least name and port, e.g. name = \"chat_main\", port = 8000.".into(),
+            );
+        }
+        let mut out: Vec<Instance> = Vec::new();
+        let mut lines: Vec<InstanceLines> = Vec::new();
+        for (index, r) in raw.into_iter().enumerate() {
+            let name = r.name.get_ref().clone();
+            let name_line = self.line_of(&r.name);
+            let name_ok = match check_name(&name, "instance") {
+                Ok(()) => true,
+                Err((message, fix)) => {
+                    self.report(format!("instance[{}].name", index + 1), name_line, message, fix);
+                    false
+                }
+            };
+            let at = |field: &str| {
+                if name_ok {
+                    format!("instance.{name}.{field}")
+                } else {
+                    format!("instance[{}].{field}", index + 1)
+                }
+            };
+            if let Some(first) = out.iter().position(|i| i.name == name) {
+                if name_ok {
+                    self.report(
+                        at("name"),
+                        name_line,
+                        format!(
+                            "the name `{name}` is used twice (first at line {}).",
+                            lines[first].name.unwrap_or(0)
+                        ),
+                        "Give every instance its own name.".into(),
+                    );
+                }
+            }
+
+            let port_line = self.line_of(&r.port);
+            let port = *r.port.get_ref();
+            if !PORT_RANGE.contains(&port) {
+                let why = if port < *PORT_RANGE.start() {
+                    "is below 1024; ports under 1024 need root and clash with system services"
+                } else {
+                    "is above 65535, the highest TCP port"
+                };
+                self.report(
+                    at("port"),
+                    port_line,
+                    format!("port {port} {why}."),
+                    "Choose a port from 1024 to 65535, e.g. 8000.".into(),
+                );
+            } else if let Some(other) = out.iter().position(|i| i64::from(i.port) == port) {
+                self.report(
+                    at("port"),
+                    port_line,
+                    format!("port {port} is already used by {}.", out[other].name),
+                    "Give every instance its own port.".into(),
+                );
+            }
+
+            let role = self.choice(r.role.as_ref(), &Role::ALL, &at("role"));
+            let cache = self.choice(r.cache.as_ref(), &CacheBackend::ALL, &at("cache"));
+            let cache_timeout = self.number(r.cache_timeout.as_ref(), 0..=31_536_000, 300, &at("cache_timeout"), "seconds; 0 expires at once, up to one year");
+            let weight = self.number(r.weight.as_ref(), WEIGHT_RANGE, 1, &at("weight"), "the nginx upstream weight, from 1 to 100");
+
+            let overrides = NameOverrides {
+                database: r.database.as_ref().map(|s| s.get_ref().clone()),
+                cache_prefix: r.cache_prefix.as_ref().map(|s| s.get_ref().clone()),
+                session_cookie: r.session_cookie.as_ref().map(|s| s.get_ref().clone()),
+                csrf_cookie: r.csrf_cookie.as_ref().map(|s| s.get_ref().clone()),
+                static_root: r.static_root.as_ref().map(|s| s.get_ref().clone()),
+                media_root: r.media_root.as_ref().map(|s| s.get_ref().clone()),
+                env_file: r.env_file.as_ref().map(|s| s.get_ref().clone()),
+                log_file: r.log_file.as_ref().map(|s| s.get_ref().clone()),
+            };
+            let line_of = |s: &Option<Spanned<String>>| s.as_ref().map(|s| line_at(self.source, s.span().start));
+            let il = InstanceLines {
+                name: name_line,
+                database: line_of(&r.database).or(name_line),
+                cache_prefix: line_of(&r.cache_prefix).or(name_line),
+                session_cookie: line_of(&r.session_cookie).or(name_line),
+                csrf_cookie: line_of(&r.csrf_cookie).or(name_line),
+                static_root: line_of(&r.static_root).or(name_line),
+                media_root: line_of(&r.media_root).or(name_line),
+                env_file: line_of(&r.env_file).or(name_line),
+                log_file: line_of(&r.log_file).or(name_line),
+            };
+            self.check_overrides(&overrides, engine, &il, &at);
+
+            out.push(Instance {
+                names: derive_names(project, &name, engine, &overrides),
+                name,
+                port: u16::try_from(port).unwrap_or(0),
+                role,
+                cache,
+                cache_timeout,
+                weight,
+            });
+            lines.push(il);
+        }
+        self.collisions(&out, &lines, engine);
+        out
+    }
+
+    fn choice<T: Copy + Default>(
+        &mut self,
+        given: Option<&Spanned<String>>,
+        all: &[(&'static str, T)],
+        field: &str,
+    ) -> T {
+        let Some(given) = given else { return T::default() };
+        if let Some((_, v)) = all.iter().find(|(k, _)| k == given.get_ref()) {
+            return *v;
+        }
+        let names: Vec<String> = all.iter().map(|(k, _)| format!("\"{k}\"")).collect();
+        let line = self.line_of(given);
+        self.report(
+            field,
+            line,
+            format!("`{}` is not one of {}.", given.get_ref(), names.join(", ")),
+            format!("Use one of {}.", names.join(", ")),
+        );
+        T::default()
+    }
+
+    fn number(
+        &mut self,
+        given: Option<&Spanned<i64>>,
+        range: std::ops::RangeInclusive<i64>,
+        default: u32,
+        field: &str,
+        meaning: &str,
+    ) -> u32 {
+        let Some(given) = given else { return default };
+        let n = *given.get_ref();
+        if range.contains(&n) {
+            return u32::try_from(n).unwrap_or(default);
+        }
+        let line = self.line_of(given);
+        self.report(
+            field,
+            line,
+            format!("{n} is out of range ({meaning})."),
+            format!("Use a number from {} to {}.", range.start(), range.end()),
+        );
+        default
+    }
+
+    fn check_overrides(
+        &mut self,
+        o: &NameOverrides,
+        engine: DatabaseEngine,
+        lines: &InstanceLines,
+        at: &dyn Fn(&str) -> String,
+    ) {
+        for (field, value, line) in [
+            ("session_cookie", &o.session_cookie, lines.session_cookie),
+            ("csrf_cookie", &o.csrf_cookie, lines.csrf_cookie),
+        ] {
+            if let Some(v) = value {
+                if let Err(why) = check_cookie_name(v) {
+                    self.report(
+                        at(field),
+                        line,
+                        format!("`{v}` is not a valid cookie name: {why}."),
+                        "Use letters, digits and _ only, e.g. sessionid_chat_main.".into(),
+                    );
+                }
+            }
+        }
+        if let Some(prefix) = &o.cache_prefix {
+            if prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                self.report(
+                    at("cache_prefix"),
+                    lines.cache_prefix,
+                    format!("the cache prefix `{prefix}` is empty or holds spaces or control characters."),
+                    "Use a non-empty prefix without spaces, e.g. context7_chat_main.".into(),
+                );
+            }
+        }
+        let mut paths = vec![
+            ("static_root", &o.static_root, lines.static_root),
+            ("media_root", &o.media_root, lines.media_root),
+            ("env_file", &o.env_file, lines.env_file),
+            ("log_file", &o.log_file, lines.log_file),
+        ];
+        if engine == DatabaseEngine::Sqlite {
+            paths.push(("database", &o.database, lines.database));
+        } else if let Some(db) = &o.database {
+            if db.is_empty() || db.len() > 63 || !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.report(
+                    at("database"),
+                    lines.database,
+                    format!("`{db}` is not a PostgreSQL database name Kovan can create safely."),
+                    "Use up to 63 letters, digits and _.".into(),
+                );
+            }
+        }
+        for (field, value, line) in paths {
+            if let Some(v) = value {
+                if let Err(why) = check_relative_path(v) {
+                    self.report(
+                        at(field),
+                        line,
+                        format!("`{v}` {why}."),
+                        "Give a path relative to the Django root that stays inside it, e.g. logs/chat_main.log.".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    fn collisions(&mut self, instances: &[Instance], lines: &[InstanceLines], engine: DatabaseEngine) {
+        let mut claims: HashMap<Namespace, Vec<Claim>> = HashMap::new();
+        for (j, (inst, l)) in instances.iter().zip(lines).enumerate() {
+            // A repeated name is reported already; its derived names would only echo it.
+            if instances[..j].iter().any(|i| i.name == inst.name) {
+                continue;
+            }
+            let n = &inst.names;
+            let mut add = |ns, value: String, field, line| {
+                claims.entry(ns).or_default().push(Claim {
+                    value,
+                    instance: &inst.name,
+                    field,
+                    line,
+                })
+            };
+            match engine {
+                DatabaseEngine::Sqlite => add(Namespace::Path, path_key(&n.database), "database", l.database),
+                DatabaseEngine::Postgresql => add(Namespace::DatabaseName, n.database.clone(), "database", l.database),
+            }
+            add(Namespace::Cookie, n.session_cookie.clone(), "session_cookie", l.session_cookie);
+            add(Namespace::Cookie, n.csrf_cookie.clone(), "csrf_cookie", l.csrf_cookie);
+            add(Namespace::Path, path_key(&n.static_root), "static_root", l.static_root);
+            add(Namespace::Path, path_key(&n.media_root), "media_root", l.media_root);
+            add(Namespace::Path, path_key(&n.env_file), "env_file", l.env_file);
+            add(Namespace::Path, path_key(&n.log_file), "log_file", l.log_file);
+        }
+        for ns in [Namespace::Path, Namespace::DatabaseName, Namespace::Cookie] {
+            let Some(list) = claims.get(&ns) else { continue };
+            for (j, later) in list.iter().enumerate() {
+                if let Some(earlier) = list[..j].iter().find(|c| c.value == later.value) {
+                    let (what, why) = match ns {
+                        Namespace::Path => ("path", "both would write the same file or folder"),
+                        Namespace::DatabaseName => ("database", "both would use one database"),
+                        Namespace::Cookie => (
+                            "cookie name",
+                            "browsers ignore the port, so the instances would overwrite each other's cookie and log users out",
+                        ),
+                    };
+                    self.report(
+                        format!("instance.{}.{}", later.instance, later.field),
+                        later.line,
+                        format!(
+                            "the {what} `{}` is also the {} of {}: {why}.",
+                            later.value, earlier.field, earlier.instance
+                        ),
+                        format!("Give {} its own {}, or remove the override so Kovan derives one.", later.instance, later.field),
+                    );
+                }
+            }
+        }
+        self.prefix_collisions(instances, lines);
+    }
+
+    fn prefix_collisions(&mut self, instances: &[Instance], lines: &[InstanceLines]) {
+        for (j, b) in instances.iter().enumerate() {
+            if instances[..j].iter().any(|i| i.name == b.name) {
+                continue;
+            }
+            for a in &instances[..j] {
+                let (pa, pb) = (&a.names.cache_prefix, &b.names.cache_prefix);
+                let message = if pa == pb {
+                    format!(
+                        "the cache prefix `{pb}` is also the prefix of {}: their cache keys would mix, and clearing one would clear the other.",
+                        a.name
+                    )
+                } else if let Some((outer, outer_name, inner, inner_name)) = nested(pa, &a.name, pb, &b.name) {
+                    format!(
+                        "the cache prefix `{inner}` of {inner_name} starts with `{outer}:`, so clearing {outer_name} (keys `{outer}:*`) would also delete {inner_name}'s keys."
+                    )
+                } else {
+                    continue;
+                };
+                self.report(
+                    format!("instance.{}.cache_prefix", b.name),
+                    lines[j].cache_prefix,
+                    message,
+                    "Choose prefixes where neither is the other followed by `:`, or remove the overrides so Kovan derives them.".into(),
+                );
+            }
+        }
+    }
+
+    fn presets(&mut self, instances: &[Instance], raw: IndexMap<String, Spanned<RawPreset>>) -> Vec<Preset> {
+        let mut out = Vec::new();
+        for (name, preset) in raw {
+            let line = self.line_of(&preset);
+            if let Err((message, fix)) = check_name(&name, "preset") {
+                self.report(format!("preset.{name}"), line, message, fix);
+            }
+            let field = format!("preset.{name}.instances");
+            let preset = preset.into_inner();
+            if preset.instances.is_empty() {
+                self.report(
+                    field.clone(),
+                    line,
+                    "the preset names no instance.".into(),
+                    "List the instances it starts, e.g. instances = [\"chat_main\", \"chat_api\"].".into(),
+                );
+            }
+            let mut members: Vec<String> = Vec::new();
+            for member in preset.instances {
+                let m_line = self.line_of(&member);
+                let m = member.into_inner();
+                if instances.iter().all(|i| i.name != m) {
+                    let known: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
+                    self.report(
+                        field.clone(),
+                        m_line,
+                        format!("`{m}` is not an instance of this workspace."),
+                        format!("Use one of: {}.", known.join(", ")),
+                    );
+                } else if members.contains(&m) {
+                    self.report(field.clone(), m_line, format!("`{m}` is listed twice."), "List each instance once.".into());
+                } else {
+                    members.push(m);
+                }
+            }
+            out.push(Preset { name, instances: members });
+        }
+        out
+    }
+}
+
+/// Lines of an instance's fields; a derived name points at the instance's `name` line.
+struct InstanceLines {
+    name: Option<u32>,
+    database: Option<u32>,
+    cache_prefix: Option<u32>,
+    session_cookie: Option<u32>,
+    csrf_cookie: Option<u32>,
+    static_root: Option<u32>,
+    media_root: Option<u32>,
+    env_file: Option<u32>,
+    log_file: Option<u32>,
+}
+
+/// When one prefix is the other followed by `:`, returns (outer, outer's instance, inner, inner's).
+fn nested<'a>(pa: &'a str, a: &'a str, pb: &'a str, b: &'a str) -> Option<(&'a str, &'a str, &'a str, &'a str)> {
+    let starts = |inner: &str, outer: &str| inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with(':'));
+    if starts(pb, pa) {
+        Some((pa, a, pb, b))
+    } else if starts(pa, pb) {
+        Some((pb, b, pa, a))
+    } else {
+        None
+    }
+}
+
+/// Instance, project and preset names end up in file names, cookie names, cache key prefixes and
+/// SCAN patterns, so they are held to `[a-z][a-z0-9_]{0,31}`. Returns (message, fix).
+pub fn check_name(name: &str, what: &str) -> Result<(), (String, String)> {
+    let suggestion = suggest_name(name);
+    let fix = if suggestion.is_empty() || suggestion == name {
+        format!("Use 1 to {MAX_NAME_LEN} characters: a lower-case letter, then a-z, 0-9 or _ (e.g. chat_main).")
+    } else {
+        format!("Use a lower-case letter, then a-z, 0-9 or _, e.g. \"{suggestion}\".")
+    };
+    let problem = if name.is_empty() {
+        format!("the {what} name is empty.")
+    } else if name.chars().count() > MAX_NAME_LEN {
+        format!(
+            "the {what} name `{name}` is {} characters long; the limit is {MAX_NAME_LEN}.",
+            name.chars().count()
+        )
+    } else if name.contains('/') || name.contains('\\') || name.contains("..") {
+        format!("the {what} name `{name}` holds a path separator or `..`; it becomes part of file names.")
+    } else if let Some(c) = name.chars().find(|c| matches!(c, '*' | '?' | '[' | ']')) {
+        format!("the {what} name `{name}` holds the glob character `{c}`, which would widen cache-key patterns.")
+    } else if name.chars().any(char::is_whitespace) {
+        format!("the {what} name `{name}` holds a space.")
+    } else if name.chars().any(|c| c.is_uppercase()) {
+        format!("the {what} name `{name}` has upper-case letters.")
+    } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        format!("the {what} name `{name}` must start with a letter a-z.")
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
+    {
+        format!("the {what} name `{name}` holds `{c}`; only a-z, 0-9 and _ are allowed.")
+    } else {
+        return Ok(());
+    };
+    Err((problem, fix))
+}
+
+fn suggest_name(name: &str) -> String {
+    let mut s: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '_' })
+        .collect();
+    while s.contains("__") {
+        s = s.replace("__", "_");
+    }
+    let s = s.trim_matches('_');
+    let s = s.trim_start_matches(|c: char| c.is_ascii_digit() || c == '_');
+    s.chars().take(MAX_NAME_LEN).collect()
+}
+
+/// RFC 6265 cookie-name token: no controls, spaces or separators.
+fn check_cookie_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    match name
+        .chars()
+        .find(|&c| !c.is_ascii() || c.is_ascii_control() || c == ' ' || "()<>@,;:\\\"/[]?={}".contains(c))
+    {
+        Some(c) => Err(format!("`{}` is not allowed in a cookie name", c.escape_default())),
+        None => Ok(()),
+    }
+}
+
+fn check_relative_path(p: &str) -> Result<(), &'static str> {
+    let path = Path::new(p);
+    if p.trim().is_empty() {
+        return Err("is empty");
+    }
+    if path.is_absolute() {
+        return Err("is absolute; Kovan keeps every instance's files inside the Django root");
+    }
+    if path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err("leaves the Django root through `..`");
+    }
+    Ok(())
+}
+
+/// Comparable form of a relative path: `./a//b/` and `a/b` are the same file.
+fn path_key(p: &str) -> String {
+    Path::new(p)
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn is_dotted_module(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+fn redact_text(url: &str) -> String {
+    // A URL that failed to parse may still hold a password between `:` and `@`.
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn line_at(source: &str, offset: usize) -> u32 {
+    let offset = offset.min(source.len());
+    u32::try_from(source.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1).unwrap_or(u32::MAX)
+}
+
+/// The dotted path of the key on the line at `offset`: `instance[2].prot`, `project.nme`.
+fn field_at(source: &str, offset: usize) -> String {
+    let target = line_at(source, offset) as usize;
+    let mut table = String::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut key = String::new();
+    for (i, line) in source.lines().enumerate().take(target) {
+        let t = line.trim();
+        let on_target = i + 1 == target;
+        match table_header(t) {
+            Some((true, h)) => {
+                let n = counts.entry(h.clone()).or_default();
+                *n += 1;
+                table = format!("{h}[{n}]");
+                key.clear();
+            }
+            Some((false, h)) => {
+                table = h;
+                key.clear();
+            }
+            // A malformed header: no table or key can be named with confidence.
+            None if t.starts_with('[') && on_target => {
+                table.clear();
+                key.clear();
+            }
+            None if on_target => {
+                key = t.split('=').next().unwrap_or("").trim().trim_matches('"').to_string();
+            }
+            None => {}
+        }
+    }
+    match (table.is_empty(), key.is_empty()) {
+        (true, _) => key,
+        (false, true) => table,
+        (false, false) => format!("{table}.{key}"),
+    }
+}
+
+/// `[name]` or `[[name]]` (is_array, name), ignoring a trailing comment.
+fn table_header(line: &str) -> Option<(bool, String)> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    let (array, inner) = match line.strip_prefix("[[") {
+        Some(rest) => (true, rest.strip_suffix("]]")?),
+        None => (false, line.strip_prefix('[')?.strip_suffix(']')?),
+    };
+    let inner = inner.trim();
+    let valid = !inner.is_empty()
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | ' '));
+    valid.then(|| (array, inner.to_string()))
+}
+
+fn toml_problem(source: &str, e: &toml::de::Error) -> Problem {
+    let message = e.message().trim().to_string();
+    let (line, field) = match e.span() {
+        Some(span) => (Some(line_at(source, span.start)), field_at(source, span.start)),
+        None => (None, String::new()),
+    };
+    let fix = if message.starts_with("unknown field") {
+        "Remove the key or correct its spelling; the keys allowed here are listed above."
+    } else if message.starts_with("missing field") {
+        "Add the missing key."
+    } else if message.starts_with("invalid type") {
+        "Give the value the type named above: numbers without quotes, text in quotes."
+    } else {
+        "Correct the TOML syntax at that line."
+    };
+    Problem {
+        field: if field.is_empty() { "kovan.toml".into() } else { field },
+        line,
+        message: format!("{message}."),
+        fix: fix.into(),
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = Role::ALL.iter().find(|(_, r)| r == self).map_or("", |(n, _)| n);
+        f.write_str(name)
+    }
+}
+
+impl fmt::Display for CacheBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = CacheBackend::ALL.iter().find(|(_, c)| c == self).map_or("", |(n, _)| n);
+        f.write_str(name)
+    }
+}
