@@ -1,0 +1,98 @@
+//! `kovan check` as a user runs it: exit codes, output, and how the workspace is found.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/context7")
+}
+
+fn kovan(args: &[&str], cwd: &Path, env_workspace: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kovan"));
+    cmd.args(args).current_dir(cwd).env_remove("KOVAN_WORKSPACE");
+    if let Some(w) = env_workspace {
+        cmd.env("KOVAN_WORKSPACE", w);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_valid_workspace_prints_every_derived_name_and_exits_0() {
+    let out = kovan(&["check", "--workspace", example().to_str().unwrap()], Path::new("/"), None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for needle in [
+        "context7",
+        "db_chat_api.sqlite3",
+        "context7_chat_websocket",
+        "sessionid_chat_main",
+        "csrftoken_chat_api",
+        ".env.chat_websocket",
+        "logs/chat_main.log",
+        "preset dev: chat_main, chat_api",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    let row: Vec<&str> = stdout.lines().find(|l| l.starts_with("chat_api ")).unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], ["chat_api", "8001", "api", "redis"]);
+    assert!(stdout.contains(&format!("{}/kovan.toml", example().canonicalize().unwrap().display())), "{stdout}");
+}
+
+#[test]
+fn json_output_has_the_shape_the_window_receives() {
+    let out = kovan(&["check", "--json"], &example().join("chat"), None);
+    assert_eq!(out.status.code(), Some(0), "found from a subfolder upwards: {}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["state"], "loaded");
+    let cookies: Vec<&str> = v["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["names"]["sessionCookie"].as_str().unwrap())
+        .collect();
+    assert_eq!(cookies, ["sessionid_chat_main", "sessionid_chat_api", "sessionid_chat_websocket"]);
+}
+
+#[test]
+fn an_invalid_workspace_exits_1_with_the_problems_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        "[project]\nname = \"x\"\nsettings = \"s\"\n[[instance]]\nname = \"Chat\"\nport = 80\ncache = \"locmem\"\n",
+    )
+    .unwrap();
+    let out = kovan(&["check"], Path::new("/"), Some(dir.path()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("kovan.toml: 2 problems"), "{stderr}");
+    assert!(stderr.contains("line 5, instance[1].name") && stderr.contains("line 6, instance[1].port"), "{stderr}");
+
+    let out = kovan(&["check", "--json"], Path::new("/"), Some(dir.path()));
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["state"].as_str(), v["kind"].as_str()), (Some("invalid"), Some("workspace_invalid")));
+    assert_eq!(v["problems"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn no_workspace_anywhere_exits_1_and_says_how_to_name_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kovan(&["check"], dir.path(), None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no kovan.toml") && stderr.contains("--workspace"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = kovan(&["check", "--no-such-flag"], Path::new("/"), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--no-such-flag"));
+    assert_eq!(kovan(&[], Path::new("/"), None).status.code(), Some(2));
+}
