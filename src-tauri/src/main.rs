@@ -10,7 +10,9 @@ fn main() {
     let named = state::named_workspace(std::env::args_os());
     tauri::Builder::default()
         .setup(move |app| {
-            let file = named.clone().unwrap_or_else(|| state::bundled_example(app.handle()));
+            let file = named
+                .clone()
+                .unwrap_or_else(|| state::bundled_example(app.handle()));
             app.manage(state::AppState::open(file));
             Ok(())
         })

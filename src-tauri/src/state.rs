@@ -48,10 +48,10 @@ pub fn named_workspace(args: impl Iterator<Item = OsString>) -> Option<PathBuf> 
     workspace::named(explicit.as_deref(), std::env::var_os(workspace::ENV_VAR))
 }
 
-/// The example project: from the source tree in a development build, else the installed resources.
+/// The example project: from the source tree in a debug build, else the installed resources.
 pub fn bundled_example(app: &AppHandle) -> PathBuf {
     let source = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/context7"));
-    if source.join(workspace::FILE_NAME).is_file() {
+    if cfg!(debug_assertions) && source.join(workspace::FILE_NAME).is_file() {
         return workspace::file_in(&source);
     }
     let installed = app

@@ -13,27 +13,66 @@ async fn the_example_workspace_shows_three_cards_in_turkish_then_english() {
     let mut cards = Vec::new();
     for card in app.all("[data-testid=instance-card]").await {
         let name = card.attr("data-instance").await.unwrap().unwrap();
-        let port = card.find(fantoccini::Locator::Css("[data-testid=port]")).await.unwrap();
+        let port = card
+            .find(fantoccini::Locator::Css("[data-testid=port]"))
+            .await
+            .unwrap();
         let port = port.attr("data-port").await.unwrap().unwrap();
-        let cookie = card.find(fantoccini::Locator::Css("[data-testid=session-cookie]")).await.unwrap();
-        let csrf = card.find(fantoccini::Locator::Css("[data-testid=csrf-cookie]")).await.unwrap();
-        cards.push((name, port, cookie.text().await.unwrap(), csrf.text().await.unwrap()));
+        let cookie = card
+            .find(fantoccini::Locator::Css("[data-testid=session-cookie]"))
+            .await
+            .unwrap();
+        let csrf = card
+            .find(fantoccini::Locator::Css("[data-testid=csrf-cookie]"))
+            .await
+            .unwrap();
+        cards.push((
+            name,
+            port,
+            cookie.text().await.unwrap(),
+            csrf.text().await.unwrap(),
+        ));
     }
-    let expected: Vec<(String, String, String, String)> = [("chat_main", "8000"), ("chat_api", "8001"), ("chat_websocket", "8002")]
-        .iter()
-        .map(|(n, p)| (n.to_string(), p.to_string(), format!("sessionid_{n}"), format!("csrftoken_{n}")))
-        .collect();
+    let expected: Vec<(String, String, String, String)> = [
+        ("chat_main", "8000"),
+        ("chat_api", "8001"),
+        ("chat_websocket", "8002"),
+    ]
+    .iter()
+    .map(|(n, p)| {
+        (
+            n.to_string(),
+            p.to_string(),
+            format!("sessionid_{n}"),
+            format!("csrftoken_{n}"),
+        )
+    })
+    .collect();
     assert_eq!(cards, expected);
 
     assert_eq!(app.text("[data-testid=workspace-name]").await, "context7");
-    let path = app.wait_for("[data-testid=workspace-path]").await.attr("title").await.unwrap().unwrap_or_default();
+    let path = app
+        .wait_for("[data-testid=workspace-path]")
+        .await
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap_or_default();
     assert!(path.ends_with("examples/context7/kovan.toml"), "{path}");
     assert_eq!(app.text("[data-testid=status]").await, "Durduruldu");
     app.screenshot("cards-tr").await;
 
-    app.wait_for("[data-testid=lang-toggle]").await.click().await.unwrap();
+    app.wait_for("[data-testid=lang-toggle]")
+        .await
+        .click()
+        .await
+        .unwrap();
     assert_eq!(app.text("[data-testid=status]").await, "Stopped");
-    let lang = app.client.execute("return document.documentElement.lang", vec![]).await.unwrap();
+    let lang = app
+        .client
+        .execute("return document.documentElement.lang", vec![])
+        .await
+        .unwrap();
     assert_eq!(lang, "en");
     app.screenshot("cards-en").await;
     app.quit().await;
@@ -50,16 +89,29 @@ async fn an_invalid_kovan_toml_is_shown_with_its_path_and_can_be_fixed_and_reloa
     let app = App::launch(&["--workspace", dir.path().to_str().unwrap()], &[]).await;
     let panel = app.wait_for("[data-testid=workspace-error]").await;
     let text = panel.text().await.unwrap();
-    assert!(text.contains(&file.display().to_string()), "the panel names the file: {text}");
-    assert!(text.contains("port 80 is below 1024"), "the panel gives the message: {text}");
+    assert!(
+        text.contains(&file.display().to_string()),
+        "the panel names the file: {text}"
+    );
+    assert!(
+        text.contains("port 80 is below 1024"),
+        "the panel gives the message: {text}"
+    );
     assert_eq!(app.all("[data-testid=problem]").await.len(), 1);
     assert!(app.all("[data-testid=instance-card]").await.is_empty());
     app.screenshot("invalid-workspace").await;
 
     std::fs::write(&file, broken.replace("port = 80", "port = 8080")).unwrap();
-    app.wait_for("[data-testid=reload]").await.click().await.unwrap();
+    app.wait_for("[data-testid=reload]")
+        .await
+        .click()
+        .await
+        .unwrap();
     let card = app.wait_for("[data-testid=instance-card]").await;
-    assert_eq!(card.attr("data-instance").await.unwrap().as_deref(), Some("web"));
+    assert_eq!(
+        card.attr("data-instance").await.unwrap().as_deref(),
+        Some("web")
+    );
     app.quit().await;
 }
 
@@ -67,7 +119,12 @@ async fn an_invalid_kovan_toml_is_shown_with_its_path_and_can_be_fixed_and_reloa
 async fn a_workspace_named_by_the_environment_that_does_not_exist_is_explained() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::launch(&[], &[("KOVAN_WORKSPACE", dir.path())]).await;
-    let text = app.wait_for("[data-testid=workspace-error]").await.text().await.unwrap();
+    let text = app
+        .wait_for("[data-testid=workspace-error]")
+        .await
+        .text()
+        .await
+        .unwrap();
     let expected = Path::new(dir.path()).join("kovan.toml");
     assert!(text.contains(&expected.display().to_string()), "{text}");
     app.quit().await;

@@ -16,14 +16,20 @@ use fantoccini::{Client, ClientBuilder, Locator};
 static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn app_binary() -> PathBuf {
-    let app = std::env::var_os("KOVAN_APP").map(PathBuf::from).unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from);
-        target.join("debug/kovan-desktop")
-    });
+    let app = std::env::var_os("KOVAN_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| repo_root().join("target"), PathBuf::from);
+            target.join("debug/kovan-desktop")
+        });
     assert!(
         app.is_file(),
         "{} is missing: build the app first (cargo build -p kovan-desktop) or set KOVAN_APP",
@@ -33,13 +39,18 @@ pub fn app_binary() -> PathBuf {
 }
 
 pub fn screenshot_dir() -> PathBuf {
-    let dir = std::env::var_os("KOVAN_SCREENSHOTS").map_or_else(|| repo_root().join("tests/screenshots"), PathBuf::from);
+    let dir = std::env::var_os("KOVAN_SCREENSHOTS")
+        .map_or_else(|| repo_root().join("tests/screenshots"), PathBuf::from);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// tauri-driver and everything it starts (WebKitWebDriver, the app), in a process group of their own
@@ -52,13 +63,19 @@ struct Driver {
 impl Driver {
     fn start(env: &[(&str, &Path)]) -> Self {
         let (port, native_port) = (free_port(), free_port());
-        let log = std::fs::File::create(screenshot_dir().join(format!("tauri-driver-{port}.log"))).unwrap();
+        let log = std::fs::File::create(screenshot_dir().join(format!("tauri-driver-{port}.log")))
+            .unwrap();
         let mut cmd = Command::new("tauri-driver");
-        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -68,7 +85,10 @@ impl Driver {
         let driver = Self { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not listen on 127.0.0.1:{port} within 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on 127.0.0.1:{port} within 20 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         driver
@@ -101,7 +121,10 @@ pub struct App {
 impl App {
     /// Launch the app with `args`; `env` is added to its environment.
     pub async fn launch(args: &[&str], env: &[(&str, &Path)]) -> Self {
-        assert!(std::env::var_os("DISPLAY").is_some(), "DISPLAY is not set: start Xvfb first (scripts/test.sh does)");
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "DISPLAY is not set: start Xvfb first (scripts/test.sh does)"
+        );
         let turn = ONE_APP.lock().await;
         let profile = tempfile::tempdir().unwrap();
         let mut env: Vec<(&str, &Path)> = env.to_vec();

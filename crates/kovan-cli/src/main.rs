@@ -8,7 +8,11 @@ use kovan_core::view::WorkspaceOverview;
 use kovan_core::{workspace, WorkspaceError, WorkspaceView};
 
 #[derive(Parser)]
-#[command(name = "kovan", version, about = "Run several instances of one Django project side by side, isolated.")]
+#[command(
+    name = "kovan",
+    version,
+    about = "Run several instances of one Django project side by side, isolated."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,7 +55,10 @@ fn check(flag: Option<&Path>, json: bool) -> ExitCode {
     let loaded = locate(flag).and_then(|file| workspace::load(&file));
     let view = WorkspaceView::of(&loaded);
     if json {
-        println!("{}", serde_json::to_string_pretty(&view).expect("views serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&view).expect("views serialize")
+        );
     }
     match (&view, loaded) {
         (WorkspaceView::Loaded(overview), _) => {
@@ -73,7 +80,11 @@ fn print_overview(o: &WorkspaceOverview) {
     println!("  django root  {}", o.django_root);
     println!("  settings     {}", o.settings);
     if let Some(url) = &o.redis_url {
-        let managed = if o.redis_managed { " (managed by Kovan)" } else { "" };
+        let managed = if o.redis_managed {
+            " (managed by Kovan)"
+        } else {
+            ""
+        };
         println!("  redis        {url}{managed}");
     }
     println!();
@@ -94,7 +105,16 @@ fn print_overview(o: &WorkspaceOverview) {
         })
         .collect();
     print_table(
-        &["INSTANCE", "PORT", "ROLE", "CACHE", "DATABASE", "CACHE PREFIX", "SESSION COOKIE", "CSRF COOKIE"],
+        &[
+            "INSTANCE",
+            "PORT",
+            "ROLE",
+            "CACHE",
+            "DATABASE",
+            "CACHE PREFIX",
+            "SESSION COOKIE",
+            "CSRF COOKIE",
+        ],
         &rows,
     );
     println!();
@@ -111,7 +131,16 @@ fn print_overview(o: &WorkspaceOverview) {
             ]
         })
         .collect();
-    print_table(&["INSTANCE", "ENV FILE", "LOG FILE", "STATIC ROOT", "MEDIA ROOT"], &files);
+    print_table(
+        &[
+            "INSTANCE",
+            "ENV FILE",
+            "LOG FILE",
+            "STATIC ROOT",
+            "MEDIA ROOT",
+        ],
+        &files,
+    );
     if !o.presets.is_empty() {
         println!();
         for p in &o.presets {
@@ -122,10 +151,20 @@ fn print_overview(o: &WorkspaceOverview) {
 
 fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let widths: Vec<usize> = (0..header.len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).chain([header[c].len()]).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());

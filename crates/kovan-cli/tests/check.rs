@@ -9,7 +9,9 @@ fn example() -> PathBuf {
 
 fn kovan(args: &[&str], cwd: &Path, env_workspace: Option<&Path>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kovan"));
-    cmd.args(args).current_dir(cwd).env_remove("KOVAN_WORKSPACE");
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("KOVAN_WORKSPACE");
     if let Some(w) = env_workspace {
         cmd.env("KOVAN_WORKSPACE", w);
     }
@@ -22,7 +24,11 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn a_valid_workspace_prints_every_derived_name_and_exits_0() {
-    let out = kovan(&["check", "--workspace", example().to_str().unwrap()], Path::new("/"), None);
+    let out = kovan(
+        &["check", "--workspace", example().to_str().unwrap()],
+        Path::new("/"),
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for needle in [
@@ -37,15 +43,31 @@ fn a_valid_workspace_prints_every_derived_name_and_exits_0() {
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
-    let row: Vec<&str> = stdout.lines().find(|l| l.starts_with("chat_api ")).unwrap().split_whitespace().collect();
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.starts_with("chat_api "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
     assert_eq!(row[..4], ["chat_api", "8001", "api", "redis"]);
-    assert!(stdout.contains(&format!("{}/kovan.toml", example().canonicalize().unwrap().display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{}/kovan.toml",
+            example().canonicalize().unwrap().display()
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn json_output_has_the_shape_the_window_receives() {
     let out = kovan(&["check", "--json"], &example().join("chat"), None);
-    assert_eq!(out.status.code(), Some(0), "found from a subfolder upwards: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "found from a subfolder upwards: {}",
+        text(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["state"], "loaded");
     let cookies: Vec<&str> = v["instances"]
@@ -54,7 +76,14 @@ fn json_output_has_the_shape_the_window_receives() {
         .iter()
         .map(|i| i["names"]["sessionCookie"].as_str().unwrap())
         .collect();
-    assert_eq!(cookies, ["sessionid_chat_main", "sessionid_chat_api", "sessionid_chat_websocket"]);
+    assert_eq!(
+        cookies,
+        [
+            "sessionid_chat_main",
+            "sessionid_chat_api",
+            "sessionid_chat_websocket"
+        ]
+    );
 }
 
 #[test]
@@ -71,12 +100,18 @@ fn an_invalid_workspace_exits_1_with_the_problems_on_stderr() {
     assert!(out.stdout.is_empty());
     let stderr = text(&out.stderr);
     assert!(stderr.contains("kovan.toml: 2 problems"), "{stderr}");
-    assert!(stderr.contains("line 5, instance[1].name") && stderr.contains("line 6, instance[1].port"), "{stderr}");
+    assert!(
+        stderr.contains("line 5, instance[1].name") && stderr.contains("line 6, instance[1].port"),
+        "{stderr}"
+    );
 
     let out = kovan(&["check", "--json"], Path::new("/"), Some(dir.path()));
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((v["state"].as_str(), v["kind"].as_str()), (Some("invalid"), Some("workspace_invalid")));
+    assert_eq!(
+        (v["state"].as_str(), v["kind"].as_str()),
+        (Some("invalid"), Some("workspace_invalid"))
+    );
     assert_eq!(v["problems"].as_array().unwrap().len(), 2);
 }
 
@@ -86,7 +121,10 @@ fn no_workspace_anywhere_exits_1_and_says_how_to_name_one() {
     let out = kovan(&["check"], dir.path(), None);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("no kovan.toml") && stderr.contains("--workspace"), "{stderr}");
+    assert!(
+        stderr.contains("no kovan.toml") && stderr.contains("--workspace"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -50,9 +50,9 @@ pub enum WorkspaceError {
 impl WorkspaceError {
     pub fn path(&self) -> &PathBuf {
         match self {
-            Self::NotFound { path } | Self::Unreadable { path, .. } | Self::Invalid { path, .. } => {
-                path
-            }
+            Self::NotFound { path }
+            | Self::Unreadable { path, .. }
+            | Self::Invalid { path, .. } => path,
         }
     }
 

@@ -254,7 +254,8 @@ pub fn parse(file: &Path, source: &str) -> Result<Workspace, WorkspaceError> {
         path: file.to_path_buf(),
         problems,
     };
-    let raw: RawFile = toml::from_str(source).map_err(|e| invalid(vec![toml_problem(source, &e)]))?;
+    let raw: RawFile =
+        toml::from_str(source).map_err(|e| invalid(vec![toml_problem(source, &e)]))?;
     let root = file.parent().unwrap_or(Path::new("."));
     let mut v = Validator {
         source,
@@ -360,7 +361,13 @@ impl Validator<'_> {
         Some(line_at(self.source, s.span().start))
     }
 
-    fn report(&mut self, field: impl Into<String>, line: Option<u32>, message: String, fix: String) {
+    fn report(
+        &mut self,
+        field: impl Into<String>,
+        line: Option<u32>,
+        message: String,
+        fix: String,
+    ) {
         self.problems.push(Problem {
             field: field.into(),
             line,
@@ -431,14 +438,16 @@ impl Validator<'_> {
                 "project.django_root",
                 root_line,
                 format!("the folder {} does not exist.", django_root.display()),
-                "Set django_root to the folder that holds manage.py, relative to kovan.toml.".into(),
+                "Set django_root to the folder that holds manage.py, relative to kovan.toml."
+                    .into(),
             );
         } else if !django_root.join("manage.py").is_file() {
             self.report(
                 "project.django_root",
                 root_line,
                 format!("{} has no manage.py.", django_root.display()),
-                "Set django_root to the folder that holds manage.py, relative to kovan.toml.".into(),
+                "Set django_root to the folder that holds manage.py, relative to kovan.toml."
+                    .into(),
             );
         }
         let settings = raw.settings.get_ref().clone();
@@ -490,7 +499,12 @@ impl Validator<'_> {
             return None;
         }
         if url.host_str().is_none_or(str::is_empty) {
-            self.report("redis.url", line, format!("`{shown}` names no host."), fix.into());
+            self.report(
+                "redis.url",
+                line,
+                format!("`{shown}` names no host."),
+                fix.into(),
+            );
             return None;
         }
         let db = url.path().trim_start_matches('/');
@@ -531,7 +545,12 @@ impl Validator<'_> {
             let name_ok = match check_name(&name, "instance") {
                 Ok(()) => true,
                 Err((message, fix)) => {
-                    self.report(format!("instance[{}].name", index + 1), name_line, message, fix);
+                    self.report(
+                        format!("instance[{}].name", index + 1),
+                        name_line,
+                        message,
+                        fix,
+                    );
                     false
                 }
             };
@@ -581,8 +600,20 @@ impl Validator<'_> {
 
             let role = self.choice(r.role.as_ref(), &Role::ALL, &at("role"));
             let cache = self.choice(r.cache.as_ref(), &CacheBackend::ALL, &at("cache"));
-            let cache_timeout = self.number(r.cache_timeout.as_ref(), 0..=31_536_000, 300, &at("cache_timeout"), "seconds; 0 expires at once, up to one year");
-            let weight = self.number(r.weight.as_ref(), WEIGHT_RANGE, 1, &at("weight"), "the nginx upstream weight, from 1 to 100");
+            let cache_timeout = self.number(
+                r.cache_timeout.as_ref(),
+                0..=31_536_000,
+                300,
+                &at("cache_timeout"),
+                "seconds; 0 expires at once, up to one year",
+            );
+            let weight = self.number(
+                r.weight.as_ref(),
+                WEIGHT_RANGE,
+                1,
+                &at("weight"),
+                "the nginx upstream weight, from 1 to 100",
+            );
 
             let overrides = NameOverrides {
                 database: r.database.as_ref().map(|s| s.get_ref().clone()),
@@ -594,7 +625,9 @@ impl Validator<'_> {
                 env_file: r.env_file.as_ref().map(|s| s.get_ref().clone()),
                 log_file: r.log_file.as_ref().map(|s| s.get_ref().clone()),
             };
-            let line_of = |s: &Option<Spanned<String>>| s.as_ref().map(|s| line_at(self.source, s.span().start));
+            let line_of = |s: &Option<Spanned<String>>| {
+                s.as_ref().map(|s| line_at(self.source, s.span().start))
+            };
             let il = InstanceLines {
                 name: name_line,
                 database: line_of(&r.database).or(name_line),
@@ -629,7 +662,9 @@ impl Validator<'_> {
         all: &[(&'static str, T)],
         field: &str,
     ) -> T {
-        let Some(given) = given else { return T::default() };
+        let Some(given) = given else {
+            return T::default();
+        };
         if let Some((_, v)) = all.iter().find(|(k, _)| k == given.get_ref()) {
             return *v;
         }
@@ -708,7 +743,10 @@ impl Validator<'_> {
         if engine == DatabaseEngine::Sqlite {
             paths.push(("database", &o.database, lines.database));
         } else if let Some(db) = &o.database {
-            if db.is_empty() || db.len() > 63 || !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if db.is_empty()
+                || db.len() > 63
+                || !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 self.report(
                     at("database"),
                     lines.database,
@@ -731,7 +769,12 @@ impl Validator<'_> {
         }
     }
 
-    fn collisions(&mut self, instances: &[Instance], lines: &[InstanceLines], engine: DatabaseEngine) {
+    fn collisions(
+        &mut self,
+        instances: &[Instance],
+        lines: &[InstanceLines],
+        engine: DatabaseEngine,
+    ) {
         let mut claims: HashMap<Namespace, Vec<Claim>> = HashMap::new();
         for (j, (inst, l)) in instances.iter().zip(lines).enumerate() {
             // A repeated name is reported already; its derived names would only echo it.
@@ -748,18 +791,60 @@ impl Validator<'_> {
                 })
             };
             match engine {
-                DatabaseEngine::Sqlite => add(Namespace::Path, path_key(&n.database), "database", l.database),
-                DatabaseEngine::Postgresql => add(Namespace::DatabaseName, n.database.clone(), "database", l.database),
+                DatabaseEngine::Sqlite => add(
+                    Namespace::Path,
+                    path_key(&n.database),
+                    "database",
+                    l.database,
+                ),
+                DatabaseEngine::Postgresql => add(
+                    Namespace::DatabaseName,
+                    n.database.clone(),
+                    "database",
+                    l.database,
+                ),
             }
-            add(Namespace::Cookie, n.session_cookie.clone(), "session_cookie", l.session_cookie);
-            add(Namespace::Cookie, n.csrf_cookie.clone(), "csrf_cookie", l.csrf_cookie);
-            add(Namespace::Path, path_key(&n.static_root), "static_root", l.static_root);
-            add(Namespace::Path, path_key(&n.media_root), "media_root", l.media_root);
-            add(Namespace::Path, path_key(&n.env_file), "env_file", l.env_file);
-            add(Namespace::Path, path_key(&n.log_file), "log_file", l.log_file);
+            add(
+                Namespace::Cookie,
+                n.session_cookie.clone(),
+                "session_cookie",
+                l.session_cookie,
+            );
+            add(
+                Namespace::Cookie,
+                n.csrf_cookie.clone(),
+                "csrf_cookie",
+                l.csrf_cookie,
+            );
+            add(
+                Namespace::Path,
+                path_key(&n.static_root),
+                "static_root",
+                l.static_root,
+            );
+            add(
+                Namespace::Path,
+                path_key(&n.media_root),
+                "media_root",
+                l.media_root,
+            );
+            add(
+                Namespace::Path,
+                path_key(&n.env_file),
+                "env_file",
+                l.env_file,
+            );
+            add(
+                Namespace::Path,
+                path_key(&n.log_file),
+                "log_file",
+                l.log_file,
+            );
         }
         for ns in [Namespace::Path, Namespace::DatabaseName, Namespace::Cookie] {
-            let Some(list) = claims.get(&ns) else { continue };
+            let Some(list) = claims.get(&ns) else {
+                continue;
+            };
             for (j, later) in list.iter().enumerate() {
                 if let Some(earlier) = list[..j].iter().find(|c| c.value == later.value) {
                     let (what, why) = match ns {
@@ -777,7 +862,10 @@ impl Validator<'_> {
                             "the {what} `{}` is also the {} of {}: {why}.",
                             later.value, earlier.field, earlier.instance
                         ),
-                        format!("Give {} its own {}, or remove the override so Kovan derives one.", later.instance, later.field),
+                        format!(
+                            "Give {} its own {}, or remove the override so Kovan derives one.",
+                            later.instance, later.field
+                        ),
                     );
                 }
             }
@@ -797,7 +885,9 @@ impl Validator<'_> {
                         "the cache prefix `{pb}` is also the prefix of {}: their cache keys would mix, and clearing one would clear the other.",
                         a.name
                     )
-                } else if let Some((outer, outer_name, inner, inner_name)) = nested(pa, &a.name, pb, &b.name) {
+                } else if let Some((outer, outer_name, inner, inner_name)) =
+                    nested(pa, &a.name, pb, &b.name)
+                {
                     format!(
                         "the cache prefix `{inner}` of {inner_name} starts with `{outer}:`, so clearing {outer_name} (keys `{outer}:*`) would also delete {inner_name}'s keys."
                     )
@@ -814,7 +904,11 @@ impl Validator<'_> {
         }
     }
 
-    fn presets(&mut self, instances: &[Instance], raw: IndexMap<String, Spanned<RawPreset>>) -> Vec<Preset> {
+    fn presets(
+        &mut self,
+        instances: &[Instance],
+        raw: IndexMap<String, Spanned<RawPreset>>,
+    ) -> Vec<Preset> {
         let mut out = Vec::new();
         for (name, preset) in raw {
             let line = self.line_of(&preset);
@@ -828,7 +922,8 @@ impl Validator<'_> {
                     field.clone(),
                     line,
                     "the preset names no instance.".into(),
-                    "List the instances it starts, e.g. instances = [\"chat_main\", \"chat_api\"].".into(),
+                    "List the instances it starts, e.g. instances = [\"chat_main\", \"chat_api\"]."
+                        .into(),
                 );
             }
             let mut members: Vec<String> = Vec::new();
@@ -844,12 +939,20 @@ impl Validator<'_> {
                         format!("Use one of: {}.", known.join(", ")),
                     );
                 } else if members.contains(&m) {
-                    self.report(field.clone(), m_line, format!("`{m}` is listed twice."), "List each instance once.".into());
+                    self.report(
+                        field.clone(),
+                        m_line,
+                        format!("`{m}` is listed twice."),
+                        "List each instance once.".into(),
+                    );
                 } else {
                     members.push(m);
                 }
             }
-            out.push(Preset { name, instances: members });
+            out.push(Preset {
+                name,
+                instances: members,
+            });
         }
         out
     }
@@ -869,8 +972,17 @@ struct InstanceLines {
 }
 
 /// When one prefix is the other followed by `:`, returns (outer, outer's instance, inner, inner's).
-fn nested<'a>(pa: &'a str, a: &'a str, pb: &'a str, b: &'a str) -> Option<(&'a str, &'a str, &'a str, &'a str)> {
-    let starts = |inner: &str, outer: &str| inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with(':'));
+fn nested<'a>(
+    pa: &'a str,
+    a: &'a str,
+    pb: &'a str,
+    b: &'a str,
+) -> Option<(&'a str, &'a str, &'a str, &'a str)> {
+    let starts = |inner: &str, outer: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with(':'))
+    };
     if starts(pb, pa) {
         Some((pa, a, pb, b))
     } else if starts(pa, pb) {
@@ -921,7 +1033,13 @@ fn suggest_name(name: &str) -> String {
     let mut s: String = name
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     while s.contains("__") {
         s = s.replace("__", "_");
@@ -936,11 +1054,13 @@ fn check_cookie_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("it is empty".into());
     }
-    match name
-        .chars()
-        .find(|&c| !c.is_ascii() || c.is_ascii_control() || c == ' ' || "()<>@,;:\\\"/[]?={}".contains(c))
-    {
-        Some(c) => Err(format!("`{}` is not allowed in a cookie name", c.escape_default())),
+    match name.chars().find(|&c| {
+        !c.is_ascii() || c.is_ascii_control() || c == ' ' || "()<>@,;:\\\"/[]?={}".contains(c)
+    }) {
+        Some(c) => Err(format!(
+            "`{}` is not allowed in a cookie name",
+            c.escape_default()
+        )),
         None => Ok(()),
     }
 }
@@ -1007,7 +1127,14 @@ fn redact_text(url: &str) -> String {
 
 fn line_at(source: &str, offset: usize) -> u32 {
     let offset = offset.min(source.len());
-    u32::try_from(source.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1).unwrap_or(u32::MAX)
+    u32::try_from(
+        source.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1,
+    )
+    .unwrap_or(u32::MAX)
 }
 
 /// The dotted path of the key on the line at `offset`: `instance[2].prot`, `project.nme`.
@@ -1036,7 +1163,13 @@ fn field_at(source: &str, offset: usize) -> String {
                 key.clear();
             }
             None if on_target => {
-                key = t.split('=').next().unwrap_or("").trim().trim_matches('"').to_string();
+                key = t
+                    .split('=')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches('"')
+                    .to_string();
             }
             None => {}
         }
@@ -1066,7 +1199,10 @@ fn table_header(line: &str) -> Option<(bool, String)> {
 fn toml_problem(source: &str, e: &toml::de::Error) -> Problem {
     let message = e.message().trim().to_string();
     let (line, field) = match e.span() {
-        Some(span) => (Some(line_at(source, span.start)), field_at(source, span.start)),
+        Some(span) => (
+            Some(line_at(source, span.start)),
+            field_at(source, span.start),
+        ),
         None => (None, String::new()),
     };
     let fix = if message.starts_with("unknown field") {
@@ -1079,7 +1215,11 @@ fn toml_problem(source: &str, e: &toml::de::Error) -> Problem {
         "Correct the TOML syntax at that line."
     };
     Problem {
-        field: if field.is_empty() { "kovan.toml".into() } else { field },
+        field: if field.is_empty() {
+            "kovan.toml".into()
+        } else {
+            field
+        },
         line,
         message: format!("{message}."),
         fix: fix.into(),
@@ -1088,14 +1228,20 @@ fn toml_problem(source: &str, e: &toml::de::Error) -> Problem {
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = Role::ALL.iter().find(|(_, r)| r == self).map_or("", |(n, _)| n);
+        let name = Role::ALL
+            .iter()
+            .find(|(_, r)| r == self)
+            .map_or("", |(n, _)| n);
         f.write_str(name)
     }
 }
 
 impl fmt::Display for CacheBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = CacheBackend::ALL.iter().find(|(_, c)| c == self).map_or("", |(n, _)| n);
+        let name = CacheBackend::ALL
+            .iter()
+            .find(|(_, c)| c == self)
+            .map_or("", |(n, _)| n);
         f.write_str(name)
     }
 }

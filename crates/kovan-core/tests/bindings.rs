@@ -49,6 +49,12 @@ fn committed_bindings_match_the_rust_types() {
             "ui/src/lib/bindings/{name} differs from the Rust type; run KOVAN_BLESS=1 cargo test -p kovan-core --test bindings"
         );
     }
-    let extra: Vec<_> = committed.keys().filter(|k| !generated.contains_key(*k)).collect();
-    assert!(extra.is_empty(), "bindings no Rust type produces any more: {extra:?}");
+    let extra: Vec<_> = committed
+        .keys()
+        .filter(|k| !generated.contains_key(*k))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "bindings no Rust type produces any more: {extra:?}"
+    );
 }

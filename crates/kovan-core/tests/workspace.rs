@@ -46,8 +46,13 @@ fn problems(toml: &str) -> Vec<Problem> {
     let f = fixture(toml);
     let err = workspace::load(&f.file).expect_err("the file should be invalid");
     let text = err.to_string();
-    assert!(text.contains(&f.file.display().to_string()), "error names the file: {text}");
-    let WorkspaceError::Invalid { problems, .. } = err else { panic!("not Invalid: {text}") };
+    assert!(
+        text.contains(&f.file.display().to_string()),
+        "error names the file: {text}"
+    );
+    let WorkspaceError::Invalid { problems, .. } = err else {
+        panic!("not Invalid: {text}")
+    };
     for p in &problems {
         assert!(!p.field.is_empty() && !p.fix.is_empty(), "{p:?}");
     }
@@ -60,7 +65,11 @@ fn one_problem(toml: &str, field: &str, needle: &str) -> Problem {
     assert_eq!(found.len(), 1, "{found:#?}");
     let p = found.into_iter().next().unwrap();
     assert_eq!(p.field, field, "{p:#?}");
-    assert!(p.message.contains(needle), "message {:?} should contain {needle:?}", p.message);
+    assert!(
+        p.message.contains(needle),
+        "message {:?} should contain {needle:?}",
+        p.message
+    );
     p
 }
 
@@ -86,7 +95,12 @@ fn the_example_workspace_loads_and_derives_every_name() {
     let presets: Vec<(&str, Vec<&str>)> = ws
         .presets
         .iter()
-        .map(|p| (p.name.as_str(), p.instances.iter().map(String::as_str).collect()))
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.instances.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         presets,
@@ -101,14 +115,21 @@ fn the_example_workspace_loads_and_derives_every_name() {
 fn defaults_fill_what_the_file_leaves_out() {
     let ws = load(&format!("{HEADER}{}", instance("solo", 9000))).unwrap();
     let solo = &ws.instances[0];
-    assert_eq!((solo.role, solo.cache, solo.cache_timeout, solo.weight), (Role::Main, CacheBackend::Redis, 300, 1));
+    assert_eq!(
+        (solo.role, solo.cache, solo.cache_timeout, solo.weight),
+        (Role::Main, CacheBackend::Redis, 300, 1)
+    );
     assert_eq!(ws.database, DatabaseEngine::Sqlite);
     assert_eq!(ws.project.django_root, ws.file.parent().unwrap());
 }
 
 #[test]
 fn postgresql_databases_are_named_after_project_and_instance() {
-    let ws = load(&format!("{HEADER}\n[database]\nengine = \"postgresql\"\n{}", instance("chat_api", 8001))).unwrap();
+    let ws = load(&format!(
+        "{HEADER}\n[database]\nengine = \"postgresql\"\n{}",
+        instance("chat_api", 8001)
+    ))
+    .unwrap();
     assert_eq!(ws.instances[0].names.database, "context7_chat_api");
 }
 
@@ -121,26 +142,64 @@ fn overrides_replace_derived_names() {
     ))
     .unwrap();
     let main = &ws.instances[0].names;
-    assert_eq!((main.session_cookie.as_str(), main.cache_prefix.as_str()), ("legacy_session", "legacy"));
+    assert_eq!(
+        (main.session_cookie.as_str(), main.cache_prefix.as_str()),
+        ("legacy_session", "legacy")
+    );
     assert_eq!(main.database, "data/legacy.sqlite3");
     assert_eq!(main.csrf_cookie, "csrftoken_chat_main");
 }
 
 #[test]
 fn unknown_keys_are_named_with_their_table_and_line() {
-    let p = one_problem(&format!("{HEADER}{}prot = 8001\n", instance("chat_main", 8000)), "instance[1].prot", "unknown field `prot`");
+    let p = one_problem(
+        &format!("{HEADER}{}prot = 8001\n", instance("chat_main", 8000)),
+        "instance[1].prot",
+        "unknown field `prot`",
+    );
     assert_eq!(p.line, Some(12));
-    assert!(p.message.contains("`port`"), "lists the allowed keys: {}", p.message);
-    one_problem(&format!("{HEADER}colour = \"red\"\n{}", instance("a", 8000)), "redis.colour", "unknown field `colour`");
-    one_problem(&format!("{HEADER}{}\n[preset.dev]\ninstances = [\"a\"]\nstart = true\n", instance("a", 8000)), "preset.dev.start", "unknown field `start`");
-    one_problem(&format!("{HEADER}{}\n[extras]\nx = 1\n", instance("a", 8000)), "extras", "unknown field `extras`");
+    assert!(
+        p.message.contains("`port`"),
+        "lists the allowed keys: {}",
+        p.message
+    );
+    one_problem(
+        &format!("{HEADER}colour = \"red\"\n{}", instance("a", 8000)),
+        "redis.colour",
+        "unknown field `colour`",
+    );
+    one_problem(
+        &format!(
+            "{HEADER}{}\n[preset.dev]\ninstances = [\"a\"]\nstart = true\n",
+            instance("a", 8000)
+        ),
+        "preset.dev.start",
+        "unknown field `start`",
+    );
+    one_problem(
+        &format!("{HEADER}{}\n[extras]\nx = 1\n", instance("a", 8000)),
+        "extras",
+        "unknown field `extras`",
+    );
 }
 
 #[test]
 fn wrong_types_and_missing_keys_say_what_is_expected() {
-    one_problem(&format!("{HEADER}\n[[instance]]\nname = \"a\"\nport = \"8000\"\n"), "instance[1].port", "invalid type");
-    one_problem(&format!("{HEADER}\n[[instance]]\nname = \"a\"\n"), "instance[1]", "missing field `port`");
-    one_problem("[project]\nname = \"x\"\nsettings = \"s\"\n[[instance]\n", "kovan.toml", "");
+    one_problem(
+        &format!("{HEADER}\n[[instance]]\nname = \"a\"\nport = \"8000\"\n"),
+        "instance[1].port",
+        "invalid type",
+    );
+    one_problem(
+        &format!("{HEADER}\n[[instance]]\nname = \"a\"\n"),
+        "instance[1]",
+        "missing field `port`",
+    );
+    one_problem(
+        "[project]\nname = \"x\"\nsettings = \"s\"\n[[instance]\n",
+        "kovan.toml",
+        "",
+    );
 }
 
 #[test]
@@ -162,7 +221,11 @@ fn bad_instance_names_are_refused_one_by_one() {
         (&"a".repeat(33), "33 characters long"),
     ];
     for (name, needle) in cases {
-        let p = one_problem(&format!("{HEADER}{}", instance(name, 8000)), "instance[1].name", needle);
+        let p = one_problem(
+            &format!("{HEADER}{}", instance(name, 8000)),
+            "instance[1].name",
+            needle,
+        );
         assert_eq!(p.line, Some(10), "{name:?}");
     }
     // 32 characters is the limit, not over it.
@@ -171,14 +234,22 @@ fn bad_instance_names_are_refused_one_by_one() {
 
 #[test]
 fn a_bad_name_suggests_a_good_one() {
-    let p = one_problem(&format!("{HEADER}{}", instance("Chat Main", 8000)), "instance[1].name", "space");
+    let p = one_problem(
+        &format!("{HEADER}{}", instance("Chat Main", 8000)),
+        "instance[1].name",
+        "space",
+    );
     assert!(p.fix.contains("\"chat_main\""), "{}", p.fix);
 }
 
 #[test]
 fn duplicate_names_are_refused() {
     one_problem(
-        &format!("{HEADER}{}{}", instance("chat_main", 8000), instance("chat_main", 8001)),
+        &format!(
+            "{HEADER}{}{}",
+            instance("chat_main", 8000),
+            instance("chat_main", 8001)
+        ),
         "instance.chat_main.name",
         "used twice (first at line 10)",
     );
@@ -186,10 +257,25 @@ fn duplicate_names_are_refused() {
 
 #[test]
 fn ports_must_be_unprivileged_tcp_ports_used_once() {
-    for (port, needle) in [(80, "below 1024"), (0, "below 1024"), (-1, "below 1024"), (65536, "above 65535"), (70000, "above 65535")] {
-        one_problem(&format!("{HEADER}{}", instance("a", port)), "instance.a.port", needle);
+    for (port, needle) in [
+        (80, "below 1024"),
+        (0, "below 1024"),
+        (-1, "below 1024"),
+        (65536, "above 65535"),
+        (70000, "above 65535"),
+    ] {
+        one_problem(
+            &format!("{HEADER}{}", instance("a", port)),
+            "instance.a.port",
+            needle,
+        );
     }
-    load(&format!("{HEADER}{}{}", instance("a", 1024), instance("b", 65535))).unwrap();
+    load(&format!(
+        "{HEADER}{}{}",
+        instance("a", 1024),
+        instance("b", 65535)
+    ))
+    .unwrap();
     one_problem(
         &format!("{HEADER}{}{}", instance("a", 8000), instance("b", 8000)),
         "instance.b.port",
@@ -199,35 +285,83 @@ fn ports_must_be_unprivileged_tcp_ports_used_once() {
 
 #[test]
 fn roles_caches_and_numbers_are_checked() {
-    one_problem(&format!("{HEADER}{}role = \"worker\"\n", instance("a", 8000)), "instance.a.role", "`worker` is not one of \"main\", \"api\", \"websocket\"");
-    one_problem(&format!("{HEADER}{}cache = \"memcached\"\n", instance("a", 8000)), "instance.a.cache", "`memcached`");
-    one_problem(&format!("{HEADER}{}weight = 0\n", instance("a", 8000)), "instance.a.weight", "out of range");
-    one_problem(&format!("{HEADER}{}cache_timeout = -5\n", instance("a", 8000)), "instance.a.cache_timeout", "out of range");
+    one_problem(
+        &format!("{HEADER}{}role = \"worker\"\n", instance("a", 8000)),
+        "instance.a.role",
+        "`worker` is not one of \"main\", \"api\", \"websocket\"",
+    );
+    one_problem(
+        &format!("{HEADER}{}cache = \"memcached\"\n", instance("a", 8000)),
+        "instance.a.cache",
+        "`memcached`",
+    );
+    one_problem(
+        &format!("{HEADER}{}weight = 0\n", instance("a", 8000)),
+        "instance.a.weight",
+        "out of range",
+    );
+    one_problem(
+        &format!("{HEADER}{}cache_timeout = -5\n", instance("a", 8000)),
+        "instance.a.cache_timeout",
+        "out of range",
+    );
 }
 
 #[test]
 fn presets_must_name_known_instances() {
     let p = one_problem(
-        &format!("{HEADER}{}\n[preset.dev]\ninstances = [\"a\", \"chat_api\"]\n", instance("a", 8000)),
+        &format!(
+            "{HEADER}{}\n[preset.dev]\ninstances = [\"a\", \"chat_api\"]\n",
+            instance("a", 8000)
+        ),
         "preset.dev.instances",
         "`chat_api` is not an instance",
     );
     assert!(p.fix.contains("a"), "{}", p.fix);
-    one_problem(&format!("{HEADER}{}\n[preset.dev]\ninstances = []\n", instance("a", 8000)), "preset.dev.instances", "names no instance");
-    one_problem(&format!("{HEADER}{}\n[preset.dev]\ninstances = [\"a\", \"a\"]\n", instance("a", 8000)), "preset.dev.instances", "listed twice");
-    one_problem(&format!("{HEADER}{}\n[preset.Dev]\ninstances = [\"a\"]\n", instance("a", 8000)), "preset.Dev", "upper-case");
+    one_problem(
+        &format!(
+            "{HEADER}{}\n[preset.dev]\ninstances = []\n",
+            instance("a", 8000)
+        ),
+        "preset.dev.instances",
+        "names no instance",
+    );
+    one_problem(
+        &format!(
+            "{HEADER}{}\n[preset.dev]\ninstances = [\"a\", \"a\"]\n",
+            instance("a", 8000)
+        ),
+        "preset.dev.instances",
+        "listed twice",
+    );
+    one_problem(
+        &format!(
+            "{HEADER}{}\n[preset.Dev]\ninstances = [\"a\"]\n",
+            instance("a", 8000)
+        ),
+        "preset.Dev",
+        "upper-case",
+    );
 }
 
 #[test]
 fn two_instances_on_one_database_file_are_refused() {
     one_problem(
-        &format!("{HEADER}{}database = \"shared.sqlite3\"\n{}database = \"./shared.sqlite3\"\n", instance("a", 8000), instance("b", 8001)),
+        &format!(
+            "{HEADER}{}database = \"shared.sqlite3\"\n{}database = \"./shared.sqlite3\"\n",
+            instance("a", 8000),
+            instance("b", 8001)
+        ),
         "instance.b.database",
         "`shared.sqlite3` is also the database of a",
     );
     // A derived name can collide with an override too.
     one_problem(
-        &format!("{HEADER}{}{}database = \"db_a.sqlite3\"\n", instance("a", 8000), instance("b", 8001)),
+        &format!(
+            "{HEADER}{}{}database = \"db_a.sqlite3\"\n",
+            instance("a", 8000),
+            instance("b", 8001)
+        ),
         "instance.b.database",
         "also the database of a",
     );
@@ -236,23 +370,42 @@ fn two_instances_on_one_database_file_are_refused() {
 #[test]
 fn two_instances_with_one_cookie_name_are_refused() {
     let p = one_problem(
-        &format!("{HEADER}{}{}session_cookie = \"sessionid_a\"\n", instance("a", 8000), instance("b", 8001)),
+        &format!(
+            "{HEADER}{}{}session_cookie = \"sessionid_a\"\n",
+            instance("a", 8000),
+            instance("b", 8001)
+        ),
         "instance.b.session_cookie",
         "`sessionid_a` is also the session_cookie of a",
     );
     assert!(p.message.contains("ignore the port"), "{}", p.message);
     one_problem(
-        &format!("{HEADER}{}csrf_cookie = \"sessionid_b\"\n{}", instance("a", 8000), instance("b", 8001)),
+        &format!(
+            "{HEADER}{}csrf_cookie = \"sessionid_b\"\n{}",
+            instance("a", 8000),
+            instance("b", 8001)
+        ),
         "instance.b.session_cookie",
         "also the csrf_cookie of a",
     );
-    one_problem(&format!("{HEADER}{}session_cookie = \"bad;name\"\n", instance("a", 8000)), "instance.a.session_cookie", "not a valid cookie name");
+    one_problem(
+        &format!(
+            "{HEADER}{}session_cookie = \"bad;name\"\n",
+            instance("a", 8000)
+        ),
+        "instance.a.session_cookie",
+        "not a valid cookie name",
+    );
 }
 
 #[test]
 fn equal_cache_prefixes_are_refused() {
     one_problem(
-        &format!("{HEADER}{}cache_prefix = \"ctx\"\n{}cache_prefix = \"ctx\"\n", instance("a", 8000), instance("b", 8001)),
+        &format!(
+            "{HEADER}{}cache_prefix = \"ctx\"\n{}cache_prefix = \"ctx\"\n",
+            instance("a", 8000),
+            instance("b", 8001)
+        ),
         "instance.b.cache_prefix",
         "`ctx` is also the prefix of a",
     );
@@ -261,24 +414,51 @@ fn equal_cache_prefixes_are_refused() {
 #[test]
 fn a_cache_prefix_nested_in_another_at_a_colon_is_refused() {
     let p = one_problem(
-        &format!("{HEADER}{}cache_prefix = \"ctx:chat\"\n{}cache_prefix = \"ctx\"\n", instance("a", 8000), instance("b", 8001)),
+        &format!(
+            "{HEADER}{}cache_prefix = \"ctx:chat\"\n{}cache_prefix = \"ctx\"\n",
+            instance("a", 8000),
+            instance("b", 8001)
+        ),
         "instance.b.cache_prefix",
         "`ctx:chat` of a starts with `ctx:`",
     );
     assert!(p.message.contains("clearing b"), "{}", p.message);
     // Sharing leading characters without the colon is fine: `ctx_chat:*` does not match `ctx:*`.
-    load(&format!("{HEADER}{}cache_prefix = \"ctx_chat\"\n{}cache_prefix = \"ctx\"\n", instance("a", 8000), instance("b", 8001))).unwrap();
+    load(&format!(
+        "{HEADER}{}cache_prefix = \"ctx_chat\"\n{}cache_prefix = \"ctx\"\n",
+        instance("a", 8000),
+        instance("b", 8001)
+    ))
+    .unwrap();
 }
 
 #[test]
 fn override_paths_stay_inside_the_django_root() {
-    one_problem(&format!("{HEADER}{}log_file = \"../logs/a.log\"\n", instance("a", 8000)), "instance.a.log_file", "leaves the Django root");
-    one_problem(&format!("{HEADER}{}static_root = \"/var/www/static\"\n", instance("a", 8000)), "instance.a.static_root", "is absolute");
+    one_problem(
+        &format!(
+            "{HEADER}{}log_file = \"../logs/a.log\"\n",
+            instance("a", 8000)
+        ),
+        "instance.a.log_file",
+        "leaves the Django root",
+    );
+    one_problem(
+        &format!(
+            "{HEADER}{}static_root = \"/var/www/static\"\n",
+            instance("a", 8000)
+        ),
+        "instance.a.static_root",
+        "is absolute",
+    );
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let found = problems(&format!("{HEADER}{}{}", instance("Bad", 80), instance("b", 8001)));
+    let found = problems(&format!(
+        "{HEADER}{}{}",
+        instance("Bad", 80),
+        instance("b", 8001)
+    ));
     let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["instance[1].name", "instance[1].port"]);
 }
@@ -287,21 +467,44 @@ fn every_problem_is_reported_at_once() {
 fn project_fields_are_checked() {
     let dir = project_dir();
     let file = dir.path().join("kovan.toml");
-    std::fs::write(&file, format!("[project]\nname = \"x\"\nsettings = \"not a module\"\ndjango_root = \"missing\"\n{}", instance("a", 8000).replace("port = 8000", "port = 8000\ncache = \"locmem\""))).unwrap();
-    let WorkspaceError::Invalid { problems, .. } = workspace::load(&file).unwrap_err() else { panic!() };
+    std::fs::write(
+        &file,
+        format!(
+            "[project]\nname = \"x\"\nsettings = \"not a module\"\ndjango_root = \"missing\"\n{}",
+            instance("a", 8000).replace("port = 8000", "port = 8000\ncache = \"locmem\"")
+        ),
+    )
+    .unwrap();
+    let WorkspaceError::Invalid { problems, .. } = workspace::load(&file).unwrap_err() else {
+        panic!()
+    };
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["project.django_root", "project.settings"]);
     assert!(problems[0].message.contains("does not exist"));
 
     std::fs::remove_file(dir.path().join("manage.py")).unwrap();
-    std::fs::write(&file, format!("[project]\nname = \"x\"\nsettings = \"s\"\n{}cache = \"locmem\"\n", instance("a", 8000))).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "[project]\nname = \"x\"\nsettings = \"s\"\n{}cache = \"locmem\"\n",
+            instance("a", 8000)
+        ),
+    )
+    .unwrap();
     let err = workspace::load(&file).unwrap_err();
     assert!(err.to_string().contains("has no manage.py"), "{err}");
 }
 
 #[test]
 fn redis_is_required_by_redis_caches_and_its_password_never_shown() {
-    one_problem(&format!("[project]\nname = \"x\"\nsettings = \"s\"\n{}", instance("a", 8000)), "redis", "a use cache = \"redis\"");
+    one_problem(
+        &format!(
+            "[project]\nname = \"x\"\nsettings = \"s\"\n{}",
+            instance("a", 8000)
+        ),
+        "redis",
+        "a use cache = \"redis\"",
+    );
     let ws = load(&format!(
         "[project]\nname = \"x\"\nsettings = \"s\"\n[redis]\nurl = \"rediss://kovan:s3cr%40t@127.0.0.1:6380/2\"\n{}",
         instance("a", 8000)
@@ -311,10 +514,20 @@ fn redis_is_required_by_redis_caches_and_its_password_never_shown() {
     assert_eq!(redis.redacted(), "rediss://kovan:***@127.0.0.1:6380/2");
     assert_eq!(redis.url().password(), Some("s3cr%40t"));
 
-    for url in ["http://127.0.0.1:6379", "redis://:hunter2@127.0.0.1:6379/x", "redis://user:hunter2@[::1"] {
-        let found = problems(&format!("[project]\nname = \"x\"\nsettings = \"s\"\n[redis]\nurl = \"{url}\"\n{}", instance("a", 8000)));
+    for url in [
+        "http://127.0.0.1:6379",
+        "redis://:hunter2@127.0.0.1:6379/x",
+        "redis://user:hunter2@[::1",
+    ] {
+        let found = problems(&format!(
+            "[project]\nname = \"x\"\nsettings = \"s\"\n[redis]\nurl = \"{url}\"\n{}",
+            instance("a", 8000)
+        ));
         assert_eq!(found[0].field, "redis.url", "{found:#?}");
-        assert!(!format!("{found:?}").contains("hunter2"), "password leaked: {found:#?}");
+        assert!(
+            !format!("{found:?}").contains("hunter2"),
+            "password leaked: {found:#?}"
+        );
     }
 }
 
@@ -324,7 +537,11 @@ fn a_missing_file_says_where_it_looked_and_what_to_do() {
     let err = workspace::load(dir.path()).unwrap_err();
     assert!(matches!(err, WorkspaceError::NotFound { .. }));
     let text = err.to_string();
-    assert!(text.contains(&dir.path().join("kovan.toml").display().to_string()) && text.contains("--workspace"), "{text}");
+    assert!(
+        text.contains(&dir.path().join("kovan.toml").display().to_string())
+            && text.contains("--workspace"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -333,9 +550,18 @@ fn the_workspace_is_found_by_flag_then_env_then_upwards() {
     std::fs::write(dir.path().join("kovan.toml"), "").unwrap();
     let nested = dir.path().join("a/b");
     std::fs::create_dir_all(&nested).unwrap();
-    assert_eq!(workspace::find_upwards(&nested), Some(dir.path().join("kovan.toml")));
+    assert_eq!(
+        workspace::find_upwards(&nested),
+        Some(dir.path().join("kovan.toml"))
+    );
     assert_eq!(workspace::named(None, Some("".into())), None);
-    assert_eq!(workspace::named(None, Some(dir.path().into())), Some(dir.path().join("kovan.toml")));
+    assert_eq!(
+        workspace::named(None, Some(dir.path().into())),
+        Some(dir.path().join("kovan.toml"))
+    );
     let flag = dir.path().join("other.toml");
-    assert_eq!(workspace::named(Some(&flag), Some(dir.path().into())), Some(flag));
+    assert_eq!(
+        workspace::named(Some(&flag), Some(dir.path().into())),
+        Some(flag)
+    );
 }
