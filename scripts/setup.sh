@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what Kovan needs on Debian/Ubuntu, as root (or with sudo). Safe to run again: it skips
+# what is there. `setup.sh app` sets up building and running the app; `setup.sh test` adds what the
+# tests use (WebKitWebDriver, tauri-driver, Xvfb, redis-server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-app}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libssl-dev libxdo-dev
+  libayatana-appindicator3-dev librsvg2-dev python3 python3-venv)
+if [ "$what" = test ]; then
+  apt_packages+=(webkit2gtk-driver xvfb xauth redis-server imagemagick)
+fi
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "apt: installing ${missing[*]}"
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+command -v cargo >/dev/null || die "cargo is missing: install Rust (1.85 or newer) with rustup, then run this again."
+
+# Vite 8 needs Node.js 20.19 or newer; Debian 12's own nodejs is 18.
+if ! command -v node >/dev/null; then
+  say "apt: installing nodejs and npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q nodejs npm
+fi
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || die "Node.js $(node --version) is too old: the UI needs 20.19 or newer (install it from NodeSource or nvm)."
+
+if [ ! -x ui/node_modules/.bin/vite ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  say "npm: installing the UI's packages"
+  npm ci --prefix ui --no-audit --no-fund
+fi
+
+venv=examples/context7/.venv
+if [ ! -x "$venv/bin/python" ] || [ examples/context7/requirements.txt -nt "$venv/.kovan-installed" ]; then
+  say "python: creating $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r examples/context7/requirements.txt
+  touch "$venv/.kovan-installed"
+fi
+
+if [ "$what" = test ] && ! command -v tauri-driver >/dev/null; then
+  say "cargo: installing tauri-driver"
+  cargo install tauri-driver --locked
+fi
