@@ -146,6 +146,9 @@ pub struct DerivedNames {
     pub database: String,
     /// Django KEY_PREFIX; Redis keys are `{prefix}:{version}:{key}`.
     pub cache_prefix: String,
+    /// Where a per-instance cache lives: the LocMem name, the file cache's folder (relative to the
+    /// Django root) or the database cache's table. None for Redis (the URL is the workspace's) and dummy.
+    pub cache_location: Option<String>,
     pub session_cookie: String,
     pub csrf_cookie: String,
     pub static_root: String,
@@ -159,6 +162,7 @@ pub struct DerivedNames {
 pub struct NameOverrides {
     pub database: Option<String>,
     pub cache_prefix: Option<String>,
+    pub cache_location: Option<String>,
     pub session_cookie: Option<String>,
     pub csrf_cookie: Option<String>,
     pub static_root: Option<String>,
@@ -172,6 +176,7 @@ pub fn derive_names(
     project: &str,
     instance: &str,
     engine: DatabaseEngine,
+    cache: CacheBackend,
     overrides: &NameOverrides,
 ) -> DerivedNames {
     let pick = |given: &Option<String>, derived: String| given.clone().unwrap_or(derived);
@@ -184,6 +189,20 @@ pub fn derive_names(
             },
         ),
         cache_prefix: pick(&overrides.cache_prefix, format!("{project}_{instance}")),
+        cache_location: match cache {
+            CacheBackend::Redis | CacheBackend::Dummy => None,
+            CacheBackend::Locmem => Some(pick(
+                &overrides.cache_location,
+                format!("{project}_{instance}"),
+            )),
+            CacheBackend::File => {
+                Some(pick(&overrides.cache_location, format!("cache_{instance}")))
+            }
+            CacheBackend::Db => Some(pick(
+                &overrides.cache_location,
+                format!("kovan_cache_{instance}"),
+            )),
+        },
         session_cookie: pick(&overrides.session_cookie, format!("sessionid_{instance}")),
         csrf_cookie: pick(&overrides.csrf_cookie, format!("csrftoken_{instance}")),
         static_root: pick(&overrides.static_root, format!("staticfiles_{instance}")),
@@ -317,6 +336,7 @@ struct RawInstance {
     weight: Option<Spanned<i64>>,
     database: Option<Spanned<String>>,
     cache_prefix: Option<Spanned<String>>,
+    cache_location: Option<Spanned<String>>,
     session_cookie: Option<Spanned<String>>,
     csrf_cookie: Option<Spanned<String>>,
     static_root: Option<Spanned<String>>,
@@ -618,6 +638,7 @@ impl Validator<'_> {
             let overrides = NameOverrides {
                 database: r.database.as_ref().map(|s| s.get_ref().clone()),
                 cache_prefix: r.cache_prefix.as_ref().map(|s| s.get_ref().clone()),
+                cache_location: r.cache_location.as_ref().map(|s| s.get_ref().clone()),
                 session_cookie: r.session_cookie.as_ref().map(|s| s.get_ref().clone()),
                 csrf_cookie: r.csrf_cookie.as_ref().map(|s| s.get_ref().clone()),
                 static_root: r.static_root.as_ref().map(|s| s.get_ref().clone()),
@@ -632,6 +653,7 @@ impl Validator<'_> {
                 name: name_line,
                 database: line_of(&r.database).or(name_line),
                 cache_prefix: line_of(&r.cache_prefix).or(name_line),
+                cache_location: line_of(&r.cache_location).or(name_line),
                 session_cookie: line_of(&r.session_cookie).or(name_line),
                 csrf_cookie: line_of(&r.csrf_cookie).or(name_line),
                 static_root: line_of(&r.static_root).or(name_line),
@@ -639,10 +661,10 @@ impl Validator<'_> {
                 env_file: line_of(&r.env_file).or(name_line),
                 log_file: line_of(&r.log_file).or(name_line),
             };
-            self.check_overrides(&overrides, engine, &il, &at);
+            self.check_overrides(&overrides, engine, cache, &il, &at);
 
             out.push(Instance {
-                names: derive_names(project, &name, engine, &overrides),
+                names: derive_names(project, &name, engine, cache, &overrides),
                 name,
                 port: u16::try_from(port).unwrap_or(0),
                 role,
@@ -706,9 +728,30 @@ impl Validator<'_> {
         &mut self,
         o: &NameOverrides,
         engine: DatabaseEngine,
+        cache: CacheBackend,
         lines: &InstanceLines,
         at: &dyn Fn(&str) -> String,
     ) {
+        if let Some(location) = &o.cache_location {
+            let wrong = match cache {
+                CacheBackend::Redis | CacheBackend::Dummy => Some(format!(
+                    "cache = \"{cache}\" has no per-instance location (Redis takes [redis] url)"
+                )),
+                CacheBackend::Db if !is_identifier(location) => {
+                    Some(format!("`{location}` is not a table name"))
+                }
+                CacheBackend::Locmem if location.is_empty() => Some("it is empty".into()),
+                _ => None,
+            };
+            if let Some(why) = wrong {
+                self.report(
+                    at("cache_location"),
+                    lines.cache_location,
+                    format!("cache_location: {why}."),
+                    "Remove cache_location so Kovan derives it, or give a folder (file), a table (db) or a name (locmem).".into(),
+                );
+            }
+        }
         for (field, value, line) in [
             ("session_cookie", &o.session_cookie, lines.session_cookie),
             ("csrf_cookie", &o.csrf_cookie, lines.csrf_cookie),
@@ -740,6 +783,9 @@ impl Validator<'_> {
             ("env_file", &o.env_file, lines.env_file),
             ("log_file", &o.log_file, lines.log_file),
         ];
+        if cache == CacheBackend::File {
+            paths.push(("cache_location", &o.cache_location, lines.cache_location));
+        }
         if engine == DatabaseEngine::Sqlite {
             paths.push(("database", &o.database, lines.database));
         } else if let Some(db) = &o.database {
@@ -790,6 +836,14 @@ impl Validator<'_> {
                     line,
                 })
             };
+            if let (CacheBackend::File, Some(dir)) = (inst.cache, &n.cache_location) {
+                add(
+                    Namespace::Path,
+                    path_key(dir),
+                    "cache_location",
+                    l.cache_location,
+                );
+            }
             match engine {
                 DatabaseEngine::Sqlite => add(
                     Namespace::Path,
@@ -963,6 +1017,7 @@ struct InstanceLines {
     name: Option<u32>,
     database: Option<u32>,
     cache_prefix: Option<u32>,
+    cache_location: Option<u32>,
     session_cookie: Option<u32>,
     csrf_cookie: Option<u32>,
     static_root: Option<u32>,
@@ -1101,6 +1156,12 @@ fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+fn is_identifier(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_dotted_module(s: &str) -> bool {

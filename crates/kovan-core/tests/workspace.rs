@@ -433,6 +433,52 @@ fn a_cache_prefix_nested_in_another_at_a_colon_is_refused() {
 }
 
 #[test]
+fn cache_locations_are_derived_per_backend() {
+    let ws = load(&format!(
+        "{HEADER}{}cache = \"locmem\"\n{}cache = \"file\"\n{}cache = \"db\"\n{}cache = \"dummy\"\n{}",
+        instance("a", 8000),
+        instance("b", 8001),
+        instance("c", 8002),
+        instance("d", 8003),
+        instance("e", 8004)
+    ))
+    .unwrap();
+    let locations: Vec<Option<&str>> = ws
+        .instances
+        .iter()
+        .map(|i| i.names.cache_location.as_deref())
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            Some("context7_a"),
+            Some("cache_b"),
+            Some("kovan_cache_c"),
+            None,
+            None
+        ]
+    );
+    one_problem(
+        &format!("{HEADER}{}cache = \"file\"\ncache_location = \"shared\"\n{}cache = \"file\"\ncache_location = \"shared/\"\n", instance("a", 8000), instance("b", 8001)),
+        "instance.b.cache_location",
+        "`shared` is also the cache_location of a",
+    );
+    one_problem(
+        &format!("{HEADER}{}cache_location = \"x\"\n", instance("a", 8000)),
+        "instance.a.cache_location",
+        "no per-instance location",
+    );
+    one_problem(
+        &format!(
+            "{HEADER}{}cache = \"db\"\ncache_location = \"my table\"\n",
+            instance("a", 8000)
+        ),
+        "instance.a.cache_location",
+        "not a table name",
+    );
+}
+
+#[test]
 fn override_paths_stay_inside_the_django_root() {
     one_problem(
         &format!(

@@ -20,6 +20,7 @@ function card(
     names: {
       database: `db_${name}.sqlite3`,
       cachePrefix: `context7_${name}`,
+      cacheLocation: cache === 'locmem' ? `context7_${name}` : null,
       sessionCookie: `sessionid_${name}`,
       csrfCookie: `csrftoken_${name}`,
       staticRoot: `staticfiles_${name}`,

@@ -11,4 +11,9 @@ database: string,
 /**
  * Django KEY_PREFIX; Redis keys are `{prefix}:{version}:{key}`.
  */
-cachePrefix: string, sessionCookie: string, csrfCookie: string, staticRoot: string, mediaRoot: string, envFile: string, logFile: string, };
+cachePrefix: string, 
+/**
+ * Where a per-instance cache lives: the LocMem name, the file cache's folder (relative to the
+ * Django root) or the database cache's table. None for Redis (the URL is the workspace's) and dummy.
+ */
+cacheLocation: string | null, sessionCookie: string, csrfCookie: string, staticRoot: string, mediaRoot: string, envFile: string, logFile: string, };

@@ -47,6 +47,7 @@ export const tr = {
   'card.cache': 'Cache',
   'card.cacheTimeout': '{seconds} sn zaman aşımı',
   'card.cachePrefix': 'Cache öneki',
+  'card.cacheLocation': 'Cache konumu',
   'card.staticRoot': 'Statik dosya dizini',
   'card.mediaRoot': 'Medya dizini',
   'card.envFile': 'Ortam dosyası',
