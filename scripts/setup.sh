@@ -13,7 +13,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libssl-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev python3 python3-venv)
 if [ "$what" = test ]; then
-  apt_packages+=(webkit2gtk-driver xvfb xauth redis-server imagemagick)
+  apt_packages+=(webkit2gtk-driver xvfb xauth redis-server nginx imagemagick)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -22,7 +22,15 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt: installing ${missing[*]}"
   as_root apt-get -o DPkg::Lock::Timeout=600 update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+  # Tests start redis-server and nginx themselves on free ports: keep the packages' own services
+  # from starting (policy-rc.d exit 101 = "not allowed"), and put back whatever policy was there.
+  policy=/usr/sbin/policy-rc.d
+  [ -e "$policy" ] && as_root cp -p "$policy" "$policy.kovan-saved"
+  printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod 755 "$policy"
+  status=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" || status=$?
+  if [ -e "$policy.kovan-saved" ]; then as_root mv "$policy.kovan-saved" "$policy"; else as_root rm -f "$policy"; fi
+  [ "$status" = 0 ] || die "apt-get install failed (exit $status)"
 fi
 
 command -v cargo >/dev/null || die "cargo is missing: install Rust (1.85 or newer) with rustup, then run this again."
@@ -46,6 +54,22 @@ if [ ! -x "$venv/bin/python" ] || [ examples/context7/requirements.txt -nt "$ven
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r examples/context7/requirements.txt
   touch "$venv/.kovan-installed"
+fi
+
+# The example's generated files come from Kovan itself (env files with fresh secrets, kept after).
+say "kovan gen --write: the example's development config"
+cargo run -q --locked -p kovan-cli -- gen --write --workspace examples/context7 >/dev/null
+
+if [ "$what" = test ]; then
+  # The Rust tests drive Django and the env-file readers from this venv, kept outside the clone.
+  test_venv=${KOVAN_TEST_VENV:-$HOME/.cache/kovan/test-venv}
+  if [ ! -x "$test_venv/bin/python" ] || ! cmp -s tests/requirements.txt "$test_venv/.kovan-requirements"; then
+    say "python: creating the test venv $test_venv"
+    rm -rf "$test_venv"
+    python3 -m venv "$test_venv"
+    "$test_venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+    cp tests/requirements.txt "$test_venv/.kovan-requirements"
+  fi
 fi
 
 if [ "$what" = test ] && ! command -v tauri-driver >/dev/null; then

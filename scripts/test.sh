@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh test
+export KOVAN_TEST_PYTHON="${KOVAN_TEST_VENV:-$HOME/.cache/kovan/test-venv}/bin/python"
 
 log=$(mktemp -d)/test.log
 started=$(date +%s)
@@ -14,13 +15,13 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-
-step "UI: type check, unit tests, build"
+step "UI: type check, unit tests, build (the app embeds ui/dist)"
 npm --prefix ui run check
 npm --prefix ui test 2>&1 | tee -a "$log"
 npm --prefix ui run build
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (core, CLI, bindings)"
 cargo test --workspace --exclude kovan-e2e --locked 2>&1 | tee -a "$log"

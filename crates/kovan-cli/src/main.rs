@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use kovan_core::generate::{self, FileStatus};
 use kovan_core::view::WorkspaceOverview;
 use kovan_core::{workspace, WorkspaceError, WorkspaceView};
 
@@ -32,11 +33,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Preview, write or check the generated development config: env files, the multi-server
+    /// settings module, Kovan's Django app, nginx/kovan.conf and Procfile.kovan.
+    ///
+    /// Without --write nothing is written. Exit status: 0 done (or up to date with --check), 1 when
+    /// --check finds a missing or stale file or generation fails, 2 on a usage error.
+    Gen {
+        #[arg(long, value_name = "PATH")]
+        workspace: Option<PathBuf>,
+        /// Write every new or changed file (a file you edited is backed up first).
+        #[arg(long)]
+        write: bool,
+        /// Exit 1 when any generated file is missing or stale (after --write, when both are given).
+        #[arg(long)]
+        check: bool,
+        /// Print differences from the files on disk (secrets masked).
+        #[arg(long)]
+        diff: bool,
+        /// Print the plan (or with --write, the report) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Check { workspace, json } => check(workspace.as_deref(), json),
+        Command::Gen {
+            workspace,
+            write,
+            check,
+            diff,
+            json,
+        } => match gen(workspace.as_deref(), write, check, diff, json) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 
@@ -72,6 +107,109 @@ fn check(flag: Option<&Path>, json: bool) -> ExitCode {
             ExitCode::from(1)
         }
         (WorkspaceView::Invalid(_), Ok(_)) => unreachable!("a loaded workspace has a loaded view"),
+    }
+}
+
+fn gen(
+    flag: Option<&Path>,
+    write: bool,
+    check: bool,
+    diff: bool,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let ws = locate(flag)
+        .and_then(|file| workspace::load(&file))
+        .map_err(|e| e.to_string())?;
+    let mut plan = generate::plan(&ws).map_err(|e| e.to_string())?;
+    if write {
+        let report = generate::write(&plan, None).map_err(|e| e.to_string())?;
+        if json && !check {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("reports serialize")
+            );
+        } else if !json {
+            for w in &report.written {
+                let backup = w
+                    .backup
+                    .as_ref()
+                    .map(|b| format!(" (your version saved as {b})"))
+                    .unwrap_or_default();
+                println!(
+                    "wrote {:<10} {:o}  {}{backup}",
+                    status_word(w.status),
+                    w.mode,
+                    w.path
+                );
+            }
+            println!(
+                "{} written, {} already up to date",
+                report.written.len(),
+                report.unchanged.len()
+            );
+        }
+        plan = generate::plan(&ws).map_err(|e| e.to_string())?;
+    } else if json && !check {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan).expect("plans serialize")
+        );
+    } else if !json {
+        for f in &plan.files {
+            let mode = f
+                .disk_mode
+                .map(|m| format!(" (now {m:o})"))
+                .unwrap_or_default();
+            println!(
+                "{:<10} {:o}  {}{mode}",
+                status_word(f.status),
+                f.file.mode,
+                f.file.path
+            );
+            if diff {
+                if let Some(d) = &f.diff {
+                    println!("{d}");
+                }
+            }
+        }
+    }
+    let pending: Vec<_> = plan.pending().collect();
+    if check {
+        if json {
+            let paths: Vec<&str> = pending.iter().map(|f| f.file.path.as_str()).collect();
+            println!(
+                "{}",
+                serde_json::json!({ "upToDate": pending.is_empty(), "pending": paths })
+            );
+        }
+        if !pending.is_empty() {
+            for f in &pending {
+                eprintln!("stale: {} is {}", f.file.path, status_word(f.status));
+            }
+            eprintln!(
+                "{} generated file(s) missing or stale: run `kovan gen --write`.",
+                pending.len()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        if !json {
+            println!("all {} generated files are up to date", plan.files.len());
+        }
+    } else if !write && !json && !pending.is_empty() {
+        println!(
+            "\n{} to write: run `kovan gen --write` (add --diff to see the changes).",
+            pending.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status_word(status: FileStatus) -> &'static str {
+    match status {
+        FileStatus::New => "new",
+        FileStatus::Unchanged => "unchanged",
+        FileStatus::Changed => "changed",
+        FileStatus::Edited => "edited",
     }
 }
 

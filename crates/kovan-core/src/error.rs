@@ -85,3 +85,28 @@ fn summarize(problems: &[Problem]) -> String {
     }
     out
 }
+
+/// An error as it crosses into the window: a stable kind to branch on and a message to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct IpcError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl From<&WorkspaceError> for IpcError {
+    fn from(e: &WorkspaceError) -> Self {
+        Self {
+            kind: e.kind().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<crate::generate::GenerateError> for IpcError {
+    fn from(e: crate::generate::GenerateError) -> Self {
+        Self {
+            kind: e.kind().into(),
+            message: e.to_string(),
+        }
+    }
+}

@@ -2,9 +2,10 @@
 
 pub mod bindings;
 pub mod error;
+pub mod generate;
 pub mod view;
 pub mod workspace;
 
-pub use error::{Problem, WorkspaceError};
+pub use error::{IpcError, Problem, WorkspaceError};
 pub use view::WorkspaceView;
 pub use workspace::Workspace;

@@ -222,6 +222,19 @@ impl Workspace {
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.iter().find(|i| i.name == name)
     }
+
+    /// The Python interpreter, as run from the Django root: `python` from kovan.toml, else the
+    /// project's `.venv` or `venv`, else `python3` from PATH.
+    pub fn python(&self) -> String {
+        if let Some(python) = &self.project.python {
+            return python.clone();
+        }
+        [".venv/bin/python", "venv/bin/python"]
+            .into_iter()
+            .find(|candidate| self.project.django_root.join(candidate).is_file())
+            .unwrap_or("python3")
+            .to_string()
+    }
 }
 
 /// The kovan.toml a path names: the path itself, or `kovan.toml` inside it when it is a folder.

@@ -1,0 +1,427 @@
+//! The config generator against the programs that read its files: python-dotenv, django-environ,
+//! a POSIX shell, honcho and nginx. Needs the test venv (scripts/setup.sh test) and nginx.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use kovan_core::generate::{self, FileStatus, GenerateError, Purpose};
+use kovan_core::workspace::{self, Workspace};
+
+fn load(dir: &Path) -> Workspace {
+    workspace::load(dir).unwrap()
+}
+
+fn write_all(ws: &Workspace) -> generate::WriteReport {
+    generate::write(&generate::plan(ws).unwrap(), None).unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn env_vars(path: &Path) -> BTreeMap<String, String> {
+    generate::env_file::parse(&std::fs::read_to_string(path).unwrap())
+        .into_iter()
+        .collect()
+}
+
+/// Replace one variable's value in an env file, keeping Kovan's quoting.
+fn set_var(path: &Path, key: &str, value: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let replaced: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with(&format!("{key}=")) {
+                format!("{key}='{value}'\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(path, replaced).unwrap();
+}
+
+fn run_python(code: &str, args: &[&str]) -> String {
+    let out = Command::new(support::python())
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn as_map(json: &str) -> BTreeMap<String, String> {
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn every_env_reader_reads_back_the_same_values_tricky_secrets_included() {
+    let dir = support::copy_example();
+    let ws = load(dir.path());
+    write_all(&ws);
+    let env = dir.path().join(".env.chat_main");
+    let tricky = "k3y $HOME #not-a-comment \"quoted\" (x) = & * ; end";
+    set_var(&env, "SECRET_KEY", tricky);
+    // Regenerating keeps the hand-set secret (the edited file is backed up).
+    write_all(&ws);
+    let expected = env_vars(&env);
+    assert_eq!(expected["SECRET_KEY"], tricky);
+    assert_eq!(expected.len(), 7, "{expected:?}");
+    let keys: Vec<&str> = expected.keys().map(String::as_str).collect();
+    let keys_json = serde_json::to_string(&keys).unwrap();
+
+    let dotenv = run_python("import json,sys; from dotenv import dotenv_values; print(json.dumps(dotenv_values(sys.argv[1])))", &[env.to_str().unwrap()]);
+    assert_eq!(as_map(&dotenv), expected, "python-dotenv");
+
+    let environ = run_python(
+        "import json,os,sys,environ; environ.Env.read_env(sys.argv[1], overwrite=True); e = environ.Env(); print(json.dumps({k: e.str(k) for k in json.loads(sys.argv[2])}))",
+        &[env.to_str().unwrap(), &keys_json],
+    );
+    assert_eq!(as_map(&environ), expected, "django-environ");
+
+    let dump = "import json,os,sys; print(json.dumps({k: os.environ[k] for k in json.loads(sys.argv[1])}))";
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("set -a; . \"$1\"; set +a; exec \"$2\" -c \"$3\" \"$4\"")
+        .args([
+            "sh",
+            env.to_str().unwrap(),
+            support::python().to_str().unwrap(),
+            dump,
+            &keys_json,
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        as_map(&String::from_utf8(out.stdout).unwrap()),
+        expected,
+        "POSIX sh"
+    );
+
+    let honcho = support::python().with_file_name("honcho");
+    let out = Command::new(&honcho)
+        .args([
+            "run",
+            "-e",
+            env.to_str().unwrap(),
+            support::python().to_str().unwrap(),
+            "-c",
+            dump,
+            &keys_json,
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "honcho: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        as_map(&String::from_utf8(out.stdout).unwrap()),
+        expected,
+        "honcho"
+    );
+}
+
+#[test]
+fn secrets_are_per_instance_and_survive_regeneration() {
+    let dir = support::copy_example();
+    let ws = load(dir.path());
+    let report = write_all(&ws);
+    assert!(report.written.iter().all(|w| w.status == FileStatus::New));
+    let read = |name: &str| env_vars(&dir.path().join(format!(".env.{name}")));
+    let (main, api) = (read("chat_main"), read("chat_api"));
+    assert_eq!(main["SECRET_KEY"].len(), 50);
+    assert_ne!(main["SECRET_KEY"], api["SECRET_KEY"]);
+    assert_ne!(main["KOVAN_TOKEN"], api["KOVAN_TOKEN"]);
+    assert_eq!(
+        main["DJANGO_SETTINGS_MODULE"],
+        "dashboard_project.multi_server_settings"
+    );
+    assert_eq!(main["KOVAN_CACHE_LOCATION"], "redis://127.0.0.1:6379/0");
+    assert!(
+        !read("chat_websocket").contains_key("KOVAN_CACHE_LOCATION"),
+        "locmem needs no Redis"
+    );
+
+    let again = write_all(&ws);
+    assert!(again.written.is_empty(), "{:?}", again.written);
+    assert_eq!(read("chat_main"), main);
+
+    // A new port rewrites the env file (as Kovan's, not the user's) and keeps the secrets.
+    let toml = dir.path().join("kovan.toml");
+    std::fs::write(
+        &toml,
+        std::fs::read_to_string(&toml)
+            .unwrap()
+            .replace("port = 8000", "port = 8100"),
+    )
+    .unwrap();
+    let ws = load(dir.path());
+    let plan = generate::plan(&ws).unwrap();
+    let status = |p: &str| plan.files.iter().find(|f| f.file.path == p).unwrap().status;
+    assert_eq!(status(".env.chat_main"), FileStatus::Changed);
+    assert_eq!(status(".env.chat_api"), FileStatus::Unchanged);
+    assert_eq!(status("nginx/kovan.conf"), FileStatus::Changed);
+    generate::write(&plan, None).unwrap();
+    let after = read("chat_main");
+    assert_eq!(
+        (
+            after["SECRET_KEY"].as_str(),
+            after["DJANGO_SERVER_PORT"].as_str()
+        ),
+        (main["SECRET_KEY"].as_str(), "8100")
+    );
+}
+
+#[test]
+fn files_get_their_modes_and_a_loosened_env_file_is_tightened() {
+    let dir = support::copy_example();
+    let ws = load(dir.path());
+    write_all(&ws);
+    let env = dir.path().join(".env.chat_api");
+    assert_eq!(mode(&env), 0o600);
+    assert_eq!(
+        mode(
+            &dir.path()
+                .join("dashboard_project/multi_server_settings.py")
+        ),
+        0o644
+    );
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let plan = generate::plan(&ws).unwrap();
+    let pending: Vec<&str> = plan.pending().map(|f| f.file.path.as_str()).collect();
+    assert_eq!(pending, [".env.chat_api"]);
+    generate::write(&plan, None).unwrap();
+    assert_eq!(mode(&env), 0o600);
+}
+
+#[test]
+fn a_file_the_user_edited_is_backed_up_before_it_is_replaced() {
+    let dir = support::copy_example();
+    let ws = load(dir.path());
+    write_all(&ws);
+    let conf = dir.path().join("nginx/kovan.conf");
+    let edited = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace("fail_timeout=10s", "fail_timeout=99s");
+    std::fs::write(&conf, &edited).unwrap();
+
+    let plan = generate::plan(&ws).unwrap();
+    let planned = plan
+        .files
+        .iter()
+        .find(|f| f.file.path == "nginx/kovan.conf")
+        .unwrap();
+    assert_eq!(planned.status, FileStatus::Edited);
+    let diff = planned.diff.as_deref().unwrap();
+    assert!(
+        diff.contains("-    server 127.0.0.1:8000 weight=3 max_fails=3 fail_timeout=99s"),
+        "{diff}"
+    );
+
+    let report = generate::write(&plan, Some(&["nginx/kovan.conf".to_string()])).unwrap();
+    assert_eq!(report.written.len(), 1);
+    let backup = dir.path().join(report.written[0].backup.as_ref().unwrap());
+    assert!(backup
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("kovan.conf.kovan-backup-"));
+    assert_eq!(std::fs::read_to_string(backup).unwrap(), edited);
+    assert!(!std::fs::read_to_string(&conf).unwrap().contains("99s"));
+}
+
+#[test]
+fn a_file_kovan_did_not_write_counts_as_edited_and_is_kept_in_a_backup() {
+    let dir = support::copy_example();
+    std::fs::write(dir.path().join("Procfile.kovan"), "web: gunicorn x\n").unwrap();
+    let ws = load(dir.path());
+    let plan = generate::plan(&ws).unwrap();
+    assert_eq!(
+        plan.files
+            .iter()
+            .find(|f| f.file.path == "Procfile.kovan")
+            .unwrap()
+            .status,
+        FileStatus::Edited
+    );
+    let report = generate::write(&plan, None).unwrap();
+    let w = report
+        .written
+        .iter()
+        .find(|w| w.path == "Procfile.kovan")
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(w.backup.as_ref().unwrap())).unwrap(),
+        "web: gunicorn x\n"
+    );
+}
+
+#[test]
+fn nothing_is_written_outside_the_project() {
+    let dir = support::copy_example();
+    let outside = tempfile::tempdir().unwrap();
+    let _ = std::fs::remove_dir_all(dir.path().join("nginx"));
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("nginx")).unwrap();
+    let ws = load(dir.path());
+    let err = generate::plan(&ws).unwrap_err();
+    assert!(matches!(err, GenerateError::OutsideRoot { .. }), "{err}");
+    assert!(err.to_string().contains("nginx/kovan.conf"), "{err}");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+
+    let toml = dir.path().join("kovan.toml");
+    std::fs::remove_file(dir.path().join("nginx")).unwrap();
+    std::fs::write(
+        &toml,
+        std::fs::read_to_string(&toml).unwrap().replace(
+            "name = \"chat_api\"",
+            "name = \"chat_api\"\nenv_file = \"../.env.chat_api\"",
+        ),
+    )
+    .unwrap();
+    let err = workspace::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("instance.chat_api.env_file") && err.contains("leaves the Django root"),
+        "{err}"
+    );
+}
+
+#[test]
+fn previews_never_show_secrets_or_the_redis_password() {
+    let dir = support::copy_example();
+    let toml = dir.path().join("kovan.toml");
+    std::fs::write(
+        &toml,
+        std::fs::read_to_string(&toml)
+            .unwrap()
+            .replace("redis://127.0.0.1", "redis://kovan:hunter2@127.0.0.1"),
+    )
+    .unwrap();
+    let ws = load(dir.path());
+    write_all(&ws);
+    let secret = env_vars(&dir.path().join(".env.chat_main"))["SECRET_KEY"].clone();
+    set_var(
+        &dir.path().join(".env.chat_main"),
+        "DJANGO_SERVER_PORT",
+        "1",
+    );
+    let plan = generate::plan(&ws).unwrap();
+    let json = serde_json::to_string(&plan).unwrap();
+    assert!(
+        !json.contains("hunter2") && !json.contains(&secret),
+        "a secret reached the preview"
+    );
+    let env = plan
+        .files
+        .iter()
+        .find(|f| f.file.path == ".env.chat_main")
+        .unwrap();
+    assert!(env
+        .diff
+        .as_deref()
+        .unwrap()
+        .contains("+DJANGO_SERVER_PORT='8000'"));
+    assert_eq!(
+        env_vars(&dir.path().join(".env.chat_main"))["KOVAN_CACHE_LOCATION"],
+        "redis://kovan:hunter2@127.0.0.1:6379/0"
+    );
+}
+
+#[test]
+fn nginx_accepts_the_generated_config() {
+    let dir = support::copy_example();
+    let ws = load(dir.path());
+    write_all(&ws);
+    let conf = std::fs::read_to_string(dir.path().join("nginx/kovan.conf")).unwrap();
+    for route in [
+        "location /ws/",
+        "location /api/",
+        "location / ",
+        "upstream context7_websocket",
+        "weight=3",
+    ] {
+        assert!(conf.contains(route), "{route} missing:\n{conf}");
+    }
+    let main = dir.path().join("nginx-main.conf");
+    std::fs::write(
+        &main,
+        format!(
+            "pid {0}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {0}/tmp;\n  include {0}/nginx/kovan.conf;\n}}\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("nginx")
+        .args(["-t", "-p"])
+        .arg(dir.path())
+        .arg("-c")
+        .arg(&main)
+        .output()
+        .expect("nginx is not installed: apt install nginx (scripts/setup.sh test does)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("test is successful"),
+        "nginx -t:\n{stderr}\n{conf}"
+    );
+}
+
+#[test]
+fn honcho_reads_the_procfile() {
+    let dir = support::copy_example();
+    let ws = load(dir.path());
+    write_all(&ws);
+    let honcho = support::python().with_file_name("honcho");
+    let out = Command::new(honcho)
+        .args(["check", "-f", "Procfile.kovan"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("chat_main, chat_api, chat_websocket"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_example_project_holds_exactly_what_kovan_generates() {
+    let example = support::repo_root().join("examples/context7");
+    let ws = load(&example);
+    let plan = generate::plan(&ws).unwrap();
+    for f in plan
+        .files
+        .iter()
+        .filter(|f| f.file.purpose != Purpose::EnvFile)
+    {
+        assert_eq!(
+            f.status,
+            FileStatus::Unchanged,
+            "examples/context7/{} differs from what Kovan generates: run `cargo run -p kovan-cli -- gen --write --workspace examples/context7`\n{}",
+            f.file.path,
+            f.diff.as_deref().unwrap_or("")
+        );
+    }
+}
