@@ -9,6 +9,7 @@ use tauri::Manager;
 fn main() {
     let named = state::named_workspace(std::env::args_os());
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let file = named
                 .clone()
@@ -18,7 +19,10 @@ fn main() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::workspace_view,
-            commands::reload_workspace
+            commands::reload_workspace,
+            commands::generator_plan,
+            commands::generator_write,
+            commands::export_env_files
         ])
         .run(tauri::generate_context!())
         .expect("Kovan could not start its window");

@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::RwLock;
 
-use kovan_core::{workspace, Workspace, WorkspaceError, WorkspaceView};
+use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
 use tauri::{AppHandle, Manager};
 
 pub struct AppState {
@@ -23,6 +23,17 @@ impl AppState {
 
     pub fn view(&self) -> WorkspaceView {
         WorkspaceView::of(&self.workspace.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Run `f` on the loaded workspace; an invalid one is the error.
+    pub fn with_workspace<T>(
+        &self,
+        f: impl FnOnce(&Workspace) -> Result<T, IpcError>,
+    ) -> Result<T, IpcError> {
+        match &*self.workspace.read().unwrap_or_else(|e| e.into_inner()) {
+            Ok(ws) => f(ws),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Read kovan.toml again, so a fix made in an editor shows without restarting the app.

@@ -134,3 +134,85 @@ fn usage_errors_exit_2() {
     assert!(text(&out.stderr).contains("--no-such-flag"));
     assert_eq!(kovan(&[], Path::new("/"), None).status.code(), Some(2));
 }
+
+/// A copy of the example project (its generated files included) in a temporary folder.
+fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(example().join("."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == ".venv" || name.starts_with(".env.") || name.ends_with(".sqlite3") {
+            let _ = std::fs::remove_dir_all(entry.path())
+                .or_else(|_| std::fs::remove_file(entry.path()));
+        }
+    }
+    dir
+}
+
+#[test]
+fn gen_check_fails_until_gen_write_has_run() {
+    let dir = example_copy();
+    let ws = dir.path().to_str().unwrap();
+    let out = kovan(&["gen", "--check", "--workspace", ws], Path::new("/"), None);
+    assert_eq!(out.status.code(), Some(1), "env files are missing");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("stale: .env.chat_main is new") && stderr.contains("kovan gen --write"),
+        "{stderr}"
+    );
+
+    let out = kovan(&["gen", "--workspace", ws], Path::new("/"), None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("new        600  .env.chat_api"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        !dir.path().join(".env.chat_api").exists(),
+        "a preview writes nothing"
+    );
+
+    let out = kovan(&["gen", "--write", "--workspace", ws], Path::new("/"), None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("3 written, 11 already up to date"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = kovan(
+        &["gen", "--check", "--json", "--workspace", ws],
+        Path::new("/"),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["upToDate"], true);
+
+    let out = kovan(&["gen", "--json", "--workspace", ws], Path::new("/"), None);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = plan["files"].as_array().unwrap();
+    assert_eq!(files.len(), 14);
+    assert!(files
+        .iter()
+        .all(|f| f["status"] == "unchanged" && f.get("contents").is_none()));
+    let stdout = text(&out.stdout);
+    let env = std::fs::read_to_string(dir.path().join(".env.chat_main")).unwrap();
+    let secret = env
+        .lines()
+        .find_map(|l| l.strip_prefix("SECRET_KEY='"))
+        .unwrap()
+        .trim_end_matches('\'');
+    assert!(!stdout.contains(secret), "the secret reached --json output");
+    assert!(
+        stdout.contains("SECRET_KEY='***' (50 characters, hidden)"),
+        "{stdout}"
+    );
+}

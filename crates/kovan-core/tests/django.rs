@@ -1,0 +1,241 @@
+//! The generated settings, health endpoint and clear command, run by real Django against a real
+//! redis-server. Needs the test venv (scripts/setup.sh test) and redis-server.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kovan_core::generate;
+use kovan_core::workspace::{self, Workspace};
+use support::{Group, Redis};
+
+/// A copy of the example on free ports, pointed at `redis`, with its config generated.
+fn project(redis: &Redis) -> (tempfile::TempDir, Workspace) {
+    let dir = support::copy_example();
+    let toml = dir.path().join("kovan.toml");
+    let mut text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("redis://127.0.0.1:6379/0", &redis.url())
+        .replace(
+            "python = \".venv/bin/python\"",
+            &format!("python = {:?}", support::python().display().to_string()),
+        );
+    for port in ["8000", "8001", "8002"] {
+        text = text.replace(
+            &format!("port = {port}"),
+            &format!("port = {}", support::free_port()),
+        );
+    }
+    std::fs::write(&toml, text).unwrap();
+    let ws = workspace::load(dir.path()).unwrap();
+    generate::write(&generate::plan(&ws).unwrap(), None).unwrap();
+    (dir, ws)
+}
+
+fn env_of(ws: &Workspace, instance: &str) -> Vec<(String, String)> {
+    let path = ws
+        .project
+        .django_root
+        .join(&ws.instance(instance).unwrap().names.env_file);
+    generate::env_file::parse(&std::fs::read_to_string(path).unwrap())
+        .into_iter()
+        .collect()
+}
+
+fn manage(ws: &Workspace, instance: &str, args: &[&str]) -> Output {
+    Command::new(support::python())
+        .arg("manage.py")
+        .args(args)
+        .current_dir(&ws.project.django_root)
+        .envs(env_of(ws, instance))
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+/// `runserver` with its autoreloader, as developers run it.
+fn runserver(ws: &Workspace, instance: &str) -> Group {
+    let port = ws.instance(instance).unwrap().port;
+    ok(manage(ws, instance, &["migrate", "--noinput"]), "migrate");
+    let group = Group::spawn(
+        Command::new(support::python())
+            .args(["manage.py", "runserver", &format!("127.0.0.1:{port}")])
+            .current_dir(&ws.project.django_root)
+            .envs(env_of(ws, instance))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        instance,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && support::http(port, "GET", "/health/", &[]).0 == 200
+        {
+            return group;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{instance} did not answer /health/ with 200 within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn health(ws: &Workspace, instance: &str) -> serde_json::Value {
+    let (status, body) = support::http(ws.instance(instance).unwrap().port, "GET", "/health/", &[]);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[test]
+fn manage_py_check_passes_for_every_instance_and_a_missing_secret_stops_it() {
+    let redis = Redis::start();
+    let (_dir, ws) = project(&redis);
+    for i in &ws.instances {
+        ok(
+            manage(&ws, &i.name, &["check"]),
+            &format!("manage.py check for {}", i.name),
+        );
+    }
+    let out = Command::new(support::python())
+        .args(["manage.py", "check"])
+        .current_dir(&ws.project.django_root)
+        .envs(
+            env_of(&ws, "chat_api")
+                .into_iter()
+                .filter(|(k, _)| k != "SECRET_KEY"),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("SECRET_KEY is not set: load .env.chat_api"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn instances_answer_health_with_their_derived_names_and_keep_their_cache_keys_apart() {
+    let redis = Redis::start();
+    let (_dir, ws) = project(&redis);
+    let _main = runserver(&ws, "chat_main");
+    let _api = runserver(&ws, "chat_api");
+    let _ws = runserver(&ws, "chat_websocket");
+
+    for i in &ws.instances {
+        let h = health(&ws, &i.name);
+        assert_eq!(h["status"], "ok", "{h}");
+        assert_eq!(h["instance"], i.name.as_str());
+        assert_eq!(h["session_cookie"], i.names.session_cookie.as_str());
+        assert_eq!(h["csrf_cookie"], i.names.csrf_cookie.as_str());
+        assert_eq!(h["cache"]["key_prefix"], i.names.cache_prefix.as_str());
+        assert_eq!(h["cache"]["backend"], i.cache.django_class());
+        let db = ws.project.django_root.join(&i.names.database);
+        assert_eq!(Path::new(h["database"]["name"].as_str().unwrap()), db);
+        assert_eq!(h["database"]["vendor"], "sqlite");
+        assert!(h["pid"].as_u64().unwrap() > 1);
+    }
+
+    // The chat page caches through Django: each instance's keys land under its own prefix.
+    for name in ["chat_main", "chat_api", "chat_websocket"] {
+        let (status, body) = support::http(ws.instance(name).unwrap().port, "GET", "/", &[]);
+        assert_eq!(status, 200, "{body}");
+    }
+    redis.cli(&["SET", "other_app:1:x", "foreign"]);
+    redis.cli(&["SET", "context7_chat_main:1:a b", "spaces"]);
+    redis.cli(&["SET", "context7_chat_main:1:*", "glob"]);
+    let keys = redis.keys();
+    let under = |prefix: &str| {
+        keys.iter()
+            .filter(|k| k.starts_with(&format!("{prefix}:1:")))
+            .count()
+    };
+    assert!(
+        under("context7_chat_main") >= 3 && under("context7_chat_api") >= 1,
+        "{keys:?}"
+    );
+    assert_eq!(
+        under("context7_chat_websocket"),
+        0,
+        "the locmem instance must not write to Redis: {keys:?}"
+    );
+    let websocket = health(&ws, "chat_websocket");
+    assert!(
+        websocket["cache"]["keys"].as_u64().unwrap() >= 1,
+        "LocMem keys are counted: {websocket}"
+    );
+    assert!(health(&ws, "chat_main")["cache"]["keys"].is_null());
+
+    // clear_cache for chat_main leaves chat_api's keys and the foreign key alone.
+    let api_keys: Vec<String> = keys
+        .iter()
+        .filter(|k| k.starts_with("context7_chat_api:"))
+        .cloned()
+        .collect();
+    let out = ok(
+        manage(&ws, "chat_main", &["clear_cache", "--type=cache"]),
+        "clear_cache",
+    );
+    assert!(out.contains("chat_main"), "{out}");
+    let after = redis.keys();
+    assert!(
+        after.iter().all(|k| !k.starts_with("context7_chat_main:")),
+        "{after:?}"
+    );
+    assert!(after.contains(&"other_app:1:x".to_string()), "{after:?}");
+    assert_eq!(
+        after
+            .iter()
+            .filter(|k| k.starts_with("context7_chat_api:"))
+            .cloned()
+            .collect::<Vec<_>>(),
+        api_keys
+    );
+
+    // The clear endpoint wants the instance's own token.
+    let api_port = ws.instance("chat_api").unwrap().port;
+    let token = env_of(&ws, "chat_api")
+        .into_iter()
+        .find(|(k, _)| k == "KOVAN_TOKEN")
+        .unwrap()
+        .1;
+    let main_token = env_of(&ws, "chat_main")
+        .into_iter()
+        .find(|(k, _)| k == "KOVAN_TOKEN")
+        .unwrap()
+        .1;
+    for headers in [
+        vec![],
+        vec![("X-Kovan-Token", "wrong")],
+        vec![("X-Kovan-Token", main_token.as_str())],
+    ] {
+        let (status, body) = support::http(api_port, "POST", "/health/cache/clear/", &headers);
+        assert_eq!(status, 403, "{headers:?}: {body}");
+    }
+    assert_eq!(redis.keys(), after, "a refused clear deletes nothing");
+    let (status, body) = support::http(
+        api_port,
+        "POST",
+        "/health/cache/clear/",
+        &[("X-Kovan-Token", &token)],
+    );
+    assert_eq!(status, 200, "{body}");
+    let cleared: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        cleared["deleted"].as_u64().unwrap() as usize,
+        api_keys.len(),
+        "{cleared}"
+    );
+    assert_eq!(redis.keys(), ["other_app:1:x"]);
+}
