@@ -129,3 +129,97 @@ async fn a_workspace_named_by_the_environment_that_does_not_exist_is_explained()
     assert!(text.contains(&expected.display().to_string()), "{text}");
     app.quit().await;
 }
+
+/// A copy of the example project without its env files, venv or databases.
+fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example = kovan_e2e::repo_root().join("examples/context7");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(example.join("."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == ".venv" || name == "logs" {
+            std::fs::remove_dir_all(entry.path()).unwrap();
+        } else if name.starts_with(".env.") || name.ends_with(".sqlite3") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    dir
+}
+
+#[tokio::test]
+async fn the_generator_dialog_writes_the_env_files_with_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = example_copy();
+    // A file the user edited: the generator must back it up before replacing it.
+    let procfile = dir.path().join("Procfile.kovan");
+    std::fs::write(&procfile, "web: my own command\n").unwrap();
+
+    let app = App::launch(&["--workspace", dir.path().to_str().unwrap()], &[]).await;
+    app.wait_for("[data-testid=open-generator]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for("[data-testid=generator-file]").await;
+    let mut statuses = std::collections::BTreeMap::new();
+    for row in app.all("[data-testid=generator-file]").await {
+        let path = row.attr("data-path").await.unwrap().unwrap();
+        statuses.insert(path, row.attr("data-status").await.unwrap().unwrap());
+    }
+    assert_eq!(statuses.len(), 14, "{statuses:?}");
+    assert_eq!(statuses[".env.chat_main"], "new");
+    assert_eq!(statuses["Procfile.kovan"], "edited");
+    assert_eq!(statuses["nginx/kovan.conf"], "unchanged");
+    app.screenshot("generator").await;
+
+    app.wait_for("[data-testid=generator-write]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let result = app.wait_for("[data-testid=generator-result]").await;
+    let text = app.text("[data-testid=generator-result]").await;
+    assert!(
+        text.contains("Procfile.kovan.kovan-backup-"),
+        "the backup is named: {text}"
+    );
+    drop(result);
+    for name in ["chat_main", "chat_api", "chat_websocket"] {
+        let env = dir.path().join(format!(".env.{name}"));
+        let mode = std::fs::metadata(&env)
+            .unwrap_or_else(|e| panic!("{}: {e}", env.display()))
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{}", env.display());
+        assert!(std::fs::read_to_string(&env)
+            .unwrap()
+            .contains(&format!("DJANGO_SERVER_INSTANCE='{name}'")));
+    }
+    assert!(std::fs::read_to_string(&procfile)
+        .unwrap()
+        .contains("chat_main: set -a"));
+    let backups: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("Procfile.kovan.kovan-backup-")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(backups[0].path()).unwrap(),
+        "web: my own command\n"
+    );
+    app.screenshot("generator-written").await;
+    app.quit().await;
+}

@@ -3,6 +3,9 @@
 pub mod bindings;
 pub mod error;
 pub mod generate;
+pub mod process_table;
+pub mod store;
+pub mod supervisor;
 pub mod view;
 pub mod workspace;
 

@@ -1,9 +1,13 @@
-// The window's only door to Kovan's backend: the one file that imports @tauri-apps/api.
+// The window's only door to Kovan's backend: the one file that imports @tauri-apps/api (and its
+// dialog plugin).
 // Every function is typed with the bindings ts-rs generates from kovan-core, and every failure
 // comes out as an ApiError with a readable message.
 import { invoke } from '@tauri-apps/api/core';
+import { open } from '@tauri-apps/plugin-dialog';
 
+import type { Plan } from './bindings/Plan';
 import type { WorkspaceView } from './bindings/WorkspaceView';
+import type { WriteReport } from './bindings/WriteReport';
 
 export type { WorkspaceView } from './bindings/WorkspaceView';
 export type { WorkspaceOverview } from './bindings/WorkspaceOverview';
@@ -15,6 +19,13 @@ export type { Problem } from './bindings/Problem';
 export type { Role } from './bindings/Role';
 export type { CacheBackend } from './bindings/CacheBackend';
 export type { DerivedNames } from './bindings/DerivedNames';
+export type { Plan } from './bindings/Plan';
+export type { PlannedFile } from './bindings/PlannedFile';
+export type { FileStatus } from './bindings/FileStatus';
+export type { Purpose } from './bindings/Purpose';
+export type { WriteReport } from './bindings/WriteReport';
+export type { WrittenFile } from './bindings/WrittenFile';
+export type { IpcError } from './bindings/IpcError';
 
 /** The kind given to a failure when the page is not inside the Kovan window at all. */
 export const NO_BACKEND = 'ipc_unavailable';
@@ -89,4 +100,32 @@ export function workspaceView(): Promise<WorkspaceView> {
 /** Read kovan.toml from disk again and return the new view. */
 export function reloadWorkspace(): Promise<WorkspaceView> {
   return call<WorkspaceView>('reload_workspace');
+}
+
+/** Every file the generator would write, compared with what is on disk (secrets masked). */
+export function generatorPlan(): Promise<Plan> {
+  return call<Plan>('generator_plan');
+}
+
+/** Write the files with these paths (relative to the Django root). Files the user edited are backed
+ * up first; the report names each backup. */
+export function generatorWrite(paths: string[]): Promise<WriteReport> {
+  return call<WriteReport>('generator_write', { paths });
+}
+
+/** Write each instance's env file into `dir` (mode 0600), backing up a different file already there. */
+export function exportEnvFiles(dir: string): Promise<WriteReport> {
+  return call<WriteReport>('export_env_files', { dir });
+}
+
+/** Ask the user for a folder with the system's picker; null when they cancel. */
+export async function chooseFolder(title: string): Promise<string | null> {
+  const command = 'plugin:dialog|open';
+  try {
+    const chosen: unknown = await open({ directory: true, multiple: false, title });
+    if (typeof chosen === 'string' && chosen !== '') return chosen;
+    return null;
+  } catch (reason) {
+    throw toApiError(command, reason);
+  }
 }
