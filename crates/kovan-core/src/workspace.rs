@@ -32,6 +32,38 @@ pub struct Workspace {
     pub database: DatabaseEngine,
     pub instances: Vec<Instance>,
     pub presets: Vec<Preset>,
+    pub supervisor: SupervisorSettings,
+}
+
+/// How Kovan runs the instances: `[supervisor]` in kovan.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupervisorSettings {
+    /// Between SIGTERM to an instance's process group and SIGKILL.
+    pub stop_grace: std::time::Duration,
+    /// For the port to accept and /health/ to answer 200.
+    pub start_timeout: std::time::Duration,
+    /// Lines of output kept in memory per instance.
+    pub log_lines: usize,
+}
+
+impl Default for SupervisorSettings {
+    fn default() -> Self {
+        Self {
+            stop_grace: std::time::Duration::from_secs(5),
+            start_timeout: std::time::Duration::from_secs(30),
+            log_lines: 5000,
+        }
+    }
+}
+
+/// What to do when an instance exits on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    #[default]
+    Never,
+    /// Start again after a crash, waiting 1 s, 2 s, 4 s... up to `max_restarts` times in a row.
+    OnFailure,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +136,11 @@ impl Role {
     ];
 }
 
+const RESTART_POLICIES: [(&str, RestartPolicy); 2] = [
+    ("never", RestartPolicy::Never),
+    ("on-failure", RestartPolicy::OnFailure),
+];
+
 impl CacheBackend {
     const ALL: [(&'static str, CacheBackend); 5] = [
         ("redis", CacheBackend::Redis),
@@ -136,6 +173,11 @@ pub struct Instance {
     /// nginx upstream weight.
     pub weight: u32,
     pub names: DerivedNames,
+    /// The command that runs it, when not `{python} manage.py runserver 127.0.0.1:{port}`;
+    /// run by /bin/sh with `{python}` and `{port}` filled in.
+    pub command: Option<String>,
+    pub restart: RestartPolicy,
+    pub max_restarts: u32,
 }
 
 /// Every name that keeps one instance apart from the others.
@@ -313,6 +355,15 @@ struct RawFile {
     instances: Vec<RawInstance>,
     #[serde(default, rename = "preset")]
     presets: IndexMap<String, Spanned<RawPreset>>,
+    supervisor: Option<RawSupervisor>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSupervisor {
+    stop_grace: Option<Spanned<i64>>,
+    start_timeout: Option<Spanned<i64>>,
+    log_lines: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -343,6 +394,9 @@ struct RawDatabase {
 struct RawInstance {
     name: Spanned<String>,
     port: Spanned<i64>,
+    command: Option<Spanned<String>>,
+    restart: Option<Spanned<String>>,
+    max_restarts: Option<Spanned<i64>>,
     role: Option<Spanned<String>>,
     cache: Option<Spanned<String>>,
     cache_timeout: Option<Spanned<i64>>,
@@ -446,6 +500,10 @@ impl Validator<'_> {
             }
         }
         let presets = self.presets(&instances, raw.presets);
+        let supervisor = raw
+            .supervisor
+            .map(|r| self.supervisor(r))
+            .unwrap_or_default();
         Workspace {
             file: file.to_path_buf(),
             project,
@@ -453,6 +511,35 @@ impl Validator<'_> {
             database,
             instances,
             presets,
+            supervisor,
+        }
+    }
+
+    fn supervisor(&mut self, raw: RawSupervisor) -> SupervisorSettings {
+        let d = SupervisorSettings::default();
+        let secs = |n: u32| std::time::Duration::from_secs(u64::from(n));
+        SupervisorSettings {
+            stop_grace: secs(self.number(
+                raw.stop_grace.as_ref(),
+                0..=600,
+                5,
+                "supervisor.stop_grace",
+                "seconds between SIGTERM and SIGKILL",
+            )),
+            start_timeout: secs(self.number(
+                raw.start_timeout.as_ref(),
+                1..=3600,
+                30,
+                "supervisor.start_timeout",
+                "seconds to wait for /health/",
+            )),
+            log_lines: self.number(
+                raw.log_lines.as_ref(),
+                100..=1_000_000,
+                d.log_lines as u32,
+                "supervisor.log_lines",
+                "lines kept in memory per instance",
+            ) as usize,
         }
     }
 
@@ -676,6 +763,19 @@ impl Validator<'_> {
             };
             self.check_overrides(&overrides, engine, cache, &il, &at);
 
+            let restart = self.choice(r.restart.as_ref(), &RESTART_POLICIES, &at("restart"));
+            let max_restarts = self.number(
+                r.max_restarts.as_ref(),
+                0..=100,
+                5,
+                &at("max_restarts"),
+                "tries in a row",
+            );
+            let command = r.command.as_ref().map(|c| c.get_ref().trim().to_string());
+            if command.as_deref() == Some("") {
+                let line = self.line_of(r.command.as_ref().unwrap());
+                self.report(at("command"), line, "the command is empty.".into(), "Remove `command` to run `manage.py runserver`, or give the command, e.g. \"daphne -b 127.0.0.1 -p {port} dashboard_project.asgi:application\".".into());
+            }
             out.push(Instance {
                 names: derive_names(project, &name, engine, cache, &overrides),
                 name,
@@ -684,6 +784,9 @@ impl Validator<'_> {
                 cache,
                 cache_timeout,
                 weight,
+                command,
+                restart,
+                max_restarts,
             });
             lines.push(il);
         }

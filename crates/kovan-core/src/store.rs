@@ -1,0 +1,310 @@
+//! Kovan's own SQLite database (in the user's data dir): the process groups it started, so a panel
+//! restarted after a crash finds them, and a history of events (start, stop, crash, flush...).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// Environment variable that moves the data dir (tests, portable installs).
+pub const DATA_DIR_VAR: &str = "KOVAN_DATA_DIR";
+
+/// Schema changes, applied in order; `PRAGMA user_version` remembers how many ran.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE processes (
+        workspace TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        pgid INTEGER NOT NULL,
+        start_time INTEGER NOT NULL,
+        cmdline TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, instance)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        workspace TEXT NOT NULL,
+        instance TEXT,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX events_by_workspace ON events (workspace, at);",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Kovan's history database {path}: {source}")]
+    Sqlite {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("Kovan's data folder {path} cannot be created: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A process group Kovan started: PID + start time + command line name it beyond PID reuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessRecord {
+    pub instance: String,
+    pub pid: i32,
+    pub pgid: i32,
+    pub start_time: u64,
+    pub cmdline: String,
+    pub port: u16,
+    /// Unix seconds.
+    pub started_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRecord {
+    #[ts(type = "number")]
+    pub id: i64,
+    /// Unix milliseconds.
+    #[ts(type = "number")]
+    pub at: i64,
+    pub instance: Option<String>,
+    pub kind: String,
+    #[ts(type = "unknown")]
+    pub detail: serde_json::Value,
+}
+
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    /// Set when a damaged database was moved aside on open: say so once.
+    pub recovered_from: Option<PathBuf>,
+}
+
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// `$KOVAN_DATA_DIR`, else the platform's data dir (`~/.local/share/kovan` on Linux).
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(DATA_DIR_VAR).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("dev", "kovan", "kovan")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join("kovan"))
+}
+
+impl Store {
+    pub fn open_default() -> Result<Self, StoreError> {
+        Self::open(&data_dir().join("kovan.sqlite3"))
+    }
+
+    /// Open (or create) the store. A file that is not a usable database is moved aside with a
+    /// timestamp and a fresh one created, so history damage never stops the panel.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        match Self::open_and_migrate(path) {
+            Ok(conn) => Ok(Self {
+                path: path.to_path_buf(),
+                conn: Mutex::new(conn),
+                recovered_from: None,
+            }),
+            Err(first) => {
+                let aside = PathBuf::from(format!(
+                    "{}.damaged-{}",
+                    path.display(),
+                    chrono::Local::now().format("%Y%m%d-%H%M%S")
+                ));
+                if std::fs::rename(path, &aside).is_err() {
+                    return Err(first);
+                }
+                let conn = Self::open_and_migrate(path)?;
+                Ok(Self {
+                    path: path.to_path_buf(),
+                    conn: Mutex::new(conn),
+                    recovered_from: Some(aside),
+                })
+            }
+        }
+    }
+
+    fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
+        let err = |source| StoreError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        // A quick read proves the file is a database before anything relies on it.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        let tx = conn.transaction().map_err(err)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(conn)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&conn).map_err(|source| StoreError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        })
+    }
+
+    pub fn record_process(&self, workspace: &Path, p: &ProcessRecord) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO processes (workspace, instance, pid, pgid, start_time, cmdline, port, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![workspace.to_string_lossy(), p.instance, p.pid, p.pgid, p.start_time as i64, p.cmdline, p.port, p.started_at],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn forget_process(&self, workspace: &Path, instance: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM processes WHERE workspace = ?1 AND instance = ?2",
+                params![workspace.to_string_lossy(), instance],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn processes(&self, workspace: &Path) -> Result<Vec<ProcessRecord>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT instance, pid, pgid, start_time, cmdline, port, started_at FROM processes WHERE workspace = ?1 ORDER BY instance",
+            )?;
+            let rows = stmt.query_map(params![workspace.to_string_lossy()], |r| {
+                Ok(ProcessRecord {
+                    instance: r.get(0)?,
+                    pid: r.get(1)?,
+                    pgid: r.get(2)?,
+                    start_time: r.get::<_, i64>(3)? as u64,
+                    cmdline: r.get(4)?,
+                    port: r.get(5)?,
+                    started_at: r.get(6)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    pub fn process(&self, workspace: &Path, instance: &str) -> Result<Option<ProcessRecord>, StoreError> {
+        Ok(self.processes(workspace)?.into_iter().find(|p| p.instance == instance))
+    }
+
+    pub fn record_event(
+        &self,
+        workspace: &Path,
+        instance: Option<&str>,
+        kind: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO events (at, workspace, instance, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![now_millis(), workspace.to_string_lossy(), instance, kind, detail.to_string()],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The newest `limit` events of a workspace, newest first.
+    pub fn events(&self, workspace: &Path, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, at, instance, kind, detail FROM events WHERE workspace = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![workspace.to_string_lossy(), limit as i64], |r| {
+                let detail: String = r.get(4)?;
+                Ok(EventRecord {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    instance: r.get(2)?,
+                    kind: r.get(3)?,
+                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Whether a row for this workspace and instance exists (for tests and status).
+    pub fn has_process(&self, workspace: &Path, instance: &str) -> bool {
+        self.with(|c| {
+            c.query_row(
+                "SELECT 1 FROM processes WHERE workspace = ?1 AND instance = ?2",
+                params![workspace.to_string_lossy(), instance],
+                |_| Ok(()),
+            )
+            .optional()
+        })
+        .ok()
+        .flatten()
+        .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_and_events_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("k.sqlite3")).unwrap();
+        let ws = Path::new("/p/kovan.toml");
+        let rec = ProcessRecord {
+            instance: "chat_main".into(),
+            pid: 10,
+            pgid: 10,
+            start_time: 123,
+            cmdline: "python manage.py runserver".into(),
+            port: 8000,
+            started_at: 1,
+        };
+        store.record_process(ws, &rec).unwrap();
+        assert_eq!(store.processes(ws).unwrap(), [rec]);
+        assert!(store.processes(Path::new("/other")).unwrap().is_empty());
+        store.forget_process(ws, "chat_main").unwrap();
+        assert!(!store.has_process(ws, "chat_main"));
+        store.record_event(ws, Some("chat_main"), "start", &serde_json::json!({"port": 8000})).unwrap();
+        let events = store.events(ws, 10).unwrap();
+        assert_eq!((events[0].kind.as_str(), events[0].detail["port"].as_u64()), ("start", Some(8000)));
+    }
+
+    #[test]
+    fn a_damaged_store_is_moved_aside_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite3");
+        std::fs::write(&path, b"this is not a database, just bytes that happen to be here......").unwrap();
+        let store = Store::open(&path).unwrap();
+        let aside = store.recovered_from.clone().expect("moved aside");
+        assert!(aside.to_string_lossy().contains(".damaged-"));
+        assert_eq!(std::fs::read(&aside).unwrap()[..7], *b"this is");
+        store.record_event(Path::new("/w"), None, "x", &serde_json::json!({})).unwrap();
+    }
+}
