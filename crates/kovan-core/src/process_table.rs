@@ -46,14 +46,18 @@ fn pids() -> impl Iterator<Item = i32> {
 pub fn group_members(pgid: i32) -> Vec<i32> {
     pids()
         .filter(|&pid| {
-            stat_fields(pid).is_some_and(|f| f.first().map(String::as_str) != Some("Z") && f.get(2).and_then(|g| g.parse().ok()) == Some(pgid))
+            stat_fields(pid).is_some_and(|f| {
+                f.first().map(String::as_str) != Some("Z")
+                    && f.get(2).and_then(|g| g.parse().ok()) == Some(pgid)
+            })
         })
         .collect()
 }
 
 /// Whether a process is alive and is the one that started at `started` (not a reused PID).
 pub fn is_same_process(pid: i32, started: u64) -> bool {
-    stat_fields(pid).is_some_and(|f| f.first().map(String::as_str) != Some("Z")) && start_time(pid) == Some(started)
+    stat_fields(pid).is_some_and(|f| f.first().map(String::as_str) != Some("Z"))
+        && start_time(pid) == Some(started)
 }
 
 /// Whether a server could listen on 127.0.0.1:port right now.
@@ -83,12 +87,20 @@ pub fn port_owner(port: u16) -> Option<PortOwner> {
         let owns = fds.flatten().any(|fd| {
             std::fs::read_link(fd.path())
                 .ok()
-                .and_then(|l| l.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.parse::<u64>().ok())
+                .and_then(|l| {
+                    l.to_str()?
+                        .strip_prefix("socket:[")?
+                        .strip_suffix(']')?
+                        .parse::<u64>()
+                        .ok()
+                })
                 .is_some_and(|inode| inodes.contains(&inode))
         });
         owns.then(|| PortOwner {
             pid,
-            command: cmdline(pid).map(|a| a.join(" ")).unwrap_or_else(|| format!("PID {pid}")),
+            command: cmdline(pid)
+                .map(|a| a.join(" "))
+                .unwrap_or_else(|| format!("PID {pid}")),
         })
     })
 }
@@ -97,10 +109,16 @@ pub fn port_owner(port: u16) -> Option<PortOwner> {
 fn listening_inodes(port: u16) -> Vec<u64> {
     let mut inodes = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let Some(local_port) = f.get(1).and_then(|a| a.rsplit(':').next()).and_then(|p| u16::from_str_radix(p, 16).ok()) else {
+            let Some(local_port) = f
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+            else {
                 continue;
             };
             if local_port == port && f.get(3) == Some(&"0A") {

@@ -12,8 +12,7 @@ use ts_rs::TS;
 pub const DATA_DIR_VAR: &str = "KOVAN_DATA_DIR";
 
 /// Schema changes, applied in order; `PRAGMA user_version` remembers how many ran.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE processes (
+const MIGRATIONS: &[&str] = &["CREATE TABLE processes (
         workspace TEXT NOT NULL,
         instance TEXT NOT NULL,
         pid INTEGER NOT NULL,
@@ -32,8 +31,7 @@ const MIGRATIONS: &[&str] = &[
         kind TEXT NOT NULL,
         detail TEXT NOT NULL
     );
-    CREATE INDEX events_by_workspace ON events (workspace, at);",
-];
+    CREATE INDEX events_by_workspace ON events (workspace, at);"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -144,16 +142,19 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
         // A quick read proves the file is a database before anything relies on it.
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
         let tx = conn.transaction().map_err(err)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(err)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(err)?;
         }
         tx.commit().map_err(err)?;
         Ok(conn)
@@ -212,8 +213,15 @@ impl Store {
         })
     }
 
-    pub fn process(&self, workspace: &Path, instance: &str) -> Result<Option<ProcessRecord>, StoreError> {
-        Ok(self.processes(workspace)?.into_iter().find(|p| p.instance == instance))
+    pub fn process(
+        &self,
+        workspace: &Path,
+        instance: &str,
+    ) -> Result<Option<ProcessRecord>, StoreError> {
+        Ok(self
+            .processes(workspace)?
+            .into_iter()
+            .find(|p| p.instance == instance))
     }
 
     pub fn record_event(
@@ -291,20 +299,36 @@ mod tests {
         assert!(store.processes(Path::new("/other")).unwrap().is_empty());
         store.forget_process(ws, "chat_main").unwrap();
         assert!(!store.has_process(ws, "chat_main"));
-        store.record_event(ws, Some("chat_main"), "start", &serde_json::json!({"port": 8000})).unwrap();
+        store
+            .record_event(
+                ws,
+                Some("chat_main"),
+                "start",
+                &serde_json::json!({"port": 8000}),
+            )
+            .unwrap();
         let events = store.events(ws, 10).unwrap();
-        assert_eq!((events[0].kind.as_str(), events[0].detail["port"].as_u64()), ("start", Some(8000)));
+        assert_eq!(
+            (events[0].kind.as_str(), events[0].detail["port"].as_u64()),
+            ("start", Some(8000))
+        );
     }
 
     #[test]
     fn a_damaged_store_is_moved_aside_and_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.sqlite3");
-        std::fs::write(&path, b"this is not a database, just bytes that happen to be here......").unwrap();
+        std::fs::write(
+            &path,
+            b"this is not a database, just bytes that happen to be here......",
+        )
+        .unwrap();
         let store = Store::open(&path).unwrap();
         let aside = store.recovered_from.clone().expect("moved aside");
         assert!(aside.to_string_lossy().contains(".damaged-"));
         assert_eq!(std::fs::read(&aside).unwrap()[..7], *b"this is");
-        store.record_event(Path::new("/w"), None, "x", &serde_json::json!({})).unwrap();
+        store
+            .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+            .unwrap();
     }
 }

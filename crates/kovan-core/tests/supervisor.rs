@@ -9,17 +9,24 @@ use std::time::{Duration, Instant};
 
 use kovan_core::process_table;
 use kovan_core::store::Store;
-use kovan_core::supervisor::{RunStatus, StartOptions, Supervisor, SupervisorError, SupervisorEvent};
+use kovan_core::supervisor::{
+    RunStatus, StartOptions, Supervisor, SupervisorError, SupervisorEvent,
+};
 use kovan_core::workspace::{self, Workspace};
 
 fn server_script() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/health_server.py").display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/health_server.py")
+        .display()
+        .to_string()
 }
 
 /// A workspace whose instances run `commands` (name, command with {port}), env files present.
 fn workspace(dir: &Path, supervisor: &str, instances: &[(&str, &str, &str)]) -> Workspace {
     std::fs::write(dir.join("manage.py"), "").unwrap();
-    let mut toml = format!("[project]\nname = \"t\"\nsettings = \"t.settings\"\n\n[supervisor]\n{supervisor}\n");
+    let mut toml = format!(
+        "[project]\nname = \"t\"\nsettings = \"t.settings\"\n\n[supervisor]\n{supervisor}\n"
+    );
     for (name, command, extra) in instances {
         std::fs::write(dir.join(format!(".env.{name}")), "").unwrap();
         toml.push_str(&format!(
@@ -71,28 +78,53 @@ async fn stopping_a_group_leaves_no_process_of_it() {
     let state = sup.start("tree", StartOptions::default()).await.unwrap();
     assert_eq!(state.status, RunStatus::Running, "{state:?}");
     let pgid = state.pid.unwrap();
-    assert!(process_table::group_members(pgid).len() >= 3, "sh, two sleeps and python share the group");
+    assert!(
+        process_table::group_members(pgid).len() >= 3,
+        "sh, two sleeps and python share the group"
+    );
 
     let report = sup.stop("tree").await.unwrap();
     assert_eq!(report.how, "terminated");
     assert!(process_table::group_members(pgid).is_empty());
     assert!(process_table::port_is_free(state.port));
     assert_eq!(sup.state("tree").unwrap().status, RunStatus::Stopped);
-    assert_eq!(events.statuses("tree"), [RunStatus::Starting, RunStatus::Starting, RunStatus::Running, RunStatus::Stopping, RunStatus::Stopped]);
+    assert_eq!(
+        events.statuses("tree"),
+        [
+            RunStatus::Starting,
+            RunStatus::Starting,
+            RunStatus::Running,
+            RunStatus::Stopping,
+            RunStatus::Stopped
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tree_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
-    let cmd = format!("trap \"\" TERM; sleep 600 & {}", python_server("--ignore-term"));
-    let ws = workspace(dir.path(), "stop_grace = 1", &[("stubborn", &format!("sh -c '{cmd}'"), "")]);
+    let cmd = format!(
+        "trap \"\" TERM; sleep 600 & {}",
+        python_server("--ignore-term")
+    );
+    let ws = workspace(
+        dir.path(),
+        "stop_grace = 1",
+        &[("stubborn", &format!("sh -c '{cmd}'"), "")],
+    );
     let (sup, _events) = supervisor(ws);
-    let state = sup.start("stubborn", StartOptions::default()).await.unwrap();
+    let state = sup
+        .start("stubborn", StartOptions::default())
+        .await
+        .unwrap();
     assert_eq!(state.status, RunStatus::Running);
     let started = Instant::now();
     let report = sup.stop("stubborn").await.unwrap();
     assert_eq!(report.how, "killed");
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited the grace period first");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited the grace period first"
+    );
     assert!(process_table::group_members(state.pid.unwrap()).is_empty());
     assert!(process_table::port_is_free(state.port));
 }
@@ -105,19 +137,37 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
     let text = std::fs::read_to_string(&toml)
         .unwrap()
         .replace("redis://127.0.0.1:6379/0", &redis.url())
-        .replace("python = \".venv/bin/python\"", &format!("python = {:?}", support::python().display().to_string()))
+        .replace(
+            "python = \".venv/bin/python\"",
+            &format!("python = {:?}", support::python().display().to_string()),
+        )
         .replace("port = 8000", &format!("port = {}", support::free_port()));
     std::fs::write(&toml, text).unwrap();
     let ws = workspace::load(dir.path()).unwrap();
     kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
     let (sup, _events) = supervisor(ws);
-    let state = sup.start("chat_main", StartOptions::default()).await.unwrap();
-    assert_eq!(state.status, RunStatus::Running, "{state:?}\n{:?}", sup.logs("chat_main").unwrap());
+    let state = sup
+        .start("chat_main", StartOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        state.status,
+        RunStatus::Running,
+        "{state:?}\n{:?}",
+        sup.logs("chat_main").unwrap()
+    );
     let pgid = state.pid.unwrap();
     let members = process_table::group_members(pgid);
-    assert!(members.len() >= 2, "the autoreloader's child runs the server in the same group: {members:?}");
+    assert!(
+        members.len() >= 2,
+        "the autoreloader's child runs the server in the same group: {members:?}"
+    );
     // The output reached the ring (runserver prints its banner on stderr).
-    assert!(sup.logs("chat_main").unwrap().iter().any(|l| l.text.contains("Starting development server")));
+    assert!(sup
+        .logs("chat_main")
+        .unwrap()
+        .iter()
+        .any(|l| l.text.contains("Starting development server")));
 
     let report = sup.stop("chat_main").await.unwrap();
     assert!(process_table::group_members(pgid).is_empty(), "{report:?}");
@@ -132,35 +182,74 @@ async fn a_crash_keeps_the_exit_code_and_last_lines_and_on_failure_restarts_up_t
         "",
         &[
             ("once", &python_server("--exit-after 1 --code 3"), ""),
-            ("again", &python_server("--exit-after 0.5 --code 3"), "restart = \"on-failure\"\nmax_restarts = 2"),
+            (
+                "again",
+                &python_server("--exit-after 0.5 --code 3"),
+                "restart = \"on-failure\"\nmax_restarts = 2",
+            ),
         ],
     );
     let (sup, events) = supervisor(ws);
-    assert_eq!(sup.start("once", StartOptions::default()).await.unwrap().status, RunStatus::Running);
+    assert_eq!(
+        sup.start("once", StartOptions::default())
+            .await
+            .unwrap()
+            .status,
+        RunStatus::Running
+    );
     let crashed = wait_for(&sup, "once", |s| s.status == RunStatus::Crashed).await;
     assert_eq!(crashed.exit_code, Some(3));
-    assert!(crashed.last_lines.iter().any(|l| l.contains("leaving with code 3")), "{:?}", crashed.last_lines);
-    assert!(crashed.detail.as_deref().unwrap().contains("exited with code 3"));
+    assert!(
+        crashed
+            .last_lines
+            .iter()
+            .any(|l| l.contains("leaving with code 3")),
+        "{:?}",
+        crashed.last_lines
+    );
+    assert!(crashed
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("exited with code 3"));
     assert_eq!(crashed.restarts, 0, "policy never: no restart");
 
     sup.start("again", StartOptions::default()).await.unwrap();
-    let last = wait_for(&sup, "again", |s| s.status == RunStatus::Crashed && s.restarts == 2).await;
+    let last = wait_for(&sup, "again", |s| {
+        s.status == RunStatus::Crashed && s.restarts == 2
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let settled = sup.state("again").unwrap();
-    assert_eq!((settled.status, settled.restarts), (RunStatus::Crashed, 2), "no third try: {settled:?}");
+    assert_eq!(
+        (settled.status, settled.restarts),
+        (RunStatus::Crashed, 2),
+        "no third try: {settled:?}"
+    );
     assert_eq!(last.exit_code, Some(3));
-    let runs = events.statuses("again").iter().filter(|s| **s == RunStatus::Running).count();
+    let runs = events
+        .statuses("again")
+        .iter()
+        .filter(|s| **s == RunStatus::Running)
+        .count();
     assert_eq!(runs, 3, "the first run and two restarts");
 }
 
-async fn wait_for(sup: &Supervisor, instance: &str, done: impl Fn(&kovan_core::supervisor::InstanceState) -> bool) -> kovan_core::supervisor::InstanceState {
+async fn wait_for(
+    sup: &Supervisor,
+    instance: &str,
+    done: impl Fn(&kovan_core::supervisor::InstanceState) -> bool,
+) -> kovan_core::supervisor::InstanceState {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let s = sup.state(instance).unwrap();
         if done(&s) {
             return s;
         }
-        assert!(Instant::now() < deadline, "{instance} never reached the expected state: {s:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{instance} never reached the expected state: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -168,28 +257,70 @@ async fn wait_for(sup: &Supervisor, instance: &str, done: impl Fn(&kovan_core::s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_listener_is_named_and_a_preset_with_it_starts_nobody() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(dir.path(), "", &[("free", &python_server(""), ""), ("taken", &python_server(""), "")]);
+    let ws = workspace(
+        dir.path(),
+        "",
+        &[
+            ("free", &python_server(""), ""),
+            ("taken", &python_server(""), ""),
+        ],
+    );
     let taken_port = ws.instance("taken").unwrap().port;
     let free_port = ws.instance("free").unwrap().port;
-    std::fs::write(dir.path().join("kovan.toml"), std::fs::read_to_string(dir.path().join("kovan.toml")).unwrap() + "\n[preset.both]\ninstances = [\"free\", \"taken\"]\n").unwrap();
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        std::fs::read_to_string(dir.path().join("kovan.toml")).unwrap()
+            + "\n[preset.both]\ninstances = [\"free\", \"taken\"]\n",
+    )
+    .unwrap();
     let ws = workspace::load(dir.path()).unwrap();
     let listener = std::net::TcpListener::bind(("127.0.0.1", taken_port)).unwrap();
     let (sup, _events) = supervisor(ws);
 
-    let err = sup.start("taken", StartOptions::default()).await.unwrap_err();
-    let SupervisorError::PortInUse { owner, lost_instance, next_free, .. } = &err else { panic!("{err}") };
-    assert_eq!(owner.as_ref().unwrap().pid, std::process::id() as i32, "{err}");
+    let err = sup
+        .start("taken", StartOptions::default())
+        .await
+        .unwrap_err();
+    let SupervisorError::PortInUse {
+        owner,
+        lost_instance,
+        next_free,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        owner.as_ref().unwrap().pid,
+        std::process::id() as i32,
+        "{err}"
+    );
     assert!(!lost_instance);
-    assert!(err.to_string().contains(&format!("port {taken_port} is taken by PID {}", std::process::id())), "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "port {taken_port} is taken by PID {}",
+            std::process::id()
+        )),
+        "{err}"
+    );
 
     let err = sup.start_preset("both").await.unwrap_err();
     assert!(matches!(err, SupervisorError::Preflight { .. }), "{err}");
-    assert!(process_table::port_is_free(free_port), "the free member was not started");
+    assert!(
+        process_table::port_is_free(free_port),
+        "the free member was not started"
+    );
     assert_eq!(sup.state("free").unwrap().status, RunStatus::Stopped);
 
     // The offered way out: the next free port.
-    let state = sup.start("taken", StartOptions { port: *next_free }).await.unwrap();
-    assert_eq!((state.status, Some(state.port)), (RunStatus::Running, *next_free));
+    let state = sup
+        .start("taken", StartOptions { port: *next_free })
+        .await
+        .unwrap();
+    assert_eq!(
+        (state.status, Some(state.port)),
+        (RunStatus::Running, *next_free)
+    );
     sup.stop("taken").await.unwrap();
     drop(listener);
 }
@@ -198,12 +329,19 @@ async fn a_foreign_listener_is_named_and_a_preset_with_it_starts_nobody() {
 async fn a_new_supervisor_adopts_recorded_groups_and_stops_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let ws = workspace(dir.path(), "", &[("a", &python_server(""), ""), ("b", &python_server(""), "")]);
+    let ws = workspace(
+        dir.path(),
+        "",
+        &[("a", &python_server(""), ""), ("b", &python_server(""), "")],
+    );
     let store = Arc::new(Store::open(&data.path().join("k.sqlite3")).unwrap());
     let (_e1, first) = Events::sink();
     let sup = Supervisor::new(ws.clone(), Some(store.clone()), first);
     sup.start_many(&["a".into(), "b".into()]).await.unwrap();
-    let pids: Vec<i32> = ["a", "b"].iter().map(|n| sup.state(n).unwrap().pid.unwrap()).collect();
+    let pids: Vec<i32> = ["a", "b"]
+        .iter()
+        .map(|n| sup.state(n).unwrap().pid.unwrap())
+        .collect();
     // The first panel vanishes without stopping anything (as after SIGKILL).
     std::mem::forget(sup);
 
@@ -211,7 +349,11 @@ async fn a_new_supervisor_adopts_recorded_groups_and_stops_them() {
     let again = Supervisor::new(ws, Some(store), second);
     for (name, pid) in ["a", "b"].iter().zip(&pids) {
         let s = again.state(name).unwrap();
-        assert_eq!((s.status, s.pid, s.adopted), (RunStatus::Running, Some(*pid), true), "{s:?}");
+        assert_eq!(
+            (s.status, s.pid, s.adopted),
+            (RunStatus::Running, Some(*pid), true),
+            "{s:?}"
+        );
     }
     for r in again.stop_all().await {
         r.unwrap();
@@ -224,7 +366,11 @@ async fn a_new_supervisor_adopts_recorded_groups_and_stops_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_flood_leaves_the_ring_at_its_bound() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(dir.path(), "log_lines = 1000", &[("loud", &python_server("--flood 100000"), "")]);
+    let ws = workspace(
+        dir.path(),
+        "log_lines = 1000",
+        &[("loud", &python_server("--flood 100000"), "")],
+    );
     let (sup, _events) = supervisor(ws);
     sup.start("loud", StartOptions::default()).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -239,6 +385,9 @@ async fn a_log_flood_leaves_the_ring_at_its_bound() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let file = std::fs::read_to_string(dir.path().join("logs/loud.log")).unwrap();
-    assert!(file.lines().count() >= 100_000, "every line also went to logs/loud.log");
+    assert!(
+        file.lines().count() >= 100_000,
+        "every line also went to logs/loud.log"
+    );
     sup.stop("loud").await.unwrap();
 }

@@ -30,7 +30,9 @@ pub enum SupervisorError {
     },
     #[error("{instance} could not be started: {message}")]
     Spawn { instance: String, message: String },
-    #[error("{instance} did not stop: processes {pids:?} of its group are still alive after SIGKILL.")]
+    #[error(
+        "{instance} did not stop: processes {pids:?} of its group are still alive after SIGKILL."
+    )]
     StuckGroup { instance: String, pids: Vec<i32> },
     #[error("Redis at {url} does not answer and {why}")]
     Redis { url: String, why: String },
@@ -50,7 +52,9 @@ fn owner_text(owner: &Option<PortOwner>) -> String {
 }
 
 fn port_advice(lost_instance: bool, next_free: Option<u16>) -> String {
-    let next = next_free.map(|p| format!(" or start it on the next free port, {p}")).unwrap_or_default();
+    let next = next_free
+        .map(|p| format!(" or start it on the next free port, {p}"))
+        .unwrap_or_default();
     if lost_instance {
         format!("It is this instance, left running by an earlier Kovan: stop it{next}.")
     } else {

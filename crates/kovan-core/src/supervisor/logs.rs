@@ -76,7 +76,13 @@ impl LogRing {
     }
 
     pub fn last(&self, n: usize) -> Vec<String> {
-        self.lines.iter().rev().take(n).rev().map(|l| l.text.clone()).collect()
+        self.lines
+            .iter()
+            .rev()
+            .take(n)
+            .rev()
+            .map(|l| l.text.clone())
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -105,7 +111,10 @@ impl LogFile {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
         let written = file.metadata()?.len();
         Ok(Self {
             path,
@@ -135,7 +144,12 @@ impl LogFile {
             let _ = std::fs::rename(numbered(n), numbered(n + 1));
         }
         std::fs::rename(&self.path, numbered(1))?;
-        self.file = Some(std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?);
+        self.file = Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?,
+        );
         self.written = 0;
         Ok(())
     }
@@ -151,8 +165,19 @@ mod tests {
         for i in 0..10 {
             ring.push(Stream::Stdout, &format!("line {i}\n"));
         }
-        let kept: Vec<(u64, String)> = ring.snapshot().into_iter().map(|l| (l.seq, l.text)).collect();
-        assert_eq!(kept, [(7, "line 7".into()), (8, "line 8".into()), (9, "line 9".into())]);
+        let kept: Vec<(u64, String)> = ring
+            .snapshot()
+            .into_iter()
+            .map(|l| (l.seq, l.text))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (7, "line 7".into()),
+                (8, "line 8".into()),
+                (9, "line 9".into())
+            ]
+        );
         let long = "é".repeat(MAX_LINE_BYTES);
         assert!(ring.push(Stream::Stderr, &long).text.len() <= MAX_LINE_BYTES + 4);
     }
@@ -165,7 +190,11 @@ mod tests {
         for i in 0..100 {
             file.write_line(&format!("{i:0>20}")).unwrap();
         }
-        let mut names: Vec<String> = std::fs::read_dir(dir.path().join("logs")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path().join("logs"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         assert_eq!(names, ["a.log", "a.log.1", "a.log.2", "a.log.3"]);
         assert!(std::fs::metadata(&path).unwrap().len() <= 105);

@@ -44,9 +44,18 @@ pub async fn probe(redis: &RedisConfig) -> Option<RedisProbe> {
         if let Some(password) = url.password() {
             let password = percent_decode(password);
             let user = percent_decode(url.username());
-            let auth = if user.is_empty() { resp(&["AUTH", &password]) } else { resp(&["AUTH", &user, &password]) };
+            let auth = if user.is_empty() {
+                resp(&["AUTH", &password])
+            } else {
+                resp(&["AUTH", &user, &password])
+            };
             write.write_all(&auth).await.ok()?;
-            lines.next_line().await.ok()??.starts_with('+').then_some(())?;
+            lines
+                .next_line()
+                .await
+                .ok()??
+                .starts_with('+')
+                .then_some(())?;
         }
         let db = url.path().trim_start_matches('/');
         if !db.is_empty() && db != "0" {
@@ -61,10 +70,19 @@ pub async fn probe(redis: &RedisConfig) -> Option<RedisProbe> {
             return None;
         }
         write.write_all(&resp(&["DBSIZE"])).await.ok()?;
-        let dbsize = lines.next_line().await.ok()??.strip_prefix(':')?.parse().ok()?;
+        let dbsize = lines
+            .next_line()
+            .await
+            .ok()??
+            .strip_prefix(':')?
+            .parse()
+            .ok()?;
         Some(RedisProbe { ping_ms, dbsize })
     };
-    tokio::time::timeout(Duration::from_secs(1), attempt).await.ok().flatten()
+    tokio::time::timeout(Duration::from_secs(1), attempt)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Whether anything listens on the URL's host and port (it may still refuse our password).
@@ -74,9 +92,12 @@ pub async fn answers(redis: &RedisConfig) -> bool {
         return false;
     };
     let host = host.trim_matches(['[', ']']).to_string();
-    tokio::time::timeout(Duration::from_secs(1), TcpStream::connect((host.as_str(), port)))
-        .await
-        .is_ok_and(|r| r.is_ok())
+    tokio::time::timeout(
+        Duration::from_secs(1),
+        TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok())
 }
 
 fn percent_decode(s: &str) -> String {
@@ -89,7 +110,10 @@ fn percent_decode(s: &str) -> String {
 /// Whether Kovan may start redis-server for this URL: loopback host, plain redis://.
 pub fn can_manage(redis: &RedisConfig) -> Result<u16, String> {
     let url = redis.url();
-    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]" | "::1"));
+    let local = matches!(
+        url.host_str(),
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+    );
     if !local || url.scheme() != "redis" {
         return Err(format!(
             "Kovan only starts Redis on this machine over plain redis:// (the URL is {}). Start that server yourself, or set managed = false.",
@@ -132,7 +156,9 @@ pub fn server_args(port: u16, dir: &std::path::Path) -> Vec<String> {
 pub async fn wait_until_up(port: u16, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if !process_table::port_is_free(port) && TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if !process_table::port_is_free(port)
+            && TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+        {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

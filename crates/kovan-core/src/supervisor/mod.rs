@@ -89,7 +89,10 @@ impl InstanceState {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum SupervisorEvent {
     Status(InstanceState),
-    Log { instance: String, lines: Vec<LogLine> },
+    Log {
+        instance: String,
+        lines: Vec<LogLine>,
+    },
 }
 
 pub type EventSink = Arc<dyn Fn(SupervisorEvent) + Send + Sync>;
@@ -150,7 +153,10 @@ impl Supervisor {
         }
         if let Some(r) = &ws.redis {
             let port = r.url().port().unwrap_or(6379);
-            slots.insert(REDIS_SERVICE.into(), Slot::new(REDIS_SERVICE, port, capacity));
+            slots.insert(
+                REDIS_SERVICE.into(),
+                Slot::new(REDIS_SERVICE, port, capacity),
+            );
         }
         let sup = Self {
             inner: Arc::new(Inner {
@@ -170,9 +176,18 @@ impl Supervisor {
 
     pub fn states(&self) -> Vec<InstanceState> {
         let slots = self.slots();
-        let mut order: Vec<&str> = self.inner.ws.instances.iter().map(|i| i.name.as_str()).collect();
+        let mut order: Vec<&str> = self
+            .inner
+            .ws
+            .instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
         order.push(REDIS_SERVICE);
-        order.iter().filter_map(|n| slots.get(*n).map(|s| s.state.clone())).collect()
+        order
+            .iter()
+            .filter_map(|n| slots.get(*n).map(|s| s.state.clone()))
+            .collect()
     }
 
     pub fn state(&self, instance: &str) -> Option<InstanceState> {
@@ -180,7 +195,11 @@ impl Supervisor {
     }
 
     /// The ring's lines now, then every new batch to `subscriber` (no line lost or repeated between).
-    pub fn subscribe_logs(&self, instance: &str, subscriber: LogSubscriber) -> Result<Vec<LogLine>, SupervisorError> {
+    pub fn subscribe_logs(
+        &self,
+        instance: &str,
+        subscriber: LogSubscriber,
+    ) -> Result<Vec<LogLine>, SupervisorError> {
         let mut slots = self.slots();
         let slot = slots.get_mut(instance).ok_or_else(|| unknown(instance))?;
         slot.subscribers.push(subscriber);
@@ -188,7 +207,10 @@ impl Supervisor {
     }
 
     pub fn logs(&self, instance: &str) -> Result<Vec<LogLine>, SupervisorError> {
-        self.slots().get(instance).map(|s| s.ring.snapshot()).ok_or_else(|| unknown(instance))
+        self.slots()
+            .get(instance)
+            .map(|s| s.ring.snapshot())
+            .ok_or_else(|| unknown(instance))
     }
 
     fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
@@ -238,7 +260,10 @@ impl Supervisor {
     pub fn preflight(&self, instance: &str, options: StartOptions) -> Result<(), SupervisorError> {
         let i = self.instance(instance)?;
         if let Some(state) = self.state(instance) {
-            if matches!(state.status, RunStatus::Starting | RunStatus::Running | RunStatus::Stopping) {
+            if matches!(
+                state.status,
+                RunStatus::Starting | RunStatus::Running | RunStatus::Stopping
+            ) {
                 return Err(SupervisorError::AlreadyRunning {
                     instance: instance.into(),
                     state: format!("{:?}", state.status).to_lowercase(),
@@ -287,7 +312,10 @@ impl Supervisor {
         // A lost instance: a process of this workspace's Django root serving this instance's port.
         let lost_instance = owner.as_ref().is_some_and(|o| {
             let pgid = pgid_of(o.pid);
-            let leader = pgid.and_then(process_table::cmdline).map(|a| a.join(" ")).unwrap_or_default();
+            let leader = pgid
+                .and_then(process_table::cmdline)
+                .map(|a| a.join(" "))
+                .unwrap_or_default();
             process_table::cwd(o.pid).as_deref() == Some(root.as_path())
                 && (o.command.contains(&format!(":{port}")) || leader.contains(&format!(":{port}")))
         });
@@ -297,7 +325,9 @@ impl Supervisor {
             port,
             owner,
             lost_instance,
-            next_free: port.checked_add(1).and_then(|p| process_table::next_free_port(p, &taken)),
+            next_free: port
+                .checked_add(1)
+                .and_then(|p| process_table::next_free_port(p, &taken)),
         }
     }
 
@@ -334,7 +364,11 @@ impl Supervisor {
     // ---- starting ----
 
     /// Start one instance and wait until it is ready (or has failed).
-    pub async fn start(&self, instance: &str, options: StartOptions) -> Result<InstanceState, SupervisorError> {
+    pub async fn start(
+        &self,
+        instance: &str,
+        options: StartOptions,
+    ) -> Result<InstanceState, SupervisorError> {
         self.preflight(instance, options)?;
         if self.instance(instance)?.cache == crate::workspace::CacheBackend::Redis {
             self.ensure_redis().await?;
@@ -358,23 +392,35 @@ impl Supervisor {
             .iter()
             .find(|p| p.name == preset)
             .map(|p| p.instances.clone())
-            .ok_or_else(|| SupervisorError::UnknownPreset { preset: preset.into() })?;
+            .ok_or_else(|| SupervisorError::UnknownPreset {
+                preset: preset.into(),
+            })?;
         self.start_many(&members).await
     }
 
     /// Start several instances in order, all checked first.
-    pub async fn start_many(&self, members: &[String]) -> Result<Vec<InstanceState>, SupervisorError> {
+    pub async fn start_many(
+        &self,
+        members: &[String],
+    ) -> Result<Vec<InstanceState>, SupervisorError> {
         let pending: Vec<&String> = members
             .iter()
-            .filter(|m| !self.state(m).is_some_and(|s| matches!(s.status, RunStatus::Running | RunStatus::Starting)))
+            .filter(|m| {
+                !self
+                    .state(m)
+                    .is_some_and(|s| matches!(s.status, RunStatus::Running | RunStatus::Starting))
+            })
             .collect();
         let mut problems: Vec<SupervisorError> = pending
             .iter()
             .filter_map(|m| self.preflight(m, StartOptions::default()).err())
             .collect();
-        let needs_redis = pending
-            .iter()
-            .any(|m| self.inner.ws.instance(m).is_some_and(|i| i.cache == crate::workspace::CacheBackend::Redis));
+        let needs_redis = pending.iter().any(|m| {
+            self.inner
+                .ws
+                .instance(m)
+                .is_some_and(|i| i.cache == crate::workspace::CacheBackend::Redis)
+        });
         if needs_redis {
             if let Err(e) = self.redis_startable().await {
                 problems.push(e);
@@ -383,7 +429,11 @@ impl Supervisor {
         if !problems.is_empty() {
             let message = format!(
                 "Nothing was started: {}",
-                problems.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
             return Err(SupervisorError::Preflight { problems, message });
         }
@@ -399,8 +449,14 @@ impl Supervisor {
     }
 
     async fn redis_startable(&self) -> Result<(), SupervisorError> {
-        let Some(redis) = &self.inner.ws.redis else { return Ok(()) };
-        if managed_redis::answers(redis).await || self.state(REDIS_SERVICE).is_some_and(|s| s.status == RunStatus::Running) {
+        let Some(redis) = &self.inner.ws.redis else {
+            return Ok(());
+        };
+        if managed_redis::answers(redis).await
+            || self
+                .state(REDIS_SERVICE)
+                .is_some_and(|s| s.status == RunStatus::Running)
+        {
             return Ok(());
         }
         let fail = |why: String| SupervisorError::Redis {
@@ -408,7 +464,10 @@ impl Supervisor {
             why,
         };
         if !redis.managed {
-            return Err(fail("kovan.toml says managed = false: start it, or set managed = true so Kovan does.".into()));
+            return Err(fail(
+                "kovan.toml says managed = false: start it, or set managed = true so Kovan does."
+                    .into(),
+            ));
         }
         managed_redis::can_manage(redis).map_err(fail)?;
         managed_redis::server_binary().map_err(fail)?;
@@ -417,13 +476,21 @@ impl Supervisor {
 
     /// Make sure the workspace's Redis answers, starting it when kovan.toml lets Kovan manage it.
     pub async fn ensure_redis(&self) -> Result<(), SupervisorError> {
-        let Some(redis) = self.inner.ws.redis.clone() else { return Ok(()) };
+        let Some(redis) = self.inner.ws.redis.clone() else {
+            return Ok(());
+        };
         if managed_redis::answers(&redis).await {
             return Ok(());
         }
         self.redis_startable().await?;
-        let port = managed_redis::can_manage(&redis).map_err(|why| SupervisorError::Redis { url: redis.redacted(), why })?;
-        let binary = managed_redis::server_binary().map_err(|why| SupervisorError::Redis { url: redis.redacted(), why })?;
+        let port = managed_redis::can_manage(&redis).map_err(|why| SupervisorError::Redis {
+            url: redis.redacted(),
+            why,
+        })?;
+        let binary = managed_redis::server_binary().map_err(|why| SupervisorError::Redis {
+            url: redis.redacted(),
+            why,
+        })?;
         let dir = crate::store::data_dir().join("redis");
         std::fs::create_dir_all(&dir).map_err(|e| SupervisorError::Spawn {
             instance: REDIS_SERVICE.into(),
@@ -452,7 +519,9 @@ impl Supervisor {
     fn begin_run(&self, instance: &str, port: u16) -> u64 {
         let run = {
             let mut slots = self.slots();
-            let slot = slots.get_mut(instance).expect("slot exists for every instance");
+            let slot = slots
+                .get_mut(instance)
+                .expect("slot exists for every instance");
             slot.run += 1;
             slot.stop_requested = false;
             let restarts = slot.state.restarts;
@@ -468,7 +537,9 @@ impl Supervisor {
     fn command_for(&self, i: &Instance, port: u16) -> Vec<String> {
         match &i.command {
             Some(cmd) => {
-                let filled = cmd.replace("{port}", &port.to_string()).replace("{python}", &self.python_path().display().to_string());
+                let filled = cmd
+                    .replace("{port}", &port.to_string())
+                    .replace("{python}", &self.python_path().display().to_string());
                 // exec: the server itself leads the group and its exit is what wait() sees.
                 vec!["/bin/sh".into(), "-c".into(), format!("exec {filled}")]
             }
@@ -490,7 +561,10 @@ impl Supervisor {
         env.extend([
             ("DJANGO_SERVER_INSTANCE".into(), i.name.clone()),
             ("DJANGO_SERVER_PORT".into(), port.to_string()),
-            ("DJANGO_SETTINGS_MODULE".into(), crate::generate::settings_module(&self.inner.ws)),
+            (
+                "DJANGO_SETTINGS_MODULE".into(),
+                crate::generate::settings_module(&self.inner.ws),
+            ),
             // Kovan writes logs/{name}.log itself; the generated settings then skip their file handler.
             ("KOVAN_SUPERVISED".into(), "1".into()),
             // Lines arrive as printed, not in 8 kB blocks.
@@ -499,7 +573,11 @@ impl Supervisor {
         env
     }
 
-    async fn spawn_and_wait(&self, instance: &str, options: StartOptions) -> Result<InstanceState, SupervisorError> {
+    async fn spawn_and_wait(
+        &self,
+        instance: &str,
+        options: StartOptions,
+    ) -> Result<InstanceState, SupervisorError> {
         let i = self.instance(instance)?.clone();
         let port = options.port.unwrap_or(i.port);
         let run = self.begin_run(instance, port);
@@ -508,7 +586,15 @@ impl Supervisor {
         let log_file = self.inner.ws.project.django_root.join(&i.names.log_file);
         let root = self.inner.ws.project.django_root.clone();
         let (exit_tx, mut exit_rx) = watch::channel(false);
-        let pgid = match self.spawn_group(instance, run, argv, &root, env, port, Some((log_file, exit_tx))) {
+        let pgid = match self.spawn_group(
+            instance,
+            run,
+            argv,
+            &root,
+            env,
+            port,
+            Some((log_file, exit_tx)),
+        ) {
             Ok(pgid) => pgid,
             Err(e) => {
                 self.update(instance, Some(run), |s| {
@@ -530,9 +616,16 @@ impl Supervisor {
                         s.status = RunStatus::Running;
                     }
                 });
-                let started = self.state(instance).and_then(|s| s.started_at).unwrap_or_else(store_now);
+                let started = self
+                    .state(instance)
+                    .and_then(|s| s.started_at)
+                    .unwrap_or_else(store_now);
                 self.record_process(instance, pgid, port, started, String::new());
-                self.record_event(instance, "start", serde_json::json!({ "port": port, "pid": pgid }));
+                self.record_event(
+                    instance,
+                    "start",
+                    serde_json::json!({ "port": port, "pid": pgid }),
+                );
                 return Ok(self.state(instance).expect("slot"));
             }
             if Instant::now() >= deadline {
@@ -541,12 +634,18 @@ impl Supervisor {
                 let last = self.last_lines(instance);
                 self.update(instance, Some(run), |s| {
                     s.status = RunStatus::FailedToStart;
-                    s.detail = Some(format!("/health/ did not answer 200 on port {port} within {secs} s"));
+                    s.detail = Some(format!(
+                        "/health/ did not answer 200 on port {port} within {secs} s"
+                    ));
                     s.last_lines = last;
                     s.pid = None;
                 });
                 self.forget(instance);
-                self.record_event(instance, "failed_to_start", serde_json::json!({ "port": port }));
+                self.record_event(
+                    instance,
+                    "failed_to_start",
+                    serde_json::json!({ "port": port }),
+                );
                 return Ok(self.state(instance).expect("slot"));
             }
             tokio::select! {
@@ -581,8 +680,13 @@ impl Supervisor {
                 .stderr(Stdio::piped());
         });
         command.wrap(ProcessGroup::leader());
-        let mut child = command.spawn().map_err(|e| spawn_err(format!("{}: {e}", argv[0])))?;
-        let pid = child.id().ok_or_else(|| spawn_err("exited before its PID could be read".into()))? as i32;
+        let mut child = command
+            .spawn()
+            .map_err(|e| spawn_err(format!("{}: {e}", argv[0])))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| spawn_err("exited before its PID could be read".into()))?
+            as i32;
         let started = store_now();
         {
             let mut slots = self.slots();
@@ -593,7 +697,10 @@ impl Supervisor {
         }
         self.publish(instance);
         self.record_process(instance, pid, port, started, argv.join(" "));
-        self.note(instance, &format!("kovan: started {} (PID {pid}, port {port})", argv.join(" ")));
+        self.note(
+            instance,
+            &format!("kovan: started {} (PID {pid}, port {port})", argv.join(" ")),
+        );
 
         let (log_file, exit_tx) = match log_and_exit {
             Some((path, tx)) => (LogFile::open(path).ok(), Some(tx)),
@@ -603,10 +710,34 @@ impl Supervisor {
         let stdout = child.stdout().take();
         let stderr = child.stderr().take();
         let pumps = [
-            stdout.map(|s| tokio::spawn(self.clone().pump(instance.to_string(), run, Stream::Stdout, s, log_file.clone()))),
-            stderr.map(|s| tokio::spawn(self.clone().pump(instance.to_string(), run, Stream::Stderr, s, log_file.clone()))),
+            stdout.map(|s| {
+                tokio::spawn(self.clone().pump(
+                    instance.to_string(),
+                    run,
+                    Stream::Stdout,
+                    s,
+                    log_file.clone(),
+                ))
+            }),
+            stderr.map(|s| {
+                tokio::spawn(self.clone().pump(
+                    instance.to_string(),
+                    run,
+                    Stream::Stderr,
+                    s,
+                    log_file.clone(),
+                ))
+            }),
         ];
-        tokio::spawn(self.clone().watch_exit(instance.to_string(), run, child, pid, port, pumps, exit_tx));
+        tokio::spawn(self.clone().watch_exit(
+            instance.to_string(),
+            run,
+            child,
+            pid,
+            port,
+            pumps,
+            exit_tx,
+        ));
         Ok(pid)
     }
 
@@ -656,7 +787,9 @@ impl Supervisor {
     fn push_lines(&self, instance: &str, stream: Stream, texts: &[String], run: Option<u64>) {
         let lines = {
             let mut slots = self.slots();
-            let Some(slot) = slots.get_mut(instance) else { return };
+            let Some(slot) = slots.get_mut(instance) else {
+                return;
+            };
             // Output of an earlier run still draining is kept: it is real output.
             let _ = run;
             let lines: Vec<LogLine> = texts.iter().map(|t| slot.ring.push(stream, t)).collect();
@@ -670,7 +803,10 @@ impl Supervisor {
     }
 
     fn last_lines(&self, instance: &str) -> Vec<String> {
-        self.slots().get(instance).map(|s| s.ring.last(LAST_LINES_ON_CRASH)).unwrap_or_default()
+        self.slots()
+            .get(instance)
+            .map(|s| s.ring.last(LAST_LINES_ON_CRASH))
+            .unwrap_or_default()
     }
 
     /// Decide the exit by wait(), never by the pipes closing; then clean up the rest of the group.
@@ -686,7 +822,10 @@ impl Supervisor {
         exit_tx: Option<watch::Sender<bool>>,
     ) {
         let status = child.wait().await;
-        let requested = self.slots().get(&instance).is_some_and(|s| s.run == run && s.stop_requested);
+        let requested = self
+            .slots()
+            .get(&instance)
+            .is_some_and(|s| s.run == run && s.stop_requested);
         if !requested {
             // The leader died on its own: whatever it left in its group must not keep the port.
             process_table::send_signal_to_group(pgid, libc::SIGKILL);
@@ -710,9 +849,15 @@ impl Supervisor {
         };
         self.note(&instance, &format!("kovan: {instance} {what}"));
         let last = self.last_lines(&instance);
-        let was_starting = self.state(&instance).is_some_and(|s| s.status == RunStatus::Starting);
+        let was_starting = self
+            .state(&instance)
+            .is_some_and(|s| s.status == RunStatus::Starting);
         let updated = self.update(&instance, Some(run), |s| {
-            s.status = if was_starting { RunStatus::FailedToStart } else { RunStatus::Crashed };
+            s.status = if was_starting {
+                RunStatus::FailedToStart
+            } else {
+                RunStatus::Crashed
+            };
             s.detail = Some(format!("{instance} {what}"));
             s.exit_code = code;
             s.signal = signal;
@@ -726,41 +871,79 @@ impl Supervisor {
             return;
         }
         self.forget(&instance);
-        self.record_event(&instance, "crash", serde_json::json!({ "code": code, "signal": signal, "port": port }));
+        self.record_event(
+            &instance,
+            "crash",
+            serde_json::json!({ "code": code, "signal": signal, "port": port }),
+        );
         self.maybe_restart(&instance, run, port).await;
     }
 
     async fn maybe_restart(&self, instance: &str, run: u64, port: u16) {
-        let Some(i) = self.inner.ws.instance(instance).cloned() else { return };
+        let Some(i) = self.inner.ws.instance(instance).cloned() else {
+            return;
+        };
         let restarts = self.state(instance).map_or(0, |s| s.restarts);
         if i.restart != RestartPolicy::OnFailure || restarts >= i.max_restarts {
             return;
         }
         let backoff = Duration::from_secs(1u64 << restarts.min(5));
-        self.note(instance, &format!("kovan: restarting in {} s (try {} of {})", backoff.as_secs(), restarts + 1, i.max_restarts));
+        self.note(
+            instance,
+            &format!(
+                "kovan: restarting in {} s (try {} of {})",
+                backoff.as_secs(),
+                restarts + 1,
+                i.max_restarts
+            ),
+        );
         tokio::time::sleep(backoff).await;
         // The user may have started or stopped it meanwhile.
-        let still = self.slots().get(instance).is_some_and(|s| s.run == run && matches!(s.state.status, RunStatus::Crashed | RunStatus::FailedToStart));
+        let still = self.slots().get(instance).is_some_and(|s| {
+            s.run == run
+                && matches!(
+                    s.state.status,
+                    RunStatus::Crashed | RunStatus::FailedToStart
+                )
+        });
         if !still {
             return;
         }
         if let Some(slot) = self.slots().get_mut(instance) {
             slot.state.restarts = restarts + 1;
         }
-        self.record_event(instance, "restart", serde_json::json!({ "try": restarts + 1 }));
+        self.record_event(
+            instance,
+            "restart",
+            serde_json::json!({ "try": restarts + 1 }),
+        );
         let sup = self.clone();
         let name = instance.to_string();
         // A fresh task: a restart's own crash must not nest inside this one.
         tokio::spawn(async move {
-            let _ = sup.spawn_and_wait(&name, StartOptions { port: Some(port) }).await;
+            let _ = sup
+                .spawn_and_wait(&name, StartOptions { port: Some(port) })
+                .await;
         });
     }
 
     /// Remember the group in the store. Called at spawn, and again once ready: by then the program
     /// has exec'd (through shims such as pyenv's), so /proc shows the command line recovery compares.
-    fn record_process(&self, instance: &str, pid: i32, port: u16, started_ms: i64, fallback: String) {
-        let (Some(store), Some(start_time)) = (&self.inner.store, process_table::start_time(pid)) else { return };
-        let cmdline = process_table::cmdline(pid).map(|a| a.join(" ")).unwrap_or(fallback);
+    fn record_process(
+        &self,
+        instance: &str,
+        pid: i32,
+        port: u16,
+        started_ms: i64,
+        fallback: String,
+    ) {
+        let (Some(store), Some(start_time)) = (&self.inner.store, process_table::start_time(pid))
+        else {
+            return;
+        };
+        let cmdline = process_table::cmdline(pid)
+            .map(|a| a.join(" "))
+            .unwrap_or(fallback);
         let _ = store.record_process(
             &self.inner.ws.file,
             &ProcessRecord {
@@ -813,9 +996,15 @@ impl Supervisor {
                 if !stuck {
                     slot.pgid = None;
                     let restarts = slot.state.restarts;
-                    slot.state = InstanceState::stopped(instance, self.inner.ws.instance(instance).map_or(port, |i| i.port));
+                    slot.state = InstanceState::stopped(
+                        instance,
+                        self.inner.ws.instance(instance).map_or(port, |i| i.port),
+                    );
                     slot.state.restarts = restarts;
-                    slot.state.detail = report.as_ref().ok().map(|r| format!("{} after {} ms", r.how, r.millis));
+                    slot.state.detail = report
+                        .as_ref()
+                        .ok()
+                        .map(|r| format!("{} after {} ms", r.how, r.millis));
                 }
             }
         }
@@ -824,15 +1013,30 @@ impl Supervisor {
         }
         self.publish(instance);
         if let Ok(r) = &report {
-            self.note(instance, &format!("kovan: stopped ({}, {} ms)", r.how, r.millis));
-            self.record_event(instance, "stop", serde_json::json!({ "how": r.how, "millis": r.millis }));
+            self.note(
+                instance,
+                &format!("kovan: stopped ({}, {} ms)", r.how, r.millis),
+            );
+            self.record_event(
+                instance,
+                "stop",
+                serde_json::json!({ "how": r.how, "millis": r.millis }),
+            );
         }
         report
     }
 
-    async fn stop_group(&self, instance: &str, pgid: i32, port: u16) -> Result<StopReport, SupervisorError> {
+    async fn stop_group(
+        &self,
+        instance: &str,
+        pgid: i32,
+        port: u16,
+    ) -> Result<StopReport, SupervisorError> {
         let started = Instant::now();
-        let gone = |port: u16| process_table::group_members(pgid).is_empty() && (port == 0 || process_table::port_is_free(port));
+        let gone = |port: u16| {
+            process_table::group_members(pgid).is_empty()
+                && (port == 0 || process_table::port_is_free(port))
+        };
         process_table::send_signal_to_group(pgid, libc::SIGTERM);
         let grace = self.inner.ws.supervisor.stop_grace;
         let mut how = "terminated";
@@ -872,9 +1076,18 @@ impl Supervisor {
 
     /// Stop every instance (last declared first), then the managed Redis.
     pub async fn stop_all(&self) -> Vec<Result<StopReport, SupervisorError>> {
-        let names: Vec<String> = self.inner.ws.instances.iter().map(|i| i.name.clone()).collect();
+        let names: Vec<String> = self
+            .inner
+            .ws
+            .instances
+            .iter()
+            .map(|i| i.name.clone())
+            .collect();
         let mut reports = self.stop_many(&names).await;
-        let redis_running = self.slots().get(REDIS_SERVICE).is_some_and(|s| s.pgid.is_some());
+        let redis_running = self
+            .slots()
+            .get(REDIS_SERVICE)
+            .is_some_and(|s| s.pgid.is_some());
         if redis_running {
             reports.push(self.stop(REDIS_SERVICE).await);
         }
@@ -889,11 +1102,18 @@ impl Supervisor {
     // ---- recovery ----
 
     fn adopt_recorded(&self) {
-        let Some(store) = &self.inner.store else { return };
-        let Ok(records) = store.processes(&self.inner.ws.file) else { return };
+        let Some(store) = &self.inner.store else {
+            return;
+        };
+        let Ok(records) = store.processes(&self.inner.ws.file) else {
+            return;
+        };
         for rec in records {
             let same = process_table::is_same_process(rec.pid, rec.start_time)
-                && process_table::cmdline(rec.pid).map(|a| a.join(" ")).as_deref() == Some(rec.cmdline.as_str());
+                && process_table::cmdline(rec.pid)
+                    .map(|a| a.join(" "))
+                    .as_deref()
+                    == Some(rec.cmdline.as_str());
             let known = self.slots().contains_key(&rec.instance);
             if !same || !known {
                 let _ = store.forget_process(&self.inner.ws.file, &rec.instance);
@@ -925,17 +1145,32 @@ impl Supervisor {
         let run = self.slots().get(&instance).map_or(0, |s| s.run);
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let current = self.slots().get(&instance).map(|s| (s.run, s.stop_requested));
+            let current = self
+                .slots()
+                .get(&instance)
+                .map(|s| (s.run, s.stop_requested));
             match current {
                 Some((r, false)) if r == run => {}
                 _ => return,
             }
             if process_table::group_members(pgid).is_empty() {
                 // Stopped from elsewhere through Kovan (its record is gone), or it died.
-                let stopped_by_kovan = self.inner.store.as_ref().is_some_and(|s| !s.has_process(&self.inner.ws.file, &instance));
+                let stopped_by_kovan = self
+                    .inner
+                    .store
+                    .as_ref()
+                    .is_some_and(|s| !s.has_process(&self.inner.ws.file, &instance));
                 self.update(&instance, Some(run), |s| {
-                    s.status = if stopped_by_kovan { RunStatus::Stopped } else { RunStatus::Crashed };
-                    s.detail = Some(if stopped_by_kovan { "stopped by another Kovan".into() } else { "its processes are gone".into() });
+                    s.status = if stopped_by_kovan {
+                        RunStatus::Stopped
+                    } else {
+                        RunStatus::Crashed
+                    };
+                    s.detail = Some(if stopped_by_kovan {
+                        "stopped by another Kovan".into()
+                    } else {
+                        "its processes are gone".into()
+                    });
                     s.pid = None;
                 });
                 if let Some(slot) = self.slots().get_mut(&instance) {
@@ -970,7 +1205,9 @@ impl Slot {
 }
 
 fn unknown(instance: &str) -> SupervisorError {
-    SupervisorError::UnknownInstance { instance: instance.into() }
+    SupervisorError::UnknownInstance {
+        instance: instance.into(),
+    }
 }
 
 fn store_now() -> i64 {

@@ -9,7 +9,8 @@ use tokio::net::TcpStream;
 pub async fn http_status(port: u16, path: &str, timeout: Duration) -> Option<u16> {
     let attempt = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         // The status line fits in the first read; the body is not needed.
         let mut head = [0u8; 64];
