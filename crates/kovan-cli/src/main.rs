@@ -3,6 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod flush;
+mod keys;
+mod run;
+
 use clap::{Parser, Subcommand};
 use kovan_core::generate::{self, FileStatus};
 use kovan_core::view::WorkspaceOverview;
@@ -33,6 +37,77 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every process
+    /// group started. Arguments are presets or instances; none means every instance.
+    ///
+    /// Exit status: 0 after a clean stop, 1 when an instance failed to start or to stop, 2 on a usage error.
+    Up {
+        #[arg(long, value_name = "PATH")]
+        workspace: Option<PathBuf>,
+        #[arg(value_name = "PRESET|INSTANCE")]
+        names: Vec<String>,
+    },
+    /// Show every instance of the workspace (state, PID, port, health), including ones the app or
+    /// another `kovan up` started.
+    Status {
+        #[arg(long, value_name = "PATH")]
+        workspace: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop instances Kovan started (recorded in its store), whoever started them.
+    ///
+    /// Exit status: 0 when all stopped, 1 when a group survived SIGKILL, 2 on a usage error.
+    Stop {
+        #[arg(long, value_name = "PATH")]
+        workspace: Option<PathBuf>,
+        #[arg(value_name = "INSTANCE|PRESET", required_unless_present = "all")]
+        names: Vec<String>,
+        /// Every instance, and the Redis server Kovan started.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+    },
+    /// Count every instance's cache keys: Redis in one SCAN pass (keys, cached sessions, other
+    /// apps' keys, DBSIZE), LocMem through the running instance, file and db caches directly.
+    ///
+    /// Exit status: 0 when every cache was counted (a dummy cache or a stopped LocMem instance has
+    /// nothing to count), 1 when a count failed or the workspace is invalid, 2 on a usage error.
+    Keys {
+        /// kovan.toml, or the folder that holds it. Default: $KOVAN_WORKSPACE, else the nearest
+        /// kovan.toml in the current folder or above.
+        #[arg(long, value_name = "PATH")]
+        workspace: Option<PathBuf>,
+        /// Print the counts as JSON (the shape the window receives).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the cache keys of the named instances, or of all with --all. Only keys under their
+    /// prefixes go: other instances' and other apps' keys are never touched. Shows what will be
+    /// deleted and asks on a terminal first.
+    ///
+    /// Exit status: 0 flushed (or previewed with --dry-run); 1 a flush failed, or was not confirmed
+    /// (answered no, or no terminal to ask on and no --yes), or the workspace or an instance name
+    /// is wrong; 2 on a usage error; 130 stopped by Ctrl-C (keys deleted until then stay deleted).
+    Flush {
+        /// kovan.toml, or the folder that holds it (as for `kovan keys`).
+        #[arg(long, value_name = "PATH")]
+        workspace: Option<PathBuf>,
+        /// The instances whose cache to delete.
+        #[arg(value_name = "INSTANCE", required_unless_present = "all")]
+        instances: Vec<String>,
+        /// Every instance of the workspace.
+        #[arg(long, conflicts_with = "instances")]
+        all: bool,
+        /// Count what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation (needed when there is no terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Print the report (or with --dry-run, the preview) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Preview, write or check the generated development config: env files, the multi-server
     /// settings module, Kovan's Django app, nginx/kovan.conf and Procfile.kovan.
     ///
@@ -59,6 +134,37 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Check { workspace, json } => check(workspace.as_deref(), json),
+        Command::Up { workspace, names } => {
+            with_workspace(workspace.as_deref(), |ws| run::up(ws, &names))
+        }
+        Command::Status { workspace, json } => {
+            with_workspace(workspace.as_deref(), |ws| run::status(ws, json))
+        }
+        Command::Stop {
+            workspace,
+            names,
+            all,
+        } => with_workspace(workspace.as_deref(), |ws| run::stop(ws, &names, all)),
+        Command::Keys { workspace, json } => {
+            with_workspace(workspace.as_deref(), |ws| keys::keys(ws, json))
+        }
+        Command::Flush {
+            workspace,
+            instances,
+            all,
+            dry_run,
+            yes,
+            json,
+        } => with_workspace(workspace.as_deref(), |ws| {
+            let options = flush::Options {
+                instances,
+                all,
+                dry_run,
+                yes,
+                json,
+            };
+            flush::flush(ws, options)
+        }),
         Command::Gen {
             workspace,
             write,
@@ -72,6 +178,20 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+    }
+}
+
+/// Load the workspace, or print why not and exit 1.
+fn with_workspace(
+    flag: Option<&Path>,
+    f: impl FnOnce(kovan_core::Workspace) -> ExitCode,
+) -> ExitCode {
+    match locate(flag).and_then(|file| workspace::load(&file)) {
+        Ok(ws) => f(ws),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -5,8 +5,12 @@ use std::path::Path;
 
 use ts_rs::{ExportError, TS};
 
+use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport};
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
+use crate::store::EventRecord;
+use crate::supervisor::managed_redis::RedisProbe;
+use crate::supervisor::{StopReport, SupervisorError, SupervisorEvent};
 use crate::view::WorkspaceView;
 
 /// Write the declarations of every type the UI uses (and the types they depend on) into `dir`.
@@ -14,5 +18,14 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     WorkspaceView::export_all_to(dir)?;
     Plan::export_all_to(dir)?;
     WriteReport::export_all_to(dir)?;
-    IpcError::export_all_to(dir)
+    CacheCounts::export_all_to(dir)?;
+    FlushPreview::export_all_to(dir)?;
+    FlushReport::export_all_to(dir)?;
+    CacheProgress::export_all_to(dir)?;
+    IpcError::export_all_to(dir)?;
+    SupervisorEvent::export_all_to(dir)?;
+    StopReport::export_all_to(dir)?;
+    SupervisorError::export_all_to(dir)?;
+    RedisProbe::export_all_to(dir)?;
+    EventRecord::export_all_to(dir)
 }

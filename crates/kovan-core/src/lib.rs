@@ -1,6 +1,7 @@
 //! Kovan's logic, free of Tauri: the desktop shell and the `kovan` CLI are thin layers over it.
 
 pub mod bindings;
+pub mod cache;
 pub mod error;
 pub mod generate;
 pub mod process_table;

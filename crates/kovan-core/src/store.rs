@@ -49,6 +49,15 @@ pub enum StoreError {
     },
 }
 
+impl From<StoreError> for crate::IpcError {
+    fn from(e: StoreError) -> Self {
+        Self {
+            kind: "store".into(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// A process group Kovan started: PID + start time + command line name it beyond PID reuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessRecord {

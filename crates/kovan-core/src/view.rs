@@ -6,7 +6,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::error::{Problem, WorkspaceError};
-use crate::workspace::{self, CacheBackend, DerivedNames, Role, Workspace};
+use crate::workspace::{self, CacheBackend, DerivedNames, RestartPolicy, Role, Workspace};
 
 /// The workspace as the window shows it: loaded, or why not.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -49,13 +49,7 @@ pub struct InstanceCard {
     pub cache_class: String,
     pub cache_timeout: u32,
     pub names: DerivedNames,
-    pub status: InstanceStatus,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub enum InstanceStatus {
-    Stopped,
+    pub restart: RestartPolicy,
 }
 
 /// Why a workspace could not be shown, with the file it is about.
@@ -112,7 +106,7 @@ impl WorkspaceOverview {
                     cache_class: i.cache.django_class().to_string(),
                     cache_timeout: i.cache_timeout,
                     names: i.names.clone(),
-                    status: InstanceStatus::Stopped,
+                    restart: i.restart,
                 })
                 .collect(),
         }

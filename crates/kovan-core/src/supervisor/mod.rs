@@ -134,6 +134,8 @@ struct Inner {
     store: Option<Arc<Store>>,
     sink: EventSink,
     slots: Mutex<HashMap<String, Slot>>,
+    /// Replaced by a supervisor of a reloaded kovan.toml: silent, restarts nothing.
+    retired: std::sync::atomic::AtomicBool,
 }
 
 /// Starts, watches and stops the workspace's instances (and its managed Redis).
@@ -164,6 +166,7 @@ impl Supervisor {
                 store,
                 sink,
                 slots: Mutex::new(slots),
+                retired: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         sup.adopt_recorded();
@@ -221,7 +224,22 @@ impl Supervisor {
         self.inner.ws.instance(name).ok_or_else(|| unknown(name))
     }
 
+    /// Hand over to a supervisor of a reloaded workspace, which adopts the running groups from the
+    /// store; this one stops reporting and restarting.
+    pub fn retire(&self) {
+        self.inner
+            .retired
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn retired(&self) -> bool {
+        self.inner.retired.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn publish(&self, instance: &str) {
+        if self.retired() {
+            return;
+        }
         if let Some(state) = self.state(instance) {
             (self.inner.sink)(SupervisorEvent::Status(state));
         }
@@ -796,6 +814,9 @@ impl Supervisor {
             slot.subscribers.retain_mut(|s| s(&lines));
             lines
         };
+        if self.retired() {
+            return;
+        }
         (self.inner.sink)(SupervisorEvent::Log {
             instance: instance.to_string(),
             lines,
@@ -867,7 +888,7 @@ impl Supervisor {
         if let Some(tx) = exit_tx {
             let _ = tx.send(true);
         }
-        if !updated {
+        if !updated || self.retired() {
             return;
         }
         self.forget(&instance);
@@ -884,7 +905,7 @@ impl Supervisor {
             return;
         };
         let restarts = self.state(instance).map_or(0, |s| s.restarts);
-        if i.restart != RestartPolicy::OnFailure || restarts >= i.max_restarts {
+        if i.restart != RestartPolicy::OnFailure || restarts >= i.max_restarts || self.retired() {
             return;
         }
         let backoff = Duration::from_secs(1u64 << restarts.min(5));
@@ -899,13 +920,14 @@ impl Supervisor {
         );
         tokio::time::sleep(backoff).await;
         // The user may have started or stopped it meanwhile.
-        let still = self.slots().get(instance).is_some_and(|s| {
-            s.run == run
-                && matches!(
-                    s.state.status,
-                    RunStatus::Crashed | RunStatus::FailedToStart
-                )
-        });
+        let still = !self.retired()
+            && self.slots().get(instance).is_some_and(|s| {
+                s.run == run
+                    && matches!(
+                        s.state.status,
+                        RunStatus::Crashed | RunStatus::FailedToStart
+                    )
+            });
         if !still {
             return;
         }

@@ -216,3 +216,73 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+// ---- for the cache tests ----
+
+impl Redis {
+    /// A redis-server with extra arguments: `--requirepass`, `--rename-command UNLINK ""`,
+    /// `--appendonly yes` (the later ones win over `start`'s defaults).
+    pub fn start_with(args: &[&str]) -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let group = Self::spawn_server(port, dir.path(), args);
+        Self {
+            _group: group,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn spawn_server(port: u16, dir: &Path, args: &[&str]) -> Group {
+        let group = Group::spawn(
+            Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .args(args)
+                .arg("--dir")
+                .arg(dir)
+                .stdout(Stdio::null()),
+            "redis-server (apt install redis-server)",
+        );
+        wait_for_port(port, "redis-server");
+        group
+    }
+
+    /// SIGKILL, as a crash would: nothing is saved on the way out.
+    pub fn kill(&mut self) {
+        // SAFETY: signalling the test's own process group.
+        unsafe { libc::kill(-self._group.pgid(), libc::SIGKILL) };
+        let _ = self._group.child.wait();
+    }
+
+    /// Start again on the same port and folder; with `--appendonly yes` it reloads its data.
+    pub fn restart(&mut self, args: &[&str]) {
+        self._group = Self::spawn_server(self.port, self._dir.path(), args);
+        // The port answers before an append-only file is loaded; PING says LOADING until then.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let pong = || {
+            Command::new("redis-cli")
+                .args(["-p", &self.port.to_string(), "PING"])
+                .output()
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("PONG"))
+        };
+        while !pong() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not load its data"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A workspace in a temporary folder (with an empty manage.py): `[project]` named `t`, then `body`.
+pub fn cache_workspace(body: &str) -> (tempfile::TempDir, kovan_core::Workspace) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    let text = format!("[project]\nname = \"t\"\nsettings = \"t.settings\"\n\n{body}");
+    std::fs::write(dir.path().join("kovan.toml"), &text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path())
+        .unwrap_or_else(|e| panic!("kovan.toml does not load: {e}\n{text}"));
+    (dir, ws)
+}

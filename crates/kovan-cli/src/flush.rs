@@ -1,0 +1,182 @@
+//! `kovan flush`: delete named instances' cache keys (or every instance's), after a preview and a
+//! confirmation. Other apps' keys and other instances' are never touched.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use kovan_core::cache::{
+    self, CancelToken, FlushOutcome, FlushPreview, FlushProgress, FlushReport, FlushScope, KeyCount,
+};
+use kovan_core::Workspace;
+
+use crate::keys::{clear_progress_line, grouped, keys_text, progress_line};
+
+/// 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+const CANCELLED: u8 = 130;
+
+pub struct Options {
+    pub instances: Vec<String>,
+    pub all: bool,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub json: bool,
+}
+
+pub fn flush(ws: Workspace, options: Options) -> ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let scope = if options.all {
+        FlushScope::All
+    } else {
+        FlushScope::Instances(options.instances.clone())
+    };
+    let preview = runtime.block_on(cache::preview(&ws, scope, progress_line("counting")));
+    clear_progress_line();
+    let preview = match preview {
+        Ok(preview) => preview,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if options.dry_run {
+        if options.json {
+            print_json(serde_json::to_value(&preview));
+        } else {
+            print_preview(&mut std::io::stdout(), &preview, "would be deleted");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if !options.json {
+        print_preview(&mut std::io::stdout(), &preview, "will be deleted");
+    }
+    if !options.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: not flushing without confirmation: there is no terminal to ask on. Pass --yes to flush without asking.");
+            return ExitCode::from(1);
+        }
+        if options.json {
+            // stdout is for the report: what is asked about goes with the question.
+            print_preview(&mut std::io::stderr(), &preview, "will be deleted");
+        }
+        if !confirmed() {
+            eprintln!("nothing deleted.");
+            return ExitCode::from(1);
+        }
+    }
+
+    let cancel = CancelToken::new();
+    let on_ctrl_c = cancel.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let report = runtime.block_on(cache::flush(&ws, &preview, &cancel, deleting_line()));
+    clear_progress_line();
+    if options.json {
+        print_json(serde_json::to_value(&report));
+    } else {
+        print_report(&report);
+    }
+    for (instance, _, message) in report.failures() {
+        eprintln!("error: {}: {message}", instance.instance);
+    }
+    if report.failures().next().is_some() {
+        ExitCode::from(1)
+    } else if report.cancelled {
+        ExitCode::from(CANCELLED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_json(value: serde_json::Result<serde_json::Value>) {
+    let value = value.expect("cache reports serialize");
+    println!("{value:#}");
+}
+
+/// One line per instance in the scope, then what stays in the shared Redis database.
+fn print_preview(out: &mut dyn Write, preview: &FlushPreview, will: &str) {
+    for name in &preview.instances {
+        let Some(i) = preview.counts.instance(name) else {
+            continue;
+        };
+        let _ = match &i.count {
+            KeyCount::Counted { keys, .. } => writeln!(
+                out,
+                "{name}: {} {will} (sessions included).",
+                keys_text(*keys)
+            ),
+            KeyCount::NothingCached { reason } | KeyCount::NotRunning { reason } => {
+                writeln!(out, "{name}: nothing to flush: {reason}")
+            }
+            KeyCount::Failed { message, .. } => {
+                writeln!(out, "{name}: could not be counted: {message}")
+            }
+        };
+    }
+    if let Some(other) = preview.counts.other_apps() {
+        let _ = writeln!(
+            out,
+            "other apps: {} in the Redis database stay untouched.",
+            keys_text(other)
+        );
+    }
+}
+
+/// Asks on the terminal; yes only for an explicit y or yes.
+fn confirmed() -> bool {
+    eprint!("Continue? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_lowercase().as_str(), "y" | "yes")
+}
+
+fn deleting_line() -> impl FnMut(FlushProgress) + Send {
+    let terminal = std::io::stderr().is_terminal();
+    move |p: FlushProgress| {
+        if terminal {
+            eprint!(
+                "\rdeleting: {} of {} keys… (Ctrl-C stops after the current batch)",
+                grouped(p.deleted),
+                grouped(p.expected)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+fn print_report(report: &FlushReport) {
+    for i in &report.instances {
+        let sessions = i
+            .sessions_deleted
+            .map(|s| format!(", {} sessions among them", grouped(s)))
+            .unwrap_or_default();
+        match &i.outcome {
+            FlushOutcome::Done => println!(
+                "{}: {} deleted{sessions}.",
+                i.instance,
+                keys_text(i.deleted)
+            ),
+            FlushOutcome::Cancelled => println!(
+                "{}: cancelled after {} deleted{sessions}.",
+                i.instance,
+                keys_text(i.deleted)
+            ),
+            FlushOutcome::Skipped { reason } => println!("{}: not flushed: {reason}", i.instance),
+            FlushOutcome::Failed { kind, .. } => println!(
+                "{}: failed ({kind}) after {} deleted{sessions}.",
+                i.instance,
+                keys_text(i.deleted)
+            ),
+        }
+    }
+    println!(
+        "{} deleted in {:.1} s.",
+        keys_text(report.deleted),
+        report.duration_ms as f64 / 1000.0
+    );
+}

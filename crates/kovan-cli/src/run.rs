@@ -1,0 +1,264 @@
+//! `kovan up`, `kovan status`, `kovan stop`: the supervisor from a terminal.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kovan_core::store::Store;
+use kovan_core::supervisor::{
+    readiness, InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent,
+};
+use kovan_core::Workspace;
+
+const COLOURS: [&str; 6] = ["36", "35", "33", "32", "34", "31"];
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn store() -> Option<Arc<Store>> {
+    match Store::open_default() {
+        Ok(s) => Some(Arc::new(s)),
+        Err(e) => {
+            eprintln!("warning: {e}; instances started now will not be found by `kovan status` or the app");
+            None
+        }
+    }
+}
+
+fn status_word(s: RunStatus) -> &'static str {
+    match s {
+        RunStatus::Stopped => "stopped",
+        RunStatus::Starting => "starting",
+        RunStatus::Running => "running",
+        RunStatus::Stopping => "stopping",
+        RunStatus::Crashed => "crashed",
+        RunStatus::FailedToStart => "failed to start",
+    }
+}
+
+/// Presets expand to their members; instance names stay; nothing given means every instance.
+fn targets(ws: &Workspace, names: &[String]) -> Result<Vec<String>, String> {
+    if names.is_empty() {
+        return Ok(ws.instances.iter().map(|i| i.name.clone()).collect());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        let members = if let Some(p) = ws.presets.iter().find(|p| &p.name == n) {
+            p.instances.clone()
+        } else if ws.instance(n).is_some() {
+            vec![n.clone()]
+        } else {
+            let presets: Vec<&str> = ws.presets.iter().map(|p| p.name.as_str()).collect();
+            let instances: Vec<&str> = ws.instances.iter().map(|i| i.name.as_str()).collect();
+            return Err(format!(
+                "`{n}` is neither a preset ({}) nor an instance ({}).",
+                presets.join(", "),
+                instances.join(", ")
+            ));
+        };
+        for m in members {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every group started.
+pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
+    let members = match targets(&ws, names) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let colour = std::io::stdout().is_terminal();
+    let width = members
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
+        .max("redis-server".len());
+    let rt = runtime();
+    rt.block_on(async move {
+        let sink = Arc::new(move |event: SupervisorEvent| {
+            if let SupervisorEvent::Status(s) = event {
+                let detail = s
+                    .detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
+                eprintln!("kovan: {} is {}{detail}", s.instance, status_word(s.status));
+            }
+        });
+        let sup = Supervisor::new(ws, store(), sink);
+        let mut prefixed: Vec<String> = members.clone();
+        prefixed.push(kovan_core::supervisor::REDIS_SERVICE.into());
+        for (n, name) in prefixed.iter().enumerate() {
+            let tag = if colour {
+                format!(
+                    "\x1b[{}m{name:<width$} |\x1b[0m",
+                    COLOURS[n % COLOURS.len()]
+                )
+            } else {
+                format!("{name:<width$} |")
+            };
+            let _ = sup.subscribe_logs(
+                name,
+                Box::new(move |lines| {
+                    for l in lines {
+                        if l.stream == Stream::Stderr {
+                            eprintln!("{tag} {}", l.text);
+                        } else {
+                            println!("{tag} {}", l.text);
+                        }
+                    }
+                    true
+                }),
+            );
+        }
+        if let Err(e) = sup.start_many(&members).await {
+            eprintln!("error: {e}");
+            sup.stop_all().await;
+            return ExitCode::from(1);
+        }
+        let failed: Vec<InstanceState> = members
+            .iter()
+            .filter_map(|m| sup.state(m))
+            .filter(|s| s.status != RunStatus::Running)
+            .collect();
+        if !failed.is_empty() {
+            for s in &failed {
+                eprintln!(
+                    "error: {} {}",
+                    s.instance,
+                    s.detail.as_deref().unwrap_or(status_word(s.status))
+                );
+            }
+            sup.stop_all().await;
+            return ExitCode::from(1);
+        }
+        eprintln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
+        wait_for_signal().await;
+        eprintln!("kovan: stopping");
+        let mut code = ExitCode::SUCCESS;
+        for r in sup.stop_all().await {
+            match r {
+                Ok(r) => eprintln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    code = ExitCode::from(1);
+                }
+            }
+        }
+        code
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut hup = signal(SignalKind::hangup()).expect("a SIGHUP handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}
+
+/// Every instance of the workspace: state, PID, port and health, including ones the app started.
+pub fn status(ws: Workspace, json: bool) -> ExitCode {
+    let rt = runtime();
+    rt.block_on(async move {
+        let sup = Supervisor::new(ws, store(), Arc::new(|_| {}));
+        let mut rows = Vec::new();
+        for s in sup.states() {
+            let health = if s.status == RunStatus::Running {
+                Some(
+                    match readiness::http_status(s.port, "/health/", Duration::from_secs(2)).await {
+                        Some(200) => "ok".to_string(),
+                        Some(code) => format!("http {code}"),
+                        None => "no answer".to_string(),
+                    },
+                )
+            } else {
+                None
+            };
+            rows.push((s, health));
+        }
+        if json {
+            let out: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(s, h)| {
+                    serde_json::json!({
+                        "instance": s.instance, "status": s.status, "pid": s.pid, "port": s.port,
+                        "health": h, "startedAt": s.started_at,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        } else {
+            println!(
+                "{:<16} {:<16} {:>7} {:>6}  HEALTH",
+                "INSTANCE", "STATE", "PID", "PORT"
+            );
+            for (s, h) in &rows {
+                let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<16} {:<16} {pid:>7} {:>6}  {}",
+                    s.instance,
+                    status_word(s.status),
+                    s.port,
+                    h.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// Stop groups recorded in the store, whoever started them.
+pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
+    let members = if all {
+        ws.instances
+            .iter()
+            .map(|i| i.name.clone())
+            .collect::<Vec<_>>()
+    } else {
+        match targets(&ws, names) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let rt = runtime();
+    rt.block_on(async move {
+        let sup = Supervisor::new(ws, store(), Arc::new(|_| {}));
+        let mut reports = sup.stop_many(&members).await;
+        if all && sup.state(kovan_core::supervisor::REDIS_SERVICE).is_some() {
+            reports.push(sup.stop(kovan_core::supervisor::REDIS_SERVICE).await);
+        }
+        let mut code = ExitCode::SUCCESS;
+        for r in reports {
+            match r {
+                Ok(r) if r.how == "not running" => {}
+                Ok(r) => println!("{}: {} in {} ms", r.instance, r.how, r.millis),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    code = ExitCode::from(1);
+                }
+            }
+        }
+        code
+    })
+}

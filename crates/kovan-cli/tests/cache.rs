@@ -1,0 +1,226 @@
+//! `kovan keys` and `kovan flush` as a user runs them, against a real redis-server.
+
+#[path = "../../kovan-core/tests/support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use support::Redis;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The chat trio on Redis (prefixes `t_chat_main`, …) with these keys loaded: 1.234 of chat_main's
+/// (2 of them sessions), 3 of chat_api's and 5 of another app's.
+fn trio(redis: &Redis) -> tempfile::TempDir {
+    let mut keys = String::new();
+    for i in 0..1232 {
+        keys.push_str(&format!("SET t_chat_main:1:k{i} v\n"));
+    }
+    for i in 0..2 {
+        keys.push_str(&format!(
+            "SET t_chat_main:1:django.contrib.sessions.cache{i} v\n"
+        ));
+    }
+    for i in 0..3 {
+        keys.push_str(&format!("SET \"t_chat_api:1:a {i}\" v\n"));
+    }
+    for i in 0..5 {
+        keys.push_str(&format!("SET other_app:{i} v\n"));
+    }
+    let mut cli = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    cli.stdin
+        .take()
+        .unwrap()
+        .write_all(keys.as_bytes())
+        .unwrap();
+    assert!(cli.wait().unwrap().success());
+
+    let mut body = format!("[redis]\nurl = \"{}\"\n", redis.url());
+    for (i, name) in ["chat_main", "chat_api", "chat_websocket"]
+        .iter()
+        .enumerate()
+    {
+        body.push_str(&format!(
+            "\n[[instance]]\nname = \"{name}\"\nport = {}\n",
+            21000 + i
+        ));
+    }
+    support::cache_workspace(&body).0
+}
+
+fn kovan(args: &[&str], ws: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kovan"))
+        .args(args)
+        .arg("--workspace")
+        .arg(ws)
+        .env_remove("KOVAN_WORKSPACE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Distinct keys matching `pattern` (SCAN may return a key twice while Redis resizes its table).
+fn count(redis: &Redis, pattern: &str) -> usize {
+    let keys = redis.cli(&["--scan", "--pattern", pattern]);
+    keys.lines()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
+#[test]
+fn keys_prints_each_instances_keys_and_sessions_other_apps_and_dbsize() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    let out = kovan(&["keys"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let row = |name: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} row in:\n{stdout}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(row("chat_main")[..4], ["chat_main", "redis", "1.234", "2"]);
+    assert_eq!(row("chat_api")[..4], ["chat_api", "redis", "3", "0"]);
+    assert!(
+        stdout.contains("other apps  5 keys") && stdout.contains("DBSIZE      1.242"),
+        "{stdout}"
+    );
+
+    let out = kovan(&["keys", "--json"], ws.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["instances"][0]["count"]["state"], "counted");
+    assert_eq!(v["instances"][0]["count"]["keys"], 1234);
+    assert_eq!(v["redis"]["otherApps"], 5);
+}
+
+#[test]
+fn flush_asks_first_and_without_a_terminal_wants_yes() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    let out = kovan(&["flush", "chat_main"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("chat_main: 1.234 keys will be deleted (sessions included)."),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("Pass --yes"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(count(&redis, "t_chat_main:*"), 1234, "nothing deleted");
+
+    // On a terminal: "n" keeps everything, "y" flushes.
+    let kovan_bin = env!("CARGO_BIN_EXE_kovan");
+    let on_terminal = |answer: &str| {
+        let command = format!(
+            "{kovan_bin} flush chat_main --workspace {}",
+            ws.path().display()
+        );
+        let mut script = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        script
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        script.wait_with_output().unwrap()
+    };
+    let out = on_terminal("n\n");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("Continue? [y/N]"));
+    assert_eq!(count(&redis, "t_chat_main:*"), 1234);
+    let out = on_terminal("y\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("chat_main: 1.234 keys deleted, 2 sessions among them."),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(count(&redis, "t_chat_main:*"), 0);
+    assert_eq!(count(&redis, "t_chat_api:*"), 3);
+    assert_eq!(count(&redis, "other_app:*"), 5);
+}
+
+#[test]
+fn flush_yes_deletes_one_instance_all_or_nothing_with_dry_run() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    let out = kovan(&["flush", "chat_api", "--dry-run", "--json"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let preview: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(preview["keys"], 3);
+    assert_eq!(preview["instances"], serde_json::json!(["chat_api"]));
+    assert_eq!(count(&redis, "t_chat_api:*"), 3);
+
+    let out = kovan(&["flush", "chat_api", "--yes"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("chat_api: 3 keys deleted"));
+    assert_eq!(count(&redis, "t_chat_api:*"), 0);
+    assert_eq!(count(&redis, "t_chat_main:*"), 1234);
+
+    let out = kovan(&["flush", "--all", "--yes", "--json"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["scope"], "all");
+    assert_eq!(report["deleted"], 1234);
+    assert_eq!(report["sessionsDeleted"], 2);
+    assert_eq!(
+        redis.cli(&["DBSIZE"]).trim(),
+        "5",
+        "only the other app's keys are left"
+    );
+}
+
+#[test]
+fn wrong_names_a_stopped_redis_and_missing_arguments_fail_plainly() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    let out = kovan(&["flush", "chat_nope", "--yes"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("`chat_nope` is not an instance of this workspace"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = kovan(&["flush"], ws.path());
+    assert_eq!(out.status.code(), Some(2), "INSTANCE or --all is required");
+
+    let port = support::free_port();
+    let toml = ws.path().join("kovan.toml");
+    let text_toml = std::fs::read_to_string(&toml).unwrap().replace(
+        &redis.url(),
+        &format!("redis://:topsecret@127.0.0.1:{port}/0"),
+    );
+    std::fs::write(&toml, text_toml).unwrap();
+    for args in [&["keys"][..], &["flush", "--all", "--yes"]] {
+        let out = kovan(args, ws.path());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("refused the connection"), "{stderr}");
+        assert!(
+            !stderr.contains("topsecret") && !text(&out.stdout).contains("topsecret"),
+            "{stderr}"
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! `kovan up` killed with SIGKILL leaves its instances running; `kovan status` finds them through
+//! the store and `kovan stop --all` stops them, nothing left behind.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn server() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kovan-core/tests/fixtures/health_server.py")
+        .display()
+        .to_string()
+}
+
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the group exists.
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        let after: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+            .split_whitespace()
+            .collect();
+        after[0] != "Z" && after[2].parse::<i32>().ok() == Some(pgid)
+    })
+}
+
+#[test]
+fn instances_outlive_a_killed_kovan_up_and_are_found_and_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    let mut toml = "[project]\nname = \"t\"\nsettings = \"t.settings\"\n".to_string();
+    let ports = [free_port(), free_port()];
+    for (name, port) in ["a", "b"].iter().zip(ports) {
+        std::fs::write(dir.path().join(format!(".env.{name}")), "").unwrap();
+        toml.push_str(&format!(
+            "\n[[instance]]\nname = \"{name}\"\nport = {port}\ncache = \"locmem\"\ncommand = \"python3 {} {{port}}\"\n",
+            server()
+        ));
+    }
+    std::fs::write(dir.path().join("kovan.toml"), toml).unwrap();
+    let kovan = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kovan"));
+        c.args(args)
+            .arg("--workspace")
+            .arg(dir.path())
+            .env("KOVAN_DATA_DIR", data.path());
+        c
+    };
+
+    let mut up = kovan(&["up", "a", "b"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(up.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.contains("a, b running") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kovan up did not report both running"
+        );
+    }
+    // SIGKILL: no chance to clean up.
+    unsafe { libc::kill(up.id() as i32, libc::SIGKILL) };
+    up.wait().unwrap();
+
+    let out = kovan(&["status", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut pids = Vec::new();
+    for (row, port) in rows.as_array().unwrap().iter().zip(ports) {
+        assert_eq!(
+            (
+                row["status"].as_str(),
+                row["health"].as_str(),
+                row["port"].as_u64()
+            ),
+            (Some("running"), Some("ok"), Some(port as u64)),
+            "{row}"
+        );
+        pids.push(row["pid"].as_i64().unwrap() as i32);
+    }
+
+    let out = kovan(&["stop", "--all"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("a: terminated") && text.contains("b: terminated"),
+        "{text}"
+    );
+    for (pid, port) in pids.into_iter().zip(ports) {
+        assert!(!group_alive(pid), "group {pid} survived");
+        assert!(
+            TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} still taken"
+        );
+    }
+    let out = kovan(&["status", "--json"]).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "stopped"),
+        "{rows}"
+    );
+}
+
+#[test]
+fn up_refuses_an_unknown_name_with_the_choices() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/context7");
+    let out = Command::new(env!("CARGO_BIN_EXE_kovan"))
+        .args(["up", "nope", "--workspace"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`nope` is neither a preset (dev, chat) nor an instance (chat_main, chat_api, chat_websocket)"), "{stderr}");
+}

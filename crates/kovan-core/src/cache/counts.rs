@@ -1,0 +1,269 @@
+//! Counting every instance's cache at once: one `SCAN` pass for all the Redis instances together,
+//! and each other backend its own way.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::error::CacheError;
+use super::progress::CountProgress;
+use super::redis::{KeyspaceCount, Prefixes, RedisCache};
+use super::{db, dummy, file, locmem};
+use crate::workspace::{CacheBackend, Instance, Workspace};
+
+/// Every instance's key count, as the cards and `kovan keys` show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheCounts {
+    /// When the count finished (RFC 3339, UTC).
+    pub counted_at: String,
+    #[ts(type = "number")]
+    pub duration_ms: u64,
+    /// In kovan.toml's order.
+    pub instances: Vec<InstanceKeys>,
+    /// The Redis database the redis instances share; None when no instance uses Redis.
+    pub redis: Option<RedisKeys>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceKeys {
+    pub instance: String,
+    #[serde(with = "super::backend_name")]
+    #[ts(as = "CacheBackend")]
+    pub backend: CacheBackend,
+    pub count: KeyCount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum KeyCount {
+    Counted {
+        /// Live keys (entries not yet expired).
+        #[ts(type = "number")]
+        keys: u64,
+        /// Cached sessions among them, where the backend can tell (Redis, db); None for LocMem and
+        /// file, whose keys do not show it.
+        #[ts(type = "number | null")]
+        sessions: Option<u64>,
+    },
+    /// cache = "dummy": nothing is ever stored, so there is nothing to count or flush.
+    NothingCached { reason: String },
+    /// A LocMem instance that is not running: its cache is empty, and there is nothing to flush.
+    NotRunning { reason: String },
+    /// The count failed; `kind` is the stable error kind.
+    Failed { kind: String, message: String },
+}
+
+/// The shared Redis database as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum RedisKeys {
+    Counted {
+        /// The URL with its password replaced.
+        url: String,
+        /// `DBSIZE` when the pass began.
+        #[ts(type = "number")]
+        dbsize: u64,
+        /// Distinct keys the pass saw.
+        #[ts(type = "number")]
+        scanned: u64,
+        /// Keys that belong to no instance: other apps sharing the database. No flush touches them.
+        #[ts(type = "number")]
+        other_apps: u64,
+    },
+    Failed {
+        url: String,
+        kind: String,
+        message: String,
+    },
+}
+
+impl KeyCount {
+    fn of(result: Result<(u64, Option<u64>), CacheError>) -> Self {
+        match result {
+            Ok((keys, sessions)) => Self::Counted { keys, sessions },
+            Err(e @ CacheError::NotRunning { .. }) => Self::NotRunning {
+                reason: e.to_string(),
+            },
+            Err(e @ CacheError::NothingCached { .. }) => Self::NothingCached {
+                reason: e.to_string(),
+            },
+            Err(e) => Self::failed(&e),
+        }
+    }
+
+    fn failed(e: &CacheError) -> Self {
+        Self::Failed {
+            kind: e.kind().into(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Keys and sessions, when counted.
+    pub fn counted(&self) -> Option<(u64, Option<u64>)> {
+        match self {
+            Self::Counted { keys, sessions } => Some((*keys, *sessions)),
+            _ => None,
+        }
+    }
+}
+
+impl CacheCounts {
+    pub fn instance(&self, name: &str) -> Option<&InstanceKeys> {
+        self.instances.iter().find(|i| i.instance == name)
+    }
+
+    /// Keys in the Redis database that belong to no instance.
+    pub fn other_apps(&self) -> Option<u64> {
+        match &self.redis {
+            Some(RedisKeys::Counted { other_apps, .. }) => Some(*other_apps),
+            _ => None,
+        }
+    }
+}
+
+/// The workspace's Redis instances, in kovan.toml's order, and their prefixes in the same order.
+pub(crate) fn redis_instances(ws: &Workspace) -> (Vec<&Instance>, Prefixes) {
+    let instances: Vec<&Instance> = ws
+        .instances
+        .iter()
+        .filter(|i| i.cache == CacheBackend::Redis)
+        .collect();
+    let prefixes = Prefixes::new(instances.iter().map(|i| i.names.cache_prefix.as_str()));
+    (instances, prefixes)
+}
+
+/// Count every instance's cache. Never fails as a whole: what could not be counted says why.
+pub async fn count(ws: &Workspace, on_progress: impl FnMut(CountProgress) + Send) -> CacheCounts {
+    let started = Instant::now();
+    let (redis_members, prefixes) = redis_instances(ws);
+    let redis = async {
+        let config = ws.redis.as_ref()?;
+        if redis_members.is_empty() {
+            return None;
+        }
+        let counted = match RedisCache::connect(config).await {
+            Ok(redis) => redis.count(&prefixes, on_progress).await,
+            Err(e) => Err(e),
+        };
+        Some((config.redacted(), counted))
+    };
+    let others = async {
+        let mut out = Vec::new();
+        for instance in ws
+            .instances
+            .iter()
+            .filter(|i| i.cache != CacheBackend::Redis)
+        {
+            out.push((instance.name.clone(), count_one(ws, instance).await));
+        }
+        out
+    };
+    let (redis, mut others) = tokio::join!(redis, others);
+
+    let instances = ws
+        .instances
+        .iter()
+        .map(|instance| {
+            let count = match instance.cache {
+                CacheBackend::Redis => {
+                    let index = redis_members.iter().position(|i| i.name == instance.name);
+                    match (&redis, index) {
+                        (Some((_, Ok(found))), Some(index)) => {
+                            let (keys, sessions) = found.instances[index];
+                            KeyCount::Counted {
+                                keys,
+                                sessions: Some(sessions),
+                            }
+                        }
+                        (Some((_, Err(e))), _) => KeyCount::failed(e),
+                        _ => KeyCount::failed(&CacheError::Redis {
+                            url: "(none)".into(),
+                            detail: "kovan.toml has no [redis] url".into(),
+                        }),
+                    }
+                }
+                _ => {
+                    let at = others.iter().position(|(name, _)| *name == instance.name);
+                    at.map(|at| others.swap_remove(at).1)
+                        .unwrap_or_else(|| KeyCount::failed(&dummy::refusal(instance)))
+                }
+            };
+            InstanceKeys {
+                instance: instance.name.clone(),
+                backend: instance.cache,
+                count,
+            }
+        })
+        .collect();
+    CacheCounts {
+        counted_at: now_rfc3339(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        instances,
+        redis: redis.map(|(url, counted)| match counted {
+            Ok(found) => redis_keys(url, &found),
+            Err(e) => RedisKeys::Failed {
+                url,
+                kind: e.kind().into(),
+                message: e.to_string(),
+            },
+        }),
+    }
+}
+
+fn redis_keys(url: String, found: &KeyspaceCount) -> RedisKeys {
+    RedisKeys::Counted {
+        url,
+        dbsize: found.dbsize,
+        scanned: found.scanned,
+        other_apps: found.other,
+    }
+}
+
+/// One instance that does not use Redis.
+async fn count_one(ws: &Workspace, instance: &Instance) -> KeyCount {
+    let result = match instance.cache {
+        CacheBackend::Redis => unreachable!("Redis instances are counted together"),
+        CacheBackend::Locmem => locmem::count(instance).await.map(|keys| (keys, None)),
+        CacheBackend::File => {
+            blocking(ws, instance, |ws, i| {
+                file::count(ws, i).map(|keys| (keys, None))
+            })
+            .await
+        }
+        CacheBackend::Db => {
+            blocking(ws, instance, |ws, i| {
+                db::count(ws, i).map(|(k, s)| (k, Some(s)))
+            })
+            .await
+        }
+        CacheBackend::Dummy => Err(dummy::refusal(instance)),
+    };
+    KeyCount::of(result)
+}
+
+/// Filesystem and SQLite work, off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    ws: &Workspace,
+    instance: &Instance,
+    work: impl FnOnce(&Workspace, &Instance) -> Result<T, CacheError> + Send + 'static,
+) -> Result<T, CacheError> {
+    let (ws, instance) = (ws.clone(), instance.clone());
+    tokio::task::spawn_blocking(move || work(&ws, &instance))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,163 @@
+//! What can go wrong counting or flushing a cache, in words a developer can act on.
+//!
+//! Redis errors name the server by its redacted URL and never carry the password.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::IpcError;
+
+/// How far a Redis operation got before it stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reached {
+    /// Keys SCAN had returned.
+    pub scanned: u64,
+    /// Keys Redis confirmed deleted (always 0 for a count).
+    pub deleted: u64,
+}
+
+/// The Redis operation an error happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Connect,
+    Count,
+    Flush,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("Redis at {url} refused the connection: nothing listens there. Start redis-server (or set managed = true under [redis] in kovan.toml so Kovan starts it), then try again.")]
+    RedisRefused { url: String },
+
+    #[error("Redis at {url} rejected the login ({detail}). Check the user and password in [redis] url in kovan.toml.")]
+    RedisAuthFailed { url: String, detail: String },
+
+    #[error("TLS with Redis at {url} failed ({detail}). Check that the server speaks TLS on that port (rediss:// needs a TLS port, redis:// a plain one) and that this machine trusts its certificate.")]
+    RedisTls { url: String, detail: String },
+
+    #[error("Redis at {url} did not answer within {} s{}. It may be overloaded or busy with a long command; try again.", timeout.as_secs(), during(*operation, *reached))]
+    RedisTimeout {
+        url: String,
+        timeout: Duration,
+        operation: Operation,
+        reached: Reached,
+    },
+
+    #[error("the connection to Redis at {url} was lost{} ({detail}). Keys already deleted stay deleted; run it again once Redis is back.", during(*operation, *reached))]
+    RedisConnectionLost {
+        url: String,
+        operation: Operation,
+        reached: Reached,
+        detail: String,
+    },
+
+    #[error("Redis at {url}: {detail}")]
+    Redis { url: String, detail: String },
+
+    #[error("{instance} is not running: a LocMem cache lives in the process and is empty when it is stopped.")]
+    NotRunning { instance: String },
+
+    #[error("{instance} (port {port}) did not answer as expected: {detail}")]
+    Health {
+        instance: String,
+        port: u16,
+        detail: String,
+    },
+
+    #[error("{instance}: {detail}")]
+    Token { instance: String, detail: String },
+
+    #[error("{instance}: {} does not exist. Run `manage.py migrate` for {instance} (Kovan runs it when starting the instance), then `manage.py createcachetable`.", path.display())]
+    NoDatabase { instance: String, path: PathBuf },
+
+    #[error("{instance}: the cache table `{table}` is missing from {}. Run `manage.py createcachetable` for {instance}.", path.display())]
+    NoCacheTable {
+        instance: String,
+        table: String,
+        path: PathBuf,
+    },
+
+    #[error("{instance}: {}: {detail}", path.display())]
+    Database {
+        instance: String,
+        path: PathBuf,
+        detail: String,
+    },
+
+    #[error("{instance}: {}: {source}", path.display())]
+    Io {
+        instance: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{instance}: {what} is not supported yet.")]
+    Unsupported { instance: String, what: String },
+
+    #[error("{instance} uses cache = \"dummy\": Django's DummyCache stores nothing, so there is nothing to count or flush.")]
+    NothingCached { instance: String },
+
+    #[error("`{name}` is not an instance of this workspace. Use one of: {known}.")]
+    UnknownInstance { name: String, known: String },
+}
+
+fn during(operation: Operation, reached: Reached) -> String {
+    match operation {
+        Operation::Connect => " while connecting".into(),
+        Operation::Count => format!(" during the count, after {} keys scanned", reached.scanned),
+        Operation::Flush => format!(
+            " during the flush, after {} keys scanned and {} deleted",
+            reached.scanned, reached.deleted
+        ),
+    }
+}
+
+impl CacheError {
+    /// A stable name for the kind of error, for `--json` and the window.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RedisRefused { .. } => "redis_refused",
+            Self::RedisAuthFailed { .. } => "redis_auth_failed",
+            Self::RedisTls { .. } => "redis_tls_failed",
+            Self::RedisTimeout { .. } => "redis_timeout",
+            Self::RedisConnectionLost { .. } => "redis_connection_lost",
+            Self::Redis { .. } => "redis_error",
+            Self::NotRunning { .. } => "instance_not_running",
+            Self::Health { .. } => "instance_health",
+            Self::Token { .. } => "cache_token",
+            Self::NoDatabase { .. } => "cache_database_missing",
+            Self::NoCacheTable { .. } => "cache_table_missing",
+            Self::Database { .. } => "cache_database",
+            Self::Io { .. } => "cache_io",
+            Self::Unsupported { .. } => "cache_unsupported",
+            Self::NothingCached { .. } => "nothing_cached",
+            Self::UnknownInstance { .. } => "unknown_instance",
+        }
+    }
+
+    /// How far the Redis operation got, for errors that stopped one part-way.
+    pub fn reached(&self) -> Option<Reached> {
+        match self {
+            Self::RedisTimeout { reached, .. } | Self::RedisConnectionLost { reached, .. } => {
+                Some(*reached)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<&CacheError> for IpcError {
+    fn from(e: &CacheError) -> Self {
+        Self {
+            kind: e.kind().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<CacheError> for IpcError {
+    fn from(e: CacheError) -> Self {
+        Self::from(&e)
+    }
+}

@@ -1,0 +1,36 @@
+//! The instances' caches: count them and flush them, each with the backend kovan.toml names.
+//!
+//! - redis: every instance's keys counted in ONE `SCAN` pass over the shared database, bucketed
+//!   by their exact `{prefix}:` start; a flush deletes by `SCAN` + batched `UNLINK` and never
+//!   touches a key outside its prefixes (other instances', other apps').
+//! - locmem: through the running instance's `/health/` and `/health/cache/clear/`.
+//! - file: the `*.djcache` files in the instance's folder.
+//! - db: the instance's cache table in its SQLite database.
+//! - dummy: nothing is cached; shown as such, never flushed.
+//!
+//! A flush is previewed ([`preview`]), confirmed by the user, then run ([`flush`]) with progress and
+//! a [`CancelToken`]; its [`FlushReport`] is what the store records.
+
+mod backend_name;
+mod cancel;
+mod counter;
+mod counts;
+mod db;
+mod dummy;
+pub mod error;
+mod file;
+mod flush;
+mod http;
+mod locmem;
+mod progress;
+pub mod redis;
+
+pub use cancel::CancelToken;
+pub use counter::Counter;
+pub use counts::{count, CacheCounts, InstanceKeys, KeyCount, RedisKeys};
+pub use error::CacheError;
+pub use flush::{
+    flush, preview, FlushOutcome, FlushPreview, FlushReport, FlushScope, InstanceFlush,
+};
+pub use progress::{CacheProgress, CountProgress, FlushProgress};
+pub use redis::{DeleteCommand, RedisCache, Timeouts};

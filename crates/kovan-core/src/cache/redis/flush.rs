@@ -1,0 +1,251 @@
+//! Deleting instances' keys: `SCAN` then `UNLINK` in small batches, the next `SCAN` already on its
+//! way while a batch is deleted; or `FLUSHDB ASYNC` when the database holds nothing else.
+
+use std::collections::VecDeque;
+
+use redis::aio::MultiplexedConnection;
+use redis::RedisError;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+use ts_rs::TS;
+
+use super::keyspace::Prefixes;
+use super::{is_unknown_command, scan_step, RedisCache, SCAN_COUNT};
+use crate::cache::cancel::CancelToken;
+use crate::cache::error::{CacheError, Operation, Reached};
+
+/// Delete batches sent and not yet answered, at most. Redis runs a connection's queued commands
+/// back to back, so this bounds how long other clients wait: about this many batches' work.
+const IN_FLIGHT: usize = 2;
+
+/// How the keys were deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum DeleteCommand {
+    /// Frees memory in the background, so a large value does not block the server.
+    Unlink,
+    /// For servers without UNLINK (before Redis 4) or where it is renamed away.
+    Del,
+    /// The whole database at once, because it held nothing but the flushed instances' keys.
+    FlushdbAsync,
+}
+
+/// Keys deleted for one instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Deleted {
+    pub keys: u64,
+    pub sessions: u64,
+}
+
+/// The outcome of one deleting pass, complete or not.
+#[derive(Debug)]
+pub struct DeletePass {
+    /// Per prefix, in the order given. Only deletions Redis confirmed are counted, so after an
+    /// error these are never more than what is really gone.
+    pub instances: Vec<Deleted>,
+    pub scanned: u64,
+    pub command: DeleteCommand,
+    pub cancelled: bool,
+    pub error: Option<CacheError>,
+}
+
+impl DeletePass {
+    pub fn deleted(&self) -> Deleted {
+        self.instances
+            .iter()
+            .fold(Deleted::default(), |sum, d| Deleted {
+                keys: sum.keys + d.keys,
+                sessions: sum.sessions + d.sessions,
+            })
+    }
+}
+
+/// One batch's keys grouped by (instance, session or not): one UNLINK each, so Redis' replies say
+/// exactly whose keys and how many sessions went.
+struct Batch {
+    groups: Vec<Vec<Vec<u8>>>,
+}
+
+impl Batch {
+    fn sort(prefixes: &Prefixes, keys: Vec<Vec<u8>>) -> Option<Self> {
+        let mut groups = vec![Vec::new(); prefixes.len() * 2];
+        let mut any = false;
+        for key in keys {
+            // Checked even under MATCH: a key is only ever deleted for the prefix it starts with.
+            if let Some(owner) = prefixes.owner(&key) {
+                groups[owner.index * 2 + usize::from(owner.session)].push(key);
+                any = true;
+            }
+        }
+        any.then_some(Self { groups })
+    }
+
+    /// Delete the batch; the batch comes back with the outcome, for a retry with DEL.
+    async fn delete(self, mut conn: MultiplexedConnection, command: DeleteCommand) -> BatchResult {
+        let name = match command {
+            DeleteCommand::Del => "DEL",
+            _ => "UNLINK",
+        };
+        // A pipeline, not MULTI/EXEC: nothing to roll back, and a transaction would hold off
+        // every other client for the whole batch.
+        let mut pipe = redis::pipe();
+        for group in self.groups.iter().filter(|g| !g.is_empty()) {
+            pipe.cmd(name).arg(group);
+        }
+        let replies: Result<Vec<u64>, RedisError> = pipe.query_async(&mut conn).await;
+        let counted = replies.map(|replies| {
+            let mut replies = replies.into_iter();
+            let mut out = vec![Deleted::default(); self.groups.len() / 2];
+            for (slot, group) in self.groups.iter().enumerate() {
+                if group.is_empty() {
+                    continue;
+                }
+                let n = replies.next().unwrap_or(0);
+                out[slot / 2].keys += n;
+                if slot % 2 == 1 {
+                    out[slot / 2].sessions += n;
+                }
+            }
+            out
+        });
+        (self, counted)
+    }
+}
+
+type BatchResult = (Batch, Result<Vec<Deleted>, RedisError>);
+
+impl RedisCache {
+    /// Delete every key that starts with one of `prefixes` followed by `:`, and nothing else.
+    ///
+    /// One pass of `SCAN MATCH` over the database: `{prefix}:*` for one prefix, and for several
+    /// the part their `{prefix}:` starts share (rather than a pass per prefix: each pass walks the
+    /// whole database). Each key is checked against the prefixes here before it is deleted.
+    ///
+    /// Deletions go over a second connection, at most [`IN_FLIGHT`] batches at a time, so the
+    /// server scans the next batch while this side sorts the last one, and always has work.
+    pub async fn delete_keys(
+        &self,
+        prefixes: &Prefixes,
+        cancel: &CancelToken,
+        mut on_batch: impl FnMut(Deleted) + Send,
+    ) -> DeletePass {
+        let mut pass = DeletePass {
+            instances: vec![Deleted::default(); prefixes.len()],
+            scanned: 0,
+            command: DeleteCommand::Unlink,
+            cancelled: false,
+            error: None,
+        };
+        let deleter = match self.another_connection().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                pass.error = Some(e);
+                return pass;
+            }
+        };
+        let pattern = prefixes.scan_pattern();
+        let mut scanner = self.conn.clone();
+        let mut in_flight: VecDeque<JoinHandle<BatchResult>> = VecDeque::new();
+        let mut failure: Option<RedisError> = None;
+        let mut cursor = 0;
+        loop {
+            let reply = scan_step(&mut scanner, cursor, pattern.as_deref(), SCAN_COUNT).await;
+            let (next, keys) = match reply {
+                Ok(reply) => reply,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            pass.scanned += keys.len() as u64;
+            cursor = next;
+            if cancel.is_cancelled() {
+                // The keys just scanned are left alone; the batches already sent complete.
+                pass.cancelled = true;
+                break;
+            }
+            if let Some(batch) = Batch::sort(prefixes, keys) {
+                in_flight.push_back(tokio::spawn(batch.delete(deleter.clone(), pass.command)));
+            }
+            while in_flight.len() > IN_FLIGHT || (cursor == 0 && !in_flight.is_empty()) {
+                let done = in_flight.pop_front().expect("not empty");
+                if let Err(e) = pass.settle(done, &deleter, &mut on_batch).await {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            if failure.is_some() || cursor == 0 {
+                break;
+            }
+        }
+        // Whatever stopped the pass, every batch sent is accounted for.
+        for done in in_flight {
+            if let Err(e) = pass.settle(done, &deleter, &mut on_batch).await {
+                failure = failure.or(Some(e));
+            }
+        }
+        if let Some(e) = failure {
+            let reached = Reached {
+                scanned: pass.scanned,
+                deleted: pass.deleted().keys,
+            };
+            pass.error = Some(self.error(&e, Operation::Flush, reached));
+        }
+        pass
+    }
+
+    /// `FLUSHDB ASYNC`, but only if the database still holds exactly `expected` keys: the count
+    /// that found nothing but the flushed instances' keys. Checked and done in one script, so no
+    /// client can slip a key in between. `Ok(false)` when the check fails or the server refuses
+    /// (scripts or FLUSHDB disabled): then the caller deletes key by key.
+    pub async fn flushdb_if_size(&self, expected: u64) -> Result<bool, CacheError> {
+        const SCRIPT: &str = "if redis.call('DBSIZE') == tonumber(ARGV[1]) then \
+             redis.call('FLUSHDB', 'ASYNC') return 1 else return 0 end";
+        let reply: Result<i64, RedisError> = redis::cmd("EVAL")
+            .arg(SCRIPT)
+            .arg(0)
+            .arg(expected)
+            .query_async(&mut self.conn.clone())
+            .await;
+        match reply {
+            Ok(done) => Ok(done == 1),
+            Err(e) if e.is_io_error() => Err(self.error(&e, Operation::Flush, Reached::default())),
+            Err(_) => Ok(false),
+        }
+    }
+}
+
+impl DeletePass {
+    /// Wait for a batch sent earlier and count what it deleted. A server without UNLINK gets the
+    /// batch again as DEL, and DEL from then on.
+    async fn settle(
+        &mut self,
+        sent: JoinHandle<BatchResult>,
+        conn: &MultiplexedConnection,
+        on_batch: &mut impl FnMut(Deleted),
+    ) -> Result<(), RedisError> {
+        let (batch, outcome) = sent
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        let counts = match outcome {
+            Err(e) if is_unknown_command(&e) && self.command == DeleteCommand::Unlink => {
+                self.command = DeleteCommand::Del;
+                batch.delete(conn.clone(), DeleteCommand::Del).await.1?
+            }
+            // A batch sent as UNLINK before the switch, retried as DEL.
+            Err(e) if is_unknown_command(&e) => {
+                batch.delete(conn.clone(), DeleteCommand::Del).await.1?
+            }
+            other => other?,
+        };
+        let mut sum = Deleted::default();
+        for (total, d) in self.instances.iter_mut().zip(&counts) {
+            total.keys += d.keys;
+            total.sessions += d.sessions;
+            sum.keys += d.keys;
+            sum.sessions += d.sessions;
+        }
+        on_batch(sum);
+        Ok(())
+    }
+}
