@@ -9,6 +9,17 @@ fn main() {
             "generator_plan",
             "generator_write",
             "export_env_files",
+            "instance_states",
+            "start_instance",
+            "stop_instance",
+            "restart_instance",
+            "stop_lost_instance",
+            "start_preset",
+            "stop_all",
+            "subscribe_logs",
+            "redis_probe",
+            "recent_events",
+            "set_leave_running",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

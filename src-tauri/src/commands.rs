@@ -1,12 +1,19 @@
-//! The IPC surface: each command is a line into kovan-core.
+//! The IPC surface: each command is a line or two into kovan-core.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 use kovan_core::generate::{self, Plan, WriteReport};
+use kovan_core::store::EventRecord;
+use kovan_core::supervisor::managed_redis::{self, RedisProbe};
+use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
 use kovan_core::{IpcError, WorkspaceView};
+use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::state::AppState;
+
+type Result<T> = std::result::Result<T, IpcError>;
 
 #[tauri::command]
 pub fn workspace_view(state: State<'_, AppState>) -> WorkspaceView {
@@ -19,20 +26,114 @@ pub fn reload_workspace(state: State<'_, AppState>) -> WorkspaceView {
 }
 
 #[tauri::command]
-pub fn generator_plan(state: State<'_, AppState>) -> Result<Plan, IpcError> {
+pub fn generator_plan(state: State<'_, AppState>) -> Result<Plan> {
     state.with_workspace(|ws| Ok(generate::plan(ws)?))
 }
 
 /// Re-plans before writing, so a file edited since the preview is still backed up.
 #[tauri::command]
-pub fn generator_write(
-    state: State<'_, AppState>,
-    paths: Vec<String>,
-) -> Result<WriteReport, IpcError> {
+pub fn generator_write(state: State<'_, AppState>, paths: Vec<String>) -> Result<WriteReport> {
     state.with_workspace(|ws| Ok(generate::write(&generate::plan(ws)?, Some(&paths))?))
 }
 
 #[tauri::command]
-pub fn export_env_files(state: State<'_, AppState>, dir: PathBuf) -> Result<WriteReport, IpcError> {
+pub fn export_env_files(state: State<'_, AppState>, dir: PathBuf) -> Result<WriteReport> {
     state.with_workspace(|ws| Ok(generate::export_env_files(&generate::plan(ws)?, &dir)?))
+}
+
+#[tauri::command]
+pub fn instance_states(state: State<'_, AppState>) -> Result<Vec<InstanceState>> {
+    Ok(state.supervisor()?.states())
+}
+
+#[tauri::command]
+pub async fn start_instance(
+    state: State<'_, AppState>,
+    instance: String,
+    port: Option<u16>,
+) -> Result<InstanceState> {
+    Ok(state
+        .supervisor()?
+        .start(&instance, StartOptions { port })
+        .await?)
+}
+
+#[tauri::command]
+pub async fn stop_instance(state: State<'_, AppState>, instance: String) -> Result<StopReport> {
+    Ok(state.supervisor()?.stop(&instance).await?)
+}
+
+#[tauri::command]
+pub async fn restart_instance(
+    state: State<'_, AppState>,
+    instance: String,
+) -> Result<InstanceState> {
+    Ok(state.supervisor()?.restart(&instance).await?)
+}
+
+#[tauri::command]
+pub async fn stop_lost_instance(
+    state: State<'_, AppState>,
+    instance: String,
+) -> Result<StopReport> {
+    Ok(state.supervisor()?.stop_lost_instance(&instance).await?)
+}
+
+#[tauri::command]
+pub async fn start_preset(
+    state: State<'_, AppState>,
+    preset: String,
+) -> Result<Vec<InstanceState>> {
+    Ok(state.supervisor()?.start_preset(&preset).await?)
+}
+
+#[tauri::command]
+pub async fn stop_all(state: State<'_, AppState>) -> Result<Vec<StopReport>> {
+    state
+        .supervisor()?
+        .stop_all()
+        .await
+        .into_iter()
+        .map(|r| r.map_err(IpcError::from))
+        .collect()
+}
+
+/// The instance's ring now, then each new batch of lines, over one channel.
+#[tauri::command]
+pub fn subscribe_logs(
+    state: State<'_, AppState>,
+    instance: String,
+    channel: Channel<Vec<LogLine>>,
+) -> Result<()> {
+    let sender = channel.clone();
+    let snapshot = state.supervisor()?.subscribe_logs(
+        &instance,
+        Box::new(move |lines| sender.send(lines.to_vec()).is_ok()),
+    )?;
+    channel.send(snapshot).map_err(|e| IpcError {
+        kind: "channel".into(),
+        message: e.to_string(),
+    })
+}
+
+#[tauri::command]
+pub async fn redis_probe(state: State<'_, AppState>) -> Result<Option<RedisProbe>> {
+    let redis = state.with_workspace(|ws| Ok(ws.redis.clone()))?;
+    Ok(match redis {
+        Some(r) => managed_redis::probe(&r).await,
+        None => None,
+    })
+}
+
+#[tauri::command]
+pub fn recent_events(state: State<'_, AppState>, limit: usize) -> Result<Vec<EventRecord>> {
+    let Some(store) = state.store() else {
+        return Ok(Vec::new());
+    };
+    Ok(store.events(state.file(), limit)?)
+}
+
+#[tauri::command]
+pub fn set_leave_running(state: State<'_, AppState>, leave: bool) {
+    state.leave_running.store(leave, Ordering::SeqCst);
 }

@@ -8,13 +8,20 @@ use tauri::Manager;
 
 fn main() {
     let named = state::named_workspace(std::env::args_os());
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
+        // First: a second launch only focuses the panel that already runs the instances.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let file = named
                 .clone()
                 .unwrap_or_else(|| state::bundled_example(app.handle()));
-            app.manage(state::AppState::open(file));
+            app.manage(state::AppState::open(app.handle().clone(), file));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -22,8 +29,24 @@ fn main() {
             commands::reload_workspace,
             commands::generator_plan,
             commands::generator_write,
-            commands::export_env_files
+            commands::export_env_files,
+            commands::instance_states,
+            commands::start_instance,
+            commands::stop_instance,
+            commands::restart_instance,
+            commands::stop_lost_instance,
+            commands::start_preset,
+            commands::stop_all,
+            commands::subscribe_logs,
+            commands::redis_probe,
+            commands::recent_events,
+            commands::set_leave_running
         ])
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())
         .expect("Kovan could not start its window");
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            app.state::<state::AppState>().shutdown();
+        }
+    });
 }

@@ -1,24 +1,56 @@
-//! The one managed state: the workspace the window shows.
+//! The one managed state: the workspace the window shows and the supervisor that runs it.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
+use kovan_core::store::Store;
+use kovan_core::supervisor::{EventSink, Supervisor};
 use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Emitter, Manager};
 
 pub struct AppState {
     file: PathBuf,
+    app: AppHandle,
     workspace: RwLock<Result<Workspace, WorkspaceError>>,
+    supervisor: RwLock<Option<Supervisor>>,
+    store: Option<Arc<Store>>,
+    /// The user's choice for the panel's exit: leave the instances running (a later panel adopts them).
+    pub leave_running: AtomicBool,
 }
 
 impl AppState {
-    pub fn open(file: PathBuf) -> Self {
-        let loaded = workspace::load(&file);
-        Self {
+    pub fn open(app: AppHandle, file: PathBuf) -> Self {
+        let store = match Store::open_default() {
+            Ok(store) => Some(Arc::new(store)),
+            Err(e) => {
+                eprintln!("kovan: history is off: {e}");
+                None
+            }
+        };
+        let state = Self {
             file,
-            workspace: RwLock::new(loaded),
-        }
+            app,
+            workspace: RwLock::new(Err(WorkspaceError::NotFound {
+                path: PathBuf::new(),
+            })),
+            supervisor: RwLock::new(None),
+            store,
+            leave_running: AtomicBool::new(false),
+        };
+        state.reload();
+        state
+    }
+
+    /// Core's events become window events; log lines go to the subscribers' channels instead.
+    fn sink(&self) -> EventSink {
+        let app = self.app.clone();
+        Arc::new(move |event| {
+            if let kovan_core::supervisor::SupervisorEvent::Status(state) = event {
+                let _ = app.emit("instance://status", state);
+            }
+        })
     }
 
     pub fn view(&self) -> WorkspaceView {
@@ -36,12 +68,59 @@ impl AppState {
         }
     }
 
-    /// Read kovan.toml again, so a fix made in an editor shows without restarting the app.
+    pub fn supervisor(&self) -> Result<Supervisor, IpcError> {
+        let loaded = self.workspace.read().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = &*loaded {
+            return Err(e.into());
+        }
+        Ok(self
+            .supervisor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .expect("a loaded workspace has a supervisor"))
+    }
+
+    /// Read kovan.toml again, so a fix made in an editor shows without restarting the app. Running
+    /// instances carry over: the new supervisor adopts them from the store.
     pub fn reload(&self) -> WorkspaceView {
         let loaded = workspace::load(&self.file);
         let view = WorkspaceView::of(&loaded);
+        let next = loaded.as_ref().ok().map(|ws| {
+            // Entering the runtime lets the supervisor start its watchers for adopted groups.
+            let _guard = tauri::async_runtime::handle().inner().enter();
+            Supervisor::new(ws.clone(), self.store.clone(), self.sink())
+        });
+        let previous = std::mem::replace(
+            &mut *self.supervisor.write().unwrap_or_else(|e| e.into_inner()),
+            next,
+        );
+        if let Some(previous) = previous {
+            previous.retire();
+        }
         *self.workspace.write().unwrap_or_else(|e| e.into_inner()) = loaded;
         view
+    }
+
+    /// On exit: stop what this panel runs, unless the user chose to leave it running.
+    pub fn shutdown(&self) {
+        let supervisor = self
+            .supervisor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(s) = supervisor {
+            let leave = self.leave_running.load(Ordering::SeqCst);
+            tauri::async_runtime::block_on(s.shutdown(leave));
+        }
+    }
+
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
+    }
+
+    pub fn file(&self) -> &PathBuf {
+        &self.file
     }
 }
 

@@ -223,3 +223,146 @@ async fn the_generator_dialog_writes_the_env_files_with_mode_0600() {
     app.screenshot("generator-written").await;
     app.quit().await;
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// The test venv's Python (Django and redis), as scripts/setup.sh test makes it.
+fn test_python() -> String {
+    std::env::var("KOVAN_TEST_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/kovan/test-venv/bin/python",
+            std::env::var("HOME").unwrap()
+        )
+    })
+}
+
+#[tokio::test]
+async fn the_dev_pair_starts_with_one_click_and_stop_all_frees_both_ports() {
+    let dir = example_copy();
+    let data = tempfile::tempdir().unwrap();
+    let (main_port, api_port, ws_port, redis_port) =
+        (free_port(), free_port(), free_port(), free_port());
+    let toml = dir.path().join("kovan.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace(
+            "redis://127.0.0.1:6379/0",
+            &format!("redis://127.0.0.1:{redis_port}/0"),
+        )
+        .replace(
+            "python = \".venv/bin/python\"",
+            &format!("python = {:?}", test_python()),
+        )
+        .replace("port = 8000", &format!("port = {main_port}"))
+        .replace("port = 8001", &format!("port = {api_port}"))
+        .replace("port = 8002", &format!("port = {ws_port}"));
+    std::fs::write(&toml, text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+
+    // Kovan's data dir (store, managed Redis) stays inside the test; whatever happens, the groups
+    // the app recorded there are stopped when the test ends.
+    let _cleanup = StopRecorded(ws.clone(), data.path().to_path_buf());
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    app.wait_for("[data-testid=preset-start][data-preset=dev]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let clicked = std::time::Instant::now();
+    for name in ["chat_main", "chat_api"] {
+        app.wait_for_secs(&format!("[data-instance={name}][data-status=running]"), 90)
+            .await;
+    }
+    let ready_after = clicked.elapsed();
+    eprintln!(
+        "dev pair ready {} ms after the click",
+        ready_after.as_millis()
+    );
+    for port in [main_port, api_port] {
+        let body = http_get(port, "/health/");
+        assert!(body.contains("\"status\": \"ok\""), "{port}: {body}");
+    }
+    assert!(!port_is_free(redis_port), "Kovan started the managed Redis");
+    assert!(
+        port_is_free(ws_port),
+        "chat_websocket is not in the dev pair"
+    );
+    app.screenshot("dev-pair-running").await;
+
+    app.wait_for("[data-testid=stop-all]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let clicked = std::time::Instant::now();
+    app.wait_for_secs("[data-instance=chat_main][data-status=stopped]", 30)
+        .await;
+    app.wait_for_secs("[data-instance=chat_api][data-status=stopped]", 30)
+        .await;
+    eprintln!(
+        "dev pair stopped {} ms after the click",
+        clicked.elapsed().as_millis()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !(port_is_free(main_port) && port_is_free(api_port) && port_is_free(redis_port)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ports still taken after Tümünü durdur"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.quit().await;
+}
+
+/// Stops every process group recorded in a Kovan store, as `kovan stop --all` would.
+struct StopRecorded(kovan_core::Workspace, std::path::PathBuf);
+
+impl Drop for StopRecorded {
+    fn drop(&mut self) {
+        let (ws, data) = (self.0.clone(), self.1.clone());
+        // A runtime of its own: drop may run inside the test's runtime, which cannot block.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let store = std::sync::Arc::new(
+                    kovan_core::store::Store::open(&data.join("kovan.sqlite3")).unwrap(),
+                );
+                let sup = kovan_core::supervisor::Supervisor::new(
+                    ws,
+                    Some(store),
+                    std::sync::Arc::new(|_| {}),
+                );
+                sup.stop_all().await;
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}

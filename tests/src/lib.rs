@@ -152,9 +152,13 @@ impl App {
     }
 
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.wait_for_secs(css, 30).await
+    }
+
+    pub async fn wait_for_secs(&self, css: &str, secs: u64) -> fantoccini::elements::Element {
         self.client
             .wait()
-            .at_most(Duration::from_secs(30))
+            .at_most(Duration::from_secs(secs))
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))

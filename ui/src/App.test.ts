@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import type { WorkspaceView } from './lib/bindings/WorkspaceView';
 import { setLanguage } from './lib/i18n/index.svelte';
-import { invalidView, loadedView, notFoundView } from './test/fixtures';
+import { background, invalidView, loadedView, notFoundView } from './test/fixtures';
 
 let app: ReturnType<typeof mount> | null = null;
 let target: HTMLElement;
@@ -43,6 +43,7 @@ function text(selector: string, root: ParentNode = target): string {
 function serve(views: Partial<Record<string, WorkspaceView | (() => never)>>): string[] {
   const calls: string[] = [];
   mockIPC((cmd) => {
+    if (!(cmd in views) && cmd in background) return background[cmd];
     calls.push(cmd);
     const answer = views[cmd];
     if (answer === undefined) throw { kind: 'unknown_command', message: `no mock for ${cmd}` };
@@ -101,7 +102,7 @@ describe('App with a loaded workspace', () => {
     }
   });
 
-  it('shows the header, the Redis URL as received, roles and presets', async () => {
+  it('shows the header, the Redis URL as received, roles and preset buttons', async () => {
     serve({ workspace_view: loadedView });
     render();
     await waitFor('[data-testid="instance-card"]');
@@ -117,10 +118,14 @@ describe('App with a loaded workspace', () => {
     expect(text('[data-testid="cache"]', main)).toContain('3600 sn');
     expect(text('[data-testid="cache-class"]', main)).toBe('django.core.cache.backends.redis.RedisCache');
 
-    const chips = [...target.querySelectorAll('[data-testid="preset"]')].map((c) =>
-      c.textContent?.replace(/\s+/g, ' ').trim(),
-    );
-    expect(chips).toEqual(['dev: chat_main, chat_api', 'chat: chat_main, chat_api, chat_websocket']);
+    const presets = [...target.querySelectorAll<HTMLElement>('[data-testid="preset-start"]')].map((b) => [
+      b.dataset.preset,
+      b.textContent?.replace(/\s+/g, ' ').trim(),
+    ]);
+    expect(presets).toEqual([
+      ['dev', 'Dev çiftini başlat chat_main, chat_api'],
+      ['chat', 'Chat üçlüsünü başlat chat_main, chat_api, chat_websocket'],
+    ]);
   });
 
   it('switches language with the toggle and follows it in <html lang>', async () => {

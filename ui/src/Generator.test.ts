@@ -8,6 +8,7 @@ import App from './App.svelte';
 import type { Plan } from './lib/bindings/Plan';
 import { setLanguage } from './lib/i18n/index.svelte';
 import {
+  background,
   exportReport,
   generatorPlanAfterWrite,
   generatorPlanFixture,
@@ -80,6 +81,7 @@ function checkbox(path: string): HTMLInputElement {
 function serve(handlers: Record<string, unknown | Handler>): Call[] {
   const calls: Call[] = [];
   mockIPC((cmd, args) => {
+    if (!(cmd in handlers) && cmd in background) return background[cmd];
     calls.push({ cmd, args });
     const answer = handlers[cmd];
     if (answer === undefined) throw { kind: 'unknown_command', message: `no mock for ${cmd}` };

@@ -1,11 +1,17 @@
 // The window's only door to Kovan's backend: the one file that imports @tauri-apps/api (and its
-// dialog plugin).
+// dialog plugin): commands, the `instance://status` event and the log channel.
 // Every function is typed with the bindings ts-rs generates from kovan-core, and every failure
 // comes out as an ApiError with a readable message.
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import { open } from '@tauri-apps/plugin-dialog';
 
+import type { EventRecord } from './bindings/EventRecord';
+import type { InstanceState } from './bindings/InstanceState';
+import type { LogLine } from './bindings/LogLine';
 import type { Plan } from './bindings/Plan';
+import type { RedisProbe } from './bindings/RedisProbe';
+import type { StopReport } from './bindings/StopReport';
 import type { WorkspaceView } from './bindings/WorkspaceView';
 import type { WriteReport } from './bindings/WriteReport';
 
@@ -13,7 +19,14 @@ export type { WorkspaceView } from './bindings/WorkspaceView';
 export type { WorkspaceOverview } from './bindings/WorkspaceOverview';
 export type { WorkspaceFault } from './bindings/WorkspaceFault';
 export type { InstanceCard } from './bindings/InstanceCard';
-export type { InstanceStatus } from './bindings/InstanceStatus';
+export type { InstanceState } from './bindings/InstanceState';
+export type { RunStatus } from './bindings/RunStatus';
+export type { RestartPolicy } from './bindings/RestartPolicy';
+export type { LogLine } from './bindings/LogLine';
+export type { Stream } from './bindings/Stream';
+export type { StopReport } from './bindings/StopReport';
+export type { RedisProbe } from './bindings/RedisProbe';
+export type { EventRecord } from './bindings/EventRecord';
 export type { PresetView } from './bindings/PresetView';
 export type { Problem } from './bindings/Problem';
 export type { Role } from './bindings/Role';
@@ -128,4 +141,111 @@ export async function chooseFolder(title: string): Promise<string | null> {
   } catch (reason) {
     throw toApiError(command, reason);
   }
+}
+
+// ---- Processes ----------------------------------------------------------------------------------
+
+/** The event core emits on every change of an instance's state (payload: InstanceState). */
+export const INSTANCE_STATUS_EVENT = 'instance://status';
+
+/** The name of the managed Redis server's state, beside the instances'. */
+export const REDIS_SERVICE = 'redis-server';
+
+/** Stops a listener; safe to call more than once. */
+export type UnlistenFn = () => void;
+
+/** Every instance's state now (plus "redis-server" when the workspace has [redis]). */
+export function instanceStates(): Promise<InstanceState[]> {
+  return call<InstanceState[]>('instance_states');
+}
+
+/** Call `onState` with every state change core reports, until the returned function is called. */
+export async function onInstanceStatus(onState: (state: InstanceState) => void): Promise<UnlistenFn> {
+  const command = 'plugin:event|listen';
+  let active = true;
+  let unlisten: () => void;
+  try {
+    unlisten = await listen<InstanceState>(INSTANCE_STATUS_EVENT, (event) => {
+      if (active) onState(event.payload);
+    });
+  } catch (reason) {
+    throw toApiError(command, reason);
+  }
+  return () => {
+    if (!active) return;
+    active = false;
+    try {
+      unlisten();
+    } catch {
+      // The window is going away or the backend is gone: nothing is listening any more either way.
+    }
+  };
+}
+
+/** Start one instance; resolves once it is ready (or has failed to start). `port` overrides kovan.toml's. */
+export function startInstance(instance: string, port?: number): Promise<InstanceState> {
+  return call<InstanceState>('start_instance', port === undefined ? { instance } : { instance, port });
+}
+
+/** Stop one instance's whole process group: SIGTERM, then SIGKILL after the grace period. */
+export function stopInstance(instance: string): Promise<StopReport> {
+  return call<StopReport>('stop_instance', { instance });
+}
+
+/** Stop, then start again. */
+export function restartInstance(instance: string): Promise<InstanceState> {
+  return call<InstanceState>('restart_instance', { instance });
+}
+
+/** Stop the process holding the instance's port, but only when it is that instance left running
+ * earlier; a foreign owner makes it reject with kind "port_in_use". */
+export function stopLostInstance(instance: string): Promise<StopReport> {
+  return call<StopReport>('stop_lost_instance', { instance });
+}
+
+/** Check every member, then start them in order; a failed check starts none ("preflight_failed"). */
+export function startPreset(preset: string): Promise<InstanceState[]> {
+  return call<InstanceState[]>('start_preset', { preset });
+}
+
+/** Stop every instance (and the managed Redis), in reverse order. */
+export function stopAll(): Promise<StopReport[]> {
+  return call<StopReport[]>('stop_all');
+}
+
+/**
+ * Receive an instance's log: first its ring (up to 5000 lines), then batches of new lines.
+ * The channel cannot be closed from the window; the returned function makes it drop what still comes.
+ */
+export async function subscribeLogs(instance: string, onLines: (lines: LogLine[]) => void): Promise<UnlistenFn> {
+  let active = true;
+  const channel = new Channel<LogLine[]>((lines) => {
+    if (active) onLines(lines);
+  });
+  const stop = () => {
+    active = false;
+    channel.onmessage = () => {};
+  };
+  try {
+    await invoke<null>('subscribe_logs', { instance, channel });
+  } catch (reason) {
+    stop();
+    throw toApiError('subscribe_logs', reason);
+  }
+  return stop;
+}
+
+/** PING latency and DBSIZE of the workspace's Redis; null when it does not answer (or there is none). */
+export function redisProbe(): Promise<RedisProbe | null> {
+  return call<RedisProbe | null>('redis_probe');
+}
+
+/** Whether closing the window leaves the instances running (off: Kovan stops what it started). */
+export function setLeaveRunning(leave: boolean): Promise<void> {
+  return call<void>('set_leave_running', { leave });
+}
+
+/** The newest entries of this workspace's history (starts, stops, crashes, flushes). */
+export function recentEvents(limit: number): Promise<EventRecord[]> {
+  return call<EventRecord[]>('recent_events', { limit });
 }

@@ -1,5 +1,7 @@
 // Views shaped exactly like what kovan-core sends for examples/context7/kovan.toml.
 import type { InstanceCard } from '../lib/bindings/InstanceCard';
+import type { InstanceState } from '../lib/bindings/InstanceState';
+import type { LogLine } from '../lib/bindings/LogLine';
 import type { Plan } from '../lib/bindings/Plan';
 import type { PlannedFile } from '../lib/bindings/PlannedFile';
 import type { WriteReport } from '../lib/bindings/WriteReport';
@@ -31,7 +33,7 @@ function card(
       envFile: `.env.${name}`,
       logFile: `logs/${name}.log`,
     },
-    status: 'stopped',
+    restart: 'never',
   };
 }
 
@@ -290,4 +292,54 @@ export const exportReport: WriteReport = {
     { path: '/home/dev/share/.env.chat_websocket', status: 'new', mode: 0o600, backup: null },
   ],
   unchanged: [],
+};
+
+// ---- Processes ----------------------------------------------------------------------------------
+
+/** An instance state as core sends it; stopped unless `patch` says otherwise. */
+export function instanceState(instance: string, port: number, patch: Partial<InstanceState> = {}): InstanceState {
+  return {
+    instance,
+    status: 'stopped',
+    pid: null,
+    port,
+    startedAt: null,
+    restarts: 0,
+    detail: null,
+    exitCode: null,
+    signal: null,
+    lastLines: [],
+    adopted: false,
+    ...patch,
+  };
+}
+
+/** What instance_states answers for examples/context7 with nothing running. */
+export const stoppedStates: InstanceState[] = [
+  instanceState('chat_main', 8000),
+  instanceState('chat_api', 8001),
+  instanceState('chat_websocket', 8002),
+  instanceState('redis-server', 6379),
+];
+
+/** `count` log lines numbered from `from`, every tenth on stderr and every hundredth a Kovan note. */
+export function logLines(count: number, from = 1): LogLine[] {
+  const lines: LogLine[] = [];
+  for (let seq = from; seq < from + count; seq++) {
+    const stream = seq % 100 === 0 ? 'kovan' : seq % 10 === 0 ? 'stderr' : 'stdout';
+    lines.push({ seq, stream, text: `[${seq}] "GET /api/items/${seq}/ HTTP/1.1" 200 ${seq * 7}` });
+  }
+  return lines;
+}
+
+/**
+ * What the window asks on its own once a workspace is loaded (the status event, the states, the Redis
+ * probe every 2 s, the exit setting), with quiet answers, for tests about something else.
+ */
+export const background: Readonly<Record<string, unknown>> = {
+  'plugin:event|listen': 1,
+  'plugin:event|unlisten': null,
+  instance_states: stoppedStates,
+  redis_probe: null,
+  set_leave_running: null,
 };

@@ -1,0 +1,24 @@
+// Small presentation helpers: how long something has run, how a number reads in the window's language.
+import { language, t } from './i18n/index.svelte';
+
+/** "3 dk 12 sn" / "3m 12s": two units, the largest first; never negative. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(total / 86400);
+  const h = Math.floor((total % 86400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (d > 0) return t('duration.days', { d, h });
+  if (h > 0) return t('duration.hours', { h, m });
+  if (m > 0) return t('duration.minutes', { m, s });
+  return t('duration.seconds', { s });
+}
+
+/** A number as the window's language writes it ("0,4" in Turkish), with at most `digits` decimals. */
+export function formatNumber(value: number, digits = 0): string {
+  try {
+    return new Intl.NumberFormat(language(), { maximumFractionDigits: digits }).format(value);
+  } catch {
+    return String(Math.round(value * 10 ** digits) / 10 ** digits);
+  }
+}
