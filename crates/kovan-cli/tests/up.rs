@@ -61,6 +61,8 @@ fn instances_outlive_a_killed_kovan_up_and_are_found_and_stopped() {
             .env("KOVAN_DATA_DIR", data.path());
         c
     };
+    // Whatever the assertions find, the groups recorded in this store are stopped at the end.
+    let _cleanup = StopAllOnDrop(kovan(&["stop", "--all"]));
 
     let mut up = kovan(&["up", "a", "b"])
         .stdout(Stdio::piped())
@@ -131,6 +133,14 @@ fn instances_outlive_a_killed_kovan_up_and_are_found_and_stopped() {
             .all(|r| r["status"] == "stopped"),
         "{rows}"
     );
+}
+
+struct StopAllOnDrop(Command);
+
+impl Drop for StopAllOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.output();
+    }
 }
 
 #[test]
