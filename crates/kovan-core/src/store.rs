@@ -222,17 +222,6 @@ impl Store {
         })
     }
 
-    pub fn process(
-        &self,
-        workspace: &Path,
-        instance: &str,
-    ) -> Result<Option<ProcessRecord>, StoreError> {
-        Ok(self
-            .processes(workspace)?
-            .into_iter()
-            .find(|p| p.instance == instance))
-    }
-
     pub fn record_event(
         &self,
         workspace: &Path,

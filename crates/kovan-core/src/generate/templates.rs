@@ -7,7 +7,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use super::GenerateError;
-use crate::workspace::{CacheBackend, Role, Workspace};
+use crate::workspace::{Role, Workspace};
 
 const SETTINGS_TEMPLATE: &str = include_str!("../../templates/django/multi_server_settings.py.j2");
 
@@ -209,9 +209,4 @@ pub fn procfile(ws: &Workspace) -> String {
         );
     }
     out
-}
-
-/// Whether an instance's cache lives in the workspace's Redis.
-pub fn uses_redis(cache: CacheBackend) -> bool {
-    cache == CacheBackend::Redis
 }

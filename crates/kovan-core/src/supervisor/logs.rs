@@ -84,14 +84,6 @@ impl LogRing {
             .map(|l| l.text.clone())
             .collect()
     }
-
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
 }
 
 /// `logs/{name}.log`, rotated to `.1`, `.2`... when it passes [`LOG_FILE_MAX_BYTES`].

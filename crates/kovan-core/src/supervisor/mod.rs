@@ -269,7 +269,7 @@ impl Supervisor {
     }
 
     fn note(&self, instance: &str, text: &str) {
-        self.push_lines(instance, Stream::Kovan, &[text.to_string()], None);
+        self.push_lines(instance, Stream::Kovan, &[text.to_string()]);
     }
 
     // ---- checks before starting ----
@@ -731,7 +731,6 @@ impl Supervisor {
             stdout.map(|s| {
                 tokio::spawn(self.clone().pump(
                     instance.to_string(),
-                    run,
                     Stream::Stdout,
                     s,
                     log_file.clone(),
@@ -740,7 +739,6 @@ impl Supervisor {
             stderr.map(|s| {
                 tokio::spawn(self.clone().pump(
                     instance.to_string(),
-                    run,
                     Stream::Stderr,
                     s,
                     log_file.clone(),
@@ -763,7 +761,6 @@ impl Supervisor {
     async fn pump(
         self,
         instance: String,
-        run: u64,
         stream: Stream,
         pipe: impl AsyncRead + Unpin,
         log_file: Arc<Mutex<Option<LogFile>>>,
@@ -785,31 +782,29 @@ impl Supervisor {
                             }
                             batch.push(text);
                             if batch.len() >= OUTPUT_BATCH_LINES {
-                                self.push_lines(&instance, stream, &std::mem::take(&mut batch), Some(run));
+                                self.push_lines(&instance, stream, &std::mem::take(&mut batch));
                                 flush_at = tokio::time::Instant::now() + OUTPUT_BATCH;
                             }
                         }
                     }
                 }
                 _ = tokio::time::sleep_until(flush_at), if !batch.is_empty() => {
-                    self.push_lines(&instance, stream, &std::mem::take(&mut batch), Some(run));
+                    self.push_lines(&instance, stream, &std::mem::take(&mut batch));
                     flush_at = tokio::time::Instant::now() + OUTPUT_BATCH;
                 }
             }
         }
         if !batch.is_empty() {
-            self.push_lines(&instance, stream, &batch, Some(run));
+            self.push_lines(&instance, stream, &batch);
         }
     }
 
-    fn push_lines(&self, instance: &str, stream: Stream, texts: &[String], run: Option<u64>) {
+    fn push_lines(&self, instance: &str, stream: Stream, texts: &[String]) {
         let lines = {
             let mut slots = self.slots();
             let Some(slot) = slots.get_mut(instance) else {
                 return;
             };
-            // Output of an earlier run still draining is kept: it is real output.
-            let _ = run;
             let lines: Vec<LogLine> = texts.iter().map(|t| slot.ring.push(stream, t)).collect();
             slot.subscribers.retain_mut(|s| s(&lines));
             lines
