@@ -4,12 +4,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use kovan_core::cache::{self, CancelToken, FlushOutcome, FlushScope, KeyCount};
-use kovan_core::{generate, workspace, Workspace};
-use support::Group;
+use kovan_core::Workspace;
 
 const NOT_RUNNING: &str =
     "is not running: a LocMem cache lives in the process and is empty when it is stopped.";
@@ -283,84 +281,12 @@ fn a_dummy_cache_is_never_flushed_and_says_why() {
 
 // ---- LocMem, inside a real runserver ----
 
-fn example_on_free_ports() -> (tempfile::TempDir, Workspace) {
-    let dir = support::copy_example();
-    let toml = dir.path().join("kovan.toml");
-    let mut text = std::fs::read_to_string(&toml).unwrap().replace(
-        "python = \".venv/bin/python\"",
-        &format!("python = {:?}", support::python().display().to_string()),
-    );
-    for port in ["8000", "8001", "8002"] {
-        text = text.replace(
-            &format!("port = {port}"),
-            &format!("port = {}", support::free_port()),
-        );
-    }
-    std::fs::write(&toml, text).unwrap();
-    let ws = workspace::load(dir.path()).unwrap();
-    generate::write(&generate::plan(&ws).unwrap(), None).unwrap();
-    (dir, ws)
-}
-
-fn env_of(ws: &Workspace, instance: &str) -> Vec<(String, String)> {
-    let path = ws
-        .project
-        .django_root
-        .join(&ws.instance(instance).unwrap().names.env_file);
-    generate::env_file::parse(&std::fs::read_to_string(path).unwrap())
-        .into_iter()
-        .collect()
-}
-
-fn runserver(ws: &Workspace, instance: &str) -> Group {
-    let port = ws.instance(instance).unwrap().port;
-    let manage = |args: &[&str]| {
-        Command::new(support::python())
-            .arg("manage.py")
-            .args(args)
-            .current_dir(&ws.project.django_root)
-            .envs(env_of(ws, instance))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-    };
-    assert!(manage(&["migrate", "--noinput"]).success(), "migrate");
-    let group = Group::spawn(
-        Command::new(support::python())
-            .args([
-                "manage.py",
-                "runserver",
-                "--noreload",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .current_dir(&ws.project.django_root)
-            .envs(env_of(ws, instance))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-        instance,
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let answers = || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && support::http(port, "GET", "/health/", &[]).0 == 200
-    };
-    while !answers() {
-        assert!(
-            Instant::now() < deadline,
-            "{instance} did not answer within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    group
-}
-
 #[test]
 fn locmem_is_counted_and_flushed_through_the_running_instance() {
-    let (_dir, ws) = example_on_free_ports();
+    let (_dir, ws) = support::example_on_free_ports(None);
     let name = "chat_websocket";
     let port = ws.instance(name).unwrap().port;
-    let server = runserver(&ws, name);
+    let server = support::runserver(&ws, name, false);
 
     // The chat page caches through Django's LocMem.
     assert_eq!(support::http(port, "GET", "/", &[]).0, 200);
@@ -386,7 +312,7 @@ fn locmem_is_counted_and_flushed_through_the_running_instance() {
         .django_root
         .join(&ws.instance(name).unwrap().names.env_file);
     let text = std::fs::read_to_string(&env_file).unwrap();
-    let token = env_of(&ws, name)
+    let token = support::env_of(&ws, name)
         .into_iter()
         .find(|(k, _)| k == "KOVAN_TOKEN")
         .unwrap()

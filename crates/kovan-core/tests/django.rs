@@ -4,54 +4,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use kovan_core::generate;
-use kovan_core::workspace::{self, Workspace};
-use support::{Group, Redis};
+use kovan_core::Workspace;
+use support::{env_of, manage, Group, Redis};
 
-/// A copy of the example on free ports, pointed at `redis`, with its config generated.
 fn project(redis: &Redis) -> (tempfile::TempDir, Workspace) {
-    let dir = support::copy_example();
-    let toml = dir.path().join("kovan.toml");
-    let mut text = std::fs::read_to_string(&toml)
-        .unwrap()
-        .replace("redis://127.0.0.1:6379/0", &redis.url())
-        .replace(
-            "python = \".venv/bin/python\"",
-            &format!("python = {:?}", support::python().display().to_string()),
-        );
-    for port in ["8000", "8001", "8002"] {
-        text = text.replace(
-            &format!("port = {port}"),
-            &format!("port = {}", support::free_port()),
-        );
-    }
-    std::fs::write(&toml, text).unwrap();
-    let ws = workspace::load(dir.path()).unwrap();
-    generate::write(&generate::plan(&ws).unwrap(), None).unwrap();
-    (dir, ws)
-}
-
-fn env_of(ws: &Workspace, instance: &str) -> Vec<(String, String)> {
-    let path = ws
-        .project
-        .django_root
-        .join(&ws.instance(instance).unwrap().names.env_file);
-    generate::env_file::parse(&std::fs::read_to_string(path).unwrap())
-        .into_iter()
-        .collect()
-}
-
-fn manage(ws: &Workspace, instance: &str, args: &[&str]) -> Output {
-    Command::new(support::python())
-        .arg("manage.py")
-        .args(args)
-        .current_dir(&ws.project.django_root)
-        .envs(env_of(ws, instance))
-        .output()
-        .unwrap()
+    support::example_on_free_ports(Some(&redis.url()))
 }
 
 fn ok(out: Output, what: &str) -> String {
@@ -66,30 +25,7 @@ fn ok(out: Output, what: &str) -> String {
 
 /// `runserver` with its autoreloader, as developers run it.
 fn runserver(ws: &Workspace, instance: &str) -> Group {
-    let port = ws.instance(instance).unwrap().port;
-    ok(manage(ws, instance, &["migrate", "--noinput"]), "migrate");
-    let group = Group::spawn(
-        Command::new(support::python())
-            .args(["manage.py", "runserver", &format!("127.0.0.1:{port}")])
-            .current_dir(&ws.project.django_root)
-            .envs(env_of(ws, instance))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-        instance,
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && support::http(port, "GET", "/health/", &[]).0 == 200
-        {
-            return group;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{instance} did not answer /health/ with 200 within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    support::runserver(ws, instance, true)
 }
 
 fn health(ws: &Workspace, instance: &str) -> serde_json::Value {

@@ -286,3 +286,89 @@ pub fn cache_workspace(body: &str) -> (tempfile::TempDir, kovan_core::Workspace)
         .unwrap_or_else(|e| panic!("kovan.toml does not load: {e}\n{text}"));
     (dir, ws)
 }
+
+// ---- Django projects for the tests ----
+
+/// A copy of the example on free ports (pointed at `redis_url` when given), run by the test venv's
+/// Python, with its config generated.
+pub fn example_on_free_ports(
+    redis_url: Option<&str>,
+) -> (tempfile::TempDir, kovan_core::Workspace) {
+    let dir = copy_example();
+    let toml = dir.path().join("kovan.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap().replace(
+        "python = \".venv/bin/python\"",
+        &format!("python = {:?}", python().display().to_string()),
+    );
+    if let Some(url) = redis_url {
+        text = text.replace("redis://127.0.0.1:6379/0", url);
+    }
+    for port in ["8000", "8001", "8002"] {
+        text = text.replace(
+            &format!("port = {port}"),
+            &format!("port = {}", free_port()),
+        );
+    }
+    std::fs::write(&toml, text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+    (dir, ws)
+}
+
+/// The variables of an instance's env file.
+pub fn env_of(ws: &kovan_core::Workspace, instance: &str) -> Vec<(String, String)> {
+    let path = ws
+        .project
+        .django_root
+        .join(&ws.instance(instance).unwrap().names.env_file);
+    kovan_core::generate::env_file::parse(&std::fs::read_to_string(path).unwrap())
+        .into_iter()
+        .collect()
+}
+
+/// `manage.py ARGS` for an instance, with its env file loaded.
+pub fn manage(ws: &kovan_core::Workspace, instance: &str, args: &[&str]) -> std::process::Output {
+    Command::new(python())
+        .arg("manage.py")
+        .args(args)
+        .current_dir(&ws.project.django_root)
+        .envs(env_of(ws, instance))
+        .output()
+        .unwrap()
+}
+
+/// Migrate, then `runserver` (with its autoreloader when `reload`), until /health/ answers 200.
+pub fn runserver(ws: &kovan_core::Workspace, instance: &str, reload: bool) -> Group {
+    let port = ws.instance(instance).unwrap().port;
+    let migrated = manage(ws, instance, &["migrate", "--noinput"]);
+    assert!(
+        migrated.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let address = format!("127.0.0.1:{port}");
+    let mut args = vec!["manage.py", "runserver", address.as_str()];
+    if !reload {
+        args.push("--noreload");
+    }
+    let group = Group::spawn(
+        Command::new(python())
+            .args(args)
+            .current_dir(&ws.project.django_root)
+            .envs(env_of(ws, instance))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        instance,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(TcpStream::connect(("127.0.0.1", port)).is_ok()
+        && http(port, "GET", "/health/", &[]).0 == 200)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{instance} did not answer /health/ with 200 within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    group
+}
