@@ -3,9 +3,10 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use kovan_core::cache::{
-    self, CancelToken, FlushOutcome, FlushPreview, FlushProgress, FlushReport, FlushScope, KeyCount,
+    self, FlushOutcome, FlushPreview, FlushProgress, FlushReport, FlushScope, Flusher, KeyCount,
 };
 use kovan_core::Workspace;
 
@@ -64,14 +65,23 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
         }
     }
 
-    let cancel = CancelToken::new();
-    let on_ctrl_c = cancel.clone();
+    let flusher = Arc::new(Flusher::new());
+    let on_ctrl_c = flusher.clone();
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             on_ctrl_c.cancel();
         }
     });
-    let report = runtime.block_on(cache::flush(&ws, &preview, &cancel, deleting_line()));
+    // Recorded in the history the window's timeline shows, like a flush from the window.
+    let store = crate::run::store();
+    let report =
+        match runtime.block_on(flusher.run(&ws, &preview, store.as_deref(), deleting_line())) {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
     clear_progress_line();
     if options.json {
         print_json(serde_json::to_value(&report));

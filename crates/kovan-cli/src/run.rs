@@ -21,7 +21,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
-fn store() -> Option<Arc<Store>> {
+pub(crate) fn store() -> Option<Arc<Store>> {
     match Store::open_default() {
         Ok(s) => Some(Arc::new(s)),
         Err(e) => {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kovan_core::cache::{
     self, CacheCounts, CancelToken, Counter, DeleteCommand, FlushOutcome, FlushPreview,
-    FlushReport, FlushScope, KeyCount, RedisCache, RedisKeys, Timeouts,
+    FlushReport, FlushScope, Flusher, KeyCount, RedisCache, RedisKeys, Timeouts,
 };
 use kovan_core::Workspace;
 use proptest::prelude::*;
@@ -669,4 +669,76 @@ fn a_counter_skips_a_count_while_one_runs() {
         assert!(!counter.is_counting());
         assert!(counter.count(&ws, |_| {}).await.is_some(), "free again");
     });
+}
+
+#[test]
+fn a_flusher_runs_one_flush_at_a_time_cancels_it_from_outside_and_records_it() {
+    let redis = Redis::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let mut conn = connect(&redis).await;
+        load(
+            &mut conn,
+            keys("t_chat_main", 30_000).chain(keys("t_chat_api", 10)),
+        )
+        .await;
+    });
+    let (dir, ws) = chat_trio(&redis.url());
+    let store = kovan_core::store::Store::open(&dir.path().join("kovan.sqlite3")).unwrap();
+    let flusher = Flusher::new();
+    let (report, refused, cancelled) = rt.block_on(async {
+        let preview = cache::preview(&ws, FlushScope::Instances(vec!["chat_main".into()]), |_| {})
+            .await
+            .unwrap();
+        let mut others = None;
+        let report = flusher
+            .run(&ws, &preview, Some(&store), |_| {
+                // A second flush and a cancel arrive while the first reports progress, as two
+                // more IPC calls would.
+                if others.is_none() {
+                    let again = futures_now(flusher.run(&ws, &preview, None, |_| {}));
+                    others = Some((again, flusher.cancel()));
+                }
+            })
+            .await
+            .unwrap();
+        let (refused, cancelled) = others.expect("progress was reported");
+        (report, refused, cancelled)
+    });
+    let refused = refused
+        .expect("the second flush returns at once")
+        .unwrap_err();
+    assert_eq!(refused.kind(), "flush_running", "{refused}");
+    assert!(refused.to_string().contains("chat_main"), "{refused}");
+    assert!(cancelled, "cancel reached the running flush");
+    assert!(report.cancelled && report.deleted < 30_000, "{report:#?}");
+    assert!(!flusher.is_running() && !flusher.cancel(), "free again");
+
+    let events = store.events(&ws.file, 10).unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "one event per instance in the scope: {events:#?}"
+    );
+    let event = &events[0];
+    assert_eq!(
+        (event.kind.as_str(), event.instance.as_deref()),
+        ("flush", Some("chat_main"))
+    );
+    assert_eq!(event.detail["deleted"], report.deleted);
+    assert_eq!(event.detail["scope"], serde_json::json!(["chat_main"]));
+    assert_eq!(event.detail["outcome"]["state"], "cancelled");
+}
+
+/// Poll a future once: its result when it is ready at once, None when it would wait.
+fn futures_now<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let waker = std::task::Waker::noop();
+    match future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(waker))
+    {
+        std::task::Poll::Ready(out) => Some(out),
+        std::task::Poll::Pending => None,
+    }
 }

@@ -100,6 +100,11 @@ pub enum CacheError {
 
     #[error("`{name}` is not an instance of this workspace. Use one of: {known}.")]
     UnknownInstance { name: String, known: String },
+
+    #[error(
+        "a flush is already running ({scope}). Wait for it to finish or cancel it, then try again."
+    )]
+    FlushRunning { scope: String },
 }
 
 fn during(operation: Operation, reached: Reached) -> String {
@@ -133,6 +138,7 @@ impl CacheError {
             Self::Unsupported { .. } => "cache_unsupported",
             Self::NothingCached { .. } => "nothing_cached",
             Self::UnknownInstance { .. } => "unknown_instance",
+            Self::FlushRunning { .. } => "flush_running",
         }
     }
 

@@ -9,7 +9,8 @@
 //! - dummy: nothing is cached; shown as such, never flushed.
 //!
 //! A flush is previewed ([`preview`]), confirmed by the user, then run ([`flush`]) with progress and
-//! a [`CancelToken`]; its [`FlushReport`] is what the store records.
+//! a [`CancelToken`]; its [`FlushReport`] is what the store records. A panel runs flushes through
+//! one [`Flusher`], which lets another call cancel the running one and records each in the history.
 
 mod backend_name;
 mod cancel;
@@ -20,6 +21,7 @@ mod dummy;
 pub mod error;
 mod file;
 mod flush;
+mod flusher;
 mod http;
 mod locmem;
 mod progress;
@@ -32,5 +34,6 @@ pub use error::CacheError;
 pub use flush::{
     flush, preview, FlushOutcome, FlushPreview, FlushReport, FlushScope, InstanceFlush,
 };
+pub use flusher::{record, Flusher, FLUSH_EVENT};
 pub use progress::{CacheProgress, CountProgress, FlushProgress};
 pub use redis::{DeleteCommand, RedisCache, Timeouts};

@@ -1,0 +1,137 @@
+//! One flush at a time per panel, cancellable from another call, and written into the history.
+//!
+//! The window asks for a flush in one IPC call and cancels it in another, so the running flush's
+//! [`CancelToken`] has to live somewhere both calls reach: here.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde_json::json;
+
+use super::cancel::CancelToken;
+use super::error::CacheError;
+use super::flush::{flush, FlushOutcome, FlushPreview, FlushReport, FlushScope};
+use super::progress::FlushProgress;
+use crate::store::{Store, StoreError};
+use crate::workspace::Workspace;
+
+/// The event kind a flush is recorded under in the store's history.
+pub const FLUSH_EVENT: &str = "flush";
+
+#[derive(Debug, Default)]
+pub struct Flusher {
+    running: Mutex<Option<Running>>,
+}
+
+#[derive(Debug)]
+struct Running {
+    scope: FlushScope,
+    cancel: CancelToken,
+}
+
+impl Flusher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Run the previewed flush, then record it in `store` (when there is one). Refused while
+    /// another flush runs: two flushes over the same keys would only race each other's counts.
+    pub async fn run(
+        &self,
+        ws: &Workspace,
+        preview: &FlushPreview,
+        store: Option<&Store>,
+        on_progress: impl FnMut(FlushProgress) + Send,
+    ) -> Result<FlushReport, CacheError> {
+        let cancel = self.claim(&preview.scope)?;
+        let _release = Release(&self.running);
+        let report = flush(ws, preview, &cancel, on_progress).await;
+        if let Some(store) = store {
+            // The flush happened whether or not the history can say so.
+            let _ = record(store, &ws.file, &report);
+        }
+        Ok(report)
+    }
+
+    /// Stop the running flush after its current batch; false when none runs.
+    pub fn cancel(&self) -> bool {
+        match &*self.running.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(running) => {
+                running.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    fn claim(&self, scope: &FlushScope) -> Result<CancelToken, CacheError> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(other) = &*running {
+            return Err(CacheError::FlushRunning {
+                scope: scope_text(&other.scope),
+            });
+        }
+        let cancel = CancelToken::new();
+        *running = Some(Running {
+            scope: scope.clone(),
+            cancel: cancel.clone(),
+        });
+        Ok(cancel)
+    }
+}
+
+/// Frees the flusher however the flush ends, a dropped future included.
+struct Release<'a>(&'a Mutex<Option<Running>>);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+fn scope_text(scope: &FlushScope) -> String {
+    match scope {
+        FlushScope::All => "every instance".into(),
+        FlushScope::Instances(names) => names.join(", "),
+    }
+}
+
+/// One history event per instance in the scope, so the timeline filtered by instance shows its
+/// flushes: when, what scope it was part of, how many keys (and sessions) went, and how it ended.
+pub fn record(store: &Store, workspace: &Path, report: &FlushReport) -> Result<(), StoreError> {
+    let scope = match &report.scope {
+        FlushScope::All => json!("all"),
+        FlushScope::Instances(names) => json!(names),
+    };
+    for instance in &report.instances {
+        let outcome = match &instance.outcome {
+            FlushOutcome::Done => json!({ "state": "done" }),
+            FlushOutcome::Cancelled => json!({ "state": "cancelled" }),
+            FlushOutcome::Skipped { reason } => json!({ "state": "skipped", "reason": reason }),
+            FlushOutcome::Failed { kind, message } => {
+                json!({ "state": "failed", "kind": kind, "message": message })
+            }
+        };
+        store.record_event(
+            workspace,
+            Some(&instance.instance),
+            FLUSH_EVENT,
+            &json!({
+                "scope": scope,
+                "startedAt": report.started_at,
+                "durationMs": report.duration_ms,
+                "deleted": instance.deleted,
+                "sessionsDeleted": instance.sessions_deleted,
+                "outcome": outcome,
+            }),
+        )?;
+    }
+    Ok(())
+}
