@@ -20,6 +20,10 @@ fn main() {
             "redis_probe",
             "recent_events",
             "set_leave_running",
+            "cache_counts",
+            "flush_preview",
+            "flush_cache",
+            "cancel_flush",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

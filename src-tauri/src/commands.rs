@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
+use kovan_core::cache::{self, CacheCounts, CacheProgress, FlushPreview, FlushReport, FlushScope};
 use kovan_core::generate::{self, Plan, WriteReport};
 use kovan_core::store::EventRecord;
 use kovan_core::supervisor::managed_redis::{self, RedisProbe};
@@ -136,4 +137,35 @@ pub fn recent_events(state: State<'_, AppState>, limit: usize) -> Result<Vec<Eve
 #[tauri::command]
 pub fn set_leave_running(state: State<'_, AppState>, leave: bool) {
     state.leave_running.store(leave, Ordering::SeqCst);
+}
+
+/// Every instance's key count, or null when a count is already running (the timer's refresh).
+#[tauri::command]
+pub async fn cache_counts(state: State<'_, AppState>) -> Result<Option<CacheCounts>> {
+    let ws = state.workspace()?;
+    let progress = state.cache_progress(CacheProgress::Count);
+    Ok(state.counter.count(&ws, progress).await)
+}
+
+/// What flushing `scope` would delete, and what stays: for the confirmation.
+#[tauri::command]
+pub async fn flush_preview(state: State<'_, AppState>, scope: FlushScope) -> Result<FlushPreview> {
+    let ws = state.workspace()?;
+    let progress = state.cache_progress(CacheProgress::Count);
+    Ok(cache::preview(&ws, scope, progress).await?)
+}
+
+/// Run the confirmed flush, with `cache://progress` events; recorded in the history.
+#[tauri::command]
+pub async fn flush_cache(state: State<'_, AppState>, preview: FlushPreview) -> Result<FlushReport> {
+    let ws = state.workspace()?;
+    let progress = state.cache_progress(CacheProgress::Flush);
+    let store = state.store().map(|s| &**s);
+    Ok(state.flusher.run(&ws, &preview, store, progress).await?)
+}
+
+/// Stop the running flush after its current batch; false when none runs.
+#[tauri::command]
+pub fn cancel_flush(state: State<'_, AppState>) -> bool {
+    state.flusher.cancel()
 }

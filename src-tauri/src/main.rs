@@ -40,7 +40,11 @@ fn main() {
             commands::subscribe_logs,
             commands::redis_probe,
             commands::recent_events,
-            commands::set_leave_running
+            commands::set_leave_running,
+            commands::cache_counts,
+            commands::flush_preview,
+            commands::flush_cache,
+            commands::cancel_flush
         ])
         .build(tauri::generate_context!())
         .expect("Kovan could not start its window");

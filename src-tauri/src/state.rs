@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
+use kovan_core::cache::{CacheProgress, Counter, Flusher};
 use kovan_core::store::Store;
 use kovan_core::supervisor::{EventSink, Supervisor};
 use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
@@ -16,6 +17,10 @@ pub struct AppState {
     workspace: RwLock<Result<Workspace, WorkspaceError>>,
     supervisor: RwLock<Option<Supervisor>>,
     store: Option<Arc<Store>>,
+    /// Cache counts: the timer's refresh skips while one runs.
+    pub counter: Counter,
+    /// The running flush, which `cancel_flush` reaches.
+    pub flusher: Flusher,
     /// The user's choice for the panel's exit: leave the instances running (a later panel adopts them).
     pub leave_running: AtomicBool,
 }
@@ -37,6 +42,8 @@ impl AppState {
             })),
             supervisor: RwLock::new(None),
             store,
+            counter: Counter::new(),
+            flusher: Flusher::new(),
             leave_running: AtomicBool::new(false),
         };
         state.reload();
@@ -51,6 +58,22 @@ impl AppState {
                 let _ = app.emit("instance://status", state);
             }
         })
+    }
+
+    /// A cache operation's progress (count or flush) as `cache://progress` events.
+    pub fn cache_progress<P: 'static>(
+        &self,
+        wrap: fn(P) -> CacheProgress,
+    ) -> impl FnMut(P) + Send + 'static {
+        let app = self.app.clone();
+        move |progress| {
+            let _ = app.emit("cache://progress", wrap(progress));
+        }
+    }
+
+    /// The loaded workspace, cloned for an async command (a lock guard cannot cross an await).
+    pub fn workspace(&self) -> Result<Workspace, IpcError> {
+        self.with_workspace(|ws| Ok(ws.clone()))
     }
 
     pub fn view(&self) -> WorkspaceView {
