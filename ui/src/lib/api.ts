@@ -1,12 +1,17 @@
 // The window's only door to Kovan's backend: the one file that imports @tauri-apps/api (and its
-// dialog plugin): commands, the `instance://status` event and the log channel.
+// dialog plugin): commands, the `instance://status` and `cache://progress` events and the log channel.
 // Every function is typed with the bindings ts-rs generates from kovan-core, and every failure
 // comes out as an ApiError with a readable message.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { open } from '@tauri-apps/plugin-dialog';
 
+import type { CacheCounts } from './bindings/CacheCounts';
+import type { CacheProgress } from './bindings/CacheProgress';
 import type { EventRecord } from './bindings/EventRecord';
+import type { FlushPreview } from './bindings/FlushPreview';
+import type { FlushReport } from './bindings/FlushReport';
+import type { FlushScope } from './bindings/FlushScope';
 import type { InstanceState } from './bindings/InstanceState';
 import type { LogLine } from './bindings/LogLine';
 import type { Plan } from './bindings/Plan';
@@ -39,6 +44,18 @@ export type { Purpose } from './bindings/Purpose';
 export type { WriteReport } from './bindings/WriteReport';
 export type { WrittenFile } from './bindings/WrittenFile';
 export type { IpcError } from './bindings/IpcError';
+export type { CacheCounts } from './bindings/CacheCounts';
+export type { CacheProgress } from './bindings/CacheProgress';
+export type { CountProgress } from './bindings/CountProgress';
+export type { FlushProgress } from './bindings/FlushProgress';
+export type { FlushPreview } from './bindings/FlushPreview';
+export type { FlushReport } from './bindings/FlushReport';
+export type { FlushScope } from './bindings/FlushScope';
+export type { FlushOutcome } from './bindings/FlushOutcome';
+export type { InstanceFlush } from './bindings/InstanceFlush';
+export type { InstanceKeys } from './bindings/InstanceKeys';
+export type { KeyCount } from './bindings/KeyCount';
+export type { RedisKeys } from './bindings/RedisKeys';
 
 /** The kind given to a failure when the page is not inside the Kovan window at all. */
 export const NO_BACKEND = 'ipc_unavailable';
@@ -160,13 +177,17 @@ export function instanceStates(): Promise<InstanceState[]> {
 }
 
 /** Call `onState` with every state change core reports, until the returned function is called. */
-export async function onInstanceStatus(onState: (state: InstanceState) => void): Promise<UnlistenFn> {
+export function onInstanceStatus(onState: (state: InstanceState) => void): Promise<UnlistenFn> {
+  return subscribe(INSTANCE_STATUS_EVENT, onState);
+}
+
+async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   const command = 'plugin:event|listen';
   let active = true;
   let unlisten: () => void;
   try {
-    unlisten = await listen<InstanceState>(INSTANCE_STATUS_EVENT, (event) => {
-      if (active) onState(event.payload);
+    unlisten = await listen<T>(event, (e) => {
+      if (active) handler(e.payload);
     });
   } catch (reason) {
     throw toApiError(command, reason);
@@ -248,4 +269,35 @@ export function setLeaveRunning(leave: boolean): Promise<void> {
 /** The newest entries of this workspace's history (starts, stops, crashes, flushes). */
 export function recentEvents(limit: number): Promise<EventRecord[]> {
   return call<EventRecord[]>('recent_events', { limit });
+}
+
+// ---- Caches -------------------------------------------------------------------------------------
+
+/** The event a running count or flush reports its progress with (payload: CacheProgress). */
+export const CACHE_PROGRESS_EVENT = 'cache://progress';
+
+/** Every instance's key count (Redis in one SCAN pass); null when a count is already running. */
+export function cacheCounts(): Promise<CacheCounts | null> {
+  return call<CacheCounts | null>('cache_counts');
+}
+
+/** Count what flushing `scope` would delete, and what stays: shown before the user confirms. */
+export function flushPreview(scope: FlushScope): Promise<FlushPreview> {
+  return call<FlushPreview>('flush_preview', { scope });
+}
+
+/** Delete the previewed scope's keys; resolves with what went, also when cancelled part-way.
+ * Rejects with kind "flush_running" while another flush runs. */
+export function flushCache(preview: FlushPreview): Promise<FlushReport> {
+  return call<FlushReport>('flush_cache', { preview });
+}
+
+/** Stop the running flush after its current batch; false when none runs. */
+export function cancelFlush(): Promise<boolean> {
+  return call<boolean>('cancel_flush');
+}
+
+/** Call `onProgress` with every count and flush progress report, until the returned function is called. */
+export function onCacheProgress(onProgress: (progress: CacheProgress) => void): Promise<UnlistenFn> {
+  return subscribe(CACHE_PROGRESS_EVENT, onProgress);
 }

@@ -1,4 +1,7 @@
 // Views shaped exactly like what kovan-core sends for examples/context7/kovan.toml.
+import type { CacheCounts } from '../lib/bindings/CacheCounts';
+import type { FlushPreview } from '../lib/bindings/FlushPreview';
+import type { FlushReport } from '../lib/bindings/FlushReport';
 import type { InstanceCard } from '../lib/bindings/InstanceCard';
 import type { InstanceState } from '../lib/bindings/InstanceState';
 import type { LogLine } from '../lib/bindings/LogLine';
@@ -336,10 +339,58 @@ export function logLines(count: number, from = 1): LogLine[] {
  * What the window asks on its own once a workspace is loaded (the status event, the states, the Redis
  * probe every 2 s, the exit setting), with quiet answers, for tests about something else.
  */
+/** A count as core sends it: two Redis instances, a stopped LocMem one, and other apps' keys. */
+export const cacheCountsFixture: CacheCounts = {
+  countedAt: '2026-11-27T12:00:00Z',
+  durationMs: 12,
+  instances: [
+    { instance: 'chat_main', backend: 'redis', count: { state: 'counted', keys: 1234, sessions: 12 } },
+    { instance: 'chat_api', backend: 'redis', count: { state: 'counted', keys: 56, sessions: 0 } },
+    {
+      instance: 'chat_websocket',
+      backend: 'locmem',
+      count: {
+        state: 'notRunning',
+        reason: 'chat_websocket is not running: a LocMem cache lives in the process and is empty when it is stopped.',
+      },
+    },
+  ],
+  redis: { state: 'counted', url: 'redis://127.0.0.1:6379/0', dbsize: 1297, scanned: 1297, otherApps: 7 },
+};
+
+/** What flushing chat_main alone would delete. */
+export const chatMainPreview: FlushPreview = {
+  scope: { instances: ['chat_main'] },
+  instances: ['chat_main'],
+  keys: 1234,
+  sessions: 12,
+  counts: cacheCountsFixture,
+};
+
+export const chatMainReport: FlushReport = {
+  scope: { instances: ['chat_main'] },
+  startedAt: '2026-11-27T12:00:01Z',
+  durationMs: 420,
+  deleted: 1234,
+  sessionsDeleted: 12,
+  cancelled: false,
+  instances: [
+    {
+      instance: 'chat_main',
+      backend: 'redis',
+      deleted: 1234,
+      sessionsDeleted: 12,
+      method: 'unlink',
+      outcome: { state: 'done' },
+    },
+  ],
+};
+
 export const background: Readonly<Record<string, unknown>> = {
   'plugin:event|listen': 1,
   'plugin:event|unlisten': null,
   instance_states: stoppedStates,
   redis_probe: null,
   set_leave_running: null,
+  cache_counts: cacheCountsFixture,
 };

@@ -1,0 +1,232 @@
+// Counting and clearing caches through the whole window, as a user does: the counts on each card,
+// "Cache Temizle" on one card, "Tüm Cache'i Temizle" in the header, progress, Stop, failures.
+import { emit } from '@tauri-apps/api/event';
+import { clearMocks } from '@tauri-apps/api/mocks';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import type { CacheCounts } from './lib/bindings/CacheCounts';
+import type { FlushReport } from './lib/bindings/FlushReport';
+import { setLanguage } from './lib/i18n/index.svelte';
+import { cacheCountsFixture, chatMainPreview, chatMainReport, loadedView } from './test/fixtures';
+import { button, card, cleanup, deferred, named, one, render, serve, target, text, until, waitFor } from './test/harness';
+
+async function ready(): Promise<void> {
+  render();
+  await waitFor('[data-testid="cache-keys"][data-state="counted"]');
+}
+
+function dialog(): HTMLElement {
+  return one('[data-testid="flush-dialog"]');
+}
+
+/** The count after chat_main's flush: its keys are gone, everything else is as it was. */
+const afterFlush: CacheCounts = {
+  ...cacheCountsFixture,
+  instances: cacheCountsFixture.instances.map((i) =>
+    i.instance === 'chat_main' ? { ...i, count: { state: 'counted', keys: 0, sessions: 0 } } : i,
+  ),
+};
+
+beforeEach(() => {
+  localStorage.clear();
+  setLanguage('tr');
+});
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+  localStorage.clear();
+  setLanguage('tr');
+});
+
+describe('key counts on the cards', () => {
+  it('show keys and sessions, and say why a cache cannot be cleared', async () => {
+    serve({ workspace_view: loadedView });
+    await ready();
+    const main = one('[data-testid="cache-keys"]', card('chat_main'));
+    expect(main.dataset.keys).toBe('1234');
+    expect(main.dataset.sessions).toBe('12');
+    expect(text('[data-testid="key-count"]', card('chat_main'))).toBe('1.234 anahtar');
+    expect(text('[data-testid="session-count"]', card('chat_main'))).toBe('· 12 oturum');
+    expect(button('flush', card('chat_main')).disabled).toBe(false);
+    expect(button('flush', card('chat_main')).title).toContain('Diğer instance’ların ve başka uygulamaların');
+
+    const websocket = one('[data-testid="cache-keys"]', card('chat_websocket'));
+    expect(websocket.dataset.state).toBe('notRunning');
+    expect(websocket.textContent).toContain('çalışmıyor');
+    const blocked = button('flush', card('chat_websocket'));
+    expect(blocked.disabled).toBe(true);
+    expect(blocked.title).toContain('LocMem');
+  });
+
+  it('say when a count failed, with core’s message', async () => {
+    serve({
+      workspace_view: loadedView,
+      cache_counts: {
+        ...cacheCountsFixture,
+        instances: cacheCountsFixture.instances.map((i) =>
+          i.instance === 'chat_api'
+            ? { ...i, count: { state: 'failed', kind: 'redis_refused', message: 'Redis at redis://127.0.0.1:6379/0 refused the connection' } }
+            : i,
+        ),
+      },
+    });
+    await ready();
+    expect(one('[data-testid="count-failed"]', card('chat_api')).dataset.kind).toBe('redis_refused');
+    expect(text('[data-testid="count-error"]', card('chat_api'))).toContain('refused the connection');
+  });
+});
+
+describe('Cache Temizle on one card', () => {
+  it('states the scope, deletes only after confirming, shows the result and counts again', async () => {
+    let counts = cacheCountsFixture;
+    const calls = serve({
+      workspace_view: loadedView,
+      cache_counts: () => counts,
+      flush_preview: chatMainPreview,
+      flush_cache: () => {
+        counts = afterFlush;
+        return chatMainReport;
+      },
+    });
+    await ready();
+    const opener = button('flush', card('chat_main'));
+    opener.click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+
+    expect(named(calls, 'flush_preview').map((c) => c.args)).toEqual([{ scope: { instances: ['chat_main'] } }]);
+    expect(text('#flush-title')).toBe('Cache Temizle: chat_main');
+    expect(text('[data-testid="flush-line"]')).toBe('chat_main: 1.234 anahtar silinecek (oturumlar dahil)');
+    expect(dialog().textContent).toContain('Bunların 12 tanesi oturum');
+    expect(dialog().textContent).toContain('geri alınamaz');
+    const stays = one('[data-testid="flush-stays"]');
+    expect(stays.textContent).toContain('chat_api: 56 anahtar');
+    expect(one('[data-testid="flush-other-apps"]').dataset.count).toBe('7');
+    // The safe choice is where Enter lands.
+    expect(document.activeElement).toBe(button('flush-cancel'));
+    expect(named(calls, 'flush_cache')).toEqual([]);
+
+    button('flush-confirm').click();
+    await waitFor('[data-testid="flush-result"]');
+    expect(named(calls, 'flush_cache').map((c) => c.args)).toEqual([{ preview: chatMainPreview }]);
+    expect(text('[data-testid="flush-result"] .result-title')).toBe('1.234 anahtar silindi (0,42 sn).');
+    await until(() => one('[data-testid="cache-keys"]', card('chat_main')).dataset.keys === '0', 'the new count');
+    expect(one('[data-testid="cache-keys"]', card('chat_api')).dataset.keys).toBe('56');
+
+    button('flush-close').click();
+    await until(() => target.querySelector('[data-testid="flush-dialog"]') === null, 'the dialog to close');
+    expect(document.activeElement).toBe(opener);
+  });
+
+  it('deletes nothing when the user keeps the keys', async () => {
+    const calls = serve({ workspace_view: loadedView, flush_preview: chatMainPreview });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    button('flush-cancel').click();
+    await until(() => target.querySelector('[data-testid="flush-dialog"]') === null, 'the dialog to close');
+    expect(named(calls, 'flush_cache')).toEqual([]);
+  });
+
+  it('speaks English when the window does', async () => {
+    setLanguage('en');
+    serve({ workspace_view: loadedView, flush_preview: chatMainPreview });
+    await ready();
+    expect(text('[data-testid="key-count"]', card('chat_main'))).toBe('1,234 keys');
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(text('[data-testid="flush-line"]')).toBe('chat_main: 1,234 keys will be deleted (sessions included)');
+    expect(text('[data-testid="flush-confirm"]')).toBe('Delete 1,234 keys');
+  });
+
+  it('shows progress, stops on request and keeps the dialog open until the flush ends', async () => {
+    const flushing = deferred<FlushReport>();
+    const calls = serve({
+      workspace_view: loadedView,
+      flush_preview: chatMainPreview,
+      flush_cache: () => flushing.promise,
+      cancel_flush: true,
+    });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    button('flush-confirm').click();
+    await waitFor('[data-testid="flush-progress"]');
+
+    await emit('cache://progress', { operation: 'flush', deleted: 500, sessionsDeleted: 3, expected: 1234 });
+    await until(() => text('[data-testid="flush-progress"]').includes('Siliniyor: 500 / 1.234 anahtar'), 'progress');
+    expect(one('progress', dialog()).getAttribute('value')).toBe('500');
+
+    // Escape does not hide a flush that is still deleting.
+    dialog().dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    expect(target.querySelector('[data-testid="flush-dialog"]')).not.toBeNull();
+
+    button('flush-stop').click();
+    await until(() => named(calls, 'cancel_flush').length === 1, 'cancel_flush');
+    flushing.resolve({
+      ...chatMainReport,
+      deleted: 500,
+      sessionsDeleted: 3,
+      cancelled: true,
+      instances: [{ ...chatMainReport.instances[0], deleted: 500, sessionsDeleted: 3, outcome: { state: 'cancelled' } }],
+    });
+    await waitFor('[data-testid="flush-result"][data-cancelled="true"]');
+    expect(text('[data-testid="flush-result"] .result-title')).toBe('Durduruldu: 500 anahtar silindi, kalanlar yerinde.');
+    expect(text('[data-testid="flush-result"] li[data-instance="chat_main"]')).toBe(
+      'chat_main: durduruldu, 500 anahtar silindi',
+    );
+  });
+
+  it('explains a failed count and deletes nothing; Try again counts again', async () => {
+    let attempts = 0;
+    const calls = serve({
+      workspace_view: loadedView,
+      flush_preview: () => {
+        attempts += 1;
+        if (attempts === 1) {
+          throw { kind: 'redis_refused', message: 'Redis at redis://127.0.0.1:6379/0 refused the connection' };
+        }
+        return chatMainPreview;
+      },
+    });
+    await ready();
+    button('flush', card('chat_main')).click();
+    const error = await waitFor('[data-testid="flush-error"]');
+    expect(error.dataset.kind).toBe('redis_refused');
+    expect(error.textContent).toContain('refused the connection');
+    expect(error.textContent).toContain('Hiçbir şey silinmedi.');
+    button('flush-retry').click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(named(calls, 'flush_cache')).toEqual([]);
+  });
+});
+
+describe('Tüm Cache’i Temizle', () => {
+  it('lists every instance’s share and the other apps’ keys that stay', async () => {
+    const calls = serve({
+      workspace_view: loadedView,
+      flush_preview: {
+        ...chatMainPreview,
+        scope: 'all',
+        instances: ['chat_main', 'chat_api', 'chat_websocket'],
+        keys: 1290,
+      },
+    });
+    await ready();
+    button('flush-all').click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(named(calls, 'flush_preview').map((c) => c.args)).toEqual([{ scope: 'all' }]);
+    expect(text('#flush-title')).toBe('Tüm Cache’i Temizle');
+    const lines = [...dialog().querySelectorAll('[data-testid="flush-scope"] > li')].map((li) =>
+      li.textContent?.replace(/\s+/g, ' ').trim(),
+    );
+    expect(lines[0]).toContain('chat_main: 1.234 anahtar silinecek (oturumlar dahil)');
+    expect(lines[1]).toBe('chat_api: 56 anahtar silinecek (oturumlar dahil)');
+    expect(lines[2]).toContain('chat_websocket: silinecek bir şey yok.');
+    expect(text('[data-testid="flush-total"]')).toBe('Toplam 1.290 anahtar silinecek.');
+    expect(text('[data-testid="flush-other-apps"]')).toBe(
+      'Başka uygulamalar: aynı Redis veritabanındaki 7 anahtar',
+    );
+    expect(text('[data-testid="flush-confirm"]')).toBe('1.290 anahtarı sil');
+  });
+});
