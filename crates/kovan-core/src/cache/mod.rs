@@ -20,7 +20,7 @@ mod dummy;
 pub mod error;
 mod file;
 mod flush;
-mod http;
+pub(crate) mod http;
 mod locmem;
 mod progress;
 pub mod redis;
