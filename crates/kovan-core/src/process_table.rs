@@ -174,22 +174,19 @@ pub fn rss_bytes(pid: i32) -> Option<u64> {
     Some(pages * page.max(4096) as u64)
 }
 
-/// When a process started, as wall-clock time (boot time + its start time in ticks).
+/// When a process started, as wall-clock time. From /proc/uptime (10 ms resolution) rather than
+/// /proc/stat's btime, whose whole seconds would make a process look up to a second older than it
+/// is (and a file written just before it started look newer).
 pub fn started_at(pid: i32) -> Option<std::time::SystemTime> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let boot: u64 = stat
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
         .parse()
         .ok()?;
-    let ticks = start_time(pid)?;
-    let tps = ticks_per_second();
-    Some(
-        std::time::UNIX_EPOCH
-            + std::time::Duration::from_secs(boot)
-            + std::time::Duration::from_millis(ticks * 1000 / tps),
-    )
+    let since_boot = start_time(pid)? as f64 / ticks_per_second() as f64;
+    let age = std::time::Duration::from_secs_f64((uptime - since_boot).max(0.0));
+    std::time::SystemTime::now().checked_sub(age)
 }
 
 /// The files a process has open (targets of /proc/PID/fd), sockets and pipes left out.

@@ -580,4 +580,123 @@ mod tests {
             .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
             .unwrap();
     }
+
+    #[test]
+    fn a_store_with_damaged_pages_or_not_a_file_is_set_aside_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite3");
+        {
+            let store = Store::open(&path).unwrap();
+            for n in 0..2000 {
+                store
+                    .record_event(Path::new("/w"), None, "x", &serde_json::json!({ "n": n }))
+                    .unwrap();
+            }
+        }
+        // Keep the header (it still reads as a database), overwrite the pages after it.
+        let mut bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.len() > 16384, "the events reached the main file");
+        for b in &mut bytes[4096..12288] {
+            *b = 0xA5;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let store = Store::open(&path).unwrap();
+        let notice = store.take_set_aside_notice().expect("set aside");
+        assert!(notice.moved_to.contains(".damaged-"), "{notice:?}");
+        assert!(std::path::Path::new(&notice.moved_to).is_file());
+        assert_eq!(store.take_set_aside_notice(), None, "said once");
+        assert!(store.events(Path::new("/w"), 10).unwrap().is_empty());
+        drop(store);
+        assert_eq!(Store::open(&path).unwrap().take_set_aside_notice(), None);
+
+        // Something that cannot be opened as a file at all.
+        let odd = dir.path().join("odd.sqlite3");
+        std::fs::create_dir(&odd).unwrap();
+        let store = Store::open(&odd).unwrap();
+        assert!(store.take_set_aside_notice().is_some());
+        assert!(odd.is_file());
+    }
+
+    #[test]
+    fn events_filter_by_instance_and_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("k.sqlite3")).unwrap();
+        let ws = Path::new("/p/kovan.toml");
+        for (i, k) in [
+            ("a", "start"),
+            ("b", "start"),
+            ("a", "crash"),
+            ("a", "flush"),
+        ] {
+            store
+                .record_event(ws, Some(i), k, &serde_json::json!({}))
+                .unwrap();
+        }
+        let got = |i, k: &[&str]| {
+            store
+                .events_filtered(ws, i, k, 10)
+                .unwrap()
+                .into_iter()
+                .map(|e| format!("{}:{}", e.instance.unwrap(), e.kind))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(got(Some("a"), &[]), ["a:flush", "a:crash", "a:start"]);
+        assert_eq!(got(None, &["start"]), ["b:start", "a:start"]);
+        assert_eq!(got(Some("a"), &["crash", "flush"]), ["a:flush", "a:crash"]);
+        assert!(got(Some("c"), &[]).is_empty());
+    }
+
+    #[test]
+    fn retention_keeps_a_day_of_samples_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("k.sqlite3")).unwrap();
+        let ws = Path::new("/p/kovan.toml");
+        let start = 1_000_000_000_000i64;
+        let step = 2_000;
+        let day = 24 * HOUR_MS;
+        // A day and a half of 2-second samples; the instance is down for one sample at hour 10.
+        let mut at = start;
+        while at < start + day + day / 2 {
+            let down = at == start + 10 * HOUR_MS;
+            store
+                .record_health_sample(
+                    ws,
+                    &HealthSample {
+                        instance: "a".into(),
+                        at,
+                        up: !down,
+                        latency_ms: Some(3.0),
+                        cpu: None,
+                        rss: None,
+                    },
+                )
+                .unwrap();
+            at += step;
+        }
+        let now = at - step;
+        store.apply_retention(now).unwrap();
+        let full = 6 * HOUR_MS / step;
+        let per_minute = 18 * 60;
+        let per_ten = (12 * HOUR_MS) / 600_000;
+        let kept = store.sample_count().unwrap() as i64;
+        assert!(
+            (kept - (full + per_minute + per_ten)).abs() <= 3,
+            "kept {kept}, expected about {}",
+            full + per_minute + per_ten
+        );
+        // The one down sample, 26 hours old, survived thinning as its bucket's representative.
+        let down: i64 = store
+            .with(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM health_samples WHERE up = 0",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert_eq!(down, 1);
+        let recent = store.recent_samples(ws, "a", 5).unwrap();
+        assert_eq!(recent.len(), 5);
+        assert_eq!(recent[4].at, now);
+    }
 }
