@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod doctor;
 mod flush;
 mod keys;
 mod run;
@@ -108,6 +109,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Look for what keeps the instances from being isolated: shared names reported by running
+    /// instances, foreign processes on their ports, one SQLite file open in two, 0.0.0.0
+    /// listeners, readable or shared secrets, stale generated files, instances needing a restart.
+    ///
+    /// Exit status: 0 when no finding is an error (warnings and information may be printed), 1 when
+    /// one is or the workspace is invalid, 2 on a usage error.
+    Doctor {
+        /// kovan.toml, or the folder that holds it (as for `kovan check`).
+        #[arg(long, value_name = "PATH")]
+        workspace: Option<PathBuf>,
+        /// Print the findings as JSON (the shape the window receives).
+        #[arg(long)]
+        json: bool,
+    },
     /// Preview, write or check the generated development config: env files, the multi-server
     /// settings module, Kovan's Django app, nginx/kovan.conf and Procfile.kovan.
     ///
@@ -145,6 +160,9 @@ fn main() -> ExitCode {
             names,
             all,
         } => with_workspace(workspace.as_deref(), |ws| run::stop(ws, &names, all)),
+        Command::Doctor { workspace, json } => {
+            with_workspace(workspace.as_deref(), |ws| doctor::doctor(ws, json))
+        }
         Command::Keys { workspace, json } => {
             with_workspace(workspace.as_deref(), |ws| keys::keys(ws, json))
         }

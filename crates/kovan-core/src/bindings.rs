@@ -6,9 +6,11 @@ use std::path::Path;
 use ts_rs::{ExportError, TS};
 
 use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport};
+use crate::doctor::Finding;
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
-use crate::store::EventRecord;
+use crate::health::HealthEvent;
+use crate::store::{EventRecord, HealthSample, StoreSetAside};
 use crate::supervisor::managed_redis::RedisProbe;
 use crate::supervisor::{StopReport, SupervisorError, SupervisorEvent};
 use crate::view::WorkspaceView;
@@ -27,5 +29,9 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     StopReport::export_all_to(dir)?;
     SupervisorError::export_all_to(dir)?;
     RedisProbe::export_all_to(dir)?;
-    EventRecord::export_all_to(dir)
+    EventRecord::export_all_to(dir)?;
+    HealthEvent::export_all_to(dir)?;
+    HealthSample::export_all_to(dir)?;
+    StoreSetAside::export_all_to(dir)?;
+    Finding::export_all_to(dir)
 }

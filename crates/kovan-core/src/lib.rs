@@ -2,9 +2,12 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod doctor;
 pub mod error;
 pub mod generate;
+pub mod health;
 pub mod process_table;
+pub mod running;
 pub mod store;
 pub mod supervisor;
 pub mod view;

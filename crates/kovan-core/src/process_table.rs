@@ -141,3 +141,156 @@ pub fn send_signal_to_group(pgid: i32, signal: i32) -> bool {
     // SAFETY: kill(2) with a negative PID signals a process group; no memory is involved.
     unsafe { libc::kill(-pgid, signal) == 0 }
 }
+
+/// The process group a process belongs to.
+pub fn pgid_of(pid: i32) -> Option<i32> {
+    // SAFETY: getpgid(2) reads a value from the kernel; no memory is involved.
+    let g = unsafe { libc::getpgid(pid) };
+    (g > 0).then_some(g)
+}
+
+/// Clock ticks per second, the unit of /proc/PID/stat's times.
+pub fn ticks_per_second() -> u64 {
+    // SAFETY: sysconf(3) only reads a configuration value.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
+
+/// CPU time a process has used so far (user + system), in clock ticks.
+pub fn cpu_ticks(pid: i32) -> Option<u64> {
+    let f = stat_fields(pid)?;
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Resident memory of a process, in bytes.
+pub fn rss_bytes(pid: i32) -> Option<u64> {
+    let pages: u64 = stat_fields(pid)?.get(21)?.parse().ok()?;
+    // SAFETY: sysconf(3) only reads a configuration value.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * page.max(4096) as u64)
+}
+
+/// When a process started, as wall-clock time. From /proc/uptime (10 ms resolution) rather than
+/// /proc/stat's btime, whose whole seconds would make a process look up to a second older than it
+/// is (and a file written just before it started look newer).
+pub fn started_at(pid: i32) -> Option<std::time::SystemTime> {
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let since_boot = start_time(pid)? as f64 / ticks_per_second() as f64;
+    let age = std::time::Duration::from_secs_f64((uptime - since_boot).max(0.0));
+    std::time::SystemTime::now().checked_sub(age)
+}
+
+/// The files a process has open (targets of /proc/PID/fd), sockets and pipes left out.
+pub fn open_files(pid: i32) -> Vec<PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter(|target| target.is_absolute())
+        .collect()
+}
+
+/// Socket inodes a process has open.
+pub fn socket_inodes(pid: i32) -> Vec<u64> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| {
+            std::fs::read_link(fd.path())
+                .ok()?
+                .to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// A listening TCP socket: its local address and the kernel's inode for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub address: std::net::IpAddr,
+    pub port: u16,
+    pub inode: u64,
+}
+
+/// The listening sockets in the network namespace `pid` lives in (/proc/PID/net/tcp and tcp6):
+/// reading through the process, not /proc/net, sees what it sees even inside a container.
+pub fn listeners_seen_by(pid: i32) -> Vec<Listener> {
+    ["tcp", "tcp6"]
+        .iter()
+        .filter_map(|t| std::fs::read_to_string(format!("/proc/{pid}/net/{t}")).ok())
+        .flat_map(|text| parse_listeners(&text))
+        .collect()
+}
+
+/// Rows in LISTEN state (0A) of a /proc/net/tcp or tcp6 table.
+pub fn parse_listeners(table: &str) -> Vec<Listener> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.get(3) != Some(&"0A") {
+                return None;
+            }
+            let (addr, port) = f.get(1)?.split_once(':')?;
+            Some(Listener {
+                address: parse_hex_address(addr)?,
+                port: u16::from_str_radix(port, 16).ok()?,
+                inode: f.get(9)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// The kernel prints addresses as 32-bit words in host byte order (little-endian here).
+fn parse_hex_address(hex: &str) -> Option<std::net::IpAddr> {
+    let words: Vec<u32> = (0..hex.len() / 8)
+        .map(|i| u32::from_str_radix(&hex[i * 8..i * 8 + 8], 16).ok())
+        .collect::<Option<_>>()?;
+    let bytes: Vec<u8> = words
+        .iter()
+        .flat_map(|w| w.swap_bytes().to_be_bytes())
+        .collect();
+    match bytes.len() {
+        4 => Some(std::net::IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?)),
+        16 => Some(std::net::IpAddr::from(<[u8; 16]>::try_from(bytes).ok()?)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listener_rows_give_address_port_and_inode() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 111 1 0 100 0 0 10 0
+   1: 00000000:1F41 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 222 1 0 100 0 0 10 0
+   2: 0100007F:1F40 0100007F:9C40 01 00000000:00000000 00:00000000 00000000  1000        0 333 1 0 100 0 0 10 0
+";
+        let l = parse_listeners(table);
+        assert_eq!(l.len(), 2, "the ESTABLISHED row is not a listener");
+        assert_eq!(
+            (l[0].address.to_string(), l[0].port, l[0].inode),
+            ("127.0.0.1".into(), 8000, 111)
+        );
+        assert!(l[1].address.is_unspecified());
+        let v6 = "h\n   0: 00000000000000000000000001000000:1F40 00000000000000000000000000000000:0000 0A 0 0 0 0 0 9 1\n";
+        assert_eq!(parse_listeners(v6)[0].address.to_string(), "::1");
+    }
+}

@@ -22,7 +22,7 @@ pub mod error;
 mod file;
 mod flush;
 mod flusher;
-mod http;
+pub(crate) mod http;
 mod locmem;
 mod progress;
 pub mod redis;

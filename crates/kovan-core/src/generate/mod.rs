@@ -16,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-pub use templates::{nginx_port, settings_module, DJANGO_APP_PACKAGE};
+pub use templates::{nginx_port, settings_module, settings_path, DJANGO_APP_PACKAGE};
 
 use crate::workspace::{CacheBackend, Workspace};
 
@@ -174,6 +174,13 @@ impl KeptSecrets {
         Ok(Self(kept))
     }
 
+    /// Drop a kept value, so the next render makes a new one (a SECRET_KEY two instances share).
+    pub fn forget(&mut self, instance: &str, key: &str) {
+        if let Some(vars) = self.0.get_mut(instance) {
+            vars.remove(key);
+        }
+    }
+
     fn get(&self, instance: &str, key: &str) -> Option<&str> {
         self.0
             .get(instance)?
@@ -290,8 +297,13 @@ pub fn render(ws: &Workspace, kept: &KeptSecrets) -> Result<Vec<GeneratedFile>, 
 
 /// Render and compare with the disk.
 pub fn plan(ws: &Workspace) -> Result<Plan, GenerateError> {
+    plan_with(ws, &KeptSecrets::read(ws)?)
+}
+
+/// Render with these secrets and compare with the disk.
+pub fn plan_with(ws: &Workspace, kept: &KeptSecrets) -> Result<Plan, GenerateError> {
     let root = &ws.project.django_root;
-    let files = render(ws, &KeptSecrets::read(ws)?)?;
+    let files = render(ws, kept)?;
     let mut planned = Vec::with_capacity(files.len());
     for file in files {
         let path = inside_root(root, &file.path)?;

@@ -23,7 +23,7 @@ pub use error::SupervisorError;
 pub use logs::{LogLine, Stream};
 
 use crate::generate::env_file;
-use crate::process_table;
+use crate::process_table::{self, pgid_of};
 use crate::store::{ProcessRecord, Store};
 use crate::workspace::{Instance, RestartPolicy, Workspace};
 use logs::{LogFile, LogRing};
@@ -1229,11 +1229,4 @@ fn unknown(instance: &str) -> SupervisorError {
 
 fn store_now() -> i64 {
     crate::store::now_millis()
-}
-
-/// The process group of a PID.
-fn pgid_of(pid: i32) -> Option<i32> {
-    // SAFETY: getpgid(2) reads a value from the kernel; no memory is involved.
-    let g = unsafe { libc::getpgid(pid) };
-    (g > 0).then_some(g)
 }

@@ -1,0 +1,85 @@
+//! The one-click fixes that are safe to make without asking further: they touch only files Kovan
+//! generated (backing up any the user edited) and never a running process.
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::FixAction;
+use crate::generate::{self, GenerateError, KeptSecrets};
+use crate::workspace::Workspace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    #[error("{0}")]
+    Generate(#[from] GenerateError),
+    #[error("{path}: {source}. Check that you own the file.")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} is not an instance of this workspace: run the doctor again.")]
+    UnknownInstance(String),
+    #[error("Restarting {0} is the supervisor's job: call its restart, not apply_fix.")]
+    RestartByCaller(String),
+}
+
+impl DoctorError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Generate(e) => e.kind(),
+            Self::Io { .. } => "io",
+            Self::UnknownInstance(_) => "unknown-instance",
+            Self::RestartByCaller(_) => "restart-by-caller",
+        }
+    }
+}
+
+impl From<DoctorError> for crate::IpcError {
+    fn from(e: DoctorError) -> Self {
+        Self {
+            kind: e.kind().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Make the fix; returns what was done, in English. `Restart` is refused: the caller restarts
+/// through its supervisor.
+pub fn apply_fix(ws: &Workspace, action: &FixAction) -> Result<String, DoctorError> {
+    let instance = |name: &str| {
+        ws.instance(name)
+            .ok_or_else(|| DoctorError::UnknownInstance(name.into()))
+    };
+    match action {
+        FixAction::RestrictEnvFile { instance: name, .. } => {
+            // The path comes from kovan.toml, not from the action, so a forged action cannot
+            // chmod anything else.
+            let path = ws.project.django_root.join(&instance(name)?.names.env_file);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |source| DoctorError::Io {
+                    path: path.display().to_string(),
+                    source,
+                },
+            )?;
+            Ok(format!(
+                "{} is now readable by you only (0600)",
+                path.display()
+            ))
+        }
+        FixAction::Regenerate { paths } => {
+            let report = generate::write(&generate::plan(ws)?, Some(paths))?;
+            Ok(format!("wrote {} file(s)", report.written.len()))
+        }
+        FixAction::NewSecretKey { instance: name } => {
+            let env = instance(name)?.names.env_file.clone();
+            let mut kept = KeptSecrets::read(ws)?;
+            kept.forget(name, "SECRET_KEY");
+            generate::write(
+                &generate::plan_with(ws, &kept)?,
+                Some(std::slice::from_ref(&env)),
+            )?;
+            Ok(format!("{env} has a new SECRET_KEY; restart {name}"))
+        }
+        FixAction::Restart { instance: name } => Err(DoctorError::RestartByCaller(name.clone())),
+    }
+}

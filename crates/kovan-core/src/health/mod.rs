@@ -1,0 +1,293 @@
+//! Health at a glance: a poller per workspace that checks every instance's `/health/` on an
+//! interval, with hysteresis so one slow answer does not flap the card, compares what each instance
+//! reports with the names Kovan derived, and adds its SQLite file, process-group resources and the
+//! workspace's Redis. Results go to a sink (the desktop shell emits them as `instance://health`)
+//! and, when a store is given, into its history.
+
+pub mod endpoint;
+pub mod hysteresis;
+pub mod resources;
+pub mod sqlite;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use ts_rs::TS;
+
+pub use endpoint::{Mismatch, NameField, Reported};
+pub use hysteresis::{HealthState, Hysteresis};
+pub use resources::Resources;
+pub use sqlite::{DatabaseHealth, WriteLock};
+
+use crate::running;
+use crate::store::{now_millis, HealthSample, Store};
+use crate::supervisor::managed_redis::{self, RedisProbe};
+use crate::workspace::{Instance, Workspace};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollerOptions {
+    pub interval: Duration,
+    /// For one whole check; a slower answer counts as a failure.
+    pub timeout: Duration,
+    /// Successes in a row before a card turns green.
+    pub up_after: u32,
+    /// Failures in a row before it turns red: 3 × 2 s rides out a reload or a slow request.
+    pub down_after: u32,
+}
+
+impl Default for PollerOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(1),
+            up_after: 1,
+            down_after: 3,
+        }
+    }
+}
+
+/// One instance after one check.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceHealth {
+    pub instance: String,
+    pub port: u16,
+    /// After hysteresis: what the card shows.
+    pub state: HealthState,
+    /// The state before this check; `up` -> `down` is the moment to notify.
+    pub previous: HealthState,
+    /// Whether this one check succeeded.
+    pub check_ok: bool,
+    /// Milliseconds this check took (until the timeout when it failed that way).
+    pub latency_ms: f64,
+    pub http_status: Option<u16>,
+    /// Why this check failed.
+    pub error: Option<String>,
+    pub reported: Option<Reported>,
+    /// Names the instance reports differently from what Kovan derived.
+    pub mismatches: Vec<Mismatch>,
+    /// SQLite only.
+    pub database: Option<DatabaseHealth>,
+    /// When a running process group was found for it.
+    pub resources: Option<Resources>,
+    /// Unix milliseconds.
+    #[ts(type = "number")]
+    pub checked_at: i64,
+}
+
+/// The workspace's Redis after one probe.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisHealth {
+    /// Password masked.
+    pub url: String,
+    pub state: HealthState,
+    pub probe: Option<RedisProbe>,
+    pub error: Option<String>,
+    #[ts(type = "number")]
+    pub checked_at: i64,
+}
+
+/// What the poller reports: the payload of the desktop's `instance://health` event.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum HealthEvent {
+    Instance(Box<InstanceHealth>),
+    Redis(RedisHealth),
+}
+
+pub type HealthSink = Arc<dyn Fn(HealthEvent) + Send + Sync>;
+
+/// A running poller; dropping it (or [`PollerHandle::stop`]) stops every check.
+pub struct PollerHandle {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    latest: Arc<Mutex<HashMap<String, InstanceHealth>>>,
+}
+
+impl PollerHandle {
+    /// The last check of every instance checked so far, in no particular order.
+    pub fn latest(&self) -> Vec<InstanceHealth> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn stop(self) {}
+}
+
+impl Drop for PollerHandle {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Start polling every instance of `ws` (and its Redis) on the current tokio runtime.
+pub fn start(
+    ws: Workspace,
+    store: Option<Arc<Store>>,
+    options: PollerOptions,
+    sink: HealthSink,
+) -> PollerHandle {
+    let ws = Arc::new(ws);
+    let latest = Arc::new(Mutex::new(HashMap::new()));
+    let mut tasks: Vec<_> = ws
+        .instances
+        .iter()
+        .map(|i| {
+            let mut poller = InstancePoller::new(ws.clone(), &i.name, store.clone(), options);
+            let (sink, latest) = (sink.clone(), latest.clone());
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(options.interval);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    let health = poller.poll().await;
+                    latest
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(health.instance.clone(), health.clone());
+                    sink(HealthEvent::Instance(Box::new(health)));
+                }
+            })
+        })
+        .collect();
+    if let Some(redis) = ws.redis.clone() {
+        let sink = sink.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut state = Hysteresis::new(options.up_after, options.down_after);
+            let mut ticks = tokio::time::interval(options.interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let probe = probe_redis(&redis).await;
+                let state = state.observe(probe.is_ok());
+                sink(HealthEvent::Redis(RedisHealth {
+                    url: redis.redacted(),
+                    state,
+                    error: probe.as_ref().err().cloned(),
+                    probe: probe.ok(),
+                    checked_at: now_millis(),
+                }));
+            }
+        }));
+    }
+    PollerHandle { tasks, latest }
+}
+
+/// PING latency and DBSIZE; over TLS one DBSIZE round trip through the cache module's client.
+async fn probe_redis(redis: &crate::workspace::RedisConfig) -> Result<RedisProbe, String> {
+    if redis.url().scheme() == "redis" {
+        return managed_redis::probe(redis)
+            .await
+            .ok_or_else(|| format!("{} does not answer PING within 1 s", redis.redacted()));
+    }
+    let cache = crate::cache::RedisCache::connect(redis)
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let dbsize = cache.dbsize().await.map_err(|e| e.to_string())?;
+    Ok(RedisProbe {
+        ping_ms: started.elapsed().as_secs_f64() * 1000.0,
+        dbsize,
+    })
+}
+
+/// The checks of one instance, with what they carry from one to the next.
+pub struct InstancePoller {
+    ws: Arc<Workspace>,
+    instance: String,
+    store: Option<Arc<Store>>,
+    options: PollerOptions,
+    state: Hysteresis,
+    resources: resources::ResourceSampler,
+}
+
+impl InstancePoller {
+    pub fn new(
+        ws: Arc<Workspace>,
+        instance: &str,
+        store: Option<Arc<Store>>,
+        options: PollerOptions,
+    ) -> Self {
+        Self {
+            ws,
+            instance: instance.to_string(),
+            store,
+            options,
+            state: Hysteresis::new(options.up_after, options.down_after),
+            resources: resources::ResourceSampler::default(),
+        }
+    }
+
+    fn config(&self) -> &Instance {
+        self.ws
+            .instance(&self.instance)
+            .expect("pollers are made for the workspace's instances")
+    }
+
+    /// Check once: `/health/`, the database file, the group's resources; record the sample.
+    pub async fn poll(&mut self) -> InstanceHealth {
+        let i = self.config().clone();
+        let check = endpoint::check(i.port, self.options.timeout).await;
+        let previous = self.state.state();
+        let state = self.state.observe(check.ok());
+        let mismatches = check
+            .reported
+            .as_ref()
+            .map(|r| endpoint::mismatches(&self.ws, &i, r))
+            .unwrap_or_default();
+        let database = endpoint::sqlite_path(&self.ws, &i).map(|p| sqlite::probe(&p));
+        let group = running::find(&self.ws, self.store.as_deref())
+            .into_iter()
+            .find(|r| r.instance == i.name);
+        let resources = group.and_then(|g| self.resources.sample(g.pgid));
+        let health = InstanceHealth {
+            instance: i.name.clone(),
+            port: i.port,
+            state,
+            previous,
+            check_ok: check.ok(),
+            latency_ms: check.latency.as_secs_f64() * 1000.0,
+            http_status: check.status,
+            error: check.error,
+            reported: check.reported,
+            mismatches,
+            database,
+            resources,
+            checked_at: now_millis(),
+        };
+        if let Some(store) = &self.store {
+            let _ = store.record_health_sample(
+                &self.ws.file,
+                &HealthSample {
+                    instance: health.instance.clone(),
+                    at: health.checked_at,
+                    up: state == HealthState::Up,
+                    latency_ms: health.check_ok.then_some(health.latency_ms),
+                    cpu: health.resources.as_ref().and_then(|r| r.cpu_percent),
+                    rss: health.resources.as_ref().map(|r| r.rss_bytes),
+                },
+            );
+            if state != previous && previous != HealthState::Unknown {
+                let kind = match state {
+                    HealthState::Up => "health-up",
+                    _ => "health-down",
+                };
+                let _ = store.record_event(
+                    &self.ws.file,
+                    Some(&health.instance),
+                    kind,
+                    &serde_json::json!({ "error": health.error, "port": health.port }),
+                );
+            }
+        }
+        health
+    }
+}
