@@ -8,6 +8,7 @@ use ts_rs::{ExportError, TS};
 use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport};
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
+use crate::proposal::Proposal;
 use crate::store::EventRecord;
 use crate::supervisor::managed_redis::RedisProbe;
 use crate::supervisor::{StopReport, SupervisorError, SupervisorEvent};
@@ -27,5 +28,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     StopReport::export_all_to(dir)?;
     SupervisorError::export_all_to(dir)?;
     RedisProbe::export_all_to(dir)?;
+    Proposal::export_all_to(dir)?;
     EventRecord::export_all_to(dir)
 }

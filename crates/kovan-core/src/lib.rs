@@ -2,9 +2,12 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod detect;
 pub mod error;
 pub mod generate;
 pub mod process_table;
+pub mod proposal;
+pub mod recent;
 pub mod store;
 pub mod supervisor;
 pub mod view;
