@@ -250,9 +250,19 @@ fn with_workspace(
     match locate(flag).and_then(|file| workspace::load(&file)) {
         Ok(ws) => f(ws),
         Err(e) => {
-            eprintln!("error: {e}");
+            workspace_error(&e);
             ExitCode::from(1)
         }
+    }
+}
+
+/// A workspace that did not load, on stderr; a missing one with the command that proposes one.
+fn workspace_error(e: &WorkspaceError) {
+    eprintln!("error: {e}");
+    if matches!(e, WorkspaceError::NotFound { .. }) {
+        eprintln!(
+            "hint: in a Django project, `kovan init` proposes a kovan.toml from its settings."
+        );
     }
 }
 
@@ -284,7 +294,7 @@ fn check(flag: Option<&Path>, json: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         (_, Err(e)) => {
-            eprintln!("error: {e}");
+            workspace_error(&e);
             ExitCode::from(1)
         }
         (WorkspaceView::Invalid(_), Ok(_)) => unreachable!("a loaded workspace has a loaded view"),
@@ -298,9 +308,13 @@ fn gen(
     diff: bool,
     json: bool,
 ) -> Result<ExitCode, String> {
-    let ws = locate(flag)
-        .and_then(|file| workspace::load(&file))
-        .map_err(|e| e.to_string())?;
+    let ws = match locate(flag).and_then(|file| workspace::load(&file)) {
+        Ok(ws) => ws,
+        Err(e) => {
+            workspace_error(&e);
+            return Ok(ExitCode::from(1));
+        }
+    };
     let mut plan = generate::plan(&ws).map_err(|e| e.to_string())?;
     if write {
         let report = generate::write(&plan, None).map_err(|e| e.to_string())?;

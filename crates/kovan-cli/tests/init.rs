@@ -241,6 +241,20 @@ fn a_folder_without_manage_py_is_refused_with_what_to_do() {
 }
 
 #[test]
+fn a_missing_workspace_points_at_kovan_init() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["check", "gen", "status"] {
+        let out = kovan(&[command], dir.path(), dir.path());
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("no kovan.toml") && stderr.contains("`kovan init`"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn manage_py_one_folder_down_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let project = startproject(dir.path(), "mysite");
