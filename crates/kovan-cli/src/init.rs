@@ -7,11 +7,19 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use kovan_core::detect::{DjangoAnswer, FailedStage, SettingsSource};
-use kovan_core::proposal::{self, Proposal};
+use kovan_core::proposal::{self, Proposal, ProposalError};
 use kovan_core::recent::RecentWorkspaces;
+use kovan_core::workspace;
 use kovan_core::IpcError;
 
 pub fn init(dir: &Path, dry_run: bool, json: bool) -> ExitCode {
+    // Refused before Django is asked: the answer would not be used.
+    let target = std::path::absolute(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .join(workspace::FILE_NAME);
+    if !dry_run && target.symlink_metadata().is_ok() {
+        return fail(ProposalError::Exists { path: target }.into(), json);
+    }
     let proposal = match proposal::propose(dir) {
         Ok(p) => p,
         Err(e) => return fail(IpcError::from(e), json),
