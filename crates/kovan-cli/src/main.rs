@@ -57,7 +57,7 @@ enum Command {
     /// Exit status: 0 proposed (and written unless --dry-run); 1 no Django project found, a
     /// kovan.toml is already there, or it could not be written; 2 on a usage error.
     Init {
-        /// The Django project's folder. Default: the current folder.
+        /// The Django project's folder (kovan.toml is proposed there).
         #[arg(value_name = "DIR", default_value = ".")]
         dir: PathBuf,
         /// Print the proposed kovan.toml instead of writing it.
