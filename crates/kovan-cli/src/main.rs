@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 mod doctor;
 mod flush;
+mod init;
 mod keys;
 mod run;
+mod style;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use kovan_core::generate::{self, FileStatus};
 use kovan_core::view::WorkspaceOverview;
 use kovan_core::{workspace, WorkspaceError, WorkspaceView};
@@ -17,42 +19,107 @@ use kovan_core::{workspace, WorkspaceError, WorkspaceView};
 #[command(
     name = "kovan",
     version,
-    about = "Run several instances of one Django project side by side, isolated."
+    about = "Run several instances of one Django project side by side, isolated.",
+    long_about = "Run several instances of one Django project side by side, isolated: each with its own \
+database file, cache key prefix and cookie names, all derived from kovan.toml in the project's root.\n\n\
+Start with `kovan init` in a Django project, then `kovan check`, `kovan gen --write` and `kovan up dev`.",
+    after_help = "Errors go to stderr. Exit status 2 is always a usage error. Colour only when stdout is \
+a terminal and NO_COLOR is unset. Every command is documented in docs/CLI.md."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// `--workspace`, the same on every command that reads kovan.toml.
+#[derive(Args)]
+struct WorkspaceArg {
+    /// kovan.toml, or the folder that holds it. Default: $KOVAN_WORKSPACE, else the nearest
+    /// kovan.toml in the current folder or above.
+    #[arg(long, value_name = "PATH")]
+    workspace: Option<PathBuf>,
+}
+
+impl WorkspaceArg {
+    fn path(&self) -> Option<&Path> {
+        self.workspace.as_deref()
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Propose a kovan.toml for a Django project and write it (never over an existing one).
+    ///
+    /// Finds manage.py (in DIR or one folder below), the settings module manage.py names, the
+    /// Python (.venv, venv, then python3) and asks Django itself for its caches, database and
+    /// cookie names. What could not be detected is explained. The detection and the explanations
+    /// go to stderr; stdout gets the path written, or with --dry-run the proposed file.
+    ///
+    /// Exit status: 0 proposed (and written unless --dry-run); 1 no Django project found, a
+    /// kovan.toml is already there, or it could not be written; 2 on a usage error.
+    Init {
+        /// The Django project's folder (kovan.toml is proposed there).
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// Print the proposed kovan.toml instead of writing it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the detection and the proposal as JSON (the shape the window's first-run screen
+        /// receives), with "written" set to the path written or null.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate kovan.toml and print every instance's derived names.
     ///
     /// Exit status: 0 when the workspace is valid, 1 when it is not (or none is found), 2 on a usage error.
     Check {
-        /// kovan.toml, or the folder that holds it. Default: $KOVAN_WORKSPACE, else the nearest
-        /// kovan.toml in the current folder or above.
-        #[arg(long, value_name = "PATH")]
-        workspace: Option<PathBuf>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
         /// Print the result as JSON (the same shape the window receives).
         #[arg(long)]
         json: bool,
     },
-    /// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every process
-    /// group started. Arguments are presets or instances; none means every instance.
+    /// Preview, write or check the generated development config: env files, the multi-server
+    /// settings module, Kovan's Django app, nginx/kovan.conf and Procfile.kovan.
     ///
-    /// Exit status: 0 after a clean stop, 1 when an instance failed to start or to stop, 2 on a usage error.
+    /// Without --write nothing is written. Exit status: 0 done (or up to date with --check), 1 when
+    /// --check finds a missing or stale file or generation fails, 2 on a usage error.
+    Gen {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// Write every new or changed file (a file you edited is backed up first).
+        #[arg(long)]
+        write: bool,
+        /// Exit 1 when any generated file is missing or stale (after --write, when both are given).
+        #[arg(long)]
+        check: bool,
+        /// Print differences from the files on disk (secrets masked).
+        #[arg(long)]
+        diff: bool,
+        /// Print the plan (or with --write, the report) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every process
+    /// group started.
+    ///
+    /// Exit status: 0 after a clean stop, 1 when an instance failed to start or to stop, 2 on a
+    /// usage error (an unknown preset or instance).
     Up {
-        #[arg(long, value_name = "PATH")]
-        workspace: Option<PathBuf>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// Presets and instances to start; none means every instance.
         #[arg(value_name = "PRESET|INSTANCE")]
         names: Vec<String>,
     },
     /// Show every instance of the workspace (state, PID, port, health), including ones the app or
     /// another `kovan up` started.
+    ///
+    /// Exit status: 0, 1 when the workspace is invalid, 2 on a usage error.
     Status {
-        #[arg(long, value_name = "PATH")]
-        workspace: Option<PathBuf>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// Print the instances as a JSON array.
         #[arg(long)]
         json: bool,
     },
@@ -60,8 +127,9 @@ enum Command {
     ///
     /// Exit status: 0 when all stopped, 1 when a group survived SIGKILL, 2 on a usage error.
     Stop {
-        #[arg(long, value_name = "PATH")]
-        workspace: Option<PathBuf>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// Instances, or presets standing for their instances.
         #[arg(value_name = "INSTANCE|PRESET", required_unless_present = "all")]
         names: Vec<String>,
         /// Every instance, and the Redis server Kovan started.
@@ -74,10 +142,8 @@ enum Command {
     /// Exit status: 0 when every cache was counted (a dummy cache or a stopped LocMem instance has
     /// nothing to count), 1 when a count failed or the workspace is invalid, 2 on a usage error.
     Keys {
-        /// kovan.toml, or the folder that holds it. Default: $KOVAN_WORKSPACE, else the nearest
-        /// kovan.toml in the current folder or above.
-        #[arg(long, value_name = "PATH")]
-        workspace: Option<PathBuf>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
         /// Print the counts as JSON (the shape the window receives).
         #[arg(long)]
         json: bool,
@@ -90,9 +156,8 @@ enum Command {
     /// (answered no, or no terminal to ask on and no --yes), or the workspace or an instance name
     /// is wrong; 2 on a usage error; 130 stopped by Ctrl-C (keys deleted until then stay deleted).
     Flush {
-        /// kovan.toml, or the folder that holds it (as for `kovan keys`).
-        #[arg(long, value_name = "PATH")]
-        workspace: Option<PathBuf>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
         /// The instances whose cache to delete.
         #[arg(value_name = "INSTANCE", required_unless_present = "all")]
         instances: Vec<String>,
@@ -116,55 +181,46 @@ enum Command {
     /// Exit status: 0 when no finding is an error (warnings and information may be printed), 1 when
     /// one is or the workspace is invalid, 2 on a usage error.
     Doctor {
-        /// kovan.toml, or the folder that holds it (as for `kovan check`).
-        #[arg(long, value_name = "PATH")]
-        workspace: Option<PathBuf>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
         /// Print the findings as JSON (the shape the window receives).
         #[arg(long)]
         json: bool,
     },
-    /// Preview, write or check the generated development config: env files, the multi-server
-    /// settings module, Kovan's Django app, nginx/kovan.conf and Procfile.kovan.
+    /// Print a shell completion script for kovan.
     ///
-    /// Without --write nothing is written. Exit status: 0 done (or up to date with --check), 1 when
-    /// --check finds a missing or stale file or generation fails, 2 on a usage error.
-    Gen {
-        #[arg(long, value_name = "PATH")]
-        workspace: Option<PathBuf>,
-        /// Write every new or changed file (a file you edited is backed up first).
-        #[arg(long)]
-        write: bool,
-        /// Exit 1 when any generated file is missing or stale (after --write, when both are given).
-        #[arg(long)]
-        check: bool,
-        /// Print differences from the files on disk (secrets masked).
-        #[arg(long)]
-        diff: bool,
-        /// Print the plan (or with --write, the report) as JSON.
-        #[arg(long)]
-        json: bool,
+    /// Load it for the current shell with e.g. `source <(kovan completions bash)`, or save it where
+    /// your shell looks: ~/.local/share/bash-completion/completions/kovan,
+    /// a folder on zsh's $fpath as _kovan, ~/.config/fish/completions/kovan.fish.
+    ///
+    /// Exit status: 0, 2 on a usage error (an unknown shell).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Check { workspace, json } => check(workspace.as_deref(), json),
+        Command::Init { dir, dry_run, json } => init::init(&dir, dry_run, json),
+        Command::Check { workspace, json } => check(workspace.path(), json),
         Command::Up { workspace, names } => {
-            with_workspace(workspace.as_deref(), |ws| run::up(ws, &names))
+            with_workspace(workspace.path(), |ws| run::up(ws, &names))
         }
         Command::Status { workspace, json } => {
-            with_workspace(workspace.as_deref(), |ws| run::status(ws, json))
+            with_workspace(workspace.path(), |ws| run::status(ws, json))
         }
         Command::Stop {
             workspace,
             names,
             all,
-        } => with_workspace(workspace.as_deref(), |ws| run::stop(ws, &names, all)),
+        } => with_workspace(workspace.path(), |ws| run::stop(ws, &names, all)),
         Command::Doctor { workspace, json } => {
-            with_workspace(workspace.as_deref(), |ws| doctor::doctor(ws, json))
+            with_workspace(workspace.path(), |ws| doctor::doctor(ws, json))
         }
         Command::Keys { workspace, json } => {
-            with_workspace(workspace.as_deref(), |ws| keys::keys(ws, json))
+            with_workspace(workspace.path(), |ws| keys::keys(ws, json))
         }
         Command::Flush {
             workspace,
@@ -173,7 +229,7 @@ fn main() -> ExitCode {
             dry_run,
             yes,
             json,
-        } => with_workspace(workspace.as_deref(), |ws| {
+        } => with_workspace(workspace.path(), |ws| {
             let options = flush::Options {
                 instances,
                 all,
@@ -189,13 +245,17 @@ fn main() -> ExitCode {
             check,
             diff,
             json,
-        } => match gen(workspace.as_deref(), write, check, diff, json) {
+        } => match gen(workspace.path(), write, check, diff, json) {
             Ok(code) => code,
             Err(message) => {
                 eprintln!("error: {message}");
                 ExitCode::from(1)
             }
         },
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "kovan", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -207,9 +267,19 @@ fn with_workspace(
     match locate(flag).and_then(|file| workspace::load(&file)) {
         Ok(ws) => f(ws),
         Err(e) => {
-            eprintln!("error: {e}");
+            workspace_error(&e);
             ExitCode::from(1)
         }
+    }
+}
+
+/// A workspace that did not load, on stderr; a missing one with the command that proposes one.
+fn workspace_error(e: &WorkspaceError) {
+    eprintln!("error: {e}");
+    if matches!(e, WorkspaceError::NotFound { .. }) {
+        eprintln!(
+            "hint: in a Django project, `kovan init` proposes a kovan.toml from its settings."
+        );
     }
 }
 
@@ -241,7 +311,7 @@ fn check(flag: Option<&Path>, json: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         (_, Err(e)) => {
-            eprintln!("error: {e}");
+            workspace_error(&e);
             ExitCode::from(1)
         }
         (WorkspaceView::Invalid(_), Ok(_)) => unreachable!("a loaded workspace has a loaded view"),
@@ -255,9 +325,13 @@ fn gen(
     diff: bool,
     json: bool,
 ) -> Result<ExitCode, String> {
-    let ws = locate(flag)
-        .and_then(|file| workspace::load(&file))
-        .map_err(|e| e.to_string())?;
+    let ws = match locate(flag).and_then(|file| workspace::load(&file)) {
+        Ok(ws) => ws,
+        Err(e) => {
+            workspace_error(&e);
+            return Ok(ExitCode::from(1));
+        }
+    };
     let mut plan = generate::plan(&ws).map_err(|e| e.to_string())?;
     if write {
         let report = generate::write(&plan, None).map_err(|e| e.to_string())?;

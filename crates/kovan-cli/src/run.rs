@@ -1,6 +1,5 @@
 //! `kovan up`, `kovan status`, `kovan stop`: the supervisor from a terminal.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,7 +79,7 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let colour = std::io::stdout().is_terminal();
+    let colour = crate::style::colour();
     let width = members
         .iter()
         .map(String::len)
@@ -103,14 +102,11 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
         let mut prefixed: Vec<String> = members.clone();
         prefixed.push(kovan_core::supervisor::REDIS_SERVICE.into());
         for (n, name) in prefixed.iter().enumerate() {
-            let tag = if colour {
-                format!(
-                    "\x1b[{}m{name:<width$} |\x1b[0m",
-                    COLOURS[n % COLOURS.len()]
-                )
-            } else {
-                format!("{name:<width$} |")
-            };
+            let tag = crate::style::paint(
+                colour,
+                COLOURS[n % COLOURS.len()],
+                &format!("{name:<width$} |"),
+            );
             let _ = sup.subscribe_logs(
                 name,
                 Box::new(move |lines| {

@@ -10,6 +10,7 @@ use crate::doctor::Finding;
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
 use crate::health::HealthEvent;
+use crate::proposal::Proposal;
 use crate::store::{EventRecord, HealthSample, StoreSetAside};
 use crate::supervisor::managed_redis::RedisProbe;
 use crate::supervisor::{StopReport, SupervisorError, SupervisorEvent};
@@ -33,5 +34,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     HealthEvent::export_all_to(dir)?;
     HealthSample::export_all_to(dir)?;
     StoreSetAside::export_all_to(dir)?;
+    Proposal::export_all_to(dir)?;
     Finding::export_all_to(dir)
 }

@@ -2,11 +2,14 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod detect;
 pub mod doctor;
 pub mod error;
 pub mod generate;
 pub mod health;
 pub mod process_table;
+pub mod proposal;
+pub mod recent;
 pub mod running;
 pub mod store;
 pub mod supervisor;

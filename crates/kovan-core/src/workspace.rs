@@ -271,12 +271,20 @@ impl Workspace {
         if let Some(python) = &self.project.python {
             return python.clone();
         }
-        [".venv/bin/python", "venv/bin/python"]
-            .into_iter()
-            .find(|candidate| self.project.django_root.join(candidate).is_file())
-            .unwrap_or("python3")
+        virtualenv_python(&self.project.django_root)
+            .unwrap_or(FALLBACK_PYTHON)
             .to_string()
     }
+}
+
+/// The interpreter used when kovan.toml names none and the Django root has no virtualenv.
+pub const FALLBACK_PYTHON: &str = "python3";
+
+/// The Python of the project's `.venv`, else its `venv`, relative to the Django root.
+pub fn virtualenv_python(django_root: &Path) -> Option<&'static str> {
+    [".venv/bin/python", "venv/bin/python"]
+        .into_iter()
+        .find(|candidate| django_root.join(candidate).is_file())
 }
 
 /// The kovan.toml a path names: the path itself, or `kovan.toml` inside it when it is a folder.
@@ -1200,7 +1208,9 @@ pub fn check_name(name: &str, what: &str) -> Result<(), (String, String)> {
     Err((problem, fix))
 }
 
-fn suggest_name(name: &str) -> String {
+/// `name` lower-cased with every run of other characters turned into one `_`, leading digits and
+/// underscores dropped, cut to the length limit; empty when nothing usable is left.
+pub fn suggest_name(name: &str) -> String {
     let mut s: String = name
         .to_lowercase()
         .chars()
@@ -1280,7 +1290,7 @@ fn is_identifier(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn is_dotted_module(s: &str) -> bool {
+pub(crate) fn is_dotted_module(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|part| {
             part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
