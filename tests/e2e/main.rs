@@ -366,3 +366,181 @@ fn http_get(port: u16, path: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+/// A redis-server of the test's own on a free loopback port, without persistence; killed on drop.
+struct RedisServer {
+    port: u16,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup.sh test)");
+        let server = Self {
+            port,
+            child,
+            _dir: dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while server.cli(&["PING"]).trim() != "PONG" {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not answer");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// One command through redis-cli; arguments go as they are, no shell in between.
+    fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self) -> std::collections::BTreeSet<String> {
+        self.cli(&["--scan"])
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
+    let redis = RedisServer::start();
+    let dir = example_copy();
+    let data = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("kovan.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "redis://127.0.0.1:6379/0",
+        &format!("redis://127.0.0.1:{}/0", redis.port),
+    );
+    std::fs::write(&toml, text).unwrap();
+
+    // chat_main: 40 keys and 2 cached sessions; chat_api: 25 and 1; another app's 7 keys, plus
+    // two that only look like chat_main's.
+    let mut mset = vec!["MSET".to_string()];
+    let mut put = |key: String| mset.extend([key, "v".to_string()]);
+    for i in 0..40 {
+        put(format!("context7_chat_main:1:page {i}"));
+    }
+    for i in 0..2 {
+        put(format!("context7_chat_main:1:django.contrib.sessions.cache{i}"));
+    }
+    for i in 0..25 {
+        put(format!("context7_chat_api:1:k{i}"));
+    }
+    put("context7_chat_api:1:django.contrib.sessions.cachez".into());
+    for i in 0..7 {
+        put(format!("otherapp:1:k{i}"));
+    }
+    put("context7_chat_main_extra:1:x".into());
+    put("context7_chat_main".into());
+    let args: Vec<&str> = mset.iter().map(String::as_str).collect();
+    assert_eq!(redis.cli(&args).trim(), "OK");
+    let before = redis.keys();
+    assert_eq!(before.len(), 77);
+
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    let keys = |name: &str, n: u64| {
+        format!("[data-instance={name}] [data-testid=cache-keys][data-keys=\"{n}\"]")
+    };
+    app.wait_for_secs(&keys("chat_main", 42), 20).await;
+    app.wait_for(&keys("chat_api", 26)).await;
+    assert_eq!(
+        app.text("[data-instance=chat_main] [data-testid=session-count]")
+            .await,
+        "· 2 oturum"
+    );
+
+    app.wait_for("[data-instance=chat_main] [data-testid=flush]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for("[data-testid=flush-dialog][data-phase=confirm]")
+        .await;
+    assert_eq!(
+        app.text("[data-testid=flush-line]").await,
+        "chat_main: 42 anahtar silinecek (oturumlar dahil)"
+    );
+    let other = app.wait_for("[data-testid=flush-other-apps]").await;
+    assert_eq!(
+        other.attr("data-count").await.unwrap().as_deref(),
+        Some("9")
+    );
+    app.screenshot("cache-confirm").await;
+
+    app.wait_for("[data-testid=flush-confirm]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let result = app
+        .wait_for_secs("[data-testid=flush-result]", 20)
+        .await;
+    assert_eq!(
+        result.attr("data-deleted").await.unwrap().as_deref(),
+        Some("42")
+    );
+    app.screenshot("cache-flushed").await;
+    app.wait_for("[data-testid=flush-close]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_secs(&keys("chat_main", 0), 20).await;
+    app.wait_for(&keys("chat_api", 26)).await;
+
+    let after = redis.keys();
+    let gone: Vec<&String> = before.difference(&after).collect();
+    assert_eq!(gone.len(), 42, "{gone:?}");
+    assert!(
+        gone.iter().all(|k| k.starts_with("context7_chat_main:")),
+        "{gone:?}"
+    );
+    for kept in [
+        "otherapp:1:k0",
+        "otherapp:1:k6",
+        "context7_chat_main_extra:1:x",
+        "context7_chat_main",
+        "context7_chat_api:1:django.contrib.sessions.cachez",
+    ] {
+        assert!(after.contains(kept), "{kept} was deleted");
+    }
+    app.quit().await;
+
+    let store = kovan_core::store::Store::open(&data.path().join("kovan.sqlite3")).unwrap();
+    let flushes: Vec<_> = store
+        .events(&kovan_core::workspace::load(dir.path()).unwrap().file, 20)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "flush")
+        .collect();
+    assert_eq!(flushes.len(), 1, "{flushes:?}");
+    assert_eq!(flushes[0].instance.as_deref(), Some("chat_main"));
+    assert_eq!(flushes[0].detail["deleted"], 42);
+}

@@ -109,7 +109,7 @@ describe('Cache Temizle on one card', () => {
     button('flush-confirm').click();
     await waitFor('[data-testid="flush-result"]');
     expect(named(calls, 'flush_cache').map((c) => c.args)).toEqual([{ preview: chatMainPreview }]);
-    expect(text('[data-testid="flush-result"] .result-title')).toBe('1.234 anahtar silindi (0,42 sn).');
+    expect(text('[data-testid="flush-result"] .result-title')).toBe('1.234 anahtar silindi (420 ms).');
     await until(() => one('[data-testid="cache-keys"]', card('chat_main')).dataset.keys === '0', 'the new count');
     expect(one('[data-testid="cache-keys"]', card('chat_api')).dataset.keys).toBe('56');
 
