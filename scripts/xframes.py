@@ -109,29 +109,34 @@ def grab(display):
     return Frame(time.monotonic(), data)
 
 
-def ink_points(frame, box, step=2):
-    """The reference's text and icon pixels (on a grid) inside box."""
+def sample_points(frame, box, step=2):
+    """The reference's pixels on a grid inside box, split into ink (text, icons) and paper."""
     x0, y0, x1, y1 = box
-    return [(x, y) for y in range(y0, y1 + 1, step) for x in range(x0, x1 + 1, step)
-            if frame.luma(x, y) < INK]
+    ink, paper = [], []
+    for y in range(y0, y1 + 1, step):
+        for x in range(x0, x1 + 1, step):
+            (ink if frame.luma(x, y) < INK else paper).append((x, y))
+    return ink, paper[::7]
 
 
 def first_complete(frames, box, share=0.9):
-    """The first frame in which at least `share` of the settled frame's ink is drawn.
+    """The first frame that shows what the settled frame shows: at least `share` of its ink drawn
+    as ink and `share` of its paper as paper.
 
-    The settled frame is the last one (taken seconds after the window stopped changing except for
-    live figures). Before the workspace is on screen the window is blank or shows a header only, and
-    the three cards, being most of the window's text, are most of its ink: 90 % of it drawn means
-    the cards are on screen; live values that change (health, CPU) are a small part of it."""
-    ref = frames[-1]
-    points = ink_points(ref, box)
-    if not points:
+    The settled frame is the last one, taken seconds after the window first showed content. Before
+    the workspace is on screen the window is black (not mapped: all "ink"), blank (no ink) or shows
+    the header and "kovan.toml okunuyor..." only; the three cards are most of the window's text, so
+    90 % of the settled frame's ink drawn means the cards are on screen. Live values that change
+    (uptime, health, key counts) are a small part of it."""
+    ink, paper = sample_points(frames[-1], box)
+    if not ink:
         return None, 0
     for f in frames:
-        drawn = sum(1 for x, y in points if f.luma(x, y) < INK)
-        if drawn >= share * len(points):
-            return f, len(points)
-    return None, len(points)
+        drawn = sum(1 for x, y in ink if f.luma(x, y) < INK)
+        clear = sum(1 for x, y in paper if f.luma(x, y) >= INK)
+        if drawn >= share * len(ink) and clear >= share * len(paper):
+            return f, len(ink)
+    return None, len(ink)
 
 
 def cmd_rendered(args):
