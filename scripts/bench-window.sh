@@ -9,7 +9,8 @@
 #
 # Needs the release app: scripts/package.sh (or `ui/node_modules/.bin/tauri build --no-bundle`),
 # the test venv (scripts/setup.sh test) and xwd/Xvfb/ImageMagick (scripts/setup.sh test).
-# KOVAN_BENCH_APP and KOVAN_BENCH_CLI point at other builds.
+# KOVAN_BENCH_APP and KOVAN_BENCH_CLI point at other builds; KOVAN_BENCH_INSTANCES=0 measures with
+# no instance running (for comparison), KOVAN_BENCH_RUNS=0 skips the launches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,6 +19,7 @@ die() { printf 'bench-window: %s\n' "$*" >&2; exit 1; }
 
 runs=${KOVAN_BENCH_RUNS:-5}
 idle_seconds=${KOVAN_BENCH_IDLE_SECONDS:-30}
+with_instances=${KOVAN_BENCH_INSTANCES:-1}
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 app=${KOVAN_BENCH_APP:-$target_dir/release/kovan-desktop}
@@ -71,6 +73,7 @@ export KOVAN_DATA_DIR="$tmp/data" XDG_DATA_HOME="$tmp/xdg/data" XDG_CACHE_HOME="
 mkdir -p "$KOVAN_DATA_DIR" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_CONFIG_HOME"
 "$cli" gen --write --workspace "$ws" >/dev/null
 
+if [ "$with_instances" != 0 ]; then
 echo "bench-window: kovan up chat" >&2
 "$cli" up chat --workspace "$ws" >"$tmp/up.log" 2>&1 &
 up_pid=$!
@@ -85,6 +88,7 @@ done
   tail -n 40 "$tmp/up.log" >&2; "$cli" status --workspace "$ws" >&2 || true
   die "the three instances were not all running after 120 s (kovan up's last lines and kovan status above)"
 }
+fi
 
 display=99
 while [ -e "/tmp/.X$display-lock" ] || [ -e "/tmp/.X11-unix/X$display" ]; do display=$((display + 1)); done
@@ -95,11 +99,15 @@ for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; d
 export DISPLAY=":$display"
 
 mkdir -p "$tmp/frames"
-echo "bench-window: $runs launches of $app" >&2
-python3 scripts/xframes.py launch --display "$DISPLAY" --runs "$runs" --out "$tmp/frames" -- \
-  "$app" --workspace "$ws" >"$tmp/launch.json"
-mkdir -p tests/screenshots
-cp "$tmp/frames/launch-1.png" tests/screenshots/bench-window.png
+if [ "$runs" -gt 0 ]; then
+  echo "bench-window: $runs launches of $app" >&2
+  python3 scripts/xframes.py launch --display "$DISPLAY" --runs "$runs" --out "$tmp/frames" -- \
+    "$app" --workspace "$ws" >"$tmp/launch.json"
+  mkdir -p tests/screenshots
+  cp "$tmp/frames/launch-1.png" tests/screenshots/bench-window.png
+else
+  echo '{"runs": []}' >"$tmp/launch.json"
+fi
 
 echo "bench-window: idle for ${idle_seconds} s" >&2
 (cd "$tmp" && exec setsid "$app" --workspace "$ws" >"$tmp/app.log" 2>&1) &
@@ -151,7 +159,8 @@ kill -TERM "$app_pid"
 for _ in $(seq 100); do pgrep -s "$app_pid" >/dev/null || break; sleep 0.1; done
 app_pid=''
 
-python3 - "$tmp/launch.json" "$tmp/idle.json" <<'EOF'
+[ "$with_instances" != 0 ] && running_text="three instances running" || running_text="no instance running"
+python3 - "$tmp/launch.json" "$tmp/idle.json" "$running_text" <<'EOF'
 import json, sys
 launch = json.load(open(sys.argv[1]))
 idle = json.load(open(sys.argv[2]))
@@ -160,9 +169,10 @@ print()
 print("launch -> window on screen / cards drawn, each run:")
 for i, r in enumerate(launch["runs"], 1):
     print(f"  run {i}: {r['mapped']:.2f} s / {r['cards']:.2f} s")
-print(f"median: window on screen {launch['median_mapped']:.2f} s, cards drawn {launch['median_cards']:.2f} s")
+if launch["runs"]:
+    print(f"median: window on screen {launch['median_mapped']:.2f} s, cards drawn {launch['median_cards']:.2f} s")
 print()
-print(f"idle, {idle['seconds']} s with three instances running:")
+print(f"idle, {idle['seconds']} s, {sys.argv[3]}:")
 print(f"  {'process':<20} {'CPU % of a core':>16} {'RSS MiB':>9} {'PSS MiB':>9}")
 cpu = rss = pss = 0
 for p in idle["processes"]:
@@ -170,4 +180,5 @@ for p in idle["processes"]:
     cpu += p["cpu_percent"]; rss += p["rss"]; pss += p["pss"]
 print(f"  {'all':<20} {cpu:>16.2f} {mib(rss):>9.1f} {mib(pss):>9.1f}")
 EOF
-echo "the first launch's settled window: $root/tests/screenshots/bench-window.png"
+[ "$runs" -gt 0 ] && echo "the first launch's settled window: $root/tests/screenshots/bench-window.png"
+exit 0
