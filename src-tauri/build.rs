@@ -24,6 +24,12 @@ fn main() {
             "flush_preview",
             "flush_cache",
             "cancel_flush",
+            "health_latest",
+            "health_samples",
+            "event_history",
+            "doctor_findings",
+            "apply_fix",
+            "store_notice",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

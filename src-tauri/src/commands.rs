@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use kovan_core::cache::{self, CacheCounts, CacheProgress, FlushPreview, FlushReport, FlushScope};
+use kovan_core::doctor::{self, Context, Finding, FixAction};
 use kovan_core::generate::{self, Plan, WriteReport};
-use kovan_core::store::EventRecord;
+use kovan_core::health::InstanceHealth;
+use kovan_core::store::{EventRecord, HealthSample, StoreSetAside};
 use kovan_core::supervisor::managed_redis::{self, RedisProbe};
 use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
 use kovan_core::{IpcError, WorkspaceView};
@@ -168,4 +170,61 @@ pub async fn flush_cache(state: State<'_, AppState>, preview: FlushPreview) -> R
 #[tauri::command]
 pub fn cancel_flush(state: State<'_, AppState>) -> bool {
     state.flusher.cancel()
+}
+
+/// The poller's last check of every instance (the cards' health before the next event).
+#[tauri::command]
+pub fn health_latest(state: State<'_, AppState>) -> Vec<InstanceHealth> {
+    state.health_latest()
+}
+
+/// An instance's newest health samples, oldest first: its latency sparkline.
+#[tauri::command]
+pub fn health_samples(
+    state: State<'_, AppState>,
+    instance: String,
+    limit: usize,
+) -> Result<Vec<HealthSample>> {
+    Ok(state
+        .history()?
+        .recent_samples(state.file(), &instance, limit)?)
+}
+
+/// The events timeline: newest first, filtered by instance (any when null) and kinds (any when empty).
+#[tauri::command]
+pub fn event_history(
+    state: State<'_, AppState>,
+    instance: Option<String>,
+    kinds: Vec<String>,
+    limit: usize,
+) -> Result<Vec<EventRecord>> {
+    let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    Ok(state
+        .history()?
+        .events_filtered(state.file(), instance.as_deref(), &kinds, limit)?)
+}
+
+/// The isolation doctor's findings now, from the files, the running groups and the last health checks.
+#[tauri::command]
+pub fn doctor_findings(state: State<'_, AppState>) -> Result<Vec<Finding>> {
+    state.with_workspace(|ws| {
+        let context = Context::with_health(ws, state.store().map(|s| &**s), state.health_latest());
+        Ok(doctor::examine(ws, &context))
+    })
+}
+
+/// Make a finding's one-click fix; a restart goes through the supervisor, the rest through the doctor.
+#[tauri::command]
+pub async fn apply_fix(state: State<'_, AppState>, action: FixAction) -> Result<String> {
+    if let FixAction::Restart { instance } = &action {
+        state.supervisor()?.restart(instance).await?;
+        return Ok(format!("{instance} restarted."));
+    }
+    Ok(doctor::apply_fix(&state.workspace()?, &action)?)
+}
+
+/// The damaged history file set aside at start, the first time asked; then null.
+#[tauri::command]
+pub fn store_notice(state: State<'_, AppState>) -> Option<StoreSetAside> {
+    state.store().and_then(|s| s.take_set_aside_notice())
 }

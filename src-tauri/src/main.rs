@@ -17,6 +17,7 @@ fn main() {
             }
         }))
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             let file = named
                 .clone()
@@ -44,7 +45,13 @@ fn main() {
             commands::cache_counts,
             commands::flush_preview,
             commands::flush_cache,
-            commands::cancel_flush
+            commands::cancel_flush,
+            commands::health_latest,
+            commands::health_samples,
+            commands::event_history,
+            commands::doctor_findings,
+            commands::apply_fix,
+            commands::store_notice
         ])
         .build(tauri::generate_context!())
         .expect("Kovan could not start its window");

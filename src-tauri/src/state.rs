@@ -3,9 +3,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use kovan_core::cache::{CacheProgress, Counter, Flusher};
+use kovan_core::health::{self, HealthEvent, InstanceHealth, PollerHandle, PollerOptions};
 use kovan_core::store::Store;
 use kovan_core::supervisor::{EventSink, Supervisor};
 use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
@@ -16,6 +17,8 @@ pub struct AppState {
     app: AppHandle,
     workspace: RwLock<Result<Workspace, WorkspaceError>>,
     supervisor: RwLock<Option<Supervisor>>,
+    /// Checks every instance's health while the workspace is loaded; replaced on reload.
+    poller: Mutex<Option<PollerHandle>>,
     store: Option<Arc<Store>>,
     /// Cache counts: the timer's refresh skips while one runs.
     pub counter: Counter,
@@ -41,6 +44,7 @@ impl AppState {
                 path: PathBuf::new(),
             })),
             supervisor: RwLock::new(None),
+            poller: Mutex::new(None),
             store,
             counter: Counter::new(),
             flusher: Flusher::new(),
@@ -58,6 +62,23 @@ impl AppState {
                 let _ = app.emit("instance://status", state);
             }
         })
+    }
+
+    fn health_sink(&self) -> health::HealthSink {
+        let app = self.app.clone();
+        Arc::new(move |event: HealthEvent| {
+            let _ = app.emit("instance://health", event);
+        })
+    }
+
+    /// The poller's last check of every instance checked so far.
+    pub fn health_latest(&self) -> Vec<InstanceHealth> {
+        self.poller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(PollerHandle::latest)
+            .unwrap_or_default()
     }
 
     /// A cache operation's progress (count or flush) as `cache://progress` events.
@@ -109,11 +130,22 @@ impl AppState {
     pub fn reload(&self) -> WorkspaceView {
         let loaded = workspace::load(&self.file);
         let view = WorkspaceView::of(&loaded);
-        let next = loaded.as_ref().ok().map(|ws| {
-            // Entering the runtime lets the supervisor start its watchers for adopted groups.
-            let _guard = tauri::async_runtime::handle().inner().enter();
-            Supervisor::new(ws.clone(), self.store.clone(), self.sink())
+        // Entering the runtime lets the supervisor and the poller start their tasks.
+        let _guard = tauri::async_runtime::handle().inner().enter();
+        let next = loaded
+            .as_ref()
+            .ok()
+            .map(|ws| Supervisor::new(ws.clone(), self.store.clone(), self.sink()));
+        let poller = loaded.as_ref().ok().map(|ws| {
+            health::start(
+                ws.clone(),
+                self.store.clone(),
+                PollerOptions::default(),
+                self.health_sink(),
+            )
         });
+        // The old poller stops when dropped here.
+        *self.poller.lock().unwrap_or_else(|e| e.into_inner()) = poller;
         let previous = std::mem::replace(
             &mut *self.supervisor.write().unwrap_or_else(|e| e.into_inner()),
             next,
@@ -140,6 +172,14 @@ impl AppState {
 
     pub fn store(&self) -> Option<&Arc<Store>> {
         self.store.as_ref()
+    }
+
+    /// The store, or the error that says history is off.
+    pub fn history(&self) -> Result<&Store, IpcError> {
+        self.store.as_deref().ok_or_else(|| IpcError {
+            kind: "store_unavailable".into(),
+            message: "Kovan's history is off: its database could not be opened (see the terminal Kovan was started from).".into(),
+        })
     }
 
     pub fn file(&self) -> &PathBuf {

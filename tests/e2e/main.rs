@@ -393,7 +393,10 @@ impl RedisServer {
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while server.cli(&["PING"]).trim() != "PONG" {
-            assert!(std::time::Instant::now() < deadline, "redis-server did not answer");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not answer"
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         server
@@ -410,10 +413,7 @@ impl RedisServer {
     }
 
     fn keys(&self) -> std::collections::BTreeSet<String> {
-        self.cli(&["--scan"])
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        self.cli(&["--scan"]).lines().map(str::to_owned).collect()
     }
 }
 
@@ -444,7 +444,9 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         put(format!("context7_chat_main:1:page {i}"));
     }
     for i in 0..2 {
-        put(format!("context7_chat_main:1:django.contrib.sessions.cache{i}"));
+        put(format!(
+            "context7_chat_main:1:django.contrib.sessions.cache{i}"
+        ));
     }
     for i in 0..25 {
         put(format!("context7_chat_api:1:k{i}"));
@@ -499,9 +501,7 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         .click()
         .await
         .unwrap();
-    let result = app
-        .wait_for_secs("[data-testid=flush-result]", 20)
-        .await;
+    let result = app.wait_for_secs("[data-testid=flush-result]", 20).await;
     assert_eq!(
         result.attr("data-deleted").await.unwrap().as_deref(),
         Some("42")
