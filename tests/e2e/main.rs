@@ -247,7 +247,7 @@ fn test_python() -> String {
 }
 
 #[tokio::test]
-async fn the_dev_pair_starts_with_one_click_and_stop_all_frees_both_ports() {
+async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_frees_the_ports() {
     let dir = example_copy();
     let data = tempfile::tempdir().unwrap();
     let (main_port, api_port, ws_port, redis_port) =
@@ -302,7 +302,40 @@ async fn the_dev_pair_starts_with_one_click_and_stop_all_frees_both_ports() {
         port_is_free(ws_port),
         "chat_websocket is not in the dev pair"
     );
+    // Green means running, answering /health/ and reporting exactly the derived names.
+    for name in ["chat_main", "chat_api"] {
+        app.wait_for_secs(
+            &format!("[data-instance={name}][data-health=up] [data-testid=health][data-verdict=healthy]"),
+            20,
+        )
+        .await;
+    }
+    app.wait_for("[data-instance=chat_main] [data-testid=sparkline]")
+        .await;
     app.screenshot("dev-pair-running").await;
+
+    // chat_api's whole process group dies from outside the app: its card turns red and the
+    // timeline holds the crash, marked as worth a notification.
+    let pid: i32 = app
+        .wait_for("[data-instance=chat_api] [data-testid=pid]")
+        .await
+        .attr("data-pid")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(unsafe { libc::kill(-pid, libc::SIGKILL) }, 0, "kill group {pid}");
+    app.wait_for_secs("[data-instance=chat_api][data-status=crashed]", 20)
+        .await;
+    app.wait_for_secs(
+        "[data-testid=event][data-kind=crash][data-instance=chat_api][data-alert=true]",
+        20,
+    )
+    .await;
+    app.wait_for("[data-instance=chat_main][data-status=running][data-health=up]")
+        .await;
+    app.screenshot("instance-killed").await;
 
     app.wait_for("[data-testid=stop-all]")
         .await
@@ -311,8 +344,6 @@ async fn the_dev_pair_starts_with_one_click_and_stop_all_frees_both_ports() {
         .unwrap();
     let clicked = std::time::Instant::now();
     app.wait_for_secs("[data-instance=chat_main][data-status=stopped]", 30)
-        .await;
-    app.wait_for_secs("[data-instance=chat_api][data-status=stopped]", 30)
         .await;
     eprintln!(
         "dev pair stopped {} ms after the click",
