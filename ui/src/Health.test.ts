@@ -56,6 +56,7 @@ afterEach(() => {
   cleanup();
   clearMocks();
   vi.restoreAllMocks();
+  vi.unstubAllGlobals();
   localStorage.clear();
   setLanguage('tr');
 });
