@@ -30,6 +30,11 @@ fn main() {
             "doctor_findings",
             "apply_fix",
             "store_notice",
+            "open_workspace",
+            "recent_workspaces",
+            "propose_workspace",
+            "create_workspace",
+            "set_language",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

@@ -7,6 +7,8 @@ use kovan_core::cache::{self, CacheCounts, CacheProgress, FlushPreview, FlushRep
 use kovan_core::doctor::{self, Context, Finding, FixAction};
 use kovan_core::generate::{self, Plan, WriteReport};
 use kovan_core::health::InstanceHealth;
+use kovan_core::proposal::{self, Proposal};
+use kovan_core::recent::RecentWorkspaces;
 use kovan_core::store::{EventRecord, HealthSample, StoreSetAside};
 use kovan_core::supervisor::managed_redis::{self, RedisProbe};
 use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
@@ -133,7 +135,7 @@ pub fn recent_events(state: State<'_, AppState>, limit: usize) -> Result<Vec<Eve
     let Some(store) = state.store() else {
         return Ok(Vec::new());
     };
-    Ok(store.events(state.file(), limit)?)
+    Ok(store.events(&state.file(), limit)?)
 }
 
 #[tauri::command]
@@ -187,7 +189,7 @@ pub fn health_samples(
 ) -> Result<Vec<HealthSample>> {
     Ok(state
         .history()?
-        .recent_samples(state.file(), &instance, limit)?)
+        .recent_samples(&state.file(), &instance, limit)?)
 }
 
 /// The events timeline: newest first, filtered by instance (any when null) and kinds (any when empty).
@@ -201,7 +203,7 @@ pub fn event_history(
     let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
     Ok(state
         .history()?
-        .events_filtered(state.file(), instance.as_deref(), &kinds, limit)?)
+        .events_filtered(&state.file(), instance.as_deref(), &kinds, limit)?)
 }
 
 /// The isolation doctor's findings now, from the files, the running groups and the last health checks.
@@ -227,4 +229,49 @@ pub async fn apply_fix(state: State<'_, AppState>, action: FixAction) -> Result<
 #[tauri::command]
 pub fn store_notice(state: State<'_, AppState>) -> Option<StoreSetAside> {
     state.store().and_then(|s| s.take_set_aside_notice())
+}
+
+/// Open another kovan.toml (or the folder holding one); what the current workspace runs stops first
+/// unless "leave running" is on.
+#[tauri::command]
+pub async fn open_workspace(state: State<'_, AppState>, path: PathBuf) -> Result<WorkspaceView> {
+    Ok(state.switch(path).await)
+}
+
+/// The kovan.toml files opened lately, most recent first (those still on disk).
+#[tauri::command]
+pub fn recent_workspaces() -> Vec<PathBuf> {
+    RecentWorkspaces::open_default().list()
+}
+
+/// Detect the Django project in `folder` (asking Django itself) and propose its kovan.toml.
+#[tauri::command]
+pub async fn propose_workspace(folder: PathBuf) -> Result<Proposal> {
+    Ok(blocking(move || proposal::propose(&folder)).await??)
+}
+
+/// Write the proposal for `folder` (never over an existing kovan.toml) and open it.
+#[tauri::command]
+pub async fn create_workspace(
+    state: State<'_, AppState>,
+    folder: PathBuf,
+) -> Result<WorkspaceView> {
+    let file = blocking(move || proposal::write(&proposal::propose(&folder)?)).await??;
+    Ok(state.switch(file).await)
+}
+
+/// Detection runs the project's Python for up to 30 s: off the async runtime's workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| IpcError {
+            kind: "internal".into(),
+            message: e.to_string(),
+        })
+}
+
+/// The window's language, for the tray menu's words.
+#[tauri::command]
+pub fn set_language(app: tauri::AppHandle, language: String) {
+    crate::tray::set_language(&app, &language);
 }

@@ -7,13 +7,15 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use kovan_core::cache::{CacheProgress, Counter, Flusher};
 use kovan_core::health::{self, HealthEvent, InstanceHealth, PollerHandle, PollerOptions};
+use kovan_core::recent::RecentWorkspaces;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{EventSink, Supervisor};
 use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
 use tauri::{AppHandle, Emitter, Manager};
 
 pub struct AppState {
-    file: PathBuf,
+    /// The kovan.toml shown; "Proje aç" switches it.
+    file: RwLock<PathBuf>,
     app: AppHandle,
     workspace: RwLock<Result<Workspace, WorkspaceError>>,
     supervisor: RwLock<Option<Supervisor>>,
@@ -38,7 +40,7 @@ impl AppState {
             }
         };
         let state = Self {
-            file,
+            file: RwLock::new(file),
             app,
             workspace: RwLock::new(Err(WorkspaceError::NotFound {
                 path: PathBuf::new(),
@@ -59,6 +61,7 @@ impl AppState {
         let app = self.app.clone();
         Arc::new(move |event| {
             if let kovan_core::supervisor::SupervisorEvent::Status(state) = event {
+                crate::tray::status(&app, &state);
                 let _ = app.emit("instance://status", state);
             }
         })
@@ -128,7 +131,11 @@ impl AppState {
     /// Read kovan.toml again, so a fix made in an editor shows without restarting the app. Running
     /// instances carry over: the new supervisor adopts them from the store.
     pub fn reload(&self) -> WorkspaceView {
-        let loaded = workspace::load(&self.file);
+        let loaded = workspace::load(&self.file());
+        if loaded.is_ok() {
+            // A convenience for the first-run screen; never a reason to fail the load.
+            let _ = RecentWorkspaces::open_default().remember(&self.file());
+        }
         let view = WorkspaceView::of(&loaded);
         // Entering the runtime lets the supervisor and the poller start their tasks.
         let _guard = tauri::async_runtime::handle().inner().enter();
@@ -182,8 +189,25 @@ impl AppState {
         })
     }
 
-    pub fn file(&self) -> &PathBuf {
-        &self.file
+    pub fn file(&self) -> PathBuf {
+        self.file.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Show another workspace. What the current one runs is stopped first, as on exit, unless the
+    /// user chose to leave it running (a later panel adopts it from the store).
+    pub async fn switch(&self, file: PathBuf) -> WorkspaceView {
+        let current = self
+            .supervisor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(s) = current {
+            s.shutdown(self.leave_running.load(Ordering::SeqCst)).await;
+        }
+        *self.file.write().unwrap_or_else(|e| e.into_inner()) = workspace::file_in(&file);
+        let view = self.reload();
+        crate::tray::redraw(&self.app);
+        view
     }
 }
 

@@ -305,7 +305,9 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
     // Green means running, answering /health/ and reporting exactly the derived names.
     for name in ["chat_main", "chat_api"] {
         app.wait_for_secs(
-            &format!("[data-instance={name}][data-health=up] [data-testid=health][data-verdict=healthy]"),
+            &format!(
+                "[data-instance={name}][data-health=up] [data-testid=health][data-verdict=healthy]"
+            ),
             20,
         )
         .await;
@@ -325,7 +327,11 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(unsafe { libc::kill(-pid, libc::SIGKILL) }, 0, "kill group {pid}");
+    assert_eq!(
+        unsafe { libc::kill(-pid, libc::SIGKILL) },
+        0,
+        "kill group {pid}"
+    );
     app.wait_for_secs("[data-instance=chat_api][data-status=crashed]", 20)
         .await;
     app.wait_for_secs(

@@ -17,6 +17,7 @@ import type { HealthEvent } from './bindings/HealthEvent';
 import type { HealthSample } from './bindings/HealthSample';
 import type { InstanceHealth } from './bindings/InstanceHealth';
 import type { StoreSetAside } from './bindings/StoreSetAside';
+import type { Proposal } from './bindings/Proposal';
 import type { FlushPreview } from './bindings/FlushPreview';
 import type { FlushReport } from './bindings/FlushReport';
 import type { FlushScope } from './bindings/FlushScope';
@@ -77,6 +78,8 @@ export type { Finding } from './bindings/Finding';
 export type { FixAction } from './bindings/FixAction';
 export type { Severity } from './bindings/Severity';
 export type { StoreSetAside } from './bindings/StoreSetAside';
+export type { Proposal } from './bindings/Proposal';
+export type { Detection } from './bindings/Detection';
 
 /** The kind given to a failure when the page is not inside the Kovan window at all. */
 export const NO_BACKEND = 'ipc_unavailable';
@@ -375,4 +378,32 @@ export async function notify(title: string, body: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+// ---- Workspaces ---------------------------------------------------------------------------------
+
+/** Open another kovan.toml (or its folder). What the current workspace runs stops first unless
+ * "leave running" is on. */
+export function openWorkspace(path: string): Promise<WorkspaceView> {
+  return call<WorkspaceView>('open_workspace', { path });
+}
+
+/** The kovan.toml files opened lately, most recent first. */
+export function recentWorkspaces(): Promise<string[]> {
+  return call<string[]>('recent_workspaces');
+}
+
+/** Detect the Django project in `folder` (Kovan asks Django itself) and propose a kovan.toml. */
+export function proposeWorkspace(folder: string): Promise<Proposal> {
+  return call<Proposal>('propose_workspace', { folder });
+}
+
+/** Write the proposed kovan.toml into `folder` (never over an existing one) and open it. */
+export function createWorkspace(folder: string): Promise<WorkspaceView> {
+  return call<WorkspaceView>('create_workspace', { folder });
+}
+
+/** Tell the shell the window's language, for the tray menu. */
+export function tellLanguage(language: string): Promise<void> {
+  return call<void>('set_language', { language });
 }

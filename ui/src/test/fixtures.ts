@@ -398,4 +398,6 @@ export const background: Readonly<Record<string, unknown>> = {
   store_notice: null,
   event_history: [],
   doctor_findings: [],
+  set_language: null,
+  recent_workspaces: [],
 };
