@@ -316,6 +316,25 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
         .await;
     app.screenshot("dev-pair-running").await;
 
+    // chat_main's log, as the drawer shows it: runserver's own lines, live.
+    app.click("[data-instance=chat_main] [data-testid=logs]")
+        .await;
+    app.wait_for("[data-testid=log-drawer]").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !app
+        .text("[data-testid=log-drawer]")
+        .await
+        .contains("Starting development server")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "runserver's start line is not in the drawer"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.screenshot("logs").await;
+    app.click("[data-testid=log-close]").await;
+
     // chat_api's whole process group dies from outside the app: its card turns red and the
     // timeline holds the crash, marked as worth a notification.
     let pid: i32 = app
