@@ -13,7 +13,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libssl-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev python3 python3-venv)
 if [ "$what" = test ]; then
-  apt_packages+=(webkit2gtk-driver xvfb xauth redis-server nginx imagemagick openssl util-linux)
+  apt_packages+=(webkit2gtk-driver xvfb xauth redis-server nginx imagemagick openssl util-linux
+    xdotool x11-utils x11-apps desktop-file-utils)  # the last four: scripts/package-test.sh, bench-window.sh
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: format and lint, the Rust workspace, the UI (type check and vitest),
-# then the end-to-end test of the built app under Xvfb. Prints the test counts at the end.
+# then the end-to-end test of the built app under Xvfb, then the packages (built, installed with
+# dpkg -i, started, removed: scripts/package-test.sh). Prints the test counts at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -38,6 +39,18 @@ for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; d
 [ -e "/tmp/.X11-unix/X$display" ] || { echo "Xvfb did not start on :$display" >&2; exit 1; }
 DISPLAY=":$display" cargo test -p kovan-e2e --locked 2>&1 | tee -a "$log"
 echo "screenshots: $root/tests/screenshots/"
+
+step "package: build the .deb and .rpm, install the .deb, start it under Xvfb, remove it"
+package_started=$(date +%s)
+if [ "$(id -u)" = 0 ]; then
+  scripts/package-test.sh
+else
+  # dpkg needs root: build as this user, install and check through sudo.
+  scripts/package.sh
+  sudo env PATH="$PATH" HOME="$HOME" ${CARGO_TARGET_DIR:+CARGO_TARGET_DIR="$CARGO_TARGET_DIR"} \
+    KOVAN_PACKAGE_TEST_NO_BUILD=1 scripts/package-test.sh
+fi
+echo "package step: $(( $(date +%s) - package_started )) s"
 
 # One closing line over every runner: cargo's "test result:" lines and vitest's "Tests" line.
 passed=0 failed=0
