@@ -24,6 +24,17 @@ fn main() {
             "flush_preview",
             "flush_cache",
             "cancel_flush",
+            "health_latest",
+            "health_samples",
+            "event_history",
+            "doctor_findings",
+            "apply_fix",
+            "store_notice",
+            "open_workspace",
+            "recent_workspaces",
+            "propose_workspace",
+            "create_workspace",
+            "set_language",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

@@ -4,8 +4,12 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use kovan_core::cache::{self, CacheCounts, CacheProgress, FlushPreview, FlushReport, FlushScope};
+use kovan_core::doctor::{self, Context, Finding, FixAction};
 use kovan_core::generate::{self, Plan, WriteReport};
-use kovan_core::store::EventRecord;
+use kovan_core::health::InstanceHealth;
+use kovan_core::proposal::{self, Proposal};
+use kovan_core::recent::RecentWorkspaces;
+use kovan_core::store::{EventRecord, HealthSample, StoreSetAside};
 use kovan_core::supervisor::managed_redis::{self, RedisProbe};
 use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
 use kovan_core::{IpcError, WorkspaceView};
@@ -131,7 +135,7 @@ pub fn recent_events(state: State<'_, AppState>, limit: usize) -> Result<Vec<Eve
     let Some(store) = state.store() else {
         return Ok(Vec::new());
     };
-    Ok(store.events(state.file(), limit)?)
+    Ok(store.events(&state.file(), limit)?)
 }
 
 #[tauri::command]
@@ -168,4 +172,106 @@ pub async fn flush_cache(state: State<'_, AppState>, preview: FlushPreview) -> R
 #[tauri::command]
 pub fn cancel_flush(state: State<'_, AppState>) -> bool {
     state.flusher.cancel()
+}
+
+/// The poller's last check of every instance (the cards' health before the next event).
+#[tauri::command]
+pub fn health_latest(state: State<'_, AppState>) -> Vec<InstanceHealth> {
+    state.health_latest()
+}
+
+/// An instance's newest health samples, oldest first: its latency sparkline.
+#[tauri::command]
+pub fn health_samples(
+    state: State<'_, AppState>,
+    instance: String,
+    limit: usize,
+) -> Result<Vec<HealthSample>> {
+    Ok(state
+        .history()?
+        .recent_samples(&state.file(), &instance, limit)?)
+}
+
+/// The events timeline: newest first, filtered by instance (any when null) and kinds (any when empty).
+#[tauri::command]
+pub fn event_history(
+    state: State<'_, AppState>,
+    instance: Option<String>,
+    kinds: Vec<String>,
+    limit: usize,
+) -> Result<Vec<EventRecord>> {
+    let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    Ok(state
+        .history()?
+        .events_filtered(&state.file(), instance.as_deref(), &kinds, limit)?)
+}
+
+/// The isolation doctor's findings now, from the files, the running groups and the last health checks.
+#[tauri::command]
+pub fn doctor_findings(state: State<'_, AppState>) -> Result<Vec<Finding>> {
+    state.with_workspace(|ws| {
+        let context = Context::with_health(ws, state.store().map(|s| &**s), state.health_latest());
+        Ok(doctor::examine(ws, &context))
+    })
+}
+
+/// Make a finding's one-click fix; a restart goes through the supervisor, the rest through the doctor.
+#[tauri::command]
+pub async fn apply_fix(state: State<'_, AppState>, action: FixAction) -> Result<String> {
+    if let FixAction::Restart { instance } = &action {
+        state.supervisor()?.restart(instance).await?;
+        return Ok(format!("{instance} restarted."));
+    }
+    Ok(doctor::apply_fix(&state.workspace()?, &action)?)
+}
+
+/// The damaged history file set aside at start, the first time asked; then null.
+#[tauri::command]
+pub fn store_notice(state: State<'_, AppState>) -> Option<StoreSetAside> {
+    state.store().and_then(|s| s.take_set_aside_notice())
+}
+
+/// Open another kovan.toml (or the folder holding one); what the current workspace runs stops first
+/// unless "leave running" is on.
+#[tauri::command]
+pub async fn open_workspace(state: State<'_, AppState>, path: PathBuf) -> Result<WorkspaceView> {
+    Ok(state.switch(path).await)
+}
+
+/// The kovan.toml files opened lately, most recent first (those still on disk).
+#[tauri::command]
+pub fn recent_workspaces() -> Vec<PathBuf> {
+    RecentWorkspaces::open_default().list()
+}
+
+/// Detect the Django project in `folder` (asking Django itself) and propose its kovan.toml.
+#[tauri::command]
+pub async fn propose_workspace(folder: PathBuf) -> Result<Proposal> {
+    Ok(blocking(move || proposal::propose(&folder)).await??)
+}
+
+/// Write the proposal for `folder` (never over an existing kovan.toml) and open it.
+#[tauri::command]
+pub async fn create_workspace(
+    state: State<'_, AppState>,
+    folder: PathBuf,
+) -> Result<WorkspaceView> {
+    let file = blocking(move || proposal::write(&proposal::propose(&folder)?)).await??;
+    Ok(state.switch(file).await)
+}
+
+/// Detection runs the project's Python for up to 30 s: off the async runtime's workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| IpcError {
+            kind: "internal".into(),
+            message: e.to_string(),
+        })
+}
+
+/// The window's language, for the tray menu's words.
+#[tauri::command]
+pub fn set_language(app: tauri::AppHandle, language: String) {
+    crate::tray::set_language(&app, &language);
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod state;
+mod tray;
 
 use tauri::Manager;
 
@@ -17,11 +18,15 @@ fn main() {
             }
         }))
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        // Size and position come back where the user left them.
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(move |app| {
             let file = named
                 .clone()
                 .unwrap_or_else(|| state::bundled_example(app.handle()));
             app.manage(state::AppState::open(app.handle().clone(), file));
+            tray::install(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -44,7 +49,18 @@ fn main() {
             commands::cache_counts,
             commands::flush_preview,
             commands::flush_cache,
-            commands::cancel_flush
+            commands::cancel_flush,
+            commands::health_latest,
+            commands::health_samples,
+            commands::event_history,
+            commands::doctor_findings,
+            commands::apply_fix,
+            commands::store_notice,
+            commands::open_workspace,
+            commands::recent_workspaces,
+            commands::propose_workspace,
+            commands::create_workspace,
+            commands::set_language
         ])
         .build(tauri::generate_context!())
         .expect("Kovan could not start its window");

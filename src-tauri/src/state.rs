@@ -3,19 +3,24 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use kovan_core::cache::{CacheProgress, Counter, Flusher};
+use kovan_core::health::{self, HealthEvent, InstanceHealth, PollerHandle, PollerOptions};
+use kovan_core::recent::RecentWorkspaces;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{EventSink, Supervisor};
 use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
 use tauri::{AppHandle, Emitter, Manager};
 
 pub struct AppState {
-    file: PathBuf,
+    /// The kovan.toml shown; "Proje aç" switches it.
+    file: RwLock<PathBuf>,
     app: AppHandle,
     workspace: RwLock<Result<Workspace, WorkspaceError>>,
     supervisor: RwLock<Option<Supervisor>>,
+    /// Checks every instance's health while the workspace is loaded; replaced on reload.
+    poller: Mutex<Option<PollerHandle>>,
     store: Option<Arc<Store>>,
     /// Cache counts: the timer's refresh skips while one runs.
     pub counter: Counter,
@@ -35,12 +40,13 @@ impl AppState {
             }
         };
         let state = Self {
-            file,
+            file: RwLock::new(file),
             app,
             workspace: RwLock::new(Err(WorkspaceError::NotFound {
                 path: PathBuf::new(),
             })),
             supervisor: RwLock::new(None),
+            poller: Mutex::new(None),
             store,
             counter: Counter::new(),
             flusher: Flusher::new(),
@@ -55,9 +61,27 @@ impl AppState {
         let app = self.app.clone();
         Arc::new(move |event| {
             if let kovan_core::supervisor::SupervisorEvent::Status(state) = event {
+                crate::tray::status(&app, &state);
                 let _ = app.emit("instance://status", state);
             }
         })
+    }
+
+    fn health_sink(&self) -> health::HealthSink {
+        let app = self.app.clone();
+        Arc::new(move |event: HealthEvent| {
+            let _ = app.emit("instance://health", event);
+        })
+    }
+
+    /// The poller's last check of every instance checked so far.
+    pub fn health_latest(&self) -> Vec<InstanceHealth> {
+        self.poller
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(PollerHandle::latest)
+            .unwrap_or_default()
     }
 
     /// A cache operation's progress (count or flush) as `cache://progress` events.
@@ -107,13 +131,28 @@ impl AppState {
     /// Read kovan.toml again, so a fix made in an editor shows without restarting the app. Running
     /// instances carry over: the new supervisor adopts them from the store.
     pub fn reload(&self) -> WorkspaceView {
-        let loaded = workspace::load(&self.file);
+        let loaded = workspace::load(&self.file());
+        if loaded.is_ok() {
+            // A convenience for the first-run screen; never a reason to fail the load.
+            let _ = RecentWorkspaces::open_default().remember(&self.file());
+        }
         let view = WorkspaceView::of(&loaded);
-        let next = loaded.as_ref().ok().map(|ws| {
-            // Entering the runtime lets the supervisor start its watchers for adopted groups.
-            let _guard = tauri::async_runtime::handle().inner().enter();
-            Supervisor::new(ws.clone(), self.store.clone(), self.sink())
+        // Entering the runtime lets the supervisor and the poller start their tasks.
+        let _guard = tauri::async_runtime::handle().inner().enter();
+        let next = loaded
+            .as_ref()
+            .ok()
+            .map(|ws| Supervisor::new(ws.clone(), self.store.clone(), self.sink()));
+        let poller = loaded.as_ref().ok().map(|ws| {
+            health::start(
+                ws.clone(),
+                self.store.clone(),
+                PollerOptions::default(),
+                self.health_sink(),
+            )
         });
+        // The old poller stops when dropped here.
+        *self.poller.lock().unwrap_or_else(|e| e.into_inner()) = poller;
         let previous = std::mem::replace(
             &mut *self.supervisor.write().unwrap_or_else(|e| e.into_inner()),
             next,
@@ -142,8 +181,33 @@ impl AppState {
         self.store.as_ref()
     }
 
-    pub fn file(&self) -> &PathBuf {
-        &self.file
+    /// The store, or the error that says history is off.
+    pub fn history(&self) -> Result<&Store, IpcError> {
+        self.store.as_deref().ok_or_else(|| IpcError {
+            kind: "store_unavailable".into(),
+            message: "Kovan's history is off: its database could not be opened (see the terminal Kovan was started from).".into(),
+        })
+    }
+
+    pub fn file(&self) -> PathBuf {
+        self.file.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Show another workspace. What the current one runs is stopped first, as on exit, unless the
+    /// user chose to leave it running (a later panel adopts it from the store).
+    pub async fn switch(&self, file: PathBuf) -> WorkspaceView {
+        let current = self
+            .supervisor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(s) = current {
+            s.shutdown(self.leave_running.load(Ordering::SeqCst)).await;
+        }
+        *self.file.write().unwrap_or_else(|e| e.into_inner()) = workspace::file_in(&file);
+        let view = self.reload();
+        crate::tray::redraw(&self.app);
+        view
     }
 }
 

@@ -247,7 +247,7 @@ fn test_python() -> String {
 }
 
 #[tokio::test]
-async fn the_dev_pair_starts_with_one_click_and_stop_all_frees_both_ports() {
+async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_frees_the_ports() {
     let dir = example_copy();
     let data = tempfile::tempdir().unwrap();
     let (main_port, api_port, ws_port, redis_port) =
@@ -302,7 +302,65 @@ async fn the_dev_pair_starts_with_one_click_and_stop_all_frees_both_ports() {
         port_is_free(ws_port),
         "chat_websocket is not in the dev pair"
     );
+    // Green means running, answering /health/ and reporting exactly the derived names.
+    for name in ["chat_main", "chat_api"] {
+        app.wait_for_secs(
+            &format!(
+                "[data-instance={name}][data-health=up] [data-testid=health][data-verdict=healthy]"
+            ),
+            20,
+        )
+        .await;
+    }
+    app.wait_for("[data-instance=chat_main] [data-testid=sparkline]")
+        .await;
     app.screenshot("dev-pair-running").await;
+
+    // chat_main's log, as the drawer shows it: runserver's own lines, live.
+    app.click("[data-instance=chat_main] [data-testid=logs]")
+        .await;
+    app.wait_for("[data-testid=log-drawer]").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !app
+        .text("[data-testid=log-drawer]")
+        .await
+        .contains("Starting development server")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "runserver's start line is not in the drawer"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.screenshot("logs").await;
+    app.click("[data-testid=log-close]").await;
+
+    // chat_api's whole process group dies from outside the app: its card turns red and the
+    // timeline holds the crash, marked as worth a notification.
+    let pid: i32 = app
+        .wait_for("[data-instance=chat_api] [data-testid=pid]")
+        .await
+        .attr("data-pid")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        unsafe { libc::kill(-pid, libc::SIGKILL) },
+        0,
+        "kill group {pid}"
+    );
+    app.wait_for_secs("[data-instance=chat_api][data-status=crashed]", 20)
+        .await;
+    app.wait_for_secs(
+        "[data-testid=event][data-kind=crash][data-instance=chat_api][data-alert=true]",
+        20,
+    )
+    .await;
+    app.wait_for("[data-instance=chat_main][data-status=running][data-health=up]")
+        .await;
+    app.screenshot("instance-killed").await;
 
     app.wait_for("[data-testid=stop-all]")
         .await
@@ -311,8 +369,6 @@ async fn the_dev_pair_starts_with_one_click_and_stop_all_frees_both_ports() {
         .unwrap();
     let clicked = std::time::Instant::now();
     app.wait_for_secs("[data-instance=chat_main][data-status=stopped]", 30)
-        .await;
-    app.wait_for_secs("[data-instance=chat_api][data-status=stopped]", 30)
         .await;
     eprintln!(
         "dev pair stopped {} ms after the click",
@@ -543,4 +599,175 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
     assert_eq!(flushes.len(), 1, "{flushes:?}");
     assert_eq!(flushes[0].instance.as_deref(), Some("chat_main"));
     assert_eq!(flushes[0].detail["deleted"], 42);
+}
+
+/// The example's env files and generated config, written as `kovan gen --write` does.
+fn generated_copy(redis_port: u16, ports: [u16; 3]) -> (tempfile::TempDir, kovan_core::Workspace) {
+    let dir = example_copy();
+    let toml = dir.path().join("kovan.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace(
+            "redis://127.0.0.1:6379/0",
+            &format!("redis://127.0.0.1:{redis_port}/0"),
+        )
+        .replace("port = 8000", &format!("port = {}", ports[0]))
+        .replace("port = 8001", &format!("port = {}", ports[1]))
+        .replace("port = 8002", &format!("port = {}", ports[2]));
+    std::fs::write(&toml, text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+    (dir, ws)
+}
+
+#[tokio::test]
+async fn the_doctor_finds_real_isolation_problems_and_fixes_one_with_a_click() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let ports = [free_port(), free_port(), free_port()];
+    let (dir, _ws) = generated_copy(free_port(), ports);
+    let data = tempfile::tempdir().unwrap();
+    // Three real problems: chat_api's env file readable by everyone, chat_websocket given
+    // chat_main's SECRET_KEY, and a process that is no instance listening on chat_websocket's port.
+    let env_api = dir.path().join(".env.chat_api");
+    std::fs::set_permissions(&env_api, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let secret = |name: &str| {
+        std::fs::read_to_string(dir.path().join(format!(".env.{name}")))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("SECRET_KEY="))
+            .unwrap()
+            .to_string()
+    };
+    let ws_env = dir.path().join(".env.chat_websocket");
+    let replaced = std::fs::read_to_string(&ws_env)
+        .unwrap()
+        .replace(&secret("chat_websocket"), &secret("chat_main"));
+    std::fs::write(&ws_env, replaced).unwrap();
+    let _squatter = std::net::TcpListener::bind(("127.0.0.1", ports[2])).unwrap();
+
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    app.wait_for("[data-testid=open-doctor]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    for kind in ["env-file-readable", "shared-secret-key", "port-taken"] {
+        app.wait_for_secs(
+            &format!("[data-testid=doctor] [data-testid=finding][data-kind={kind}]"),
+            20,
+        )
+        .await;
+    }
+    app.screenshot("doctor").await;
+
+    app.click("[data-testid=finding][data-kind=env-file-readable] [data-testid=finding-fix]")
+        .await;
+    app.wait_for_secs("[data-testid=fix-result]", 20).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !app
+        .all("[data-testid=finding][data-kind=env-file-readable]")
+        .await
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fixed finding stays listed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let mode = std::fs::metadata(&env_api).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the one-click fix made the env file private");
+    app.wait_for("[data-testid=finding][data-kind=shared-secret-key]")
+        .await;
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn a_django_project_without_kovan_toml_is_opened_through_the_first_run_screen() {
+    let dir = example_copy();
+    std::fs::remove_file(dir.path().join("kovan.toml")).unwrap();
+    // The project's own virtualenv: detection finds .venv and asks Django through it.
+    let venv = std::path::Path::new(&test_python())
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    std::os::unix::fs::symlink(&venv, dir.path().join(".venv")).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("kovan.toml");
+
+    let app = App::launch(
+        &[],
+        &[
+            ("KOVAN_DATA_DIR", data.path()),
+            ("KOVAN_WORKSPACE", &missing),
+        ],
+    )
+    .await;
+    app.wait_for("[data-testid=first-run-open]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let field = app.wait_for("[data-testid=project-folder]").await;
+    field.send_keys(dir.path().to_str().unwrap()).await.unwrap();
+    app.wait_for("[data-testid=project-detect]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_secs("[data-testid=project-proposal][data-exists=false]", 60)
+        .await;
+    assert_eq!(
+        app.text("[data-testid=project-name]").await,
+        "dashboard_project"
+    );
+    app.screenshot("first-run-proposal").await;
+    app.wait_for("[data-testid=project-create]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    for name in ["main", "api", "websocket"] {
+        app.wait_for_secs(
+            &format!("[data-testid=instance-card][data-instance={name}]"),
+            30,
+        )
+        .await;
+    }
+    assert!(missing.is_file(), "kovan.toml was written");
+    kovan_core::workspace::load(&missing).expect("the written kovan.toml validates");
+
+    // Language and theme: Ctrl+L switches the language; the theme button cycles system -> light -> dark.
+    app.wait_for("html[lang=tr]").await;
+    app.wait_for("body")
+        .await
+        .send_keys("\u{E009}l\u{E000}")
+        .await
+        .unwrap();
+    app.wait_for_secs("html[lang=en]", 10).await;
+    assert_eq!(
+        app.text("[data-testid=preset-start][data-preset=dev]")
+            .await
+            .lines()
+            .next()
+            .unwrap()
+            .trim(),
+        "Start the dev pair"
+    );
+    let toggle = app.wait_for("[data-testid=theme-toggle]").await;
+    toggle.click().await.unwrap();
+    app.wait_for("[data-testid=theme-toggle][data-theme-choice=light]")
+        .await;
+    app.wait_for("html[data-theme=light]").await;
+    toggle.click().await.unwrap();
+    app.wait_for("html[data-theme=dark]").await;
+    app.screenshot("dark-english").await;
+    app.quit().await;
 }

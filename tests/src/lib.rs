@@ -164,6 +164,22 @@ impl App {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
+    /// Scroll the first match into view (inside a scrolling dialog too), then click it as a user would.
+    pub async fn click(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![serde_json::to_value(&element).unwrap()],
+            )
+            .await
+            .unwrap();
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{css} could not be clicked: {e}"));
+    }
+
     pub async fn all(&self, css: &str) -> Vec<fantoccini::elements::Element> {
         self.client.find_all(Locator::Css(css)).await.unwrap()
     }

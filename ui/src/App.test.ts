@@ -69,7 +69,9 @@ afterEach(() => {
 describe('App with a loaded workspace', () => {
   it('shows a loading state first, then one card per instance', async () => {
     let release!: (view: WorkspaceView) => void;
-    mockIPC(() => new Promise<WorkspaceView>((resolve) => (release = resolve)));
+    mockIPC((cmd) =>
+      cmd === 'workspace_view' ? new Promise<WorkspaceView>((resolve) => (release = resolve)) : background[cmd],
+    );
     render();
     expect(target.querySelector('[data-testid="loading"]')).not.toBeNull();
     expect(target.querySelector('[data-testid="instance-card"]')).toBeNull();

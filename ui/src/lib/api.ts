@@ -1,14 +1,23 @@
 // The window's only door to Kovan's backend: the one file that imports @tauri-apps/api (and its
-// dialog plugin): commands, the `instance://status` and `cache://progress` events and the log channel.
+// dialog and notification plugins): commands, the `instance://status`, `instance://health` and
+// `cache://progress` events and the log channel.
 // Every function is typed with the bindings ts-rs generates from kovan-core, and every failure
 // comes out as an ApiError with a readable message.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { open } from '@tauri-apps/plugin-dialog';
+import { isPermissionGranted, requestPermission, sendNotification } from '@tauri-apps/plugin-notification';
 
 import type { CacheCounts } from './bindings/CacheCounts';
 import type { CacheProgress } from './bindings/CacheProgress';
 import type { EventRecord } from './bindings/EventRecord';
+import type { Finding } from './bindings/Finding';
+import type { FixAction } from './bindings/FixAction';
+import type { HealthEvent } from './bindings/HealthEvent';
+import type { HealthSample } from './bindings/HealthSample';
+import type { InstanceHealth } from './bindings/InstanceHealth';
+import type { StoreSetAside } from './bindings/StoreSetAside';
+import type { Proposal } from './bindings/Proposal';
 import type { FlushPreview } from './bindings/FlushPreview';
 import type { FlushReport } from './bindings/FlushReport';
 import type { FlushScope } from './bindings/FlushScope';
@@ -56,6 +65,21 @@ export type { InstanceFlush } from './bindings/InstanceFlush';
 export type { InstanceKeys } from './bindings/InstanceKeys';
 export type { KeyCount } from './bindings/KeyCount';
 export type { RedisKeys } from './bindings/RedisKeys';
+export type { HealthEvent } from './bindings/HealthEvent';
+export type { HealthState } from './bindings/HealthState';
+export type { HealthSample } from './bindings/HealthSample';
+export type { InstanceHealth } from './bindings/InstanceHealth';
+export type { RedisHealth } from './bindings/RedisHealth';
+export type { Mismatch } from './bindings/Mismatch';
+export type { NameField } from './bindings/NameField';
+export type { Resources } from './bindings/Resources';
+export type { DatabaseHealth } from './bindings/DatabaseHealth';
+export type { Finding } from './bindings/Finding';
+export type { FixAction } from './bindings/FixAction';
+export type { Severity } from './bindings/Severity';
+export type { StoreSetAside } from './bindings/StoreSetAside';
+export type { Proposal } from './bindings/Proposal';
+export type { Detection } from './bindings/Detection';
 
 /** The kind given to a failure when the page is not inside the Kovan window at all. */
 export const NO_BACKEND = 'ipc_unavailable';
@@ -300,4 +324,86 @@ export function cancelFlush(): Promise<boolean> {
 /** Call `onProgress` with every count and flush progress report, until the returned function is called. */
 export function onCacheProgress(onProgress: (progress: CacheProgress) => void): Promise<UnlistenFn> {
   return subscribe(CACHE_PROGRESS_EVENT, onProgress);
+}
+
+// ---- Health, history, doctor --------------------------------------------------------------------
+
+/** The event the health poller sends after every check (payload: HealthEvent). */
+export const INSTANCE_HEALTH_EVENT = 'instance://health';
+
+/** Call `onHealth` with every health check, until the returned function is called. */
+export function onInstanceHealth(onHealth: (event: HealthEvent) => void): Promise<UnlistenFn> {
+  return subscribe(INSTANCE_HEALTH_EVENT, onHealth);
+}
+
+/** The poller's last check of every instance checked so far. */
+export function healthLatest(): Promise<InstanceHealth[]> {
+  return call<InstanceHealth[]>('health_latest');
+}
+
+/** An instance's newest `limit` health samples, oldest first (its sparkline). */
+export function healthSamples(instance: string, limit: number): Promise<HealthSample[]> {
+  return call<HealthSample[]>('health_samples', { instance, limit });
+}
+
+/** The timeline: newest first; `instance` null means every instance, `kinds` empty every kind. */
+export function eventHistory(instance: string | null, kinds: string[], limit: number): Promise<EventRecord[]> {
+  return call<EventRecord[]>('event_history', { instance, kinds, limit });
+}
+
+/** The isolation doctor's findings now, errors first. */
+export function doctorFindings(): Promise<Finding[]> {
+  return call<Finding[]>('doctor_findings');
+}
+
+/** Make a finding's one-click fix; resolves with what was done (English, for the log). */
+export function applyFix(action: FixAction): Promise<string> {
+  return call<string>('apply_fix', { action });
+}
+
+/** The damaged history file Kovan set aside at start, once; null after that or when there was none. */
+export function storeNotice(): Promise<StoreSetAside | null> {
+  return call<StoreSetAside | null>('store_notice');
+}
+
+/** Show a desktop notification; asks for permission the first time. Never throws: a missing
+ * notification daemon only means no bubble. */
+export async function notify(title: string, body: string): Promise<boolean> {
+  if (!hasBackend()) return false;
+  try {
+    let granted = await isPermissionGranted();
+    if (!granted) granted = (await requestPermission()) === 'granted';
+    if (granted) sendNotification({ title, body });
+    return granted;
+  } catch {
+    return false;
+  }
+}
+
+// ---- Workspaces ---------------------------------------------------------------------------------
+
+/** Open another kovan.toml (or its folder). What the current workspace runs stops first unless
+ * "leave running" is on. */
+export function openWorkspace(path: string): Promise<WorkspaceView> {
+  return call<WorkspaceView>('open_workspace', { path });
+}
+
+/** The kovan.toml files opened lately, most recent first. */
+export function recentWorkspaces(): Promise<string[]> {
+  return call<string[]>('recent_workspaces');
+}
+
+/** Detect the Django project in `folder` (Kovan asks Django itself) and propose a kovan.toml. */
+export function proposeWorkspace(folder: string): Promise<Proposal> {
+  return call<Proposal>('propose_workspace', { folder });
+}
+
+/** Write the proposed kovan.toml into `folder` (never over an existing one) and open it. */
+export function createWorkspace(folder: string): Promise<WorkspaceView> {
+  return call<WorkspaceView>('create_workspace', { folder });
+}
+
+/** Tell the shell the window's language, for the tray menu. */
+export function tellLanguage(language: string): Promise<void> {
+  return call<void>('set_language', { language });
 }

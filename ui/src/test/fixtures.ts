@@ -393,4 +393,11 @@ export const background: Readonly<Record<string, unknown>> = {
   redis_probe: null,
   set_leave_running: null,
   cache_counts: cacheCountsFixture,
+  health_latest: [],
+  health_samples: [],
+  store_notice: null,
+  event_history: [],
+  doctor_findings: [],
+  set_language: null,
+  recent_workspaces: [],
 };

@@ -30,7 +30,7 @@ pub struct Detection {
     /// The folder with manage.py, relative to `folder` (`.` or one subfolder).
     pub django_root: String,
     /// The settings module, when manage.py's DJANGO_SETTINGS_MODULE default or a lone
-    /// `*/settings.py` names one.
+    /// `<package>/settings.py` names one.
     pub settings: Option<String>,
     /// Where `settings` came from, for the explanation shown next to it.
     pub settings_source: SettingsSource,

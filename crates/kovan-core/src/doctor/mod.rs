@@ -14,7 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use fix::{apply_fix, DoctorError};
@@ -36,8 +36,12 @@ pub enum Severity {
 
 /// A fix Kovan can make with one click. `Restart` is the caller's: it maps to the supervisor's
 /// restart; [`apply_fix`] does the others.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum FixAction {
     /// chmod 0600 an instance's env file.
     RestrictEnvFile { instance: String, path: String },

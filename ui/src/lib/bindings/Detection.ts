@@ -16,7 +16,7 @@ folder: string,
 djangoRoot: string, 
 /**
  * The settings module, when manage.py's DJANGO_SETTINGS_MODULE default or a lone
- * `*/settings.py` names one.
+ * `<package>/settings.py` names one.
  */
 settings: string | null, 
 /**
