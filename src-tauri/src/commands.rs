@@ -1,4 +1,7 @@
 //! The IPC surface: each command is a line or two into kovan-core.
+//!
+//! Commands are async unless trivial: Tauri runs a sync command on the main thread, which at start
+//! is busy bringing up GTK and the webview, so the first `workspace_view` waited behind it.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -21,33 +24,36 @@ use crate::state::AppState;
 type Result<T> = std::result::Result<T, IpcError>;
 
 #[tauri::command]
-pub fn workspace_view(state: State<'_, AppState>) -> WorkspaceView {
-    state.view()
+pub async fn workspace_view(state: State<'_, AppState>) -> Result<WorkspaceView> {
+    Ok(state.view())
 }
 
 #[tauri::command]
-pub fn reload_workspace(state: State<'_, AppState>) -> WorkspaceView {
-    state.reload()
+pub async fn reload_workspace(state: State<'_, AppState>) -> Result<WorkspaceView> {
+    Ok(state.reload())
 }
 
 #[tauri::command]
-pub fn generator_plan(state: State<'_, AppState>) -> Result<Plan> {
+pub async fn generator_plan(state: State<'_, AppState>) -> Result<Plan> {
     state.with_workspace(|ws| Ok(generate::plan(ws)?))
 }
 
 /// Re-plans before writing, so a file edited since the preview is still backed up.
 #[tauri::command]
-pub fn generator_write(state: State<'_, AppState>, paths: Vec<String>) -> Result<WriteReport> {
+pub async fn generator_write(
+    state: State<'_, AppState>,
+    paths: Vec<String>,
+) -> Result<WriteReport> {
     state.with_workspace(|ws| Ok(generate::write(&generate::plan(ws)?, Some(&paths))?))
 }
 
 #[tauri::command]
-pub fn export_env_files(state: State<'_, AppState>, dir: PathBuf) -> Result<WriteReport> {
+pub async fn export_env_files(state: State<'_, AppState>, dir: PathBuf) -> Result<WriteReport> {
     state.with_workspace(|ws| Ok(generate::export_env_files(&generate::plan(ws)?, &dir)?))
 }
 
 #[tauri::command]
-pub fn instance_states(state: State<'_, AppState>) -> Result<Vec<InstanceState>> {
+pub async fn instance_states(state: State<'_, AppState>) -> Result<Vec<InstanceState>> {
     Ok(state.supervisor()?.states())
 }
 
@@ -131,7 +137,7 @@ pub async fn redis_probe(state: State<'_, AppState>) -> Result<Option<RedisProbe
 }
 
 #[tauri::command]
-pub fn recent_events(state: State<'_, AppState>, limit: usize) -> Result<Vec<EventRecord>> {
+pub async fn recent_events(state: State<'_, AppState>, limit: usize) -> Result<Vec<EventRecord>> {
     let Some(store) = state.store() else {
         return Ok(Vec::new());
     };
@@ -176,13 +182,13 @@ pub fn cancel_flush(state: State<'_, AppState>) -> bool {
 
 /// The poller's last check of every instance (the cards' health before the next event).
 #[tauri::command]
-pub fn health_latest(state: State<'_, AppState>) -> Vec<InstanceHealth> {
-    state.health_latest()
+pub async fn health_latest(state: State<'_, AppState>) -> Result<Vec<InstanceHealth>> {
+    Ok(state.health_latest())
 }
 
 /// An instance's newest health samples, oldest first: its latency sparkline.
 #[tauri::command]
-pub fn health_samples(
+pub async fn health_samples(
     state: State<'_, AppState>,
     instance: String,
     limit: usize,
@@ -194,7 +200,7 @@ pub fn health_samples(
 
 /// The events timeline: newest first, filtered by instance (any when null) and kinds (any when empty).
 #[tauri::command]
-pub fn event_history(
+pub async fn event_history(
     state: State<'_, AppState>,
     instance: Option<String>,
     kinds: Vec<String>,
@@ -208,7 +214,7 @@ pub fn event_history(
 
 /// The isolation doctor's findings now, from the files, the running groups and the last health checks.
 #[tauri::command]
-pub fn doctor_findings(state: State<'_, AppState>) -> Result<Vec<Finding>> {
+pub async fn doctor_findings(state: State<'_, AppState>) -> Result<Vec<Finding>> {
     state.with_workspace(|ws| {
         let context = Context::with_health(ws, state.store().map(|s| &**s), state.health_latest());
         Ok(doctor::examine(ws, &context))
@@ -227,8 +233,8 @@ pub async fn apply_fix(state: State<'_, AppState>, action: FixAction) -> Result<
 
 /// The damaged history file set aside at start, the first time asked; then null.
 #[tauri::command]
-pub fn store_notice(state: State<'_, AppState>) -> Option<StoreSetAside> {
-    state.store().and_then(|s| s.take_set_aside_notice())
+pub async fn store_notice(state: State<'_, AppState>) -> Result<Option<StoreSetAside>> {
+    Ok(state.store().and_then(|s| s.take_set_aside_notice()))
 }
 
 /// Open another kovan.toml (or the folder holding one); what the current workspace runs stops first
@@ -240,7 +246,7 @@ pub async fn open_workspace(state: State<'_, AppState>, path: PathBuf) -> Result
 
 /// The kovan.toml files opened lately, most recent first (those still on disk).
 #[tauri::command]
-pub fn recent_workspaces() -> Vec<PathBuf> {
+pub async fn recent_workspaces() -> Vec<PathBuf> {
     RecentWorkspaces::open_default().list()
 }
 
@@ -272,6 +278,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 /// The window's language, for the tray menu's words.
 #[tauri::command]
-pub fn set_language(app: tauri::AppHandle, language: String) {
+pub async fn set_language(app: tauri::AppHandle, language: String) {
     crate::tray::set_language(&app, &language);
 }

@@ -67,7 +67,7 @@ describe('instance cards', () => {
     expect(text('[data-testid="status"]', main)).toBe('Çalışıyor');
     expect(one('[data-testid="status"]', main).dataset.status).toBe('running');
     expect(text('[data-testid="pid"]', main)).toBe('PID 4242');
-    expect(text('[data-testid="uptime"]', main)).toMatch(/^çalışma süresi 3 dk 1[23] sn$/);
+    expect(text('[data-testid="uptime"]', main)).toBe("çalışma süresi 3 dk");
     expect(text('[data-testid="restarts"]', main)).toBe('yeniden başlatma: 2');
     expect(text('[data-testid="adopted"]', main)).toBe('önceki oturumdan');
     expect(button('start', main).disabled).toBe(true);
@@ -102,7 +102,7 @@ describe('instance cards', () => {
     setLanguage('en');
     flushSync();
     expect(text('[data-testid="status"]', main)).toBe('Running');
-    expect(text('[data-testid="uptime"]', main)).toMatch(/^up 3m 1[23]s$/);
+    expect(text('[data-testid="uptime"]', main)).toBe("up 3m");
     expect(text('[data-testid="adopted"]', main)).toBe('from an earlier session');
     expect(text('[data-testid="status"]', api)).toBe('Crashed');
     expect(text('[data-testid="crash-exit"]', api)).toBe('exit code 3');

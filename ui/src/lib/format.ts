@@ -22,3 +22,17 @@ export function formatNumber(value: number, digits = 0): string {
     return String(Math.round(value * 10 ** digits) / 10 ** digits);
   }
 }
+
+/** An uptime as a card shows it: seconds only in the first minute ("42 sn"), then minutes ("3 dk"),
+ * so a running card changes once a minute rather than every second (each repaint costs CPU). */
+export function formatUptime(ms: number): string {
+  if (ms >= 60_000 && ms < 3_600_000) return t('duration.minutesOnly', { m: Math.floor(ms / 60_000) });
+  return formatDuration(ms);
+}
+
+/** Milliseconds until the first of these uptimes shows a different text. */
+export function nextUptimeChange(uptimes: number[]): number {
+  if (uptimes.length === 0) return 60_000;
+  const waits = uptimes.map((ms) => (ms < 60_000 ? 1000 - (Math.max(ms, 0) % 1000) : 60_000 - (ms % 60_000)));
+  return Math.max(50, Math.min(...waits));
+}

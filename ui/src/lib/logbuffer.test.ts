@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { logLines } from '../test/fixtures';
-import { formatDuration } from './format';
+import { formatDuration, formatUptime, nextUptimeChange } from './format';
 import { setLanguage } from './i18n/index.svelte';
 import {
   appendCapped,
@@ -108,6 +108,18 @@ describe('search', () => {
     expect(indexOfSeq(lines, 105)).toBe(4);
     expect(indexOfSeq(lines, 50)).toBe(0);
     expect(indexOfSeq(lines, 500)).toBe(10);
+  });
+});
+
+describe('formatUptime and nextUptimeChange', () => {
+  it('shows seconds only in the first minute, and waits for the next change of any card', () => {
+    expect(formatUptime(42_000)).toBe('42 sn');
+    expect(formatUptime(192_000)).toBe('3 dk');
+    expect(formatUptime(3_723_000)).toBe('1 sa 2 dk');
+    expect(nextUptimeChange([])).toBe(60_000);
+    expect(nextUptimeChange([192_000])).toBe(48_000);
+    expect(nextUptimeChange([192_000, 30_250])).toBe(750);
+    expect(nextUptimeChange([180_000])).toBe(60_000);
   });
 });
 

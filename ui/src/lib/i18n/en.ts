@@ -51,6 +51,7 @@ export const en: { readonly [K in MessageKey]: string } = {
 
   'duration.seconds': '{s}s',
   'duration.minutes': '{m}m {s}s',
+  'duration.minutesOnly': '{m}m',
   'duration.hours': '{h}h {m}m',
   'duration.days': '{d}d {h}h',
 

@@ -50,6 +50,7 @@ export const tr = {
 
   'duration.seconds': '{s} sn',
   'duration.minutes': '{m} dk {s} sn',
+  'duration.minutesOnly': '{m} dk',
   'duration.hours': '{h} sa {m} dk',
   'duration.days': '{d} gün {h} sa',
 
