@@ -221,6 +221,31 @@ async fn the_generator_dialog_writes_the_env_files_with_mode_0600() {
         "web: my own command\n"
     );
     app.screenshot("generator-written").await;
+
+    // Export the env files to another folder, typed rather than picked: each arrives private.
+    let share = tempfile::tempdir().unwrap();
+    app.click("[data-testid=export-type]").await;
+    app.wait_for("[data-testid=export-dir]")
+        .await
+        .send_keys(share.path().to_str().unwrap())
+        .await
+        .unwrap();
+    app.click("[data-testid=export-go]").await;
+    app.wait_for_secs("[data-testid=export-result]", 20).await;
+    for name in ["chat_main", "chat_api", "chat_websocket"] {
+        let exported = share.path().join(format!(".env.{name}"));
+        let mode = std::fs::metadata(&exported)
+            .unwrap_or_else(|e| panic!("{}: {e}", exported.display()))
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{}", exported.display());
+        assert_eq!(
+            std::fs::read(&exported).unwrap(),
+            std::fs::read(dir.path().join(format!(".env.{name}"))).unwrap(),
+            "the export is the project's own env file"
+        );
+    }
     app.quit().await;
 }
 

@@ -479,6 +479,24 @@ describe('exporting env files', () => {
     expect(note).toContain('0600');
   });
 
+  it('exports into a typed folder without the picker', async () => {
+    const calls = serve({
+      workspace_view: loadedView,
+      generator_plan: generatorPlanFixture,
+      export_env_files: exportReport,
+    });
+    await openGenerator();
+    one('[data-testid="export-type"]').click();
+    const field = (await waitFor('[data-testid="export-dir"]')) as HTMLInputElement;
+    field.value = '  /home/dev/share ';
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+    await until(() => !(one('[data-testid="export-go"]') as HTMLButtonElement).disabled, 'Export here to be enabled');
+    one('[data-testid="export-go"]').click();
+    await waitFor('[data-testid="export-result"]');
+    expect(NAMES(calls)).toEqual(['workspace_view', 'generator_plan', 'export_env_files']);
+    expect(calls[2].args).toEqual({ dir: '/home/dev/share' });
+  });
+
   it('does nothing when the folder picker is cancelled', async () => {
     const calls = serve({
       workspace_view: loadedView,

@@ -236,6 +236,9 @@ export const en: { readonly [K in MessageKey]: string } = {
   'generator.exportHint':
     'Writes each instance’s env file into a folder you choose, mode 0600. A different file already there is backed up first.',
   'generator.exportTitle': 'Choose the folder to write the env files into',
+  'generator.exportType': 'Type a path',
+  'generator.exportDirLabel': 'Folder to write the env files to',
+  'generator.exportGo': 'Export here',
   'generator.exporting': 'Exporting…',
   'generator.exportFailed': 'The env files could not be exported',
   'generator.exported.one': '{count} env file exported',

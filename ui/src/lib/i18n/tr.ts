@@ -236,6 +236,9 @@ export const tr = {
   'generator.exportHint':
     'Her instance’ın ortam dosyasını seçtiğiniz klasöre 0600 izniyle yazar. Orada farklı bir dosya varsa önce yedeği alınır.',
   'generator.exportTitle': 'Env dosyalarının yazılacağı klasörü seçin',
+  'generator.exportType': 'Yolu yaz',
+  'generator.exportDirLabel': 'Env dosyalarının yazılacağı klasör',
+  'generator.exportGo': 'Buraya aktar',
   'generator.exporting': 'Dışa aktarılıyor…',
   'generator.exportFailed': 'Env dosyaları dışa aktarılamadı',
   'generator.exported.one': '{count} env dosyası dışa aktarıldı',
