@@ -43,12 +43,16 @@ fn instances_outlive_a_killed_kovan_up_and_are_found_and_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("manage.py"), "").unwrap();
-    let mut toml = "[project]\nname = \"t\"\nsettings = \"t.settings\"\n".to_string();
+    // With a Redis Kovan starts itself: it must be found and stopped with the instances.
+    let redis_port = free_port();
+    let mut toml = format!(
+        "[project]\nname = \"t\"\nsettings = \"t.settings\"\n\n[redis]\nurl = \"redis://127.0.0.1:{redis_port}/0\"\nmanaged = true\n"
+    );
     let ports = [free_port(), free_port()];
-    for (name, port) in ["a", "b"].iter().zip(ports) {
+    for ((name, cache), port) in [("a", "redis"), ("b", "locmem")].iter().zip(ports) {
         std::fs::write(dir.path().join(format!(".env.{name}")), "").unwrap();
         toml.push_str(&format!(
-            "\n[[instance]]\nname = \"{name}\"\nport = {port}\ncache = \"locmem\"\ncommand = \"python3 {} {{port}}\"\n",
+            "\n[[instance]]\nname = \"{name}\"\nport = {port}\ncache = \"{cache}\"\ncommand = \"python3 {} {{port}}\"\n",
             server()
         ));
     }
@@ -124,6 +128,10 @@ fn instances_outlive_a_killed_kovan_up_and_are_found_and_stopped() {
             "port {port} still taken"
         );
     }
+    assert!(
+        TcpListener::bind(("127.0.0.1", redis_port)).is_ok(),
+        "the managed redis-server outlived kovan stop --all:\n{text}"
+    );
     let out = kovan(&["status", "--json"]).output().unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(

@@ -149,6 +149,10 @@ pub fn server_args(port: u16, dir: &std::path::Path) -> Vec<String> {
         "no".into(),
         "--dir".into(),
         dir.display().to_string(),
+        // Redis rewrites its command line by default; recovery recognises a group by its recorded
+        // command line, so a changed one would leave a crashed panel's Redis running unadopted.
+        "--set-proc-title".into(),
+        "no".into(),
     ]
 }
 
