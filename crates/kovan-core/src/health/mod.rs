@@ -104,6 +104,7 @@ pub type HealthSink = Arc<dyn Fn(HealthEvent) + Send + Sync>;
 pub struct PollerHandle {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     latest: Arc<Mutex<HashMap<String, InstanceHealth>>>,
+    sink: Gate,
 }
 
 impl PollerHandle {
@@ -122,6 +123,7 @@ impl PollerHandle {
 
 impl Drop for PollerHandle {
     fn drop(&mut self) {
+        self.sink.close();
         for task in &self.tasks {
             task.abort();
         }
@@ -137,6 +139,7 @@ pub fn start(
 ) -> PollerHandle {
     let ws = Arc::new(ws);
     let latest = Arc::new(Mutex::new(HashMap::new()));
+    let sink = Gate::new(sink);
     let mut tasks: Vec<_> = ws
         .instances
         .iter()
@@ -153,7 +156,7 @@ pub fn start(
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(health.instance.clone(), health.clone());
-                    sink(HealthEvent::Instance(Box::new(health)));
+                    sink.send(HealthEvent::Instance(Box::new(health)));
                 }
             })
         })
@@ -168,7 +171,7 @@ pub fn start(
                 ticks.tick().await;
                 let probe = probe_redis(&redis).await;
                 let state = state.observe(probe.is_ok());
-                sink(HealthEvent::Redis(RedisHealth {
+                sink.send(HealthEvent::Redis(RedisHealth {
                     url: redis.redacted(),
                     state,
                     error: probe.as_ref().err().cloned(),
@@ -178,7 +181,32 @@ pub fn start(
             }
         }));
     }
-    PollerHandle { tasks, latest }
+    PollerHandle {
+        tasks,
+        latest,
+        sink,
+    }
+}
+
+/// The sink behind a switch: aborting a task does not stop a check already past its last await
+/// from reporting, so a dropped handle closes the gate first; after that, nothing reaches the sink.
+#[derive(Clone)]
+struct Gate(Arc<Mutex<Option<HealthSink>>>);
+
+impl Gate {
+    fn new(sink: HealthSink) -> Self {
+        Self(Arc::new(Mutex::new(Some(sink))))
+    }
+
+    fn send(&self, event: HealthEvent) {
+        if let Some(sink) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            sink(event);
+        }
+    }
+
+    fn close(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
 }
 
 /// PING latency and DBSIZE; over TLS one DBSIZE round trip through the cache module's client.
