@@ -354,22 +354,7 @@ impl Store {
 
     /// The newest `limit` events of a workspace, newest first.
     pub fn events(&self, workspace: &Path, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
-        self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, at, instance, kind, detail FROM events WHERE workspace = ?1 ORDER BY id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![workspace.to_string_lossy(), limit as i64], |r| {
-                let detail: String = r.get(4)?;
-                Ok(EventRecord {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    instance: r.get(2)?,
-                    kind: r.get(3)?,
-                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-                })
-            })?;
-            rows.collect()
-        })
+        self.events_filtered(workspace, None, &[], limit)
     }
 
     /// The newest `limit` events of a workspace about `instance` (any when None) of one of `kinds`
