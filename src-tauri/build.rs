@@ -18,7 +18,6 @@ fn main() {
             "stop_all",
             "subscribe_logs",
             "redis_probe",
-            "recent_events",
             "set_leave_running",
             "cache_counts",
             "flush_preview",

@@ -137,14 +137,6 @@ pub async fn redis_probe(state: State<'_, AppState>) -> Result<Option<RedisProbe
 }
 
 #[tauri::command]
-pub async fn recent_events(state: State<'_, AppState>, limit: usize) -> Result<Vec<EventRecord>> {
-    let Some(store) = state.store() else {
-        return Ok(Vec::new());
-    };
-    Ok(store.events(&state.file(), limit)?)
-}
-
-#[tauri::command]
 pub fn set_leave_running(state: State<'_, AppState>, leave: bool) {
     state.leave_running.store(leave, Ordering::SeqCst);
 }

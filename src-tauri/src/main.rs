@@ -44,7 +44,6 @@ fn main() {
             commands::stop_all,
             commands::subscribe_logs,
             commands::redis_probe,
-            commands::recent_events,
             commands::set_leave_running,
             commands::cache_counts,
             commands::flush_preview,

@@ -12,7 +12,7 @@ import {
   instanceStates,
   NO_BACKEND,
   onInstanceStatus,
-  recentEvents,
+  eventHistory,
   redisProbe,
   reloadWorkspace,
   restartInstance,
@@ -151,7 +151,7 @@ describe('process commands', () => {
           return [report];
         case 'redis_probe':
           return { pingMs: 0.4, dbsize: 12 };
-        case 'recent_events':
+        case 'event_history':
           return [];
         case 'set_leave_running':
           return null;
@@ -169,7 +169,7 @@ describe('process commands', () => {
     await expect(stopAll()).resolves.toEqual([report]);
     await expect(redisProbe()).resolves.toEqual({ pingMs: 0.4, dbsize: 12 });
     await expect(setLeaveRunning(true)).resolves.toBeNull();
-    await expect(recentEvents(20)).resolves.toEqual([]);
+    await expect(eventHistory(null, [], 20)).resolves.toEqual([]);
     expect(calls).toEqual([
       ['instance_states', {}],
       ['start_instance', { instance: 'chat_main' }],
@@ -181,7 +181,7 @@ describe('process commands', () => {
       ['stop_all', {}],
       ['redis_probe', {}],
       ['set_leave_running', { leave: true }],
-      ['recent_events', { limit: 20 }],
+      ['event_history', { instance: null, kinds: [], limit: 20 }],
     ]);
   });
 

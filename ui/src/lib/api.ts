@@ -290,11 +290,6 @@ export function setLeaveRunning(leave: boolean): Promise<void> {
   return call<void>('set_leave_running', { leave });
 }
 
-/** The newest entries of this workspace's history (starts, stops, crashes, flushes). */
-export function recentEvents(limit: number): Promise<EventRecord[]> {
-  return call<EventRecord[]>('recent_events', { limit });
-}
-
 // ---- Caches -------------------------------------------------------------------------------------
 
 /** The event a running count or flush reports its progress with (payload: CacheProgress). */
