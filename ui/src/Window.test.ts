@@ -139,6 +139,17 @@ describe('keyboard shortcuts', () => {
     expect(named(calls, 'flush_preview')[0].args).toEqual({ scope: 'all' });
   });
 
+  it('Ctrl+D opens the doctor, which checks again', async () => {
+    const calls = serve({ workspace_view: loadedView, doctor_findings: [] });
+    render();
+    await waitFor('[data-testid="instance-card"]');
+    const before = named(calls, 'doctor_findings').length;
+    key('d');
+    await waitFor('[data-testid="doctor"]');
+    await until(() => named(calls, 'doctor_findings').length > before, 'the doctor to check');
+    expect(button('open-doctor').title).toMatch(/\(Ctrl\+D\)$/);
+  });
+
   it('Ctrl+L switches the language and tells the tray', async () => {
     const calls = serve({ workspace_view: loadedView, set_language: null });
     render();
