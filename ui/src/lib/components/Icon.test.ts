@@ -1,28 +1,18 @@
 // Icon draws a named drawing, decorative unless labelled; a spinner (and a spinning icon) stops
 // while it is out of view.
-import { flushSync, mount, unmount, type Component, type ComponentProps } from 'svelte';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { flushSync, type Component, type ComponentProps } from 'svelte';
+import { describe, expect, it, vi } from 'vitest';
 
+import { mountInDocument, unmountNow } from '../../test/mounted';
 import { ICONS } from '../icons';
 import Icon from './Icon.svelte';
 import Spinner from './Spinner.svelte';
 
-let mounted: ReturnType<typeof mount>[] = [];
-
 function draw<C extends Component<any>>(component: C, props: ComponentProps<C>): Element {
-  const target = document.createElement('div');
-  document.body.appendChild(target);
-  mounted.push(mount(component, { target, props }));
+  const { target } = mountInDocument(component, props);
   flushSync();
   return target.firstElementChild!;
 }
-
-afterEach(() => {
-  for (const m of mounted) unmount(m);
-  mounted = [];
-  document.body.innerHTML = '';
-  vi.unstubAllGlobals();
-});
 
 describe('Icon', () => {
   it('draws the named icon on its grid, hidden from screen readers, at the asked size', () => {
@@ -63,14 +53,16 @@ describe('Spinner', () => {
         disconnect = disconnect;
       },
     );
-    const spinner = draw(Spinner, { size: 1.1 });
+    const { component: spinnerMount, target } = mountInDocument(Spinner, { size: 1.1 });
+    flushSync();
+    const spinner = target.firstElementChild!;
     expect((spinner as HTMLElement).style.width).toBe('1.1rem');
     expect(spinner.hasAttribute('data-offscreen')).toBe(false);
     report!([{ isIntersecting: false }]);
     expect(spinner.hasAttribute('data-offscreen')).toBe(true);
     report!([{ isIntersecting: true }]);
     expect(spinner.hasAttribute('data-offscreen')).toBe(false);
-    unmount(mounted.pop()!);
+    unmountNow(spinnerMount);
     expect(disconnect).toHaveBeenCalled();
   });
 

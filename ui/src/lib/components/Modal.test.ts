@@ -1,15 +1,13 @@
 // The frame every dialog shares: the close paths, close-once, canClose, Escape's first taker, focus.
-import { createRawSnippet, flushSync, mount, unmount } from 'svelte';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRawSnippet, flushSync } from 'svelte';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 
+import { mountInDocument, unmountNow } from '../../test/mounted';
 import Modal from './Modal.svelte';
 
 const content = createRawSnippet(() => ({
   render: () => '<div><button data-testid="first">first</button><button data-testid="last">last</button></div>',
 }));
-
-let mounted: ReturnType<typeof mount> | null = null;
-let opener: HTMLButtonElement;
 
 interface Props {
   canClose: boolean;
@@ -17,34 +15,30 @@ interface Props {
 }
 
 function open(props: Props) {
-  opener = document.createElement('button');
-  document.body.appendChild(opener);
-  opener.focus();
-  const onclose = vi.fn(() => {
-    if (mounted) unmount(mounted);
-    mounted = null;
-  });
-  const modal = mount(Modal, {
-    target: document.body,
-    props: {
-      testid: 'modal',
-      width: '30rem',
-      returnFocus: opener,
-      onclose,
-      children: content,
-      'data-phase': 'confirm',
-      get canClose() {
-        return props.canClose;
-      },
-      get onescape() {
-        return props.onescape;
-      },
+  const opener = document.createElement('button');
+  const onclose = vi.fn(() => unmountNow(component));
+  const { component, target } = mountInDocument(Modal, {
+    testid: 'modal',
+    width: '30rem',
+    returnFocus: opener,
+    onclose,
+    children: content,
+    'data-phase': 'confirm',
+    get canClose() {
+      return props.canClose;
     },
-  }) as { close: () => void; release: () => void };
-  mounted = modal as unknown as ReturnType<typeof mount>;
+    get onescape() {
+      return props.onescape;
+    },
+  });
+  // Outside the mounted element, so focus can come back to it after the dialog is gone.
+  target.before(opener);
+  onTestFinished(() => opener.remove());
+  opener.focus();
   flushSync();
+  const modal = component as unknown as { close: () => void; release: () => void };
   const dialog = document.querySelector<HTMLDialogElement>('[data-testid="modal"]')!;
-  return { modal, dialog, onclose };
+  return { component, modal, dialog, opener, onclose };
 }
 
 function press(target: Element, key: string, shiftKey = false): KeyboardEvent {
@@ -54,15 +48,9 @@ function press(target: Element, key: string, shiftKey = false): KeyboardEvent {
   return event;
 }
 
-afterEach(() => {
-  if (mounted) unmount(mounted);
-  mounted = null;
-  opener?.remove();
-});
-
 describe('Modal', () => {
   it('opens as a modal dialog with the owner’s attributes, and Escape closes it once, focus back on the opener', () => {
-    const { dialog, onclose } = open({ canClose: true });
+    const { dialog, opener, onclose } = open({ canClose: true });
     expect(dialog.open).toBe(true);
     expect(dialog.dataset.phase).toBe('confirm');
     expect(dialog.style.width).toBe('30rem');
@@ -139,9 +127,8 @@ describe('Modal', () => {
   });
 
   it('unmounted by its owner, it closes without calling onclose', () => {
-    const { dialog, onclose } = open({ canClose: true });
-    unmount(mounted!);
-    mounted = null;
+    const { component, dialog, onclose } = open({ canClose: true });
+    unmountNow(component);
     expect(dialog.isConnected).toBe(false);
     expect(onclose).not.toHaveBeenCalled();
   });
