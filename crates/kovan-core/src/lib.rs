@@ -10,12 +10,13 @@ pub mod health;
 pub mod process_table;
 pub mod proposal;
 pub mod recent;
+pub mod redact;
 pub mod running;
 pub mod store;
 pub mod supervisor;
 pub mod view;
 pub mod workspace;
 
-pub use error::{IpcError, Problem, WorkspaceError};
+pub use error::IpcError;
 pub use view::WorkspaceView;
-pub use workspace::Workspace;
+pub use workspace::{Problem, Workspace, WorkspaceError};

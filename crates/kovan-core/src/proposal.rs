@@ -11,9 +11,8 @@ use ts_rs::TS;
 use crate::detect::{
     self, DetectError, Detection, DjangoAnswer, DjangoSettings, FailedStage, SettingsSource,
 };
-use crate::error::WorkspaceError;
 use crate::supervisor::managed_redis;
-use crate::workspace::{self, suggest_name, FILE_NAME};
+use crate::workspace::{self, suggest_name, WorkspaceError, FILE_NAME};
 
 /// Used when neither the settings package nor the folder gives a usable project name.
 const FALLBACK_NAME: &str = "django";

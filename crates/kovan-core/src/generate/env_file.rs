@@ -76,14 +76,14 @@ pub fn redact(text: &str) -> String {
         match (key, value) {
             (Some(k), Some(v)) if SECRET_KEYS.contains(&k) => {
                 out.push_str(&format!(
-                    "{k}='***' ({} characters, hidden)\n",
+                    "{k}='{}' ({} characters, hidden)\n",
+                    crate::redact::MASK,
                     v.chars().count()
                 ));
             }
             (Some(k), Some(v)) if v.contains("://") => match url::Url::parse(&v) {
-                Ok(mut url) if url.password().is_some() => {
-                    let _ = url.set_password(Some("***"));
-                    out.push_str(&format!("{k}='{url}'\n"));
+                Ok(url) if url.password().is_some() => {
+                    out.push_str(&format!("{k}='{}'\n", crate::redact::url(&url)));
                 }
                 _ => out.push_str(line),
             },

@@ -146,6 +146,15 @@ impl GenerateError {
     }
 }
 
+impl From<GenerateError> for crate::IpcError {
+    fn from(e: GenerateError) -> Self {
+        Self {
+            kind: e.kind().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> GenerateError + '_ {
     move |source| GenerateError::Io {
         path: path.display().to_string(),

@@ -184,9 +184,9 @@ impl Server {
     }
 
     fn scrub(&self, text: String) -> String {
-        self.secrets
-            .iter()
-            .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
+        self.secrets.iter().fold(text, |text, secret| {
+            text.replace(secret.as_str(), crate::redact::MASK)
+        })
     }
 
     /// Tell apart what the user fixes differently: a server that is down, a wrong password, TLS, a
