@@ -12,6 +12,7 @@ pub mod proposal;
 pub mod recent;
 pub mod redact;
 pub mod running;
+pub mod services;
 pub mod store;
 pub mod supervisor;
 pub mod view;

@@ -6,7 +6,7 @@ mod adopt;
 mod error;
 mod exit;
 pub mod logs;
-pub mod managed_redis;
+
 mod output;
 mod preflight;
 pub mod readiness;
@@ -33,8 +33,8 @@ use crate::store::{ProcessRecord, Store};
 use crate::workspace::{Instance, RestartPolicy, Workspace};
 use logs::LogFile;
 
-/// The name the managed Redis server goes by; not a valid instance name, so it cannot collide.
-pub const REDIS_SERVICE: &str = "redis-server";
+use crate::services::redis_server;
+pub use crate::services::REDIS_SERVICE;
 
 use state::Slot;
 pub use state::{

@@ -93,7 +93,7 @@ impl Supervisor {
         let Some(redis) = &self.inner.ws.redis else {
             return Ok(());
         };
-        if managed_redis::answers(redis).await
+        if redis_server::answers(redis).await
             || self
                 .state(REDIS_SERVICE)
                 .is_some_and(|s| s.status == RunStatus::Running)
@@ -110,8 +110,8 @@ impl Supervisor {
                     .into(),
             ));
         }
-        managed_redis::can_manage(redis).map_err(fail)?;
-        managed_redis::server_binary().map_err(fail)?;
+        redis_server::can_manage(redis).map_err(fail)?;
+        redis_server::server_binary().map_err(fail)?;
         Ok(())
     }
 
@@ -120,15 +120,15 @@ impl Supervisor {
         let Some(redis) = self.inner.ws.redis.clone() else {
             return Ok(());
         };
-        if managed_redis::answers(&redis).await {
+        if redis_server::answers(&redis).await {
             return Ok(());
         }
         self.redis_startable().await?;
-        let port = managed_redis::can_manage(&redis).map_err(|why| SupervisorError::Redis {
+        let port = redis_server::can_manage(&redis).map_err(|why| SupervisorError::Redis {
             url: redis.redacted(),
             why,
         })?;
-        let binary = managed_redis::server_binary().map_err(|why| SupervisorError::Redis {
+        let binary = redis_server::server_binary().map_err(|why| SupervisorError::Redis {
             url: redis.redacted(),
             why,
         })?;
@@ -138,10 +138,10 @@ impl Supervisor {
             message: format!("{}: {e}", dir.display()),
         })?;
         let mut argv = vec![binary.display().to_string()];
-        argv.extend(managed_redis::server_args(port, &dir));
+        argv.extend(redis_server::server_args(port, &dir));
         let run = self.begin_run(REDIS_SERVICE, port);
         let pgid = self.spawn_group(REDIS_SERVICE, run, argv, &dir, Vec::new(), port, None)?;
-        if managed_redis::wait_until_up(port, Duration::from_secs(10)).await {
+        if redis_server::wait_until_up(port, Duration::from_secs(10)).await {
             self.update(REDIS_SERVICE, Some(run), |s| s.status = RunStatus::Running);
             Ok(())
         } else {
