@@ -122,14 +122,14 @@ impl Validator<'_> {
             stop_grace: secs(self.number(
                 raw.stop_grace.as_ref(),
                 0..=600,
-                5,
+                d.stop_grace.as_secs() as u32,
                 "supervisor.stop_grace",
                 "seconds between SIGTERM and SIGKILL",
             )),
             start_timeout: secs(self.number(
                 raw.start_timeout.as_ref(),
                 1..=3600,
-                30,
+                d.start_timeout.as_secs() as u32,
                 "supervisor.start_timeout",
                 "seconds to wait for /health/",
             )),
