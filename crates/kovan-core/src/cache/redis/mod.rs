@@ -81,8 +81,8 @@ impl RedisCache {
             |e: RedisError| server.error(&e, Operation::Connect, Reached::default());
         let client = redis::Client::open(config.url().as_str()).map_err(connect_error)?;
         let settings = AsyncConnectionConfig::new()
-            .set_connection_timeout(timeouts.connect)
-            .set_response_timeout(timeouts.response);
+            .set_connection_timeout(Some(timeouts.connect))
+            .set_response_timeout(Some(timeouts.response));
         let mut conn = match client
             .get_multiplexed_async_connection_with_config(&settings)
             .await
