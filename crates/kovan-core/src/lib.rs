@@ -13,6 +13,7 @@ pub mod recent;
 pub mod running;
 pub mod store;
 pub mod supervisor;
+pub mod text;
 pub mod view;
 pub mod workspace;
 

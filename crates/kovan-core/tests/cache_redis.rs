@@ -520,7 +520,10 @@ fn redis_killed_mid_flush_gives_a_clear_error_and_a_report_of_what_went() {
     assert_eq!(kind, "redis_connection_lost", "{message}");
     assert!(
         message.contains("was lost during the flush, after")
-            && message.contains(&format!("and {} deleted", flushed.deleted)),
+            && message.contains(&format!(
+                "and {} deleted",
+                kovan_core::text::grouped(flushed.deleted)
+            )),
         "{message}"
     );
     assert!(report.deleted > 0, "{report:#?}");
