@@ -34,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$status" = 0 ] || die "apt-get install failed (exit $status)"
 fi
 
-command -v cargo >/dev/null || die "cargo is missing: install Rust (1.85 or newer) with rustup, then run this again."
+command -v cargo >/dev/null || die "cargo is missing: install Rust (1.88 or newer) with rustup, then run this again."
 
 # Vite 8 needs Node.js 20.19 or newer; Debian 12's own nodejs is 18.
 if ! command -v node >/dev/null; then

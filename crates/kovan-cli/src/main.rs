@@ -1,8 +1,11 @@
 //! `kovan`: Kovan's core from a terminal.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[macro_use]
+mod out;
 mod doctor;
 mod flush;
 mod init;
@@ -202,7 +205,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
+    match cli.command {
         Command::Init { dir, dry_run, json } => init::init(&dir, dry_run, json),
         Command::Check { workspace, json } => check(workspace.path(), json),
         Command::Up { workspace, names } => {
@@ -248,15 +255,44 @@ fn main() -> ExitCode {
         } => match gen(workspace.path(), write, check, diff, json) {
             Ok(code) => code,
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 ExitCode::from(1)
             }
         },
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "kovan", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kovan", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Help, the version, or a usage error, printed as clap would but through [`out`], so that a
+/// closed pipe ends `kovan --help | head -1` quietly too.
+fn usage(e: &clap::Error) -> ExitCode {
+    let text = e.render();
+    if e.use_stderr() {
+        let styled = std::io::stderr().is_terminal() && style::colour_allowed();
+        err!(
+            "{}",
+            if styled {
+                text.ansi().to_string()
+            } else {
+                text.to_string()
+            }
+        );
+    } else {
+        out!(
+            "{}",
+            if style::colour() {
+                text.ansi().to_string()
+            } else {
+                text.to_string()
+            }
+        );
+    }
+    ExitCode::from(e.exit_code().clamp(0, 255) as u8)
 }
 
 /// Load the workspace, or print why not and exit 1.
@@ -275,11 +311,9 @@ fn with_workspace(
 
 /// A workspace that did not load, on stderr; a missing one with the command that proposes one.
 fn workspace_error(e: &WorkspaceError) {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     if matches!(e, WorkspaceError::NotFound { .. }) {
-        eprintln!(
-            "hint: in a Django project, `kovan init` proposes a kovan.toml from its settings."
-        );
+        errln!("hint: in a Django project, `kovan init` proposes a kovan.toml from its settings.");
     }
 }
 
@@ -298,7 +332,7 @@ fn check(flag: Option<&Path>, json: bool) -> ExitCode {
     let loaded = locate(flag).and_then(|file| workspace::load(&file));
     let view = WorkspaceView::of(&loaded);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&view).expect("views serialize")
         );
@@ -336,7 +370,7 @@ fn gen(
     if write {
         let report = generate::write(&plan, None).map_err(|e| e.to_string())?;
         if json && !check {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&report).expect("reports serialize")
             );
@@ -347,14 +381,14 @@ fn gen(
                     .as_ref()
                     .map(|b| format!(" (your version saved as {b})"))
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "wrote {:<10} {:o}  {}{backup}",
                     status_word(w.status),
                     w.mode,
                     w.path
                 );
             }
-            println!(
+            outln!(
                 "{} written, {} already up to date",
                 report.written.len(),
                 report.unchanged.len()
@@ -362,7 +396,7 @@ fn gen(
         }
         plan = generate::plan(&ws).map_err(|e| e.to_string())?;
     } else if json && !check {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&plan).expect("plans serialize")
         );
@@ -372,7 +406,7 @@ fn gen(
                 .disk_mode
                 .map(|m| format!(" (now {m:o})"))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{:<10} {:o}  {}{mode}",
                 status_word(f.status),
                 f.file.mode,
@@ -380,7 +414,7 @@ fn gen(
             );
             if diff {
                 if let Some(d) = &f.diff {
-                    println!("{d}");
+                    outln!("{d}");
                 }
             }
         }
@@ -389,26 +423,26 @@ fn gen(
     if check {
         if json {
             let paths: Vec<&str> = pending.iter().map(|f| f.file.path.as_str()).collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({ "upToDate": pending.is_empty(), "pending": paths })
             );
         }
         if !pending.is_empty() {
             for f in &pending {
-                eprintln!("stale: {} is {}", f.file.path, status_word(f.status));
+                errln!("stale: {} is {}", f.file.path, status_word(f.status));
             }
-            eprintln!(
+            errln!(
                 "{} generated file(s) missing or stale: run `kovan gen --write`.",
                 pending.len()
             );
             return Ok(ExitCode::from(1));
         }
         if !json {
-            println!("all {} generated files are up to date", plan.files.len());
+            outln!("all {} generated files are up to date", plan.files.len());
         }
     } else if !write && !json && !pending.is_empty() {
-        println!(
+        outln!(
             "\n{} to write: run `kovan gen --write` (add --diff to see the changes).",
             pending.len()
         );
@@ -426,18 +460,18 @@ fn status_word(status: FileStatus) -> &'static str {
 }
 
 fn print_overview(o: &WorkspaceOverview) {
-    println!("{}  {}", o.name, o.file);
-    println!("  django root  {}", o.django_root);
-    println!("  settings     {}", o.settings);
+    outln!("{}  {}", o.name, o.file);
+    outln!("  django root  {}", o.django_root);
+    outln!("  settings     {}", o.settings);
     if let Some(url) = &o.redis_url {
         let managed = if o.redis_managed {
             " (managed by Kovan)"
         } else {
             ""
         };
-        println!("  redis        {url}{managed}");
+        outln!("  redis        {url}{managed}");
     }
-    println!();
+    outln!();
     let rows: Vec<Vec<String>> = o
         .instances
         .iter()
@@ -467,7 +501,7 @@ fn print_overview(o: &WorkspaceOverview) {
         ],
         &rows,
     );
-    println!();
+    outln!();
     let files: Vec<Vec<String>> = o
         .instances
         .iter()
@@ -492,9 +526,9 @@ fn print_overview(o: &WorkspaceOverview) {
         &files,
     );
     if !o.presets.is_empty() {
-        println!();
+        outln!();
         for p in &o.presets {
-            println!("preset {}: {}", p.name, p.instances.join(", "));
+            outln!("preset {}: {}", p.name, p.instances.join(", "));
         }
     }
 }
@@ -515,7 +549,7 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for r in rows {

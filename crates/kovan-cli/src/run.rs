@@ -24,7 +24,7 @@ pub(crate) fn store() -> Option<Arc<Store>> {
     match Store::open_default() {
         Ok(s) => Some(Arc::new(s)),
         Err(e) => {
-            eprintln!("warning: {e}; instances started now will not be found by `kovan status` or the app");
+            errln!("warning: {e}; instances started now will not be found by `kovan status` or the app");
             None
         }
     }
@@ -75,7 +75,7 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
     let members = match targets(&ws, names) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -86,6 +86,12 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
         .max()
         .unwrap_or(0)
         .max("redis-server".len());
+    // A closed stdout or stderr (`kovan up dev | head -3`) stops what this command started, like
+    // Ctrl-C does, and only then ends it.
+    let output_closed = Arc::new(tokio::sync::Notify::new());
+    let notify = output_closed.clone();
+    crate::out::on_close(move || notify.notify_one());
+    crate::out::watch_for_closed_pipes();
     let rt = runtime();
     rt.block_on(async move {
         let sink = Arc::new(move |event: SupervisorEvent| {
@@ -95,7 +101,7 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
                     .as_deref()
                     .map(|d| format!(": {d}"))
                     .unwrap_or_default();
-                eprintln!("kovan: {} is {}{detail}", s.instance, status_word(s.status));
+                errln!("kovan: {} is {}{detail}", s.instance, status_word(s.status));
             }
         });
         let sup = Supervisor::new(ws, store(), sink);
@@ -112,9 +118,9 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
                 Box::new(move |lines| {
                     for l in lines {
                         if l.stream == Stream::Stderr {
-                            eprintln!("{tag} {}", l.text);
+                            errln!("{tag} {}", l.text);
                         } else {
-                            println!("{tag} {}", l.text);
+                            outln!("{tag} {}", l.text);
                         }
                     }
                     true
@@ -122,9 +128,12 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
             );
         }
         if let Err(e) = sup.start_many(&members).await {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             sup.stop_all().await;
             return ExitCode::from(1);
+        }
+        if crate::out::any_closed() {
+            return stop_after_closed_output(&sup).await;
         }
         let failed: Vec<InstanceState> = members
             .iter()
@@ -133,7 +142,7 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
             .collect();
         if !failed.is_empty() {
             for s in &failed {
-                eprintln!(
+                errln!(
                     "error: {} {}",
                     s.instance,
                     s.detail.as_deref().unwrap_or(status_word(s.status))
@@ -142,21 +151,41 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
             sup.stop_all().await;
             return ExitCode::from(1);
         }
-        eprintln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
-        wait_for_signal().await;
-        eprintln!("kovan: stopping");
+        errln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
+        tokio::select! {
+            () = wait_for_signal() => {}
+            () = output_closed.notified() => return stop_after_closed_output(&sup).await,
+        }
+        errln!("kovan: stopping");
         let mut code = ExitCode::SUCCESS;
         for r in sup.stop_all().await {
             match r {
-                Ok(r) => eprintln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+                Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     code = ExitCode::from(1);
                 }
             }
         }
         code
     })
+}
+
+/// stdout or stderr closed: stop every group this command started, then end with the closed-pipe
+/// status (1 when a group survived).
+async fn stop_after_closed_output(sup: &Supervisor) -> ExitCode {
+    errln!("kovan: output closed; stopping what this command started");
+    let mut code = ExitCode::from(crate::out::status());
+    for r in sup.stop_all().await {
+        match r {
+            Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+            Err(e) => {
+                errln!("error: {e}");
+                code = ExitCode::from(1);
+            }
+        }
+    }
+    code
 }
 
 async fn wait_for_signal() {
@@ -200,15 +229,18 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
         } else {
-            println!(
+            outln!(
                 "{:<16} {:<16} {:>7} {:>6}  HEALTH",
-                "INSTANCE", "STATE", "PID", "PORT"
+                "INSTANCE",
+                "STATE",
+                "PID",
+                "PORT"
             );
             for (s, h) in &rows {
                 let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
-                println!(
+                outln!(
                     "{:<16} {:<16} {pid:>7} {:>6}  {}",
                     s.instance,
                     status_word(s.status),
@@ -232,7 +264,7 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         match targets(&ws, names) {
             Ok(m) => m,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -248,9 +280,9 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         for r in reports {
             match r {
                 Ok(r) if r.how == "not running" => {}
-                Ok(r) => println!("{}: {} in {} ms", r.instance, r.how, r.millis),
+                Ok(r) => outln!("{}: {} in {} ms", r.instance, r.how, r.millis),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     code = ExitCode::from(1);
                 }
             }

@@ -182,7 +182,7 @@ fn gen_check_fails_until_gen_write_has_run() {
     let out = kovan(&["gen", "--write", "--workspace", ws], Path::new("/"), None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("3 written, 11 already up to date"),
+        text(&out.stdout).contains("3 written, 12 already up to date"),
         "{}",
         text(&out.stdout)
     );
@@ -199,7 +199,7 @@ fn gen_check_fails_until_gen_write_has_run() {
     let out = kovan(&["gen", "--json", "--workspace", ws], Path::new("/"), None);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let files = plan["files"].as_array().unwrap();
-    assert_eq!(files.len(), 14);
+    assert_eq!(files.len(), 15);
     assert!(files
         .iter()
         .all(|f| f["status"] == "unchanged" && f.get("contents").is_none()));

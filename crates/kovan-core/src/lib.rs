@@ -15,6 +15,7 @@ pub mod running;
 pub mod services;
 pub mod store;
 pub mod supervisor;
+pub mod text;
 pub mod view;
 pub mod workspace;
 

@@ -175,3 +175,66 @@ fn instances_answer_health_with_their_derived_names_and_keep_their_cache_keys_ap
     );
     assert_eq!(redis.keys(), ["other_app:1:x"]);
 }
+
+/// A project whose own settings put another Redis backend in place after Kovan's (django-redis, or
+/// here a fixture with the same FLUSHDB clear()): the generated command and endpoint refuse to clear
+/// it whole, and the other app's key in that database stays.
+#[test]
+fn generated_code_never_clears_a_cache_whole_unless_it_is_the_instances_own() {
+    let redis = Redis::start();
+    let (_dir, ws) = project(&redis);
+    let root = &ws.project.django_root;
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flushing_cache.py"),
+        root.join("flushing_cache.py"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("override_settings.py"),
+        "import os\n\
+         from dashboard_project.multi_server_settings import *  # noqa: F403\n\
+         ALLOWED_HOSTS = ['*']\n\
+         CACHES = {'default': {'BACKEND': 'flushing_cache.FlushingRedisCache',\n\
+         \x20   'LOCATION': os.environ['KOVAN_CACHE_LOCATION']}}\n",
+    )
+    .unwrap();
+    let token = env_of(&ws, "chat_main")
+        .into_iter()
+        .find(|(k, _)| k == "KOVAN_TOKEN")
+        .unwrap()
+        .1;
+    let run = |args: &[&str]| {
+        Command::new(support::python())
+            .arg("manage.py")
+            .args(args)
+            .current_dir(root)
+            .envs(env_of(&ws, "chat_main"))
+            .env("DJANGO_SETTINGS_MODULE", "override_settings")
+            .output()
+            .unwrap()
+    };
+    redis.cli(&["SET", "other_app:1:x", "foreign"]);
+
+    let out = run(&["clear_cache", "--type=cache"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "clear_cache cleared it: {stderr}");
+    assert!(
+        stderr.contains("flushing_cache.FlushingRedisCache is not cleared"),
+        "{stderr}"
+    );
+    assert_eq!(redis.keys(), ["other_app:1:x"]);
+
+    let script = format!(
+        "from django.test import Client\n\
+         r = Client().post('/health/cache/clear/', headers={{'X-Kovan-Token': {token:?}}})\n\
+         print(r.status_code, r.content.decode())"
+    );
+    let out = run(&["shell", "-c", &script]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && shown.contains("409 {") && shown.contains("is not cleared"),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(redis.keys(), ["other_app:1:x"]);
+}

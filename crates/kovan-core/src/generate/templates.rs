@@ -35,6 +35,10 @@ pub const DJANGO_APP_FILES: &[(&str, &str)] = &[
         include_str!("../../templates/django/kovan_django/redis_prefix.py"),
     ),
     (
+        "whole_cache.py",
+        include_str!("../../templates/django/kovan_django/whole_cache.py"),
+    ),
+    (
         "management/__init__.py",
         include_str!("../../templates/django/kovan_django/management/__init__.py"),
     ),

@@ -12,6 +12,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from . import whole_cache
+
 PROBE_KEY = "kovan:health-probe"
 
 
@@ -111,8 +113,10 @@ def clear_cache(request):
             deleted = redis_prefix.delete_prefix(cache)
         elif isinstance(cache, LocMemCache):
             deleted = _clear_locmem(cache)
+        elif (why := whole_cache.refusal(cache)) is not None:
+            return JsonResponse({"instance": settings.KOVAN_INSTANCE, "error": why}, status=409)
         else:
-            cache.clear()  # file, db, dummy: this instance's alone by construction
+            whole_cache.clear(cache)  # file, db, dummy: this instance's alone by construction
             deleted = None
     except Exception as exc:  # reported to Kovan, which shows it on the instance's card
         return JsonResponse(
