@@ -7,8 +7,10 @@ mod doctor;
 mod flush;
 mod init;
 mod keys;
+mod migrate;
 mod run;
 mod style;
+mod under;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use kovan_core::generate::{self, FileStatus};
@@ -187,6 +189,66 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a manage.py command under an instance's environment: its env file, its settings, its
+    /// interpreter, from the Django root (e.g. `kovan manage chat_main -- createsuperuser`).
+    ///
+    /// Exit status: the command's own; 1 when the env file is missing; 2 on a usage error.
+    Manage {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// manage.py's arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "ARGS")]
+        args: Vec<String>,
+    },
+    /// Run any program under an instance's environment, from the Django root, with the project's
+    /// virtualenv first in PATH (e.g. `kovan exec chat_main -- pytest`, `-- celery -A config worker`).
+    ///
+    /// Exit status: the program's own; 127 when it cannot be started; 1 when the env file is
+    /// missing; 2 on a usage error.
+    Exec {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// The program and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        argv: Vec<String>,
+    },
+    /// Print an instance's environment: `eval "$(kovan env chat_main)"` loads it into a shell.
+    ///
+    /// Exit status: 0; 1 when the env file is missing; 2 on a usage error.
+    Env {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// shell: `export KEY='value'`; dotenv: `KEY='value'`; json: one object.
+        #[arg(long, value_enum, default_value = "shell")]
+        format: under::EnvFormat,
+    },
+    /// Apply the instances' migrations (`manage.py migrate` under each one's environment), or
+    /// with --check only say which are not applied.
+    ///
+    /// Exit status: 0 applied (or, with --check, none missing); 1 when a migration failed or,
+    /// with --check, some are not applied; 2 on a usage error.
+    Migrate {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instances whose databases to migrate.
+        #[arg(value_name = "INSTANCE", required_unless_present = "all")]
+        instances: Vec<String>,
+        /// Every instance of the workspace.
+        #[arg(long, conflicts_with = "instances")]
+        all: bool,
+        /// Apply nothing: list what is not applied, exit 1 when anything is.
+        #[arg(long)]
+        check: bool,
+        /// Print each instance's migration status as JSON (applies nothing).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script for kovan.
     ///
     /// Load it for the current shell with e.g. `source <(kovan completions bash)`, or save it where
@@ -252,6 +314,38 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Manage {
+            workspace,
+            instance,
+            args,
+        } => with_workspace(workspace.path(), |ws| under::manage(ws, &instance, &args)),
+        Command::Exec {
+            workspace,
+            instance,
+            argv,
+        } => with_workspace(workspace.path(), |ws| under::exec(ws, &instance, &argv)),
+        Command::Env {
+            workspace,
+            instance,
+            format,
+        } => with_workspace(workspace.path(), |ws| under::env(ws, &instance, format)),
+        Command::Migrate {
+            workspace,
+            instances,
+            all,
+            check,
+            json,
+        } => with_workspace(workspace.path(), |ws| {
+            migrate::migrate(
+                ws,
+                migrate::Options {
+                    instances,
+                    all,
+                    check,
+                    json,
+                },
+            )
+        }),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kovan", &mut std::io::stdout());
             ExitCode::SUCCESS
@@ -383,6 +477,18 @@ fn gen(
                     println!("{d}");
                 }
             }
+        }
+    }
+    if !json {
+        match (&plan.django, &plan.django_unknown) {
+            (Some(v), _) => eprintln!("Django {v}: settings generated for it"),
+            (None, Some(why)) => eprintln!(
+                "warning: the Django version is not known ({why}); settings generated for Django 4.0, which every supported version runs"
+            ),
+            (None, None) => {}
+        }
+        for f in &plan.settings_findings {
+            eprintln!("warning: {}: {}", f.instance, f.message);
         }
     }
     let pending: Vec<_> = plan.pending().collect();
