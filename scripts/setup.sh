@@ -73,6 +73,22 @@ if [ "$what" = test ]; then
   fi
 fi
 
+if [ "$what" = test ]; then
+  # One venv per Django version the fixture projects are tested on (docs/DJANGO.md). Django 6.x
+  # needs Python 3.12; with an older python3 its venv is not made, and docs/DJANGO.md says so.
+  for django in 4.0 4.2 5.1 5.2; do
+    venv=$HOME/.cache/kovan/django-$django
+    stamp="Django~=$django.0 $(cat tests/requirements-django.txt)"
+    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.kovan-requirements" 2>/dev/null)" != "$stamp" ]; then
+      say "python: creating $venv (Django $django)"
+      rm -rf "$venv"
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q --disable-pip-version-check "Django~=$django.0" -r tests/requirements-django.txt
+      printf '%s' "$stamp" > "$venv/.kovan-requirements"
+    fi
+  done
+fi
+
 if [ "$what" = test ] && ! command -v tauri-driver >/dev/null; then
   say "cargo: installing tauri-driver"
   cargo install tauri-driver --locked

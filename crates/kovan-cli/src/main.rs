@@ -107,12 +107,22 @@ enum Command {
     ///
     /// Exit status: 0 after a clean stop, 1 when an instance failed to start or to stop, 2 on a
     /// usage error (an unknown preset or instance).
+    ///
+    /// Before starting, the interpreter is checked for what each instance needs (the pip command
+    /// is printed when something is missing) and each database's migrations: on a terminal Kovan
+    /// asks to apply them, with --yes it applies them, with neither it says so and starts anyway.
     Up {
         #[command(flatten)]
         workspace: WorkspaceArg,
         /// Presets and instances to start; none means every instance.
         #[arg(value_name = "PRESET|INSTANCE")]
         names: Vec<String>,
+        /// Every instance (the same as naming none).
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Apply missing migrations without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Show every instance of the workspace (state, PID, port, health), including ones the app or
     /// another `kovan up` started.
@@ -267,9 +277,12 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Init { dir, dry_run, json } => init::init(&dir, dry_run, json),
         Command::Check { workspace, json } => check(workspace.path(), json),
-        Command::Up { workspace, names } => {
-            with_workspace(workspace.path(), |ws| run::up(ws, &names))
-        }
+        Command::Up {
+            workspace,
+            names,
+            all: _,
+            yes,
+        } => with_workspace(workspace.path(), |ws| run::up(ws, &names, yes)),
         Command::Status { workspace, json } => {
             with_workspace(workspace.path(), |ws| run::status(ws, json))
         }

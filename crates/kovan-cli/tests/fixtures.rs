@@ -1,0 +1,398 @@
+//! The fixture projects (fixtures/, examples/context7) on every Django version this machine's
+//! Python runs, as a new user meets them: `kovan init && kovan gen --write && kovan up --all
+//! --yes`, then every instance's pages and /health/ answer 200 with its migrations applied. Each
+//! version's venv is made by scripts/setup.sh test ($HOME/.cache/kovan/django-X.Y).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The venv of one Django version.
+fn venv(django: &str) -> PathBuf {
+    let home = std::env::var("HOME").unwrap();
+    let dir = Path::new(&home).join(format!(".cache/kovan/django-{django}"));
+    assert!(
+        dir.join("bin/python").is_file(),
+        "{} is missing: run scripts/setup.sh test",
+        dir.display()
+    );
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let generated = name.starts_with(".env.")
+            || name.ends_with(".sqlite3")
+            || name.contains(".kovan-backup-")
+            || name.starts_with("staticfiles_")
+            || name.starts_with("media_");
+        if generated || matches!(name.as_str(), ".venv" | "__pycache__" | "logs") {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A fixture copied into a temporary folder, its `.venv` the given Django version's, with its
+/// own Kovan store; everything `kovan up` started is stopped when it is dropped.
+struct Project {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    data: tempfile::TempDir,
+    up: Option<Child>,
+}
+
+impl Project {
+    fn new(fixture: &str, django: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let name = Path::new(fixture).file_name().unwrap();
+        let root = dir.path().join(name);
+        copy_tree(&repo().join(fixture), &root);
+        std::os::unix::fs::symlink(venv(django), root.join(".venv")).unwrap();
+        Self {
+            _dir: dir,
+            root,
+            data: tempfile::tempdir().unwrap(),
+            up: None,
+        }
+    }
+
+    fn kovan(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kovan"));
+        c.args(args)
+            .current_dir(&self.root)
+            .env("KOVAN_DATA_DIR", self.data.path())
+            .env_remove("KOVAN_WORKSPACE")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.kovan(args).output().unwrap();
+        let text = both(&out);
+        assert!(out.status.success(), "kovan {args:?} failed:\n{text}");
+        text
+    }
+
+    /// Free ports for the instances and a Redis of the test's own (Kovan starts it: managed).
+    fn on_free_ports(&self) -> u16 {
+        let toml = self.root.join("kovan.toml");
+        let mut text = std::fs::read_to_string(&toml).unwrap();
+        let redis = free_port();
+        text = text.replace(
+            "redis://127.0.0.1:6379/",
+            &format!("redis://127.0.0.1:{redis}/"),
+        );
+        for port in ["8000", "8001", "8002"] {
+            text = text.replace(
+                &format!("port = {port}\n"),
+                &format!("port = {}\n", free_port()),
+            );
+        }
+        std::fs::write(&toml, text).unwrap();
+        redis
+    }
+
+    fn ports(&self) -> Vec<(String, u16)> {
+        let text = std::fs::read_to_string(self.root.join("kovan.toml")).unwrap();
+        let mut out = Vec::new();
+        let mut name = None;
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("name = \"") {
+                name = v.split('"').next().map(str::to_string);
+            }
+            if let (Some(v), Some(n)) = (line.strip_prefix("port = "), &name) {
+                out.push((n.clone(), v.trim().parse().unwrap()));
+            }
+        }
+        out
+    }
+
+    /// `kovan up --all --yes`, until it says every instance runs (or fails, with its output).
+    fn up(&mut self) -> String {
+        let mut child = self
+            .kovan(&["up", "--all", "--yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        self.up = Some(child);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut seen = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                    if line.contains("running; Ctrl-C stops them") {
+                        // Keep draining, so kovan up never blocks on a full pipe.
+                        std::thread::spawn(move || for _ in rx {});
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("kovan up did not start every instance:\n{seen}"),
+            }
+        }
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        if let Some(mut up) = self.up.take() {
+            // SAFETY: signalling the kovan up this test started.
+            unsafe { libc::kill(up.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while up.try_wait().unwrap().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = up.kill();
+            let _ = up.wait();
+        }
+        // Whatever was left (a killed kovan up), by the store's record.
+        let _ = self.kovan(&["stop", "--all"]).output();
+    }
+}
+
+fn both(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[allow(dead_code)] // headers: read by the console test
+struct Answer {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Answer {
+        status: head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        headers: head.to_string(),
+        body: body.to_string(),
+    }
+}
+
+fn get(port: u16, path: &str) -> Answer {
+    http(port, "GET", path, &[], "")
+}
+
+/// init, gen --write, up --all --yes; then each instance's / and /health/.
+fn starts_with_no_hand_edits(fixture: &str, django: &str, pages: &[&str]) -> Project {
+    let mut p = Project::new(fixture, django);
+    if !p.root.join("kovan.toml").exists() {
+        p.run(&["init", "."]);
+    }
+    p.on_free_ports();
+    let gen = p.run(&["gen", "--write"]);
+    assert!(gen.contains(&format!("Django {django}.")), "{gen}");
+    let up = p.up();
+    assert!(
+        up.contains("applying"),
+        "the migrations were applied:\n{up}"
+    );
+    for (name, port) in p.ports() {
+        let health = get(port, "/health/");
+        assert_eq!(health.status, 200, "{name} /health/: {}", health.body);
+        let h: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+        assert_eq!(h["database"]["unapplied_migrations"], 0, "{h}");
+        assert!(
+            h["django"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{django}.")),
+            "{h}"
+        );
+        for page in pages {
+            let answer = get(port, page);
+            assert_eq!(answer.status, 200, "{name} {page}: {}", answer.body);
+        }
+    }
+    p
+}
+
+#[test]
+fn envsettings_on_django_4_0() {
+    starts_with_no_hand_edits("fixtures/envsettings", "4.0", &["/"]);
+}
+
+#[test]
+fn envsettings_on_django_4_2() {
+    starts_with_no_hand_edits("fixtures/envsettings", "4.2", &["/"]);
+}
+
+#[test]
+fn envsettings_on_django_5_1() {
+    starts_with_no_hand_edits("fixtures/envsettings", "5.1", &["/"]);
+}
+
+#[test]
+fn django42_fixture_on_django_4_2() {
+    let p = starts_with_no_hand_edits("fixtures/django42", "4.2", &["/", "/admin/login/"]);
+    let settings = std::fs::read_to_string(p.root.join("shop/multi_server_settings.py")).unwrap();
+    assert!(
+        !settings.contains("\"transaction_mode\"") && settings.contains("KOVAN_DJANGO = \"4.2\""),
+        "4.2 does not accept transaction_mode"
+    );
+}
+
+#[test]
+fn the_example_on_django_4_0() {
+    starts_with_no_hand_edits("examples/context7", "4.0", &["/", "/api/messages/"]);
+}
+
+#[test]
+fn the_example_on_django_4_2() {
+    starts_with_no_hand_edits("examples/context7", "4.2", &["/", "/api/messages/"]);
+}
+
+#[test]
+fn the_example_on_django_5_1() {
+    starts_with_no_hand_edits("examples/context7", "5.1", &["/", "/api/messages/"]);
+}
+
+/// The guide's own commands, from a plain shell with the venv first in PATH; the project's
+/// Celery worker under an instance's environment, against the workspace's Redis.
+#[test]
+fn envsettings_on_django_5_2_runs_the_guides_commands_and_celery() {
+    let p = starts_with_no_hand_edits("fixtures/envsettings", "5.2", &["/"]);
+    let path = format!("{}:/usr/bin:/bin", p.root.join(".venv/bin").display());
+    let plain = |script: &str| {
+        Command::new("/bin/sh")
+            .args(["-c", script])
+            .current_dir(&p.root)
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", std::env::var("HOME").unwrap())
+            .output()
+            .unwrap()
+    };
+    let out = plain("DJANGO_SERVER_INSTANCE=main python manage.py clear_cache --type=all");
+    assert!(
+        out.status.success() && both(&out).contains("main: 0 cache keys deleted"),
+        "{}",
+        both(&out)
+    );
+    let out = plain(
+        "for instance in main api websocket; do DJANGO_SERVER_INSTANCE=$instance python manage.py clear_cache --type=all || exit 1; done",
+    );
+    assert!(out.status.success(), "{}", both(&out));
+
+    // kovan env, as eval'd by a shell, is what the instance runs with.
+    let kovan = env!("CARGO_BIN_EXE_kovan");
+    let out = plain(&format!(
+        "eval \"$(KOVAN_DATA_DIR=/nonexistent {kovan} env api)\" && echo \"$DJANGO_SERVER_INSTANCE $DATABASE_URL\""
+    ));
+    let printed = both(&out);
+    assert!(
+        printed.contains(&format!(
+            "api sqlite:///{}/db_api.sqlite3",
+            p.root.display()
+        )),
+        "{printed}"
+    );
+
+    // Celery: a worker of `main` and a task sent from `main`'s shell meet on main's broker db.
+    let mut worker = p
+        .kovan(&[
+            "exec",
+            "main",
+            "--",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-l",
+            "WARNING",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let sent = p
+        .kovan(&[
+            "manage", "main", "--", "shell", "-c",
+            "from notes.models import Note; from notes.tasks import count_notes; Note.objects.create(text='a'); Note.objects.create(text='b'); print('counted', count_notes.delay().get(timeout=60))",
+        ])
+        .output()
+        .unwrap();
+    // SAFETY: the worker's group was started by this test.
+    unsafe { libc::kill(-(worker.id() as i32), libc::SIGTERM) };
+    let _ = worker.wait();
+    assert!(both(&sent).contains("counted 2"), "{}", both(&sent));
+    let main_port = p.ports()[0].1;
+    let page = get(main_port, "/");
+    assert!(
+        page.body.contains("Counted by the Celery task: 2"),
+        "{}",
+        page.body
+    );
+    // api's broker is another Redis database: its page saw nothing of main's task.
+    let api_port = p.ports()[1].1;
+    assert!(get(api_port, "/").body.contains("not yet"));
+}
+
+use std::os::unix::process::CommandExt as _;
