@@ -396,3 +396,151 @@ fn envsettings_on_django_5_2_runs_the_guides_commands_and_celery() {
 }
 
 use std::os::unix::process::CommandExt as _;
+
+/// A process group the test started, killed whole when dropped.
+struct Group(Child);
+
+impl Group {
+    fn spawn(cmd: &mut Command) -> Self {
+        Self(cmd.process_group(0).spawn().unwrap())
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // SAFETY: signalling the process group this test started.
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
+
+fn redis_server(port: u16, args: &[&str]) -> Group {
+    let group = Group::spawn(
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(args)
+            .stdout(Stdio::null()),
+    );
+    wait_for_port(port);
+    group
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn env_file(p: &Project, instance: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(p.root.join(format!(".env.{instance}"))).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect()
+}
+
+/// Django's technical 500 page of a failing view (DEBUG on) with a password-protected Redis:
+/// neither the password nor a secret of the env file is on it, nor in the instance's log.
+#[test]
+fn no_secret_reaches_the_debug_page_or_the_log() {
+    const PASSWORD: &str = "Rt7-sekret-hunter2";
+    let mut p = Project::new("fixtures/envsettings", "5.2");
+    p.run(&["init", "."]);
+    let redis_port = p.on_free_ports();
+    let toml = p.root.join("kovan.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        &format!("redis://127.0.0.1:{redis_port}/"),
+        &format!("redis://:{PASSWORD}@127.0.0.1:{redis_port}/"),
+    );
+    std::fs::write(&toml, text.replace("managed = true", "managed = false")).unwrap();
+    let _redis = redis_server(redis_port, &["--requirepass", PASSWORD]);
+    p.run(&["gen", "--write"]);
+    p.up();
+    let (_, port) = p.ports()[0].clone();
+    let page = get(port, "/oops/");
+    assert_eq!(page.status, 500);
+    assert!(
+        page.body.contains("the page fails on purpose") && page.body.contains("REDIS_URL"),
+        "the technical 500 page, with the request's environment: {}",
+        &page.body[..page.body.len().min(2000)]
+    );
+    let env = env_file(&p, "main");
+    let secrets: Vec<&str> = env
+        .iter()
+        .filter(|(k, _)| ["SECRET_KEY", "DJANGO_SECRET_KEY", "KOVAN_TOKEN"].contains(&k.as_str()))
+        .map(|(_, v)| v.as_str())
+        .chain([PASSWORD])
+        .collect();
+    assert_eq!(secrets.len(), 4, "{env:?}");
+    // The page HTML-escapes what it shows: look for each secret as written and as escaped.
+    let escaped = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    for secret in &secrets {
+        assert!(
+            !page.body.contains(secret) && !page.body.contains(&escaped(secret)),
+            "a secret ({}…) is on the debug page",
+            &secret[..4]
+        );
+    }
+    assert!(page
+        .body
+        .contains("redis://:********************@127.0.0.1"));
+    let log = std::fs::read_to_string(p.root.join("logs/main.log")).unwrap();
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret),
+            "a secret ({}…) is in the log",
+            &secret[..4]
+        );
+    }
+}
+
+/// An instance whose database is not migrated is not healthy: /health/ says why, and
+/// `kovan migrate` repairs it.
+#[test]
+fn health_answers_503_until_kovan_migrate_applies_the_migrations() {
+    let p = Project::new("fixtures/django42", "4.2");
+    p.run(&["init", "."]);
+    let redis_port = p.on_free_ports();
+    let _redis = redis_server(redis_port, &[]);
+    p.run(&["gen", "--write"]);
+    let (name, port) = p.ports()[0].clone();
+    let address = format!("127.0.0.1:{port}");
+    let _server = Group::spawn(
+        p.kovan(&["manage", &name, "--", "runserver", "--noreload", &address])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_for_port(port);
+    let health = get(port, "/health/");
+    assert_eq!(health.status, 503, "{}", health.body);
+    let h: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+    assert_eq!(h["failures"][0]["part"], "migrations", "{h}");
+    let message = h["failures"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("migrations not applied (contenttypes.0001_initial, ")
+            && message.contains(&format!("kovan migrate {name}")),
+        "{message}"
+    );
+    assert!(h["database"]["unapplied_migrations"].as_u64().unwrap() >= 2);
+    assert_eq!(get(port, "/").status, 500, "no such table");
+
+    let check = p.kovan(&["migrate", "--check", &name]).output().unwrap();
+    assert!(!check.status.success() && both(&check).contains("not applied"));
+    let migrated = p.run(&["migrate", &name]);
+    assert!(
+        migrated.contains("Applying catalog.0002_starter_products... OK"),
+        "{migrated}"
+    );
+    let health = get(port, "/health/");
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert!(get(port, "/").body.contains("Bal"));
+    p.run(&["migrate", "--check", &name]);
+}
