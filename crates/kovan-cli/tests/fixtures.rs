@@ -196,7 +196,6 @@ fn both(out: &Output) -> String {
     )
 }
 
-#[allow(dead_code)] // headers: read by the console test
 struct Answer {
     status: u16,
     headers: String,
@@ -543,4 +542,149 @@ fn health_answers_503_until_kovan_migrate_applies_the_migrations() {
     assert_eq!(health.status, 200, "{}", health.body);
     assert!(get(port, "/").body.contains("Bal"));
     p.run(&["migrate", "--check", &name]);
+}
+
+fn cookie(answer: &Answer, name: &str) -> Option<String> {
+    answer.headers.lines().find_map(|l| {
+        // Django's header value starts with a space of its own: `Set-Cookie:  name=…`.
+        let value = l
+            .strip_prefix("Set-Cookie:")?
+            .trim_start()
+            .strip_prefix(&format!("{name}="))?;
+        Some(value.split(';').next().unwrap_or("").to_string())
+    })
+}
+
+fn hidden_csrf(body: &str) -> String {
+    let at = body
+        .find("name=\"csrfmiddlewaretoken\" value=\"")
+        .expect("a CSRF field");
+    let rest = &body[at + "name=\"csrfmiddlewaretoken\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// The guide's "Cache Temizle" inside the project: /kovan/ is for staff only, shows the
+/// instance's key count and clears its keys alone.
+#[test]
+fn the_console_page_is_staff_only_and_clears_this_instances_keys_alone() {
+    let mut p = Project::new("fixtures/django42", "4.2");
+    p.run(&["init", "."]);
+    let redis_port = p.on_free_ports();
+    p.run(&["gen", "--write"]);
+    p.up();
+    let (name, port) = p.ports()[0].clone();
+    let (_, api_port) = p.ports()[1].clone();
+    let created = p
+        .kovan(&[
+            "manage",
+            &name,
+            "--",
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "boss",
+            "--email",
+            "boss@example.com",
+        ])
+        .env("DJANGO_SUPERUSER_PASSWORD", "a long pass phrase 42")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", both(&created));
+
+    let anonymous = get(port, "/kovan/");
+    assert_eq!(anonymous.status, 302);
+    assert!(
+        anonymous
+            .headers
+            .contains("Location: /admin/login/?next=/kovan/"),
+        "{}",
+        anonymous.headers
+    );
+
+    // Log in through the admin, as a staff user does.
+    let form = get(port, "/admin/login/");
+    let csrf_cookie = cookie(&form, &format!("csrftoken_{name}"))
+        .unwrap_or_else(|| panic!("the instance's CSRF cookie: {}", form.headers));
+    let body = format!(
+        "csrfmiddlewaretoken={}&username=boss&password=a+long+pass+phrase+42&next=/kovan/",
+        hidden_csrf(&form.body)
+    );
+    let cookies = format!("csrftoken_{name}={csrf_cookie}");
+    let login = http(
+        port,
+        "POST",
+        "/admin/login/",
+        &[
+            ("Cookie", &cookies),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &body,
+    );
+    assert_eq!(login.status, 302, "{}", login.body);
+    let session = cookie(&login, &format!("sessionid_{name}")).expect("a session");
+    let cookies = format!("csrftoken_{name}={csrf_cookie}; sessionid_{name}={session}");
+
+    // A key of this instance (the catalog's count), one of api's, and one of another app.
+    assert_eq!(get(port, "/").status, 200);
+    assert_eq!(get(api_port, "/").status, 200);
+    let redis = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &redis_port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    redis(&["SET", "other_app:1:x", "1"]);
+    let page = http(port, "GET", "/kovan/", &[("Cookie", &cookies)], "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The project speaks Turkish (LANGUAGE_CODE = "tr").
+    assert!(
+        page.body
+            .contains(&format!("shop_{name} önekinde 1 anahtar")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Cache Temizle"));
+
+    let token = hidden_csrf(&page.body);
+    let cleared = http(
+        port,
+        "POST",
+        "/kovan/",
+        &[
+            ("Cookie", &cookies),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &format!("csrfmiddlewaretoken={token}"),
+    );
+    assert_eq!(cleared.status, 302, "{}", cleared.body);
+    assert!(
+        cleared.headers.contains("Location: /kovan/?cleared=1"),
+        "{}",
+        cleared.headers
+    );
+    let after = http(
+        port,
+        "GET",
+        "/kovan/?cleared=1",
+        &[("Cookie", &cookies)],
+        "",
+    );
+    assert!(after.body.contains("1 anahtar silindi"), "{}", after.body);
+    let keys = redis(&["--scan"]);
+    assert!(
+        keys.contains("other_app:1:x") && keys.contains("shop_api:1:catalog:count"),
+        "other instances' and other apps' keys stay: {keys}"
+    );
+    assert!(
+        !keys.contains(&format!("shop_{name}:1:catalog:count")),
+        "{keys}"
+    );
+
+    // Without the CSRF token the POST is refused and nothing is deleted.
+    assert_eq!(get(port, "/").status, 200);
+    let forged = http(port, "POST", "/kovan/", &[("Cookie", &cookies)], "");
+    assert_eq!(forged.status, 403);
+    assert!(redis(&["--scan"]).contains(&format!("shop_{name}:1:catalog:count")));
 }
