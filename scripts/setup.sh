@@ -87,6 +87,14 @@ if [ "$what" = test ]; then
       printf '%s' "$stamp" > "$venv/.kovan-requirements"
     fi
   done
+  # Django without redis, for the tests of a missing dependency (their venvs point here).
+  bare=$HOME/.cache/kovan/django-bare
+  if [ ! -f "$bare/.kovan-installed" ]; then
+    say "python: Django without redis in $bare"
+    rm -rf "$bare"
+    "$HOME/.cache/kovan/django-5.2/bin/pip" install -q --disable-pip-version-check --target "$bare" "Django~=5.2.0"
+    touch "$bare/.kovan-installed"
+  fi
 fi
 
 if [ "$what" = test ] && ! command -v tauri-driver >/dev/null; then

@@ -688,3 +688,60 @@ fn the_console_page_is_staff_only_and_clears_this_instances_keys_alone() {
     assert_eq!(forged.status, 403);
     assert!(redis(&["--scan"]).contains(&format!("shop_{name}:1:catalog:count")));
 }
+
+/// An interpreter that lacks what the configuration needs: `kovan up` refuses before starting
+/// anything, naming the package, who needs it and the exact command that installs it.
+#[test]
+fn a_missing_redis_client_is_refused_with_the_pip_command() {
+    let home = std::env::var("HOME").unwrap();
+    let bare = Path::new(&home).join(".cache/kovan/django-bare");
+    assert!(
+        bare.join(".kovan-installed").is_file(),
+        "{} is missing: run scripts/setup.sh test",
+        bare.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("django42");
+    copy_tree(&repo().join("fixtures/django42"), &root);
+    // A venv of its own with Django (and no redis) from the bare folder.
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(root.join(".venv"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", both(&made));
+    let purelib = Command::new(root.join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ])
+        .output()
+        .unwrap();
+    let purelib = String::from_utf8(purelib.stdout).unwrap();
+    std::fs::write(
+        Path::new(purelib.trim()).join("kovan-test-django.pth"),
+        format!("{}\n", bare.display()),
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let kovan = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kovan"))
+            .args(args)
+            .current_dir(&root)
+            .env("KOVAN_DATA_DIR", data.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert!(kovan(&["init", "."]).status.success());
+    assert!(kovan(&["gen", "--write"]).status.success());
+    let up = kovan(&["up", "--all", "--yes"]);
+    let text = both(&up);
+    assert_eq!(up.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("main: .venv/bin/python lacks `redis`, which main (cache = \"redis\": Django's RedisCache uses redis-py) needs")
+            && text.contains("Install with: .venv/bin/python -m pip install 'redis>=5'"),
+        "{text}"
+    );
+    assert!(!text.contains("is running"), "nothing was started: {text}");
+}
