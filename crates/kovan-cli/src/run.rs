@@ -93,9 +93,16 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
     if missing {
         return Err(ExitCode::from(1));
     }
+    if !probe.has("django") {
+        // No instance needs Django (their commands are their own): no migrations to look at.
+        return Ok(());
+    }
     let terminal = std::io::stdin().is_terminal();
     for m in members {
         let Some(i) = ws.instance(m) else { continue };
+        if !kovan_core::django::packages::runs_django(i.command.as_deref()) {
+            continue;
+        }
         let status = match migrations::status(ws, i) {
             Ok(s) => s,
             Err(e) => {

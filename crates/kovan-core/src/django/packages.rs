@@ -182,14 +182,24 @@ pub fn check(ws: &Workspace, probe: &Probe, instance: Option<&str>) -> Dependenc
             needed_by,
         });
     };
-    need("django", "manage.py".into());
     let instances: Vec<_> = ws
         .instances
         .iter()
         .filter(|i| instance.is_none_or(|n| n == i.name))
         .collect();
+    let django_runs = instances.iter().any(|i| runs_django(i.command.as_deref()));
+    // runserver, or a server of Django's (a command of the user's own may serve anything).
+    if let Some(i) = instances.iter().find(|i| runs_django(i.command.as_deref())) {
+        need(
+            "django",
+            match &i.command {
+                None => format!("{} (manage.py runserver)", i.name),
+                Some(_) => format!("{}'s command", i.name),
+            },
+        );
+    }
     for i in &instances {
-        if i.cache == CacheBackend::Redis {
+        if i.cache == CacheBackend::Redis && runs_django(i.command.as_deref()) {
             need(
                 "redis",
                 format!(
@@ -204,11 +214,14 @@ pub fn check(ws: &Workspace, probe: &Probe, instance: Option<&str>) -> Dependenc
             }
         }
     }
-    if ws.database == DatabaseEngine::Postgresql && !probe.has("psycopg") && !probe.has("psycopg2")
+    if django_runs
+        && ws.database == DatabaseEngine::Postgresql
+        && !probe.has("psycopg")
+        && !probe.has("psycopg2")
     {
         need("psycopg", "[database] engine = \"postgresql\"".into());
     }
-    if let Some(scan) = &probe.settings {
+    if let Some(scan) = probe.settings.as_ref().filter(|_| django_runs) {
         for import in scan.imports.iter().filter(|i| !i.importable) {
             need(
                 &import.module,
@@ -250,6 +263,20 @@ pub fn check(ws: &Workspace, probe: &Probe, instance: Option<&str>) -> Dependenc
         django_problem,
         missing,
         fix,
+    }
+}
+
+/// Whether an instance's command (None: runserver) runs Django.
+pub fn runs_django(command: Option<&str>) -> bool {
+    match command {
+        None => true,
+        Some(c) => {
+            c.contains("manage.py")
+                || matches!(
+                    program_of(c),
+                    Some("daphne" | "uvicorn" | "gunicorn" | "django-admin")
+                )
+        }
     }
 }
 
