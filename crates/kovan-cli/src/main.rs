@@ -10,8 +10,10 @@ mod doctor;
 mod flush;
 mod init;
 mod keys;
+mod migrate;
 mod run;
 mod style;
+mod under;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use kovan_core::generate::{self, FileStatus};
@@ -108,12 +110,22 @@ enum Command {
     ///
     /// Exit status: 0 after a clean stop, 1 when an instance failed to start or to stop, 2 on a
     /// usage error (an unknown preset or instance).
+    ///
+    /// Before starting, the interpreter is checked for what each instance needs (the pip command
+    /// is printed when something is missing) and each database's migrations: on a terminal Kovan
+    /// asks to apply them, with --yes it applies them, with neither it says so and starts anyway.
     Up {
         #[command(flatten)]
         workspace: WorkspaceArg,
         /// Presets and instances to start; none means every instance.
         #[arg(value_name = "PRESET|INSTANCE")]
         names: Vec<String>,
+        /// Every instance (the same as naming none).
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Apply missing migrations without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Show every instance of the workspace (state, PID, port, health), including ones the app or
     /// another `kovan up` started.
@@ -190,6 +202,66 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a manage.py command under an instance's environment: its env file, its settings, its
+    /// interpreter, from the Django root (e.g. `kovan manage chat_main -- createsuperuser`).
+    ///
+    /// Exit status: the command's own; 1 when the env file is missing; 2 on a usage error.
+    Manage {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// manage.py's arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "ARGS")]
+        args: Vec<String>,
+    },
+    /// Run any program under an instance's environment, from the Django root, with the project's
+    /// virtualenv first in PATH (e.g. `kovan exec chat_main -- pytest`, `-- celery -A config worker`).
+    ///
+    /// Exit status: the program's own; 127 when it cannot be started; 1 when the env file is
+    /// missing; 2 on a usage error.
+    Exec {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// The program and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        argv: Vec<String>,
+    },
+    /// Print an instance's environment: `eval "$(kovan env chat_main)"` loads it into a shell.
+    ///
+    /// Exit status: 0; 1 when the env file is missing; 2 on a usage error.
+    Env {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// shell: `export KEY='value'`; dotenv: `KEY='value'`; json: one object.
+        #[arg(long, value_enum, default_value = "shell")]
+        format: under::EnvFormat,
+    },
+    /// Apply the instances' migrations (`manage.py migrate` under each one's environment), or
+    /// with --check only say which are not applied.
+    ///
+    /// Exit status: 0 applied (or, with --check, none missing); 1 when a migration failed or,
+    /// with --check, some are not applied; 2 on a usage error.
+    Migrate {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instances whose databases to migrate.
+        #[arg(value_name = "INSTANCE", required_unless_present = "all")]
+        instances: Vec<String>,
+        /// Every instance of the workspace.
+        #[arg(long, conflicts_with = "instances")]
+        all: bool,
+        /// Apply nothing: list what is not applied, exit 1 when anything is.
+        #[arg(long)]
+        check: bool,
+        /// Print each instance's migration status as JSON (applies nothing).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script for kovan.
     ///
     /// Load it for the current shell with e.g. `source <(kovan completions bash)`, or save it where
@@ -212,9 +284,12 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Init { dir, dry_run, json } => init::init(&dir, dry_run, json),
         Command::Check { workspace, json } => check(workspace.path(), json),
-        Command::Up { workspace, names } => {
-            with_workspace(workspace.path(), |ws| run::up(ws, &names))
-        }
+        Command::Up {
+            workspace,
+            names,
+            all: _,
+            yes,
+        } => with_workspace(workspace.path(), |ws| run::up(ws, &names, yes)),
         Command::Status { workspace, json } => {
             with_workspace(workspace.path(), |ws| run::status(ws, json))
         }
@@ -259,6 +334,38 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Manage {
+            workspace,
+            instance,
+            args,
+        } => with_workspace(workspace.path(), |ws| under::manage(ws, &instance, &args)),
+        Command::Exec {
+            workspace,
+            instance,
+            argv,
+        } => with_workspace(workspace.path(), |ws| under::exec(ws, &instance, &argv)),
+        Command::Env {
+            workspace,
+            instance,
+            format,
+        } => with_workspace(workspace.path(), |ws| under::env(ws, &instance, format)),
+        Command::Migrate {
+            workspace,
+            instances,
+            all,
+            check,
+            json,
+        } => with_workspace(workspace.path(), |ws| {
+            migrate::migrate(
+                ws,
+                migrate::Options {
+                    instances,
+                    all,
+                    check,
+                    json,
+                },
+            )
+        }),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "kovan", &mut script);
@@ -417,6 +524,18 @@ fn gen(
                     outln!("{d}");
                 }
             }
+        }
+    }
+    if !json {
+        match (&plan.django, &plan.django_unknown) {
+            (Some(v), _) => eprintln!("Django {v}: settings generated for it"),
+            (None, Some(why)) => eprintln!(
+                "warning: the Django version is not known ({why}); settings generated for Django 4.0, which every supported version runs"
+            ),
+            (None, None) => {}
+        }
+        for f in &plan.settings_findings {
+            eprintln!("warning: {}: {}", f.instance, f.message);
         }
     }
     let pending: Vec<_> = plan.pending().collect();

@@ -1,9 +1,11 @@
 //! `kovan up`, `kovan status`, `kovan stop`: the supervisor from a terminal.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kovan_core::django::migrations;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{
     readiness, InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent,
@@ -70,8 +72,75 @@ fn targets(ws: &Workspace, names: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Before starting: the interpreter has what each instance needs, and each database is migrated
+/// (asked on a terminal; applied with `--yes`; left, and said, with neither).
+fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode> {
+    let probe = match kovan_core::django::probe::probe(ws) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(1));
+        }
+    };
+    let mut missing = false;
+    for m in members {
+        let report = kovan_core::django::packages::check(ws, &probe, Some(m));
+        if let Some(message) = report.message() {
+            eprintln!("error: {m}: {message}");
+            missing = true;
+        }
+    }
+    if missing {
+        return Err(ExitCode::from(1));
+    }
+    if !probe.has("django") {
+        // No instance needs Django (their commands are their own): no migrations to look at.
+        return Ok(());
+    }
+    let terminal = std::io::stdin().is_terminal();
+    for m in members {
+        let Some(i) = ws.instance(m) else { continue };
+        if !kovan_core::django::packages::runs_django(i.command.as_deref()) {
+            continue;
+        }
+        let status = match migrations::status(ws, i) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(1));
+            }
+        };
+        if status.unapplied.is_empty() {
+            continue;
+        }
+        let apply = if yes {
+            true
+        } else if terminal {
+            eprint!("kovan: {m}: {}. Apply them now? [Y/n] ", status.summary());
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            !answer.trim().to_lowercase().starts_with('n')
+        } else {
+            eprintln!(
+                "kovan: {m}: {}; not applied without a terminal to ask on: run `kovan up --yes` or `kovan migrate {m}`",
+                status.summary()
+            );
+            false
+        };
+        if apply {
+            eprintln!("kovan: {m}: applying {}", status.summary());
+            let tag = format!("{m} | migrate |");
+            if let Err(e) = migrations::migrate_unit(ws, i, |line| eprintln!("{tag} {line}")) {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every group started.
-pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
+pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
     let members = match targets(&ws, names) {
         Ok(m) => m,
         Err(e) => {
@@ -79,6 +148,9 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(code) = prepare(&ws, &members, yes) {
+        return code;
+    }
     let colour = crate::style::colour();
     let width = members
         .iter()

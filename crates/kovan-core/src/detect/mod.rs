@@ -239,7 +239,11 @@ fn settings_default(manage_py: &str) -> Option<String> {
             let quote = &after[open..open + 1];
             let rest = &after[open + 1..];
             let value = &rest[..rest.find(quote)?];
-            workspace::is_dotted_module(value).then(|| value.to_string())
+            // Kovan's own line (kovan gen adds it for DJANGO_SERVER_INSTANCE) names its settings,
+            // not the project's.
+            let kovans =
+                value == "multi_server_settings" || value.ends_with(".multi_server_settings");
+            (workspace::is_dotted_module(value) && !kovans).then(|| value.to_string())
         })
 }
 

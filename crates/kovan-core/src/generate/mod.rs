@@ -6,6 +6,7 @@
 //! (`write.rs`).
 
 pub mod env_file;
+mod patch;
 mod templates;
 mod write;
 
@@ -17,8 +18,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-pub use templates::{nginx_port, settings_module, settings_path, DJANGO_APP_PACKAGE};
+pub use patch::{tracked_ignored_files, TrackedFile, GITIGNORE_BEGIN, GITIGNORE_END};
+pub use templates::{nginx_port, settings_module, settings_path, CONSOLE_PATH, DJANGO_APP_PACKAGE};
 
+use crate::django::{settings_env, ProjectFacts, SettingsFinding, Support};
 use crate::workspace::{CacheBackend, Workspace};
 use write::{check_targets, Disk, ModeFix, Output, RealDisk};
 
@@ -33,6 +36,11 @@ pub enum Purpose {
     DjangoApp,
     Nginx,
     Procfile,
+    /// The project's .gitignore, with Kovan's marked block (the user's lines kept as they are).
+    Gitignore,
+    /// The project's manage.py, its DJANGO_SETTINGS_MODULE default choosing Kovan's settings when
+    /// DJANGO_SERVER_INSTANCE is set (the rest of the file kept as it is).
+    ManagePy,
 }
 
 /// A file as Kovan would write it.
@@ -85,6 +93,13 @@ pub struct PlannedFile {
 pub struct Plan {
     pub django_root: String,
     pub files: Vec<PlannedFile>,
+    /// The Django found in the interpreter (`5.2.19`), which the settings are generated for; None
+    /// when it could not tell.
+    pub django: Option<String>,
+    /// Why the Django version is not known (the settings are then generated for 4.0).
+    pub django_unknown: Option<String>,
+    /// Variables the project's settings read that Kovan could not give a value.
+    pub settings_findings: Vec<SettingsFinding>,
 }
 
 impl Plan {
@@ -153,6 +168,8 @@ pub enum GenerateError {
     UnknownFile(String),
     #[error("template error (a bug in Kovan): {0}")]
     Template(String),
+    #[error("{python} has Django {version}; Kovan supports Django 4.0 through 6.x. Upgrade it ({python} -m pip install 'Django>=4.2'), then generate again.")]
+    UnsupportedDjango { python: String, version: String },
 }
 
 impl GenerateError {
@@ -166,6 +183,7 @@ impl GenerateError {
             Self::Unquotable { .. } => "unquotable_value",
             Self::UnknownFile(_) => "unknown_file",
             Self::Template(_) => "template",
+            Self::UnsupportedDjango { .. } => "unsupported_django",
         }
     }
 }
@@ -217,7 +235,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> GenerateError + '_ {
 
 /// Secrets already in the env files, kept across regenerations.
 #[derive(Debug, Clone, Default)]
-pub struct KeptSecrets(HashMap<String, HashMap<String, String>>);
+pub struct KeptSecrets(HashMap<String, Vec<(String, String)>>);
 
 impl KeptSecrets {
     /// Read SECRET_KEY and KOVAN_TOKEN from each instance's env file, where it exists.
@@ -234,7 +252,7 @@ impl KeptSecrets {
             }
             match std::fs::read_to_string(&path) {
                 Ok(text) => {
-                    kept.insert(i.name.clone(), env_file::parse(&text));
+                    kept.insert(i.name.clone(), env_file::parse_pairs(&text));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io_error(&path)(e)),
@@ -246,16 +264,22 @@ impl KeptSecrets {
     /// Drop a kept value, so the next render makes a new one (a SECRET_KEY two instances share).
     pub fn forget(&mut self, instance: &str, key: &str) {
         if let Some(vars) = self.0.get_mut(instance) {
-            vars.remove(key);
+            vars.retain(|(k, _)| k != key);
         }
     }
 
     fn get(&self, instance: &str, key: &str) -> Option<&str> {
         self.0
             .get(instance)?
-            .get(key)
-            .map(String::as_str)
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
+    }
+
+    /// Every variable of the instance's env file, in its order.
+    fn all(&self, instance: &str) -> &[(String, String)] {
+        self.0.get(instance).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -285,9 +309,29 @@ fn written_by_kovan(contents: &str) -> bool {
             .is_some_and(|(_, h)| h.trim() == hash(body))
 }
 
-/// Render every file for the workspace, keeping the secrets in `kept`.
+/// Render every file for the workspace, keeping the secrets in `kept`, for the Django found in its
+/// interpreter (one probe, cached).
 pub fn render(ws: &Workspace, kept: &KeptSecrets) -> Result<Vec<GeneratedFile>, GenerateError> {
+    Ok(render_with(ws, kept, &ProjectFacts::gather(ws))?.0)
+}
+
+/// Render every file for the workspace with what is known of its project, and the variables its
+/// settings read that Kovan could not fill.
+pub fn render_with(
+    ws: &Workspace,
+    kept: &KeptSecrets,
+    facts: &ProjectFacts,
+) -> Result<(Vec<GeneratedFile>, Vec<SettingsFinding>), GenerateError> {
+    if let Some(version) = facts.django {
+        if version.support() == Support::TooOld {
+            return Err(GenerateError::UnsupportedDjango {
+                python: ws.python(),
+                version: version.to_string(),
+            });
+        }
+    }
     let mut files = Vec::new();
+    let mut findings = Vec::new();
     let settings = settings_module(ws);
     for i in &ws.instances {
         let secret = kept
@@ -297,29 +341,58 @@ pub fn render(ws: &Workspace, kept: &KeptSecrets) -> Result<Vec<GeneratedFile>, 
             .get(&i.name, "KOVAN_TOKEN")
             .map_or_else(env_file::new_token, str::to_string);
         let mut vars = vec![
-            ("DJANGO_SERVER_INSTANCE", i.name.clone()),
-            ("DJANGO_SERVER_PORT", i.port.to_string()),
-            ("DJANGO_SETTINGS_MODULE", settings.clone()),
-            ("SECRET_KEY", secret),
-            ("KOVAN_TOKEN", token),
-            ("DATABASE_NAME", i.names.database.clone()),
+            ("DJANGO_SERVER_INSTANCE".to_string(), i.name.clone()),
+            ("DJANGO_SERVER_PORT".to_string(), i.port.to_string()),
+            ("DJANGO_SETTINGS_MODULE".to_string(), settings.clone()),
+            ("SECRET_KEY".to_string(), secret.clone()),
+            ("KOVAN_TOKEN".to_string(), token),
+            ("DATABASE_NAME".to_string(), i.names.database.clone()),
         ];
         if let (true, Some(redis)) = (i.cache == CacheBackend::Redis, &ws.redis) {
-            vars.push(("KOVAN_CACHE_LOCATION", redis.url().to_string()));
+            // Named SECRET so that Django's error pages mask it: the URL may carry a password.
+            vars.push((
+                "KOVAN_CACHE_SECRET_URL".to_string(),
+                redis.url().to_string(),
+            ));
         }
+        let kovan_count = vars.len();
+        if let Some(scan) = &facts.scan {
+            let kept_value = |name: &str| kept.get(&i.name, name).map(str::to_string);
+            let derived = settings_env::derive(ws, i, scan, &secret, &kept_value);
+            vars.extend(derived.values);
+            findings.extend(derived.findings);
+        }
+        let derived_count = vars.len() - kovan_count;
+        // What the user added to the file: kept, so regenerating loses nothing.
+        let yours: Vec<(String, String)> = kept
+            .all(&i.name)
+            .iter()
+            .filter(|(k, _)| !vars.iter().any(|(v, _)| v == k) && !is_retired(k))
+            .cloned()
+            .collect();
+        let yours_count = yours.len();
+        vars.extend(yours);
         let mut body = format!(
             "# {} :{} — load with `set -a; . ./{}; set +a`, python-dotenv, django-environ, honcho or overmind.\n",
             i.name, i.port, i.names.env_file
         );
-        for (key, value) in vars {
-            if let Some(why) = env_file::unquotable(&value) {
+        for (n, (key, value)) in vars.iter().enumerate() {
+            if n == kovan_count && derived_count > 0 {
+                body.push_str(
+                    "# Read by the project's settings; derived by Kovan for this instance.\n",
+                );
+            }
+            if n == kovan_count + derived_count && yours_count > 0 {
+                body.push_str("# Added by you; Kovan keeps these when it regenerates the file.\n");
+            }
+            if let Some(why) = env_file::unquotable(value) {
                 return Err(GenerateError::Unquotable {
                     file: i.names.env_file.clone(),
                     key: key.to_string(),
                     why,
                 });
             }
-            body.push_str(&env_file::line(key, &value));
+            body.push_str(&env_file::line(key, value));
         }
         let contents = with_header(body);
         files.push(GeneratedFile {
@@ -341,7 +414,7 @@ pub fn render(ws: &Workspace, kept: &KeptSecrets) -> Result<Vec<GeneratedFile>, 
     };
     files.push(regular(
         templates::settings_path(ws),
-        templates::settings(ws)?,
+        templates::settings(ws, facts)?,
         Purpose::Settings,
     ));
     for (name, body) in templates::DJANGO_APP_FILES {
@@ -361,7 +434,14 @@ pub fn render(ws: &Workspace, kept: &KeptSecrets) -> Result<Vec<GeneratedFile>, 
         templates::procfile(ws),
         Purpose::Procfile,
     ));
-    Ok(files)
+    files.extend(patch::gitignore(ws)?);
+    files.extend(patch::manage_py(ws)?);
+    Ok((files, findings))
+}
+
+/// Variables earlier versions of Kovan wrote under another name.
+fn is_retired(key: &str) -> bool {
+    key == "KOVAN_CACHE_LOCATION"
 }
 
 /// Render and compare with the disk.
@@ -371,8 +451,17 @@ pub fn plan(ws: &Workspace) -> Result<Plan, GenerateError> {
 
 /// Render with these secrets and compare with the disk.
 pub fn plan_with(ws: &Workspace, kept: &KeptSecrets) -> Result<Plan, GenerateError> {
+    plan_for(ws, kept, &ProjectFacts::gather(ws))
+}
+
+/// Render with these secrets for what is known of the project, and compare with the disk.
+pub fn plan_for(
+    ws: &Workspace,
+    kept: &KeptSecrets,
+    facts: &ProjectFacts,
+) -> Result<Plan, GenerateError> {
     let root = &ws.project.django_root;
-    let files = render(ws, kept)?;
+    let (files, settings_findings) = render_with(ws, kept, facts)?;
     let paths = files
         .iter()
         .map(|f| inside_root(root, &f.path))
@@ -399,7 +488,7 @@ pub fn plan_with(ws: &Workspace, kept: &KeptSecrets) -> Result<Plan, GenerateErr
                 if disk == file.contents {
                     (FileStatus::Unchanged, None, disk_mode)
                 } else {
-                    let status = if written_by_kovan(&disk) {
+                    let status = if written_by_kovan(&disk) || patch::is_patch(file.purpose) {
                         FileStatus::Changed
                     } else {
                         FileStatus::Edited
@@ -430,6 +519,9 @@ pub fn plan_with(ws: &Workspace, kept: &KeptSecrets) -> Result<Plan, GenerateErr
     Ok(Plan {
         django_root: root.display().to_string(),
         files: planned,
+        django: facts.django.map(|v| v.to_string()),
+        django_unknown: facts.django_unknown.clone(),
+        settings_findings,
     })
 }
 
@@ -487,7 +579,9 @@ fn write_with(
             shown: file.path.clone(),
             bytes: file.contents.as_bytes(),
             mode: file.mode,
-            backup: planned.status == FileStatus::Edited,
+            // A file of the user's that Kovan patches (manage.py) is backed up before each change.
+            backup: planned.status == FileStatus::Edited
+                || (planned.status == FileStatus::Changed && file.purpose == Purpose::ManagePy),
         });
     }
     let statuses: HashMap<&str, FileStatus> = plan

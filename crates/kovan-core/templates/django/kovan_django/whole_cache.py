@@ -13,6 +13,10 @@ from django.core.cache.backends.filebased import FileBasedCache
 OWN_WHOLE = (FileBasedCache, DatabaseCache, DummyCache)
 
 
+class Refused(ValueError):
+    """A cache that may be shared between instances was not cleared whole."""
+
+
 def backend_path(cache):
     return f"{type(cache).__module__}.{type(cache).__qualname__}"
 
@@ -28,9 +32,14 @@ def refusal(cache):
     )
 
 
-def clear(cache):
-    """Clear `cache` whole; refuses (ValueError) any backend not in OWN_WHOLE."""
+def check(cache):
+    """Raise Refused unless `cache` may be cleared whole."""
     why = refusal(cache)
     if why is not None:
-        raise ValueError(why)
+        raise Refused(why)
+
+
+def clear(cache):
+    """Clear `cache` whole; raises Refused for any backend not in OWN_WHOLE."""
+    check(cache)
     cache.clear()
