@@ -381,7 +381,7 @@ fn usage(e: &clap::Error) -> ExitCode {
     let text = e.render();
     if e.use_stderr() {
         let styled = std::io::stderr().is_terminal() && style::colour_allowed();
-        err!(
+        err_raw!(
             "{}",
             if styled {
                 text.ansi().to_string()
@@ -390,7 +390,7 @@ fn usage(e: &clap::Error) -> ExitCode {
             }
         );
     } else {
-        out!(
+        out_raw!(
             "{}",
             if style::colour() {
                 text.ansi().to_string()

@@ -189,10 +189,11 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
                 name,
                 Box::new(move |lines| {
                     for l in lines {
+                        // The instance's own output, as it wrote it (Django colours its log).
                         if l.stream == Stream::Stderr {
-                            errln!("{tag} {}", l.text);
+                            err_raw!("{tag} {}\n", l.text);
                         } else {
-                            outln!("{tag} {}", l.text);
+                            out_raw!("{tag} {}\n", l.text);
                         }
                     }
                     true
