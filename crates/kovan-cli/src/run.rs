@@ -78,7 +78,7 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
     let probe = match kovan_core::django::probe::probe(ws) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Err(ExitCode::from(1));
         }
     };
@@ -86,7 +86,7 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
     for m in members {
         let report = kovan_core::django::packages::check(ws, &probe, Some(m));
         if let Some(message) = report.message() {
-            eprintln!("error: {m}: {message}");
+            errln!("error: {m}: {message}");
             missing = true;
         }
     }
@@ -106,7 +106,7 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
         let status = match migrations::status(ws, i) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return Err(ExitCode::from(1));
             }
         };
@@ -116,22 +116,22 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
         let apply = if yes {
             true
         } else if terminal {
-            eprint!("kovan: {m}: {}. Apply them now? [Y/n] ", status.summary());
+            err!("kovan: {m}: {}. Apply them now? [Y/n] ", status.summary());
             let mut answer = String::new();
             let _ = std::io::stdin().read_line(&mut answer);
             !answer.trim().to_lowercase().starts_with('n')
         } else {
-            eprintln!(
+            errln!(
                 "kovan: {m}: {}; not applied without a terminal to ask on: run `kovan up --yes` or `kovan migrate {m}`",
                 status.summary()
             );
             false
         };
         if apply {
-            eprintln!("kovan: {m}: applying {}", status.summary());
+            errln!("kovan: {m}: applying {}", status.summary());
             let tag = format!("{m} | migrate |");
-            if let Err(e) = migrations::migrate_unit(ws, i, |line| eprintln!("{tag} {line}")) {
-                eprintln!("error: {e}");
+            if let Err(e) = migrations::migrate_unit(ws, i, |line| errln!("{tag} {line}")) {
+                errln!("error: {e}");
                 return Err(ExitCode::from(1));
             }
         }
