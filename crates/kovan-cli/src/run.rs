@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kovan_core::django::migrations;
+use kovan_core::health;
 use kovan_core::store::Store;
-use kovan_core::supervisor::{
-    readiness, InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent,
-};
+use kovan_core::supervisor::{InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent};
 use kovan_core::Workspace;
 
 const COLOURS: [&str; 6] = ["36", "35", "33", "32", "34", "31"];
@@ -278,17 +277,21 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
     rt.block_on(async move {
         let sup = Supervisor::new(ws, store(), Arc::new(|_| {}));
         let mut rows = Vec::new();
+        let ws = sup.workspace();
         for s in sup.states() {
-            let health = if s.status == RunStatus::Running {
-                Some(
-                    match readiness::http_status(s.port, "/health/", Duration::from_secs(2)).await {
-                        Some(200) => "ok".to_string(),
-                        Some(code) => format!("http {code}"),
-                        None => "no answer".to_string(),
-                    },
-                )
-            } else {
+            // The window's rule: the health endpoint and the derived names for an instance, PING
+            // for the Redis.
+            let health = if s.status != RunStatus::Running {
                 None
+            } else if s.instance == kovan_core::supervisor::REDIS_SERVICE {
+                health::once::redis(ws).await
+            } else {
+                match ws.instance(&s.instance) {
+                    Some(i) => {
+                        Some(health::once::instance(ws, i, s.port, Duration::from_secs(2)).await)
+                    }
+                    None => None,
+                }
             };
             rows.push((s, health));
         }
@@ -298,7 +301,8 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                 .map(|(s, h)| {
                     serde_json::json!({
                         "instance": s.instance, "status": s.status, "pid": s.pid, "port": s.port,
-                        "health": h, "startedAt": s.started_at,
+                        "health": h.as_ref().map(|h| &h.verdict),
+                        "healthDetail": h.as_ref().map(|h| &h.detail), "startedAt": s.started_at,
                     })
                 })
                 .collect();
@@ -318,7 +322,7 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                     s.instance,
                     status_word(s.status),
                     s.port,
-                    h.as_deref().unwrap_or("-")
+                    h.as_ref().map_or("-", |h| h.detail.as_str())
                 );
             }
         }
