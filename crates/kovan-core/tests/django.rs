@@ -204,7 +204,7 @@ fn generated_code_never_clears_a_cache_whole_unless_it_is_the_instances_own() {
          from dashboard_project.multi_server_settings import *  # noqa: F403\n\
          ALLOWED_HOSTS = ['*']\n\
          CACHES = {'default': {'BACKEND': 'flushing_cache.FlushingRedisCache',\n\
-         \x20   'LOCATION': os.environ['KOVAN_CACHE_LOCATION']}}\n",
+         \x20   'LOCATION': os.environ['KOVAN_CACHE_SECRET_URL']}}\n",
     )
     .unwrap();
     let token = env_of(&ws, "chat_main")

@@ -525,8 +525,9 @@ fn project_fields_are_checked() {
         panic!()
     };
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-    assert_eq!(fields, ["project.django_root", "project.settings"]);
-    assert!(problems[0].message.contains("does not exist"));
+    // In the file's order.
+    assert_eq!(fields, ["project.settings", "project.django_root"]);
+    assert!(problems[1].message.contains("does not exist"));
 
     std::fs::remove_file(dir.path().join("manage.py")).unwrap();
     std::fs::write(
@@ -610,4 +611,38 @@ fn the_workspace_is_found_by_flag_then_env_then_upwards() {
         workspace::named(Some(&flag), Some(dir.path().into())),
         Some(flag)
     );
+}
+
+/// A missing `settings` does not hide the rest, and typos do not come one per run: every problem
+/// of the file is said at once, in the file's order.
+#[test]
+fn every_problem_of_the_file_is_said_in_one_run() {
+    let source = "[project]\nname = \"t\"\nsetings = \"t.settings\"\n\n[[instance]]\nname = \"a\"\nprot = 8000\nport = 99999\nrole = \"boss\"\ncolour = 1\ncache = \"locmem\"\n\n[preset.dev]\ninstance = [\"a\"]\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    let file = dir.path().join("kovan.toml");
+    let Err(kovan_core::workspace::WorkspaceError::Invalid { problems, .. }) =
+        kovan_core::workspace::parse(&file, source)
+    else {
+        panic!("the file is invalid");
+    };
+    let said: Vec<(Option<u32>, &str, &str)> = problems
+        .iter()
+        .map(|p| (p.line, p.field.as_str(), p.message.as_str()))
+        .collect();
+    let expect: &[(u32, &str, &str)] = &[
+        (1, "project", "missing field `settings`"),
+        (3, "project.setings", "(did you mean `settings`?)"),
+        (7, "instance[1].prot", "(did you mean `port`?)"),
+        (8, "instance.a.port", "port 99999 is above 65535"),
+        (9, "instance.a.role", "`boss` is not one of"),
+        (10, "instance[1].colour", "unknown field `colour`"),
+        (13, "preset.dev", "missing field `instances`"),
+        (14, "preset.dev.instance", "(did you mean `instances`?)"),
+    ];
+    assert_eq!(said.len(), expect.len(), "{said:#?}");
+    for ((line, field, text), said) in expect.iter().zip(&said) {
+        assert_eq!((Some(*line), *field), (said.0, said.1), "{said:#?}");
+        assert!(said.2.contains(text), "{said:#?}");
+    }
 }

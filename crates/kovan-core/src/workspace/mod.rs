@@ -4,7 +4,8 @@
 //! is made; everything else (the window, the CLI, generated config) shows what it returns.
 //!
 //! The rooms: [`model`] holds the types, [`locate`] finds the file, `raw` is the file as written,
-//! `source` reads the file's text within bounds, `validate` holds every rule, [`names`] derives the per-instance names, `toml_error` places a
+//! `source` reads the file's text within bounds, `shape` knows which keys may be where,
+//! `validate` holds every rule, [`names`] derives the per-instance names, `toml_error` places a
 //! TOML error on its line, [`error`] says what is wrong.
 
 pub mod error;
@@ -12,6 +13,7 @@ pub mod locate;
 pub mod model;
 pub mod names;
 mod raw;
+mod shape;
 mod source;
 mod toml_error;
 mod validate;
@@ -51,10 +53,16 @@ pub fn parse(file: &Path, source: &str) -> Result<Workspace, WorkspaceError> {
         source,
         problems: Vec::new(),
     };
+    let shape = shape::check(source);
     let workspace = v.workspace(file, root, raw);
-    if v.problems.is_empty() {
+    // Unknown and missing keys first, then what is wrong with the values that are there.
+    let mut problems = shape.problems.clone();
+    problems.extend(v.problems.into_iter().filter(|p| !shape.covers(&p.field)));
+    // In the order of the file; problems without a line (about what it lacks) last.
+    problems.sort_by_key(|p| p.line.unwrap_or(u32::MAX));
+    if problems.is_empty() {
         Ok(workspace)
     } else {
-        Err(invalid(v.problems))
+        Err(invalid(problems))
     }
 }

@@ -1,13 +1,16 @@
 //! kovan.toml as written: the serde structs it is read into, each value with its span so the
 //! validator can name the line of what is wrong.
+//!
+//! Unknown keys are ignored and required keys fall back to an empty value here: `shape` reports
+//! both over the whole file, so that every problem is said in one run, values included.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawFile {
+    #[serde(default)]
     pub(super) project: RawProject,
     pub(super) redis: Option<RawRedis>,
     pub(super) database: Option<RawDatabase>,
@@ -19,7 +22,6 @@ pub(super) struct RawFile {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawSupervisor {
     pub(super) stop_grace: Option<Spanned<i64>>,
     pub(super) start_timeout: Option<Spanned<i64>>,
@@ -27,32 +29,34 @@ pub(super) struct RawSupervisor {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawProject {
+    #[serde(default = "missing")]
     pub(super) name: Spanned<String>,
     pub(super) django_root: Option<Spanned<String>>,
+    #[serde(default = "missing")]
     pub(super) settings: Spanned<String>,
     pub(super) python: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawRedis {
+    #[serde(default = "missing")]
     pub(super) url: Spanned<String>,
     #[serde(default)]
     pub(super) managed: bool,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawDatabase {
+    #[serde(default = "missing")]
     pub(super) engine: Spanned<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawInstance {
+    #[serde(default = "missing")]
     pub(super) name: Spanned<String>,
+    #[serde(default = "missing")]
     pub(super) port: Spanned<i64>,
     pub(super) command: Option<Spanned<String>>,
     pub(super) restart: Option<Spanned<String>>,
@@ -73,7 +77,24 @@ pub(super) struct RawInstance {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawPreset {
+    #[serde(default)]
     pub(super) instances: Vec<Spanned<String>>,
+}
+
+impl Default for RawProject {
+    /// No `[project]` table at all (`shape` has said so).
+    fn default() -> Self {
+        Self {
+            name: missing(),
+            django_root: None,
+            settings: missing(),
+            python: None,
+        }
+    }
+}
+
+/// A required key that is not there (`shape` has said so): an empty value at the file's start.
+fn missing<T: Default>() -> Spanned<T> {
+    Spanned::new(0..0, T::default())
 }
