@@ -249,13 +249,7 @@ async fn the_generator_dialog_writes_the_env_files_with_mode_0600() {
     app.quit().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use kovan_testsupport::free_port;
 
 fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()

@@ -4,7 +4,7 @@
 //! Needs an X display (the test script starts Xvfb), `tauri-driver` and Debian's `WebKitWebDriver`
 //! on PATH, and the app built (`KOVAN_APP`, else the workspace's target/debug/kovan-desktop).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -45,13 +45,7 @@ pub fn screenshot_dir() -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use kovan_testsupport::free_port;
 
 /// tauri-driver and everything it starts (WebKitWebDriver, the app), in a process group of their own
 /// so that dropping it leaves nothing behind.

@@ -7,13 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use kovan_testsupport::free_port;
 
 fn server() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -145,6 +145,13 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
     std::fs::write(&toml, text).unwrap();
     let ws = workspace::load(dir.path()).unwrap();
     kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+    // /health/ is not green while migrations are missing.
+    let migrated = support::manage(&ws, "chat_main", &["migrate", "--noinput"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let (sup, _events) = supervisor(ws);
     let state = sup
         .start("chat_main", StartOptions::default())

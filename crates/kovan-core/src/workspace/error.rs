@@ -43,8 +43,8 @@ pub enum WorkspaceError {
     #[error("{}: is {what}, not a file Kovan can read as its kovan.toml. Put a regular kovan.toml file there.", path.display())]
     NotAFile { path: PathBuf, what: &'static str },
 
-    #[error("{}: is {} bytes; a kovan.toml is at most {} bytes. Point Kovan at your project's own kovan.toml.", path.display(), crate::text::grouped(*size), crate::text::grouped(super::source::MAX_SIZE))]
-    TooLarge { path: PathBuf, size: u64 },
+    #[error("{}: is {} bytes; a kovan.toml is at most {} bytes. Point Kovan at your project's own kovan.toml.", path.display(), crate::text::grouped(*size), crate::text::grouped(*max))]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
 
     #[error("{}: {}", path.display(), summarize(problems))]
     Invalid {

@@ -53,6 +53,7 @@ pub fn read(file: &Path) -> Result<String, WorkspaceError> {
         return Err(WorkspaceError::TooLarge {
             path: file.to_path_buf(),
             size: meta.len(),
+            max: MAX_SIZE,
         });
     }
     // Bounded again while reading: the file may grow after the size was looked at.
@@ -65,6 +66,7 @@ pub fn read(file: &Path) -> Result<String, WorkspaceError> {
         return Err(WorkspaceError::TooLarge {
             path: file.to_path_buf(),
             size: bytes.len() as u64,
+            max: MAX_SIZE,
         });
     }
     String::from_utf8(bytes).map_err(|e| {
