@@ -33,6 +33,7 @@ fn main() {
             "recent_workspaces",
             "propose_workspace",
             "create_workspace",
+            "migrate_instance",
             "set_language",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");

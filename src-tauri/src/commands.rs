@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use kovan_core::cache::{self, CacheCounts, CacheProgress, FlushPreview, FlushReport, FlushScope};
+use kovan_core::django::{self, MigrateOutcome};
 use kovan_core::doctor::{self, Context, Finding, FixAction};
 use kovan_core::generate::{self, Plan, WriteReport};
 use kovan_core::health::InstanceHealth;
@@ -256,6 +257,23 @@ pub async fn create_workspace(
 ) -> Result<WorkspaceView> {
     let file = blocking(move || proposal::write(&proposal::propose(&folder)?)).await??;
     Ok(state.switch(file).await)
+}
+
+/// Apply the instance's unapplied migrations (`manage.py migrate` under its environment), each
+/// output line sent as it comes; the card's health shows the result at its next check.
+#[tauri::command]
+pub async fn migrate_instance(
+    state: State<'_, AppState>,
+    instance: String,
+    on_line: Channel<String>,
+) -> Result<MigrateOutcome> {
+    let ws = state.workspace()?;
+    Ok(blocking(move || {
+        django::migrate_named(&ws, &instance, |line| {
+            let _ = on_line.send(line.to_string());
+        })
+    })
+    .await??)
 }
 
 /// Detection runs the project's Python for up to 30 s: off the async runtime's workers.

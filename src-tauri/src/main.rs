@@ -61,6 +61,7 @@ fn main() {
             commands::recent_workspaces,
             commands::propose_workspace,
             commands::create_workspace,
+            commands::migrate_instance,
             commands::set_language
         ])
         .build(tauri::generate_context!())

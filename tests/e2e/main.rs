@@ -312,6 +312,27 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
         "dev pair ready {} ms after the click",
         ready_after.as_millis()
     );
+    // A fresh copy has no tables yet: each card says so and applies them with one click.
+    for (n, name) in ["chat_main", "chat_api"].into_iter().enumerate() {
+        app.wait_for_secs(
+            &format!("[data-instance={name}] [data-testid=migrations][data-phase=idle]"),
+            20,
+        )
+        .await;
+        if n == 0 {
+            app.screenshot("migrations-not-applied").await;
+        }
+        app.click(&format!(
+            "[data-instance={name}] [data-testid=migrations-apply]"
+        ))
+        .await;
+        // Applied, the next checks find the tables: the card turns green and the line goes.
+        app.wait_for_secs(
+            &format!("[data-instance={name}] [data-testid=health][data-verdict=healthy]"),
+            60,
+        )
+        .await;
+    }
     for port in [main_port, api_port] {
         let body = http_get(port, "/health/");
         assert!(body.contains("\"status\": \"ok\""), "{port}: {body}");

@@ -1,13 +1,14 @@
 // Health at a glance through the whole window: the poller's events turn cards green or red, a name an
 // instance reports differently is a finding on its card, and a crash or an instance going down
 // notifies only when the user is looking elsewhere.
+import type { Channel } from '@tauri-apps/api/core';
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it, vi } from 'vitest';
 
 import type { InstanceHealth } from './lib/bindings/InstanceHealth';
 import type { InstanceState } from './lib/bindings/InstanceState';
 import { instanceState, loadedView, stoppedStates } from './test/fixtures';
-import { card, one, render, serve, text, until, waitFor } from './test/harness';
+import { card, named, one, render, sender, serve, text, until, waitFor } from './test/harness';
 
 const running = (name: string, port: number, patch: Partial<InstanceState> = {}) =>
   instanceState(name, port, { status: 'running', pid: 4000 + (port - 8000), startedAt: Date.now() - 5_000, ...patch });
@@ -83,6 +84,51 @@ describe('health on the cards', () => {
     expect(one('[data-testid="health"]', card('chat_api')).dataset.verdict).toBe('mismatch');
     expect(card('chat_api').classList.contains('card-bad')).toBe(true);
     expect(card('chat_api').classList.contains('card-ok')).toBe(false);
+  });
+
+  it('shows migrations the instance has not applied, with why it answers 503, and applies them with one click', async () => {
+    const calls = serve({
+      workspace_view: loadedView,
+      instance_states: states,
+      migrate_instance: (args: Record<string, unknown>) => {
+        const send = sender<string>(args.onLine as Channel<string>);
+        send('Operations to perform:');
+        send('  Applying contenttypes.0001_initial... OK');
+        return { instance: 'chat_api', output: ['Operations to perform:', '  Applying contenttypes.0001_initial... OK'] };
+      },
+    });
+    await ready();
+    const error = '/health/ answered 503: migrations: 3 migrations not applied (contenttypes.0001_initial, …): kovan migrate chat_api';
+    await emit('instance://health', {
+      type: 'instance',
+      ...checked('chat_api', {
+        state: 'down',
+        checkOk: false,
+        httpStatus: 503,
+        error,
+        reported: {
+          status: 'failing',
+          instance: 'chat_api',
+          pid: 4001,
+          django: '5.2',
+          database: { vendor: 'sqlite', name: '/p/db_chat_api.sqlite3', ok: true, unapplied_migrations: 3 },
+          cache: { backend: 'RedisCache', key_prefix: 'context7_chat_api', ok: true },
+          session_cookie: 'sessionid_chat_api',
+          csrf_cookie: 'csrftoken_chat_api',
+          failures: [{ part: 'migrations', message: '3 migrations not applied' }],
+        },
+      }),
+    });
+    const row = await waitFor('[data-instance="chat_api"] [data-testid="migrations"]');
+    expect(text('[data-testid="migrations-text"]', row)).toBe('3 migration uygulanmadı: sayfalar hata verebilir');
+    expect(text('[data-testid="health-error"]', card('chat_api'))).toBe(error);
+    one('[data-testid="migrations-apply"]', row).click();
+    await waitFor('[data-instance="chat_api"] [data-testid="migrations"][data-phase="done"]');
+    expect(named(calls, 'migrate_instance').map((c) => c.args.instance)).toEqual(['chat_api']);
+    expect(one('[data-testid="migrations-output"]', row).textContent).toBe(
+      'Operations to perform:\n  Applying contenttypes.0001_initial... OK',
+    );
+    expect(card('chat_main').querySelector('[data-testid="migrations"]')).toBeNull();
   });
 
   it('turns red when a running instance stops answering, and notifies only when the window is not focused', async () => {

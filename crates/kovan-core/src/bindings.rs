@@ -6,6 +6,7 @@ use std::path::Path;
 use ts_rs::{ExportError, TS};
 
 use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport};
+use crate::django::MigrateOutcome;
 use crate::doctor::Finding;
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
@@ -35,5 +36,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     HealthSample::export_all_to(dir)?;
     StoreSetAside::export_all_to(dir)?;
     Proposal::export_all_to(dir)?;
+    MigrateOutcome::export_all_to(dir)?;
     Finding::export_all_to(dir)
 }

@@ -452,3 +452,68 @@ async fn an_interpreter_that_cannot_run_says_why_not_that_it_is_missing() {
     assert_eq!(kind, "not_runnable", "{text}");
     assert!(text.contains("it is not a file"), "{text}");
 }
+
+/// A start that never turns ready says what `/health/` answered, in the instance's own words (a
+/// 503 with its failing parts). Migrations not applied do not stop a start: the server runs, its
+/// health is red, and it says what to apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_that_times_out_says_what_health_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = |name: &str, failures: &str| {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(
+            &path,
+            format!(r#"{{"status": "degraded", "instance": "{name}", "failures": {failures}}}"#),
+        )
+        .unwrap();
+        python_server(&format!("--status 503 --report {}", path.display()))
+    };
+    let cache_down = report(
+        "a",
+        r#"[{"part": "cache", "message": "ConnectionError: Error 111 connecting to 127.0.0.1:6390"}]"#,
+    );
+    let unmigrated = report(
+        "b",
+        r#"[{"part": "migrations", "message": "3 migrations not applied: kovan migrate b"}]"#,
+    );
+    let ws = workspace(
+        dir.path(),
+        "start_timeout = 3",
+        &[("a", &cache_down, ""), ("b", &unmigrated, "")],
+    );
+    let (sup, _events) = supervisor(ws);
+    let state = sup.start("a", StartOptions::default()).await.unwrap();
+    assert_eq!(state.status, RunStatus::FailedToStart, "{state:?}");
+    assert!(
+        state.detail.as_deref().unwrap_or_default().ends_with(
+            "within 3 s: /health/ answered 503: cache: ConnectionError: Error 111 connecting to 127.0.0.1:6390"
+        ),
+        "{state:?}"
+    );
+    let state = sup.start("b", StartOptions::default()).await.unwrap();
+    assert_eq!(state.status, RunStatus::Running, "{state:?}");
+    sup.stop("b").await.unwrap();
+
+    // The example unmigrated, with a Redis that answers: running, and /health/ says what to apply.
+    let redis = support::Redis::start();
+    let (dir, _) = support::example_on_free_ports(Some(&redis.url()));
+    let ws = workspace::load(dir.path()).unwrap();
+    let port = ws.instance("chat_main").unwrap().port;
+    let (sup, _events) = supervisor(ws);
+    let state = sup
+        .start("chat_main", StartOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(state.status, RunStatus::Running, "{state:?}");
+    let look = kovan_core::health::endpoint::check(port, Duration::from_secs(5)).await;
+    let error = look.error.unwrap_or_default();
+    assert!(
+        error.contains("migrations: ") && error.contains("kovan migrate chat_main"),
+        "{error}"
+    );
+    assert_eq!(
+        look.reported.unwrap().database.unapplied_migrations,
+        Some(3)
+    );
+    sup.stop("chat_main").await.unwrap();
+}

@@ -23,6 +23,7 @@ import type { FlushReport } from './bindings/FlushReport';
 import type { FlushScope } from './bindings/FlushScope';
 import type { InstanceState } from './bindings/InstanceState';
 import type { LogLine } from './bindings/LogLine';
+import type { MigrateOutcome } from './bindings/MigrateOutcome';
 import type { Plan } from './bindings/Plan';
 import type { RedisProbe } from './bindings/RedisProbe';
 import type { StopReport } from './bindings/StopReport';
@@ -278,6 +279,15 @@ export async function subscribeLogs(instance: string, onLines: (lines: LogLine[]
     throw toApiError('subscribe_logs', reason);
   }
   return stop;
+}
+
+/**
+ * Apply the instance's unapplied migrations (`manage.py migrate` under its environment); each line
+ * of migrate's output reaches `onLine` as it is printed. Rejects with migrate's failure.
+ */
+export async function migrateInstance(instance: string, onLine: (line: string) => void): Promise<MigrateOutcome> {
+  const onLineChannel = new Channel<string>((line) => onLine(line));
+  return call<MigrateOutcome>('migrate_instance', { instance, onLine: onLineChannel });
 }
 
 /** PING latency and DBSIZE of the workspace's Redis; null when it does not answer (or there is none). */

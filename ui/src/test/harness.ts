@@ -102,10 +102,10 @@ export function button(testid: string, root: ParentNode = target): HTMLButtonEle
   return one(`[data-testid="${testid}"]`, root) as HTMLButtonElement;
 }
 
-/** Send a message down a log channel the way the backend does: indexed, in order. */
-export function sender(channel: Channel<LogLine[]>): (lines: LogLine[]) => void {
+/** Send messages down a channel (a log's, migrate's output) the way the backend does: indexed, in order. */
+export function sender<T = LogLine[]>(channel: Channel<T>): (message: T) => void {
   let index = 0;
   const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
     .__TAURI_INTERNALS__;
-  return (lines) => internals.runCallback(channel.id, { index: index++, message: lines });
+  return (message) => internals.runCallback(channel.id, { index: index++, message });
 }

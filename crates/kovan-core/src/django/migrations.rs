@@ -58,6 +58,8 @@ pub fn summary(unapplied: &[String]) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MigrationError {
+    #[error("`{name}` is not an instance of this workspace.")]
+    UnknownInstance { name: String },
     #[error(transparent)]
     Environment(#[from] EnvironmentError),
     #[error("{instance}: {0}", .script)]
@@ -155,6 +157,42 @@ pub struct MigrateOutcome {
     pub instance: String,
     /// Every line `migrate` printed, stdout and stderr in the order read.
     pub output: Vec<String>,
+}
+
+impl MigrationError {
+    /// A stable name for the kind of error, for `--json` and the window.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::UnknownInstance { .. } => "unknown_instance",
+            Self::Environment(_) => "no_env_file",
+            Self::Script { .. } => "python_failed",
+            Self::Setup { .. } => "django_setup_failed",
+            Self::Database { .. } => "database_unreadable",
+            Self::NotStarted { .. } => "spawn_failed",
+            Self::Failed { .. } => "migrate_failed",
+        }
+    }
+}
+
+impl From<MigrationError> for crate::IpcError {
+    fn from(e: MigrationError) -> Self {
+        Self {
+            kind: e.kind().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// [`migrate_unit`] for the instance named `name` (the window's Apply button).
+pub fn migrate_named(
+    ws: &Workspace,
+    name: &str,
+    on_line: impl FnMut(&str),
+) -> Result<MigrateOutcome, MigrationError> {
+    let instance = ws
+        .instance(name)
+        .ok_or_else(|| MigrationError::UnknownInstance { name: name.into() })?;
+    migrate_unit(ws, instance, on_line)
 }
 
 /// Apply the migrations of a unit's database: `manage.py migrate --noinput` under `through`'s

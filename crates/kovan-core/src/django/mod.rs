@@ -11,7 +11,9 @@ pub mod settings_env;
 pub mod version;
 
 pub use environment::{EnvironmentError, Launch};
-pub use migrations::{migrate_unit, MigrateOutcome, MigrationError, MigrationStatus};
+pub use migrations::{
+    migrate_named, migrate_unit, MigrateOutcome, MigrationError, MigrationStatus,
+};
 pub use packages::{DependencyReport, MissingPackage};
 pub use probe::{EnvRead, Probe, ProbeError, SettingsScan};
 pub use settings_env::SettingsFinding;

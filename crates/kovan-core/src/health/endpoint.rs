@@ -22,6 +22,16 @@ pub struct Reported {
     pub cache: ReportedCache,
     pub session_cookie: String,
     pub csrf_cookie: String,
+    /// Why it answered 503: each failing part ("database", "cache", "migrations", "channels")
+    /// with its message.
+    pub failures: Vec<ReportedFailure>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, TS)]
+#[serde(default)]
+pub struct ReportedFailure {
+    pub part: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, TS)]
@@ -30,6 +40,8 @@ pub struct ReportedDatabase {
     pub vendor: String,
     pub name: String,
     pub ok: bool,
+    /// Migrations `migrate` would apply; None when the instance could not tell.
+    pub unapplied_migrations: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, TS)]
@@ -123,10 +135,20 @@ pub async fn check(port: u16, timeout: Duration) -> Check {
                 (status, Some(rep)) => Check {
                     latency,
                     status: Some(status),
-                    error: Some(format!(
-                        "/health/ answered {status}: database ok {}, cache ok {}",
-                        rep.database.ok, rep.cache.ok
-                    )),
+                    // The instance's own words for what fails, where it gives them.
+                    error: Some(if rep.failures.is_empty() {
+                        format!(
+                            "/health/ answered {status}: database ok {}, cache ok {}",
+                            rep.database.ok, rep.cache.ok
+                        )
+                    } else {
+                        let parts: Vec<String> = rep
+                            .failures
+                            .iter()
+                            .map(|f| format!("{}: {}", f.part, f.message))
+                            .collect();
+                        format!("/health/ answered {status}: {}", parts.join("; "))
+                    }),
                     reported: Some(rep),
                 },
                 (status, None) => fail(

@@ -246,12 +246,15 @@ impl Supervisor {
             }
         };
         let deadline = Instant::now() + self.inner.ws.supervisor.start_timeout;
+        // What /health/ said last, so a start that times out says why (a 503's own reason).
+        let mut last_answer: Option<String> = None;
         loop {
             if *exit_rx.borrow() {
                 // The exit watcher has already recorded the crash.
                 return Ok(self.state(instance).expect("slot"));
             }
-            if readiness::is_ready(port).await {
+            let look = readiness::look(port).await;
+            if look.is_ok() {
                 self.update(instance, Some(run), |s| {
                     if s.status == RunStatus::Starting {
                         s.status = RunStatus::Running;
@@ -275,9 +278,14 @@ impl Supervisor {
                 let last = self.last_lines(instance);
                 self.update(instance, Some(run), |s| {
                     s.status = RunStatus::FailedToStart;
-                    s.detail = Some(format!(
-                        "/health/ did not answer 200 on port {port} within {secs} s"
-                    ));
+                    s.detail = Some(match &last_answer {
+                        Some(why) => format!(
+                            "/health/ did not answer 200 on port {port} within {secs} s: {why}"
+                        ),
+                        None => {
+                            format!("/health/ did not answer 200 on port {port} within {secs} s")
+                        }
+                    });
                     s.last_lines = last;
                     s.pid = None;
                 });
@@ -288,6 +296,9 @@ impl Supervisor {
                     serde_json::json!({ "port": port }),
                 );
                 return Ok(self.state(instance).expect("slot"));
+            }
+            if let Err(why) = look {
+                last_answer = Some(why);
             }
             tokio::select! {
                 _ = exit_rx.changed() => {}

@@ -302,6 +302,12 @@ export const en: { readonly [K in MessageKey]: string } = {
 
   'health.healthy': 'Healthy',
   'health.mismatch': 'Not isolated',
+  'migrations.unapplied': '{count} migrations not applied: pages may fail',
+  'migrations.apply': 'Apply',
+  'migrations.applying': 'Applying…',
+  'migrations.applyHint': 'Runs manage.py migrate on the database of {name}',
+  'migrations.applied': 'Migrations applied; the health check refreshes shortly',
+  'migrations.output': 'migrate output ({count} lines)',
   'health.down': 'Not answering',
   'health.checking': 'Checking…',
   'health.latency': '{ms} ms',

@@ -302,6 +302,12 @@ export const tr = {
 
   'health.healthy': 'Sağlıklı',
   'health.mismatch': 'İzole değil',
+  'migrations.unapplied': '{count} migration uygulanmadı: sayfalar hata verebilir',
+  'migrations.apply': 'Uygula',
+  'migrations.applying': 'Uygulanıyor…',
+  'migrations.applyHint': '{name} veritabanında manage.py migrate çalıştırır',
+  'migrations.applied': "Migration'lar uygulandı; sağlık denetimi birazdan yenilenir",
+  'migrations.output': 'migrate çıktısı ({count} satır)',
   'health.down': 'Yanıt vermiyor',
   'health.checking': 'Denetleniyor…',
   'health.latency': '{ms} ms',
