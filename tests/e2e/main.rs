@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use kovan_e2e::App;
+use kovan_testsupport::free_port;
 
 #[tokio::test]
 async fn the_example_workspace_shows_three_cards_in_turkish_then_english() {
@@ -248,8 +249,6 @@ async fn the_generator_dialog_writes_the_env_files_with_mode_0600() {
     }
     app.quit().await;
 }
-
-use kovan_testsupport::free_port;
 
 fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()

@@ -52,13 +52,14 @@ use kovan_testsupport::free_port;
 struct Driver {
     child: Child,
     port: u16,
+    log: PathBuf,
 }
 
 impl Driver {
     fn start(env: &[(&str, &Path)]) -> Self {
         let (port, native_port) = (free_port(), free_port());
-        let log = std::fs::File::create(screenshot_dir().join(format!("tauri-driver-{port}.log")))
-            .unwrap();
+        let log_path = screenshot_dir().join(format!("tauri-driver-{port}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
         let mut cmd = Command::new("tauri-driver");
         cmd.args([
             "--port",
@@ -76,7 +77,11 @@ impl Driver {
         let child = cmd
             .spawn()
             .expect("tauri-driver is not on PATH: cargo install tauri-driver --locked");
-        let driver = Self { child, port };
+        let driver = Self {
+            child,
+            port,
+            log: log_path,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -126,23 +131,49 @@ impl App {
         env.push(("XDG_DATA_HOME", profile.path()));
         env.push(("XDG_CONFIG_HOME", profile.path()));
         env.push(("XDG_CACHE_HOME", profile.path()));
-        let driver = Driver::start(&env);
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
             serde_json::json!({ "application": app_binary(), "args": args }),
         );
-        let client = ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-            .expect("a WebDriver session with the app");
-        Self {
-            client,
-            _driver: driver,
-            _profile: profile,
-            _turn: turn,
+        // A session waits for the window without end when the app cannot start (once, on a
+        // loaded machine, GTK failed to initialize on a working display): bounded, and tried again
+        // once with a fresh driver, then the failure is said with tauri-driver's log.
+        for attempt in 1..=2 {
+            let driver = Driver::start(&env);
+            let session = tokio::time::timeout(
+                Duration::from_secs(60),
+                ClientBuilder::native()
+                    .capabilities(caps.clone())
+                    .connect(&format!("http://127.0.0.1:{}", driver.port)),
+            )
+            .await;
+            match session {
+                Ok(Ok(client)) => {
+                    return Self {
+                        client,
+                        _driver: driver,
+                        _profile: profile,
+                        _turn: turn,
+                    }
+                }
+                outcome => {
+                    let log = std::fs::read_to_string(&driver.log).unwrap_or_default();
+                    let why = match outcome {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "no session within 60 s".to_string(),
+                    };
+                    assert!(
+                        attempt < 2,
+                        "no WebDriver session with the app ({why}); tauri-driver's log:\n{log}"
+                    );
+                    eprintln!(
+                        "no WebDriver session with the app ({why}), trying again; log:\n{log}"
+                    );
+                }
+            }
         }
+        unreachable!("the second attempt returns or panics")
     }
 
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {

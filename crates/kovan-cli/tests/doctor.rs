@@ -1,5 +1,6 @@
 //! `kovan doctor` as a user runs it: findings, JSON and exit codes.
 
+use kovan_testsupport::free_port;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -33,8 +34,6 @@ fn kovan(args: &[&str], dir: &Path) -> Output {
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
-
-use kovan_testsupport::free_port;
 
 #[test]
 fn a_clean_workspace_exits_0_and_says_so() {
