@@ -5,6 +5,7 @@
 mod adopt;
 mod error;
 mod exit;
+pub mod group;
 pub mod logs;
 
 mod output;
@@ -36,6 +37,7 @@ use logs::LogFile;
 use crate::services::redis_server;
 pub use crate::services::REDIS_SERVICE;
 
+use group::GroupIdentity;
 use state::Slot;
 pub use state::{
     EventSink, InstanceState, LogSubscriber, RunStatus, StartOptions, StopReport, SupervisorEvent,
@@ -52,6 +54,8 @@ struct Inner {
     slots: Mutex<HashMap<String, Slot>>,
     /// Replaced by a supervisor of a reloaded kovan.toml: silent, restarts nothing.
     retired: std::sync::atomic::AtomicBool,
+    /// Who this supervisor is, in the words a stop is attributed with ("kovan stop, PID 4242").
+    actor: Mutex<String>,
 }
 
 /// Starts, watches and stops the workspace's instances (and its managed Redis).
@@ -83,6 +87,7 @@ impl Supervisor {
                 sink,
                 slots: Mutex::new(slots),
                 retired: std::sync::atomic::AtomicBool::new(false),
+                actor: Mutex::new(format!("Kovan, PID {}", std::process::id())),
             }),
         };
         sup.adopt_recorded();
@@ -148,6 +153,26 @@ impl Supervisor {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Name this supervisor's program ("kovan stop", "the Kovan window"): what it stops is said
+    /// to be stopped by "{what}, PID {pid}".
+    pub fn set_actor(&self, what: &str) {
+        *self.inner.actor.lock().unwrap_or_else(|e| e.into_inner()) =
+            format!("{what}, PID {}", std::process::id());
+    }
+
+    fn actor(&self) -> String {
+        self.inner
+            .actor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Who stopped `instance` from outside (another Kovan), when that is how its last run ended.
+    pub fn stopped_by(&self, instance: &str) -> Option<String> {
+        self.slots().get(instance)?.stopped_by.clone()
+    }
+
     fn retired(&self) -> bool {
         self.inner.retired.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -182,6 +207,16 @@ impl Supervisor {
         if let Some(store) = &self.inner.store {
             let _ = store.record_event(&self.inner.ws.file, Some(instance), kind, &detail);
         }
+    }
+
+    /// The group Kovan started for `leader`, named by the leader's start time and the markers.
+    fn identity(&self, instance: &str, leader: i32) -> GroupIdentity {
+        GroupIdentity::of_leader(leader, &self.workspace_marker(), instance)
+    }
+
+    /// The value of `KOVAN_WORKSPACE` in every process this supervisor starts.
+    fn workspace_marker(&self) -> String {
+        self.inner.ws.file.display().to_string()
     }
 
     fn note(&self, instance: &str, text: &str) {
