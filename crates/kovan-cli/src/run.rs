@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kovan_core::django::migrations;
 use kovan_core::store::Store;
+use kovan_core::supervisor::lock::{self, LockError, SupervisorLock};
 use kovan_core::supervisor::{
     readiness, InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent,
 };
@@ -166,6 +167,22 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         Err(e) => {
             errln!("error: {e}");
             return ExitCode::from(2);
+        }
+    };
+    // One supervisor per workspace: a second one would fight the first over its processes.
+    let who = format!("kovan up, PID {}", std::process::id());
+    let _lock = match SupervisorLock::acquire(&ws.file, &who) {
+        Ok(lock) => lock,
+        Err(LockError::Held { by }) => {
+            errln!(
+                "error: {} is already supervised by {by}. Stop it there (Ctrl-C), or stop its instances with `kovan stop --all`, then run kovan up again.",
+                ws.file.display()
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            return ExitCode::from(1);
         }
     };
     if let Err(code) = prepare(&ws, &members, yes) {
@@ -334,8 +351,10 @@ async fn wait_for_signal() {
 pub fn status(ws: Workspace, json: bool) -> ExitCode {
     let rt = runtime();
     rt.block_on(async move {
-        let sup = Supervisor::new(ws, store(), Arc::new(|_| {}));
-        sup.set_actor("kovan status");
+        // Looks only: the store is the supervisor's to write (a record that looks stale here may be
+        // one `kovan up` is about to finish).
+        let supervised_by = lock::holder(&ws.file);
+        let sup = Supervisor::observe(ws, store());
         let mut rows = Vec::new();
         for s in sup.states() {
             let health = if s.status == RunStatus::Running {
@@ -379,6 +398,9 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                     s.port,
                     h.as_deref().unwrap_or("-")
                 );
+            }
+            if let Some(by) = &supervised_by {
+                outln!("supervised by {by}");
             }
         }
         ExitCode::SUCCESS

@@ -424,3 +424,91 @@ fn status_says_starting_until_it_answers_and_a_crash_names_it_once() {
         Some(0)
     );
 }
+
+#[test]
+fn a_second_kovan_up_is_told_who_supervises_and_observers_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    let mut toml = "[project]\nname = \"t\"\nsettings = \"t.settings\"\n".to_string();
+    for name in ["a", "b"] {
+        std::fs::write(dir.path().join(format!(".env.{name}")), "").unwrap();
+        toml.push_str(&format!(
+            "\n[[instance]]\nname = \"{name}\"\nport = {}\ncache = \"locmem\"\ncommand = \"python3 {} {{port}}\"\n",
+            free_port(),
+            server()
+        ));
+    }
+    std::fs::write(dir.path().join("kovan.toml"), toml).unwrap();
+    let kovan = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kovan"));
+        c.args(args)
+            .arg("--workspace")
+            .arg(dir.path())
+            .env("KOVAN_DATA_DIR", data.path())
+            .stdin(Stdio::null());
+        c
+    };
+    let _cleanup = StopAllOnDrop(kovan(&["stop", "--all"]));
+    let mut up = kovan(&["up", "a"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = Lines::of(&mut up);
+    said.wait_for("a running; Ctrl-C", Duration::from_secs(30));
+    let supervisor = format!("kovan up, PID {}", up.id());
+
+    let second = kovan(&["up", "a", "b"]).output().unwrap();
+    let text = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("is already supervised by {supervisor}.")),
+        "{text}"
+    );
+    assert!(!text.contains("is starting"), "nothing was started: {text}");
+
+    // A record the supervisor would clean up itself (b's, of a process that is gone): observers
+    // leave it, and everything else, as it is.
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    let store = kovan_core::store::Store::open(&data.path().join("kovan.sqlite3")).unwrap();
+    let mut stale = store.process(&ws.file, "a").unwrap().unwrap();
+    stale.instance = "b".into();
+    stale.start_time += 1;
+    store.record_process(&ws.file, &stale).unwrap();
+    let snapshot = |store: &kovan_core::store::Store| {
+        (
+            store.processes(&ws.file).unwrap(),
+            store.events(&ws.file, 1000).unwrap(),
+        )
+    };
+    let before = snapshot(&store);
+    let status = kovan(&["status"]).output().unwrap();
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains(&format!("supervised by {supervisor}")),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("a ") && l.contains("running")),
+        "{shown}"
+    );
+    kovan(&["status", "--json"]).output().unwrap();
+    kovan(&["doctor", "--json"]).output().unwrap();
+    assert_eq!(
+        snapshot(&store),
+        before,
+        "kovan status or doctor wrote the store"
+    );
+
+    // SAFETY: the kovan up this test started.
+    unsafe { libc::kill(up.id() as i32, libc::SIGTERM) };
+    assert_eq!(
+        wait_exit(&mut up, Duration::from_secs(10)).and_then(|s| s.code()),
+        Some(0)
+    );
+    let after = kovan(&["status"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&after.stdout).contains("supervised by"));
+}

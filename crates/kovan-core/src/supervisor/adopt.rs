@@ -20,7 +20,9 @@ impl Supervisor {
             let same = this_boot && process_table::is_same_process(rec.pid, rec.start_time);
             let known = self.slots().contains_key(&rec.instance);
             if !same || !known {
-                let _ = store.forget_process(&self.inner.ws.file, &rec.instance);
+                if !self.inner.observer {
+                    let _ = store.forget_process(&self.inner.ws.file, &rec.instance);
+                }
                 continue;
             }
             let group = GroupIdentity {
@@ -49,7 +51,7 @@ impl Supervisor {
                 };
                 slot.ring.push(Stream::Kovan, &format!("kovan: found {} running from an earlier session (PID {}); its earlier output is in {}", rec.instance, rec.pid, "the log file"));
             }
-            if tokio::runtime::Handle::try_current().is_ok() {
+            if !self.inner.observer && tokio::runtime::Handle::try_current().is_ok() {
                 tokio::spawn(self.clone().watch_adopted(rec.instance.clone(), group));
             }
         }

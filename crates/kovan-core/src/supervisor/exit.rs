@@ -204,7 +204,7 @@ impl Supervisor {
         fallback: String,
         ready: bool,
     ) {
-        let (Some(store), Some(start_time)) = (&self.inner.store, group.leader_start) else {
+        let (Some(store), Some(start_time)) = (self.writable_store(), group.leader_start) else {
             return;
         };
         let pid = group.pgid;
@@ -229,7 +229,7 @@ impl Supervisor {
     }
 
     pub(super) fn forget(&self, instance: &str) {
-        if let Some(store) = &self.inner.store {
+        if let Some(store) = self.writable_store() {
             let _ = store.forget_process(&self.inner.ws.file, instance);
         }
     }

@@ -6,6 +6,7 @@ mod adopt;
 mod error;
 mod exit;
 pub mod group;
+pub mod lock;
 pub mod logs;
 
 mod output;
@@ -56,6 +57,8 @@ struct Inner {
     retired: std::sync::atomic::AtomicBool,
     /// Who this supervisor is, in the words a stop is attributed with ("kovan stop, PID 4242").
     actor: Mutex<String>,
+    /// Built to look (`kovan status`): it reads the store and never writes it, and watches nothing.
+    observer: bool,
 }
 
 /// Starts, watches and stops the workspace's instances (and its managed Redis).
@@ -68,6 +71,17 @@ impl Supervisor {
     /// A supervisor for `ws`. Groups recorded in the store by an earlier panel that are still the
     /// same processes (PID, start time and command line all match) are adopted as running.
     pub fn new(ws: Workspace, store: Option<Arc<Store>>, sink: EventSink) -> Self {
+        Self::build(ws, store, sink, false)
+    }
+
+    /// A supervisor that only looks: the recorded groups that are still the same processes show
+    /// as running, and nothing is written to the store (a stale record is left to the supervisor
+    /// that owns it). For `kovan status` beside a running `kovan up` or window.
+    pub fn observe(ws: Workspace, store: Option<Arc<Store>>) -> Self {
+        Self::build(ws, store, Arc::new(|_| {}), true)
+    }
+
+    fn build(ws: Workspace, store: Option<Arc<Store>>, sink: EventSink, observer: bool) -> Self {
         let mut slots = HashMap::new();
         let capacity = ws.supervisor.log_lines;
         for i in &ws.instances {
@@ -88,6 +102,7 @@ impl Supervisor {
                 slots: Mutex::new(slots),
                 retired: std::sync::atomic::AtomicBool::new(false),
                 actor: Mutex::new(format!("Kovan, PID {}", std::process::id())),
+                observer,
             }),
         };
         sup.adopt_recorded();
@@ -203,8 +218,13 @@ impl Supervisor {
         changed
     }
 
+    /// The store to write to; None for an observer.
+    fn writable_store(&self) -> Option<&Arc<Store>> {
+        self.inner.store.as_ref().filter(|_| !self.inner.observer)
+    }
+
     fn record_event(&self, instance: &str, kind: &str, detail: serde_json::Value) {
-        if let Some(store) = &self.inner.store {
+        if let Some(store) = self.writable_store() {
             let _ = store.record_event(&self.inner.ws.file, Some(instance), kind, &detail);
         }
     }

@@ -94,7 +94,7 @@ impl Supervisor {
                 let pgid = pgid_of(owner.pid).unwrap_or(owner.pid);
                 let group = self.identity(instance, pgid);
                 let report = self.stop_group(instance, &group, port).await?;
-                if let Some(store) = &self.inner.store {
+                if let Some(store) = self.writable_store() {
                     let _ = store.forget_process(&self.inner.ws.file, instance);
                 }
                 Ok(report)

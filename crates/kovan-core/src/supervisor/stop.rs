@@ -29,7 +29,7 @@ impl Supervisor {
         // Said before the first signal: a Kovan that supervises this group then knows its exit
         // for a stop, not a crash.
         let by = self.actor();
-        if let Some(store) = &self.inner.store {
+        if let Some(store) = self.writable_store() {
             let _ = store.mark_stop_requested(&self.inner.ws.file, instance, group.pgid, &by);
         }
         let report = self.stop_group(instance, &group, port).await;
