@@ -288,6 +288,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         let mut code = ExitCode::SUCCESS;
         for r in sup.stop_all().await {
             match r {
+                Ok(r) if r.how == "not running" => {}
                 Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
                 Err(e) => {
                     errln!("error: {e}");

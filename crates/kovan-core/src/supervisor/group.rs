@@ -77,8 +77,7 @@ impl GroupIdentity {
             Some(now) if now == recorded => {}
             Some(now) => {
                 return Err(format!(
-                    "PID {} started at tick {now}, not at tick {recorded} as the one Kovan started",
-                    self.pgid
+                    "the group's leader started at tick {now}, not at tick {recorded} as the one Kovan started"
                 ))
             }
             None => return Err(format!("the group's leader, PID {}, is gone", self.pgid)),
