@@ -96,8 +96,11 @@ while [ $t -lt 100 ]; do
   kill -KILL "$S" 2>/dev/null
 done
 [ "$S" = "$PGID" ] || { echo "NO-REUSE $S $PGID"; exit 3; }
-G=$(cut -d' ' -f5 "/proc/$S/stat")
-[ "$G" = "$PGID" ] || { echo "NOT-LEADER $G"; exit 3; }
+# setsid(2) runs in the child a moment after the fork.
+i=0
+until [ "$(cut -d' ' -f5 "/proc/$S/stat")" = "$PGID" ]; do
+  i=$((i+1)); [ $i -gt 100 ] && { echo "NOT-LEADER $(cat "/proc/$S/stat")"; exit 3; }; sleep 0.02
+done
 kill -TERM "$UP"
 wait "$UP"
 echo "UP-EXIT $?"

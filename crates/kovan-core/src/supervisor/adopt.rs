@@ -83,8 +83,13 @@ impl Supervisor {
             if group.leader_check().is_ok() || !group.own_members().is_empty() {
                 continue;
             }
+            // Recorded in whole seconds.
+            let since = self
+                .state(&instance)
+                .and_then(|s| s.started_at)
+                .map(|t| t - 1000);
             let outside = self
-                .stopped_from_outside(&instance, group.pgid)
+                .stopped_from_outside(&instance, group.pgid, since)
                 .or_else(|| {
                     // Stopped from elsewhere through Kovan (its record is gone), or it died.
                     self.inner

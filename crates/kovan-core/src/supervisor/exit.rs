@@ -19,20 +19,20 @@ impl Supervisor {
         let status = child.wait().await;
         // Reaped: from now on the group's number may be given to someone else once its last
         // member is gone, so this run no longer names a group to signal.
-        let requested = {
+        let (requested, since) = {
             let mut slots = self.slots();
             match slots.get_mut(&instance) {
                 Some(s) if s.run == run => {
                     s.group = None;
-                    s.stop_requested
+                    (s.stop_requested, s.state.started_at)
                 }
-                _ => false,
+                _ => (false, None),
             }
         };
         let outside = if requested {
             None
         } else {
-            self.stopped_from_outside(&instance, group.pgid)
+            self.stopped_from_outside(&instance, group.pgid, since)
         };
         if !requested && outside.is_none() {
             // The leader died on its own: what it left in its group must not keep the port. Only
@@ -113,8 +113,14 @@ impl Supervisor {
     }
 
     /// Who stopped the group `pid` led, when another Kovan did: its mark on the record (set
-    /// before its first signal), or, once it has forgotten the record, its stop event.
-    pub(super) fn stopped_from_outside(&self, instance: &str, pid: i32) -> Option<String> {
+    /// before its first signal), or, once it has forgotten the record, its stop event (one of
+    /// this run's: recorded since it started, in Unix milliseconds).
+    pub(super) fn stopped_from_outside(
+        &self,
+        instance: &str,
+        pid: i32,
+        since: Option<i64>,
+    ) -> Option<String> {
         let store = self.inner.store.as_ref()?;
         let ws = &self.inner.ws.file;
         if let Ok(Some(rec)) = store.process(ws, instance) {
@@ -126,7 +132,9 @@ impl Supervisor {
             .events_filtered(ws, Some(instance), &["stop"], 5)
             .ok()?
             .into_iter()
-            .find(|e| e.detail["pid"].as_i64() == Some(pid as i64))
+            .find(|e| {
+                e.detail["pid"].as_i64() == Some(pid as i64) && since.is_none_or(|t| e.at >= t)
+            })
             .map(|e| {
                 e.detail["by"]
                     .as_str()
