@@ -184,12 +184,41 @@ mod tests {
             .mark_stop_requested(ws, "chat_main", 10, "kovan stop, PID 7")
             .unwrap());
         assert!(!store.mark_stop_requested(ws, "chat_main", 11, "x").unwrap());
+        // Recorded again once ready: the stop asked for meanwhile stays.
+        store
+            .record_process(
+                ws,
+                &ProcessRecord {
+                    ready: true,
+                    ..rec.clone()
+                },
+            )
+            .unwrap();
         assert_eq!(
             store.process(ws, "chat_main").unwrap().unwrap(),
             ProcessRecord {
                 stop_requested_by: Some("kovan stop, PID 7".into()),
-                ..rec
+                ready: true,
+                ..rec.clone()
             }
+        );
+        // Another run of the instance starts clean.
+        store
+            .record_process(
+                ws,
+                &ProcessRecord {
+                    pid: 12,
+                    ..rec.clone()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            store
+                .process(ws, "chat_main")
+                .unwrap()
+                .unwrap()
+                .stop_requested_by,
+            None
         );
         assert!(store.processes(Path::new("/other")).unwrap().is_empty());
         store.forget_process(ws, "chat_main").unwrap();

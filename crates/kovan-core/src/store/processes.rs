@@ -47,8 +47,17 @@ impl Store {
     pub fn record_process(&self, workspace: &Path, p: &ProcessRecord) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "INSERT OR REPLACE INTO processes (workspace, instance, pid, pgid, start_time, cmdline, port, started_at, boot_id, ready, stop_requested_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                // Recorded again once ready: a stop asked for meanwhile (same PID) stays asked.
+                "INSERT INTO processes (workspace, instance, pid, pgid, start_time, cmdline, port, started_at, boot_id, ready, stop_requested_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (workspace, instance) DO UPDATE SET
+                   pid = excluded.pid, pgid = excluded.pgid, start_time = excluded.start_time,
+                   cmdline = excluded.cmdline, port = excluded.port, started_at = excluded.started_at,
+                   boot_id = excluded.boot_id, ready = excluded.ready,
+                   stop_requested_by = CASE
+                     WHEN processes.pid = excluded.pid AND processes.start_time = excluded.start_time
+                     THEN coalesce(excluded.stop_requested_by, processes.stop_requested_by)
+                     ELSE excluded.stop_requested_by END",
                 params![workspace.to_string_lossy(), p.instance, p.pid, p.pgid, p.start_time as i64, p.cmdline, p.port, p.started_at, p.boot_id, p.ready, p.stop_requested_by],
             )
             .map(|_| ())
