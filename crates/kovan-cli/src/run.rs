@@ -8,6 +8,7 @@ use std::time::Duration;
 use kovan_core::django::migrations;
 use kovan_core::health;
 use kovan_core::store::Store;
+use kovan_core::supervisor::lock::{self, LockError, SupervisorLock};
 use kovan_core::supervisor::{InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent};
 use kovan_core::Workspace;
 
@@ -39,6 +40,26 @@ fn status_word(s: RunStatus) -> &'static str {
         RunStatus::Stopping => "stopping",
         RunStatus::Crashed => "crashed",
         RunStatus::FailedToStart => "failed to start",
+    }
+}
+
+/// "chat_main is starting", "chat_main crashed: exited with code 1": one status change, said once.
+fn status_line(s: &InstanceState) -> String {
+    let what = match s.status {
+        RunStatus::Stopped => "stopped",
+        RunStatus::Starting => "is starting",
+        RunStatus::Running => "is running",
+        RunStatus::Stopping => "is stopping",
+        RunStatus::Crashed => "crashed",
+        RunStatus::FailedToStart => "failed to start",
+    };
+    match s.detail.as_deref() {
+        // "chat_main stopped by kovan stop, PID 4242"
+        Some(d) if s.status == RunStatus::Stopped && d.starts_with("stopped ") => {
+            format!("kovan: {} {d}", s.instance)
+        }
+        Some(d) => format!("kovan: {} {what}: {d}", s.instance),
+        None => format!("kovan: {} {what}", s.instance),
     }
 }
 
@@ -147,6 +168,22 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One supervisor per workspace: a second one would fight the first over its processes.
+    let who = format!("kovan up, PID {}", std::process::id());
+    let _lock = match SupervisorLock::acquire(&ws.file, &who) {
+        Ok(lock) => lock,
+        Err(LockError::Held { by }) => {
+            errln!(
+                "error: {} is already supervised by {by}. Stop it there (Ctrl-C), or stop its instances with `kovan stop --all`, then run kovan up again.",
+                ws.file.display()
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     if let Err(code) = prepare(&ws, &members, yes) {
         return code;
     }
@@ -165,17 +202,21 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
     crate::out::watch_for_closed_pipes();
     let rt = runtime();
     rt.block_on(async move {
+        // A status event also comes when only the PID is known: the line is said when the status
+        // or its detail changes, not once per event.
+        let said = std::sync::Mutex::new(std::collections::HashMap::new());
         let sink = Arc::new(move |event: SupervisorEvent| {
             if let SupervisorEvent::Status(s) = event {
-                let detail = s
-                    .detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default();
-                errln!("kovan: {} is {}{detail}", s.instance, status_word(s.status));
+                let line = status_line(&s);
+                let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
+                if said.get(&s.instance) != Some(&line) {
+                    errln!("{line}");
+                    said.insert(s.instance.clone(), line);
+                }
             }
         });
         let sup = Supervisor::new(ws, store(), sink);
+        sup.set_actor("kovan up");
         let mut prefixed: Vec<String> = members.clone();
         prefixed.push(kovan_core::supervisor::REDIS_SERVICE.into());
         for (n, name) in prefixed.iter().enumerate() {
@@ -227,11 +268,27 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         tokio::select! {
             () = wait_for_signal() => {}
             () = output_closed.notified() => return stop_after_closed_output(&sup).await,
+            by = stopped_from_outside(&sup, &members) => {
+                errln!(
+                    "kovan: {} stopped by {by}; nothing left to supervise",
+                    members.join(", ")
+                );
+                // What is still running of what this command started (a managed Redis).
+                for r in sup.stop_all().await {
+                    match r {
+                        Ok(r) if r.how == "not running" => {}
+                        Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+                        Err(e) => errln!("error: {e}"),
+                    }
+                }
+                return ExitCode::SUCCESS;
+            }
         }
         errln!("kovan: stopping");
         let mut code = ExitCode::SUCCESS;
         for r in sup.stop_all().await {
             match r {
+                Ok(r) if r.how == "not running" => {}
                 Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
                 Err(e) => {
                     errln!("error: {e}");
@@ -260,6 +317,26 @@ async fn stop_after_closed_output(sup: &Supervisor) -> ExitCode {
     code
 }
 
+/// Resolves when every member was stopped by another Kovan (`kovan stop`, the window), with who
+/// stopped them.
+async fn stopped_from_outside(sup: &Supervisor, members: &[String]) -> String {
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let by: Option<Vec<String>> = members
+            .iter()
+            .map(|m| {
+                sup.stopped_by(m)
+                    .filter(|_| sup.state(m).is_some_and(|s| s.status == RunStatus::Stopped))
+            })
+            .collect();
+        if let Some(mut by) = by {
+            by.sort();
+            by.dedup();
+            return by.join(" and ");
+        }
+    }
+}
+
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
@@ -275,7 +352,10 @@ async fn wait_for_signal() {
 pub fn status(ws: Workspace, json: bool) -> ExitCode {
     let rt = runtime();
     rt.block_on(async move {
-        let sup = Supervisor::new(ws, store(), Arc::new(|_| {}));
+        // Looks only: the store is the supervisor's to write (a record that looks stale here may be
+        // one `kovan up` is about to finish).
+        let supervised_by = lock::holder(&ws.file);
+        let sup = Supervisor::observe(ws, store());
         let mut rows = Vec::new();
         let ws = sup.workspace();
         for s in sup.states() {
@@ -325,6 +405,9 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                     h.as_ref().map_or("-", |h| h.detail.as_str())
                 );
             }
+            if let Some(by) = &supervised_by {
+                outln!("supervised by {by}");
+            }
         }
         ExitCode::SUCCESS
     })
@@ -349,6 +432,7 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
     let rt = runtime();
     rt.block_on(async move {
         let sup = Supervisor::new(ws, store(), Arc::new(|_| {}));
+        sup.set_actor("kovan stop");
         let mut reports = sup.stop_many(&members).await;
         if all && sup.state(kovan_core::supervisor::REDIS_SERVICE).is_some() {
             reports.push(sup.stop(kovan_core::supervisor::REDIS_SERVICE).await);

@@ -207,3 +207,352 @@ fn up_refuses_an_unknown_name_with_the_choices() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("`nope` is neither a preset (dev, chat) nor an instance (chat_main, chat_api, chat_websocket)"), "{stderr}");
 }
+
+/// Lines a child writes to stderr, gathered on a thread so it never blocks on a full pipe.
+struct Lines(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Lines {
+    fn of(child: &mut std::process::Child) -> Self {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Self(lines)
+    }
+
+    fn text(&self) -> String {
+        self.0.lock().unwrap().join("\n")
+    }
+
+    fn wait_for(&self, what: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.text().contains(what) {
+            assert!(
+                Instant::now() < deadline,
+                "no {what:?} within {limit:?}:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let generated = name.starts_with(".env.")
+            || name.ends_with(".sqlite3")
+            || name.contains(".kovan-backup-");
+        if generated || matches!(name.as_str(), ".venv" | "__pycache__" | "logs") {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// examples/context7 in a temporary folder on Django 5.2, on free ports with a Redis of its own
+/// (managed), its config generated.
+fn example_copy(root: &Path) {
+    let home = std::env::var("HOME").unwrap();
+    let venv = Path::new(&home).join(".cache/kovan/django-5.2");
+    assert!(
+        venv.join("bin/python").is_file(),
+        "run scripts/setup.sh test"
+    );
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/context7"),
+        root,
+    );
+    std::os::unix::fs::symlink(&venv, root.join(".venv")).unwrap();
+    let toml = root.join("kovan.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text = text.replace(
+        "redis://127.0.0.1:6379/",
+        &format!("redis://127.0.0.1:{}/", free_port()),
+    );
+    for port in ["8000", "8001", "8002"] {
+        text = text.replace(
+            &format!("port = {port}\n"),
+            &format!("port = {}\n", free_port()),
+        );
+    }
+    std::fs::write(&toml, text).unwrap();
+}
+
+#[test]
+fn a_stop_from_another_kovan_is_a_stop_and_kovan_up_ends_saying_who() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let root = dir.path().join("context7");
+    example_copy(&root);
+    let kovan = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kovan"));
+        c.args(args)
+            .current_dir(&root)
+            .env("KOVAN_DATA_DIR", data.path())
+            .env_remove("KOVAN_WORKSPACE")
+            .stdin(Stdio::null());
+        c
+    };
+    let _cleanup = StopAllOnDrop(kovan(&["stop", "--all"]));
+    let gen = kovan(&["gen", "--write"]).output().unwrap();
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+
+    let mut up = kovan(&["up", "dev", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = Lines::of(&mut up);
+    said.wait_for("running; Ctrl-C stops them", Duration::from_secs(120));
+
+    let stop = kovan(&["stop", "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stop_pid = stop.id();
+    let stopped = stop.wait_with_output().unwrap();
+    assert!(stopped.status.success(), "{stopped:?}");
+
+    let status = wait_exit(&mut up, Duration::from_secs(15));
+    let text = said.text();
+    assert_eq!(
+        status.map(|s| s.code()),
+        Some(Some(0)),
+        "kovan up did not end by itself once everything it supervised was stopped:\n{text}"
+    );
+    let who = format!(
+        "kovan: chat_main, chat_api stopped by kovan stop, PID {stop_pid}; nothing left to supervise"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("nothing left"))
+            .collect::<Vec<_>>(),
+        [who.as_str()],
+        "{text}"
+    );
+    for name in ["chat_main", "chat_api"] {
+        assert_eq!(
+            text.matches(&format!("kovan: {name} is starting")).count(),
+            1,
+            "{text}"
+        );
+        assert!(!text.contains(&format!("{name} {name}")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "kovan: {name} stopped by kovan stop, PID {stop_pid}"
+            )),
+            "{text}"
+        );
+        assert!(!text.contains(&format!("{name} crashed")), "{text}");
+    }
+
+    let ws = kovan_core::workspace::load(&root).unwrap();
+    let store = kovan_core::store::Store::open(&data.path().join("kovan.sqlite3")).unwrap();
+    let events = store.events(&ws.file, 100).unwrap();
+    let kinds: Vec<String> = events
+        .iter()
+        .map(|e| format!("{}:{}", e.instance.as_deref().unwrap_or("-"), e.kind))
+        .collect();
+    assert!(!kinds.iter().any(|k| k.ends_with(":crash")), "{kinds:?}");
+    for name in ["chat_main", "chat_api"] {
+        let stop = events
+            .iter()
+            .find(|e| e.instance.as_deref() == Some(name) && e.kind == "stop")
+            .unwrap_or_else(|| panic!("no stop event for {name}: {kinds:?}"));
+        assert_eq!(
+            stop.detail["by"].as_str(),
+            Some(format!("kovan stop, PID {stop_pid}").as_str()),
+            "{}",
+            stop.detail
+        );
+    }
+}
+
+#[test]
+fn status_says_starting_until_it_answers_and_a_crash_names_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    std::fs::write(dir.path().join(".env.a"), "").unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        format!(
+            "[project]\nname = \"t\"\nsettings = \"t.settings\"\n\n[[instance]]\nname = \"a\"\nport = {port}\ncache = \"locmem\"\ncommand = \"sh -c 'sleep 3; exec python3 {} {{port}}'\"\n",
+            server()
+        ),
+    )
+    .unwrap();
+    let kovan = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kovan"));
+        c.args(args)
+            .arg("--workspace")
+            .arg(dir.path())
+            .env("KOVAN_DATA_DIR", data.path())
+            .stdin(Stdio::null());
+        c
+    };
+    let _cleanup = StopAllOnDrop(kovan(&["stop", "--all"]));
+    let mut up = kovan(&["up", "a"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = Lines::of(&mut up);
+    said.wait_for("kovan: a is starting", Duration::from_secs(30));
+    let row = || {
+        let out = kovan(&["status", "--json"]).output().unwrap();
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows[0].clone()
+    };
+    // Recorded right after the spawn; it answers only after its 3 s sleep.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut early = row();
+    while early["pid"].is_null() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        early = row();
+    }
+    assert_eq!(early["status"], "starting", "{early}\n{}", said.text());
+    said.wait_for("a running; Ctrl-C", Duration::from_secs(30));
+    let later = row();
+    assert_eq!(later["status"], "running", "{later}");
+
+    // Killed by something that is not Kovan: a crash, said with the name once.
+    let pid = later["pid"].as_i64().unwrap() as i32;
+    // SAFETY: the instance this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    said.wait_for(
+        "kovan: a crashed: killed by signal 15 (SIGTERM)",
+        Duration::from_secs(10),
+    );
+    let text = said.text();
+    assert!(!text.contains("a a "), "{text}");
+    assert_eq!(text.matches("kovan: a is starting").count(), 1, "{text}");
+    assert!(
+        wait_exit(&mut up, Duration::from_millis(500)).is_none(),
+        "a crash is not a stop"
+    );
+    // SAFETY: the kovan up this test started.
+    unsafe { libc::kill(up.id() as i32, libc::SIGTERM) };
+    assert_eq!(
+        wait_exit(&mut up, Duration::from_secs(10)).and_then(|s| s.code()),
+        Some(0)
+    );
+}
+
+#[test]
+fn a_second_kovan_up_is_told_who_supervises_and_observers_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    let mut toml = "[project]\nname = \"t\"\nsettings = \"t.settings\"\n".to_string();
+    for name in ["a", "b"] {
+        std::fs::write(dir.path().join(format!(".env.{name}")), "").unwrap();
+        toml.push_str(&format!(
+            "\n[[instance]]\nname = \"{name}\"\nport = {}\ncache = \"locmem\"\ncommand = \"python3 {} {{port}}\"\n",
+            free_port(),
+            server()
+        ));
+    }
+    std::fs::write(dir.path().join("kovan.toml"), toml).unwrap();
+    let kovan = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kovan"));
+        c.args(args)
+            .arg("--workspace")
+            .arg(dir.path())
+            .env("KOVAN_DATA_DIR", data.path())
+            .stdin(Stdio::null());
+        c
+    };
+    let _cleanup = StopAllOnDrop(kovan(&["stop", "--all"]));
+    let mut up = kovan(&["up", "a"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = Lines::of(&mut up);
+    said.wait_for("a running; Ctrl-C", Duration::from_secs(30));
+    let supervisor = format!("kovan up, PID {}", up.id());
+
+    let second = kovan(&["up", "a", "b"]).output().unwrap();
+    let text = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("is already supervised by {supervisor}.")),
+        "{text}"
+    );
+    assert!(!text.contains("is starting"), "nothing was started: {text}");
+
+    // A record the supervisor would clean up itself (b's, of a process that is gone): observers
+    // leave it, and everything else, as it is.
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    let store = kovan_core::store::Store::open(&data.path().join("kovan.sqlite3")).unwrap();
+    let mut stale = store.process(&ws.file, "a").unwrap().unwrap();
+    stale.instance = "b".into();
+    stale.start_time += 1;
+    store.record_process(&ws.file, &stale).unwrap();
+    let snapshot = |store: &kovan_core::store::Store| {
+        (
+            store.processes(&ws.file).unwrap(),
+            store.events(&ws.file, 1000).unwrap(),
+        )
+    };
+    let before = snapshot(&store);
+    let status = kovan(&["status"]).output().unwrap();
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains(&format!("supervised by {supervisor}")),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("a ") && l.contains("running")),
+        "{shown}"
+    );
+    kovan(&["status", "--json"]).output().unwrap();
+    kovan(&["doctor", "--json"]).output().unwrap();
+    assert_eq!(
+        snapshot(&store),
+        before,
+        "kovan status or doctor wrote the store"
+    );
+
+    // SAFETY: the kovan up this test started.
+    unsafe { libc::kill(up.id() as i32, libc::SIGTERM) };
+    assert_eq!(
+        wait_exit(&mut up, Duration::from_secs(10)).and_then(|s| s.code()),
+        Some(0)
+    );
+    let after = kovan(&["status"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&after.stdout).contains("supervised by"));
+}

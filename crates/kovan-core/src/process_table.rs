@@ -60,6 +60,75 @@ pub fn is_same_process(pid: i32, started: u64) -> bool {
         && start_time(pid) == Some(started)
 }
 
+/// The process group a process is in, as /proc/PID/stat says (None once it is gone).
+pub fn stat_pgid(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(2)?.parse().ok()
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn is_alive(pid: i32) -> bool {
+    stat_fields(pid).is_some_and(|f| f.first().map(String::as_str) != Some("Z"))
+}
+
+/// This boot's identity (/proc/sys/kernel/random/boot_id): with a PID and a start time it names
+/// one process across reboots, where start times begin again from zero.
+pub fn boot_id() -> Option<String> {
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let id = id.trim();
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+/// The value of `key` in the environment a process was started with (/proc/PID/environ). None
+/// when it is not set, the process is gone, or its environment cannot be read.
+pub fn environ_var(pid: i32, key: &str) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let prefix = format!("{key}=");
+    raw.split(|&b| b == 0)
+        .find_map(|e| e.strip_prefix(prefix.as_bytes()))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// A handle on one process (pidfd_open(2)): a signal sent through it reaches that process or
+/// nobody, never a later process that was given the same PID.
+#[derive(Debug)]
+pub struct Pidfd(std::os::fd::OwnedFd);
+
+impl Pidfd {
+    /// Err(ESRCH) when there is no such process; Err(ENOSYS) on kernels before 5.3.
+    pub fn open(pid: i32) -> std::io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open(2) takes a PID and flags and returns a new descriptor we own.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: the descriptor was just returned by the kernel and nobody else holds it.
+        Ok(Self(unsafe {
+            std::os::fd::OwnedFd::from_raw_fd(fd as i32)
+        }))
+    }
+
+    /// Err(ESRCH) when the process has exited meanwhile.
+    pub fn send_signal(&self, signal: i32) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: pidfd_send_signal(2) with no siginfo; the descriptor is open for our lifetime.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if r < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Whether a server could listen on 127.0.0.1:port right now.
 pub fn port_is_free(port: u16) -> bool {
     TcpListener::bind(("127.0.0.1", port)).is_ok()
@@ -134,12 +203,6 @@ fn listening_inodes(port: u16) -> Vec<u64> {
 /// The first port from `start` upwards that is free and not in `taken`.
 pub fn next_free_port(start: u16, taken: &[u16]) -> Option<u16> {
     (start..=u16::MAX).find(|p| !taken.contains(p) && port_is_free(*p))
-}
-
-/// Send `signal` to every process in the group; false when the group no longer exists.
-pub fn send_signal_to_group(pgid: i32, signal: i32) -> bool {
-    // SAFETY: kill(2) with a negative PID signals a process group; no memory is involved.
-    unsafe { libc::kill(-pgid, signal) == 0 }
 }
 
 /// The process group a process belongs to.

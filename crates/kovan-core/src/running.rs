@@ -25,13 +25,18 @@ pub fn find(ws: &Workspace, store: Option<&Store>) -> Vec<RunningInstance> {
     let records = store
         .and_then(|s| s.processes(&ws.file).ok())
         .unwrap_or_default();
+    let boot = process_table::boot_id();
     ws.instances
         .iter()
         .filter_map(|i| {
             let recorded = records
                 .iter()
                 .find(|r| r.instance == i.name)
-                .filter(|r| process_table::is_same_process(r.pid, r.start_time))
+                .filter(|r| {
+                    r.boot_id.is_some()
+                        && r.boot_id == boot
+                        && process_table::is_same_process(r.pid, r.start_time)
+                })
                 .map(|r| r.pgid);
             let (pgid, recorded) = match recorded {
                 Some(pgid) => (pgid, true),

@@ -36,6 +36,9 @@ fn record(store: &Store, ws: &Workspace, instance: &str, group: &Group) {
                 cmdline: "test".into(),
                 port: ws.instance(instance).unwrap().port,
                 started_at: 0,
+                boot_id: process_table::boot_id(),
+                ready: true,
+                stop_requested_by: None,
             },
         )
         .unwrap();

@@ -145,13 +145,9 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
     std::fs::write(&toml, text).unwrap();
     let ws = workspace::load(dir.path()).unwrap();
     kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
-    // /health/ is not green while migrations are missing.
-    let migrated = support::manage(&ws, "chat_main", &["migrate", "--noinput"]);
-    assert!(
-        migrated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrated.stderr)
-    );
+    // /health/ answers 503 while migrations are unapplied.
+    kovan_core::django::migrations::migrate_unit(&ws, ws.instance("chat_main").unwrap(), |_| {})
+        .unwrap();
     let (sup, _events) = supervisor(ws);
     let state = sup
         .start("chat_main", StartOptions::default())
@@ -179,6 +175,33 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
     let report = sup.stop("chat_main").await.unwrap();
     assert!(process_table::group_members(pgid).is_empty(), "{report:?}");
     assert!(process_table::port_is_free(state.port));
+
+    // The autoreloader's parent (the leader) killed from outside: its child serves on, carrying
+    // the instance's markers, and is what Kovan then stops; nothing else is signalled.
+    let state = sup
+        .start("chat_main", StartOptions::default())
+        .await
+        .unwrap();
+    let pgid = state.pid.unwrap();
+    let child = process_table::group_members(pgid)
+        .into_iter()
+        .find(|&p| p != pgid)
+        .expect("the autoreloader's child");
+    assert_eq!(
+        process_table::environ_var(child, "KOVAN_INSTANCE").as_deref(),
+        Some("chat_main")
+    );
+    // SAFETY: the leader of the group this test started.
+    unsafe { libc::kill(pgid, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(process_table::group_members(pgid).is_empty()
+        && process_table::port_is_free(state.port))
+    {
+        assert!(Instant::now() < deadline, "the child kept the port");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sup.state("chat_main").unwrap().status, RunStatus::Crashed);
+    assert_eq!(sup.stop("chat_main").await.unwrap().how, "not running");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,6 +391,43 @@ async fn a_new_supervisor_adopts_recorded_groups_and_stops_them() {
     for pid in pids {
         assert!(process_table::group_members(pid).is_empty());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_without_this_boots_id_is_not_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path(), "", &[("a", &python_server(""), "")]);
+    let store = Arc::new(Store::open(&data.path().join("k.sqlite3")).unwrap());
+    let (_e1, first) = Events::sink();
+    let sup = Supervisor::new(ws.clone(), Some(store.clone()), first);
+    sup.start("a", StartOptions::default()).await.unwrap();
+    let rec = store.process(&ws.file, "a").unwrap().unwrap();
+    assert_eq!(rec.boot_id, process_table::boot_id());
+    assert!(rec.ready);
+    // The same row as an older Kovan (no boot id) or another boot would have written it.
+    for boot in [None, Some("another-boot".to_string())] {
+        store
+            .record_process(
+                &ws.file,
+                &kovan_core::store::ProcessRecord {
+                    boot_id: boot.clone(),
+                    ..rec.clone()
+                },
+            )
+            .unwrap();
+        let (_e, sink) = Events::sink();
+        let other = Supervisor::new(ws.clone(), Some(store.clone()), sink);
+        assert_eq!(
+            other.state("a").unwrap().status,
+            RunStatus::Stopped,
+            "{boot:?}"
+        );
+        assert_eq!(other.stop("a").await.unwrap().how, "not running");
+        assert!(!store.has_process(&ws.file, "a"));
+    }
+    assert_eq!(sup.state("a").unwrap().status, RunStatus::Running);
+    sup.stop("a").await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -174,9 +174,52 @@ mod tests {
             cmdline: "python manage.py runserver".into(),
             port: 8000,
             started_at: 1,
+            boot_id: Some("b".into()),
+            ready: false,
+            stop_requested_by: None,
         };
         store.record_process(ws, &rec).unwrap();
-        assert_eq!(store.processes(ws).unwrap(), [rec]);
+        assert_eq!(store.processes(ws).unwrap(), std::slice::from_ref(&rec));
+        assert!(store
+            .mark_stop_requested(ws, "chat_main", 10, "kovan stop, PID 7")
+            .unwrap());
+        assert!(!store.mark_stop_requested(ws, "chat_main", 11, "x").unwrap());
+        // Recorded again once ready: the stop asked for meanwhile stays.
+        store
+            .record_process(
+                ws,
+                &ProcessRecord {
+                    ready: true,
+                    ..rec.clone()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            store.process(ws, "chat_main").unwrap().unwrap(),
+            ProcessRecord {
+                stop_requested_by: Some("kovan stop, PID 7".into()),
+                ready: true,
+                ..rec.clone()
+            }
+        );
+        // Another run of the instance starts clean.
+        store
+            .record_process(
+                ws,
+                &ProcessRecord {
+                    pid: 12,
+                    ..rec.clone()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            store
+                .process(ws, "chat_main")
+                .unwrap()
+                .unwrap()
+                .stop_requested_by,
+            None
+        );
         assert!(store.processes(Path::new("/other")).unwrap().is_empty());
         store.forget_process(ws, "chat_main").unwrap();
         assert!(!store.has_process(ws, "chat_main"));
@@ -192,6 +235,30 @@ mod tests {
         assert_eq!(
             (events[0].kind.as_str(), events[0].detail["port"].as_u64()),
             ("start", Some(8000))
+        );
+    }
+
+    #[test]
+    fn rows_of_a_store_before_boot_ids_read_back_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(schema::MIGRATIONS[0]).unwrap();
+            c.execute_batch(schema::MIGRATIONS[1]).unwrap();
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute(
+                "INSERT INTO processes VALUES ('/p/kovan.toml', 'a', 10, 10, 5, 'x', 8000, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert!(store.take_set_aside_notice().is_none());
+        let rows = store.processes(Path::new("/p/kovan.toml")).unwrap();
+        assert_eq!(
+            (rows[0].pid, rows[0].boot_id.as_deref(), rows[0].ready),
+            (10, None, true)
         );
     }
 

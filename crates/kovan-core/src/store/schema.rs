@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Schema changes, applied in order; `PRAGMA user_version` remembers how many ran.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE TABLE processes (
         workspace TEXT NOT NULL,
         instance TEXT NOT NULL,
@@ -43,6 +43,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX health_samples_by_instance ON health_samples (workspace, instance, at);
     CREATE INDEX health_samples_by_time ON health_samples (at);
     CREATE INDEX events_by_instance_kind ON events (workspace, instance, kind, id);",
+    // 3: start times count from boot, so a record names its boot too (rows without one are not
+    // adopted); whether the run was ready yet; and which Kovan asked it to stop, so the Kovan
+    // supervising it knows an outside stop from a crash.
+    "ALTER TABLE processes ADD COLUMN boot_id TEXT;
+    ALTER TABLE processes ADD COLUMN ready INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE processes ADD COLUMN stop_requested_by TEXT;",
 ];
 
 pub(super) fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {

@@ -11,19 +11,36 @@ impl Supervisor {
         instance: String,
         run: u64,
         mut child: Box<dyn ChildWrapper>,
-        pgid: i32,
+        group: GroupIdentity,
         port: u16,
         pumps: [Option<tokio::task::JoinHandle<()>>; 2],
         exit_tx: Option<watch::Sender<bool>>,
     ) {
         let status = child.wait().await;
-        let requested = self
-            .slots()
-            .get(&instance)
-            .is_some_and(|s| s.run == run && s.stop_requested);
-        if !requested {
-            // The leader died on its own: whatever it left in its group must not keep the port.
-            process_table::send_signal_to_group(pgid, libc::SIGKILL);
+        // Reaped: from now on the group's number may be given to someone else once its last
+        // member is gone, so this run no longer names a group to signal.
+        let (requested, since) = {
+            let mut slots = self.slots();
+            match slots.get_mut(&instance) {
+                Some(s) if s.run == run => {
+                    s.group = None;
+                    (s.stop_requested, s.state.started_at)
+                }
+                _ => (false, None),
+            }
+        };
+        let outside = if requested {
+            None
+        } else {
+            self.stopped_from_outside(&instance, group.pgid, since)
+        };
+        if !requested && outside.is_none() {
+            // The leader died on its own: what it left in its group must not keep the port. Only
+            // processes carrying this instance's markers: the leader no longer holds the number.
+            let out = group.signal(libc::SIGKILL, &[]);
+            if let Some(text) = out.refusal_text() {
+                self.note(&instance, &text);
+            }
         }
         for pump in pumps.into_iter().flatten() {
             // Output still buffered in the pipes belongs in the log; do not wait on stray writers.
@@ -37,12 +54,33 @@ impl Supervisor {
             Ok(s) => (s.code(), s.signal()),
             Err(_) => (None, None),
         };
+        if let Some(by) = outside {
+            // Another Kovan stopped it (`kovan stop`, the window): a stop, which that Kovan
+            // records; nothing to restart.
+            self.note(&instance, &format!("kovan: stopped by {by}"));
+            let updated = self.update(&instance, Some(run), |s| {
+                s.status = RunStatus::Stopped;
+                s.detail = Some(format!("stopped by {by}"));
+                s.exit_code = code;
+                s.signal = signal;
+                s.pid = None;
+            });
+            if updated {
+                if let Some(slot) = self.slots().get_mut(&instance) {
+                    slot.stopped_by = Some(by);
+                }
+            }
+            if let Some(tx) = exit_tx {
+                let _ = tx.send(true);
+            }
+            return;
+        }
         let what = match (code, signal) {
             (Some(c), _) => format!("exited with code {c}"),
-            (_, Some(sig)) => format!("was killed by signal {sig}"),
+            (_, Some(sig)) => format!("killed by signal {sig}{}", signal_name(sig)),
             _ => "exited".to_string(),
         };
-        self.note(&instance, &format!("kovan: {instance} {what}"));
+        self.note(&instance, &format!("kovan: {what}"));
         let last = self.last_lines(&instance);
         let was_starting = self
             .state(&instance)
@@ -53,7 +91,7 @@ impl Supervisor {
             } else {
                 RunStatus::Crashed
             };
-            s.detail = Some(format!("{instance} {what}"));
+            s.detail = Some(what.clone());
             s.exit_code = code;
             s.signal = signal;
             s.last_lines = last;
@@ -72,6 +110,46 @@ impl Supervisor {
             serde_json::json!({ "code": code, "signal": signal, "port": port }),
         );
         self.maybe_restart(&instance, run, port).await;
+    }
+
+    /// Who stopped the group `pid` led, when another Kovan did: its mark on the record (set
+    /// before its first signal), or, once it has forgotten the record, its stop event (one of
+    /// this run's: recorded since it started, in Unix milliseconds).
+    pub(super) fn stopped_from_outside(
+        &self,
+        instance: &str,
+        pid: i32,
+        since: Option<i64>,
+    ) -> Option<String> {
+        let store = self.inner.store.as_ref()?;
+        let ws = &self.inner.ws.file;
+        if let Ok(Some(rec)) = store.process(ws, instance) {
+            if rec.pid == pid {
+                return rec.stop_requested_by;
+            }
+        }
+        store
+            .events_filtered(ws, Some(instance), &["stop"], 5)
+            .ok()?
+            .into_iter()
+            .find(|e| {
+                e.detail["pid"].as_i64() == Some(pid as i64) && since.is_none_or(|t| e.at >= t)
+            })
+            .map(|e| {
+                e.detail["by"]
+                    .as_str()
+                    .unwrap_or("another Kovan")
+                    .to_string()
+            })
+    }
+
+    /// The run's group is gone (stopped after a failed start): nothing of it is to be signalled.
+    pub(super) fn clear_group(&self, instance: &str, run: u64) {
+        if let Some(slot) = self.slots().get_mut(instance) {
+            if slot.run == run {
+                slot.group = None;
+            }
+        }
     }
 
     pub(super) async fn maybe_restart(&self, instance: &str, run: u64, port: u16) {
@@ -124,19 +202,20 @@ impl Supervisor {
     }
 
     /// Remember the group in the store. Called at spawn, and again once ready: by then the program
-    /// has exec'd (through shims such as pyenv's), so /proc shows the command line recovery compares.
+    /// has exec'd (through shims such as pyenv's), so /proc shows its command line.
     pub(super) fn record_process(
         &self,
         instance: &str,
-        pid: i32,
+        group: &GroupIdentity,
         port: u16,
         started_ms: i64,
         fallback: String,
+        ready: bool,
     ) {
-        let (Some(store), Some(start_time)) = (&self.inner.store, process_table::start_time(pid))
-        else {
+        let (Some(store), Some(start_time)) = (self.writable_store(), group.leader_start) else {
             return;
         };
+        let pid = group.pgid;
         let cmdline = process_table::cmdline(pid)
             .map(|a| a.join(" "))
             .unwrap_or(fallback);
@@ -150,13 +229,30 @@ impl Supervisor {
                 cmdline,
                 port,
                 started_at: started_ms / 1000,
+                boot_id: process_table::boot_id(),
+                ready,
+                stop_requested_by: None,
             },
         );
     }
 
     pub(super) fn forget(&self, instance: &str) {
-        if let Some(store) = &self.inner.store {
+        if let Some(store) = self.writable_store() {
             let _ = store.forget_process(&self.inner.ws.file, instance);
         }
+    }
+}
+
+/// " (SIGTERM)" for the signals a server usually dies of.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGHUP => " (SIGHUP)",
+        libc::SIGINT => " (SIGINT)",
+        libc::SIGQUIT => " (SIGQUIT)",
+        libc::SIGABRT => " (SIGABRT)",
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGSEGV => " (SIGSEGV)",
+        libc::SIGTERM => " (SIGTERM)",
+        _ => "",
     }
 }

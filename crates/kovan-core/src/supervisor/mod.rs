@@ -5,6 +5,8 @@
 mod adopt;
 mod error;
 mod exit;
+pub mod group;
+pub mod lock;
 pub mod logs;
 
 mod output;
@@ -36,6 +38,7 @@ use logs::LogFile;
 use crate::services::redis_server;
 pub use crate::services::REDIS_SERVICE;
 
+use group::GroupIdentity;
 use state::Slot;
 pub use state::{
     EventSink, InstanceState, LogSubscriber, RunStatus, StartOptions, StopReport, SupervisorEvent,
@@ -52,6 +55,10 @@ struct Inner {
     slots: Mutex<HashMap<String, Slot>>,
     /// Replaced by a supervisor of a reloaded kovan.toml: silent, restarts nothing.
     retired: std::sync::atomic::AtomicBool,
+    /// Who this supervisor is, in the words a stop is attributed with ("kovan stop, PID 4242").
+    actor: Mutex<String>,
+    /// Built to look (`kovan status`): it reads the store and never writes it, and watches nothing.
+    observer: bool,
 }
 
 /// Starts, watches and stops the workspace's instances (and its managed Redis).
@@ -64,6 +71,17 @@ impl Supervisor {
     /// A supervisor for `ws`. Groups recorded in the store by an earlier panel that are still the
     /// same processes (PID, start time and command line all match) are adopted as running.
     pub fn new(ws: Workspace, store: Option<Arc<Store>>, sink: EventSink) -> Self {
+        Self::build(ws, store, sink, false)
+    }
+
+    /// A supervisor that only looks: the recorded groups that are still the same processes show
+    /// as running, and nothing is written to the store (a stale record is left to the supervisor
+    /// that owns it). For `kovan status` beside a running `kovan up` or window.
+    pub fn observe(ws: Workspace, store: Option<Arc<Store>>) -> Self {
+        Self::build(ws, store, Arc::new(|_| {}), true)
+    }
+
+    fn build(ws: Workspace, store: Option<Arc<Store>>, sink: EventSink, observer: bool) -> Self {
         let mut slots = HashMap::new();
         let capacity = ws.supervisor.log_lines;
         for i in &ws.instances {
@@ -83,6 +101,8 @@ impl Supervisor {
                 sink,
                 slots: Mutex::new(slots),
                 retired: std::sync::atomic::AtomicBool::new(false),
+                actor: Mutex::new(format!("Kovan, PID {}", std::process::id())),
+                observer,
             }),
         };
         sup.adopt_recorded();
@@ -148,6 +168,26 @@ impl Supervisor {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Name this supervisor's program ("kovan stop", "the Kovan window"): what it stops is said
+    /// to be stopped by "{what}, PID {pid}".
+    pub fn set_actor(&self, what: &str) {
+        *self.inner.actor.lock().unwrap_or_else(|e| e.into_inner()) =
+            format!("{what}, PID {}", std::process::id());
+    }
+
+    fn actor(&self) -> String {
+        self.inner
+            .actor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Who stopped `instance` from outside (another Kovan), when that is how its last run ended.
+    pub fn stopped_by(&self, instance: &str) -> Option<String> {
+        self.slots().get(instance)?.stopped_by.clone()
+    }
+
     fn retired(&self) -> bool {
         self.inner.retired.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -178,10 +218,25 @@ impl Supervisor {
         changed
     }
 
+    /// The store to write to; None for an observer.
+    fn writable_store(&self) -> Option<&Arc<Store>> {
+        self.inner.store.as_ref().filter(|_| !self.inner.observer)
+    }
+
     fn record_event(&self, instance: &str, kind: &str, detail: serde_json::Value) {
-        if let Some(store) = &self.inner.store {
+        if let Some(store) = self.writable_store() {
             let _ = store.record_event(&self.inner.ws.file, Some(instance), kind, &detail);
         }
+    }
+
+    /// The group Kovan started for `leader`, named by the leader's start time and the markers.
+    fn identity(&self, instance: &str, leader: i32) -> GroupIdentity {
+        GroupIdentity::of_leader(leader, &self.workspace_marker(), instance)
+    }
+
+    /// The value of `KOVAN_WORKSPACE` in every process this supervisor starts.
+    fn workspace_marker(&self) -> String {
+        self.inner.ws.file.display().to_string()
     }
 
     fn note(&self, instance: &str, text: &str) {

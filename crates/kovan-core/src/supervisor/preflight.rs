@@ -84,9 +84,12 @@ impl Supervisor {
                 owner: Some(owner),
                 ..
             } => {
+                // Named now, by the start time its leader has now: a group found running, not
+                // one recorded earlier.
                 let pgid = pgid_of(owner.pid).unwrap_or(owner.pid);
-                let report = self.stop_group(instance, pgid, port).await?;
-                if let Some(store) = &self.inner.store {
+                let group = self.identity(instance, pgid);
+                let report = self.stop_group(instance, &group, port).await?;
+                if let Some(store) = self.writable_store() {
                     let _ = store.forget_process(&self.inner.ws.file, instance);
                 }
                 Ok(report)

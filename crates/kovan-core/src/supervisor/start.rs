@@ -140,12 +140,21 @@ impl Supervisor {
         let mut argv = vec![binary.display().to_string()];
         argv.extend(redis_server::server_args(port, &dir));
         let run = self.begin_run(REDIS_SERVICE, port);
-        let pgid = self.spawn_group(REDIS_SERVICE, run, argv, &dir, Vec::new(), port, None)?;
+        let group = self.spawn_group(REDIS_SERVICE, run, argv, &dir, Vec::new(), port, None)?;
         if redis_server::wait_until_up(port, Duration::from_secs(10)).await {
             self.update(REDIS_SERVICE, Some(run), |s| s.status = RunStatus::Running);
+            self.record_process(
+                REDIS_SERVICE,
+                &group,
+                port,
+                store_now(),
+                String::new(),
+                true,
+            );
             Ok(())
         } else {
-            let _ = self.stop_group(REDIS_SERVICE, pgid, port).await;
+            let _ = self.stop_group(REDIS_SERVICE, &group, port).await;
+            self.clear_group(REDIS_SERVICE, run);
             self.update(REDIS_SERVICE, Some(run), |s| {
                 s.status = RunStatus::FailedToStart;
                 s.detail = Some("redis-server did not accept connections within 10 s".into());
@@ -165,6 +174,7 @@ impl Supervisor {
                 .expect("slot exists for every instance");
             slot.run += 1;
             slot.stop_requested = false;
+            slot.stopped_by = None;
             let restarts = slot.state.restarts;
             slot.state = InstanceState::stopped(instance, port);
             slot.state.status = RunStatus::Starting;
@@ -227,7 +237,7 @@ impl Supervisor {
         let log_file = self.inner.ws.project.django_root.join(&i.names.log_file);
         let root = self.inner.ws.project.django_root.clone();
         let (exit_tx, mut exit_rx) = watch::channel(false);
-        let pgid = match self.spawn_group(
+        let group = match self.spawn_group(
             instance,
             run,
             argv,
@@ -236,7 +246,7 @@ impl Supervisor {
             port,
             Some((log_file, exit_tx)),
         ) {
-            Ok(pgid) => pgid,
+            Ok(group) => group,
             Err(e) => {
                 self.update(instance, Some(run), |s| {
                     s.status = RunStatus::FailedToStart;
@@ -264,17 +274,18 @@ impl Supervisor {
                     .state(instance)
                     .and_then(|s| s.started_at)
                     .unwrap_or_else(store_now);
-                self.record_process(instance, pgid, port, started, String::new());
+                self.record_process(instance, &group, port, started, String::new(), true);
                 self.record_event(
                     instance,
                     "start",
-                    serde_json::json!({ "port": port, "pid": pgid }),
+                    serde_json::json!({ "port": port, "pid": group.pgid }),
                 );
                 return Ok(self.state(instance).expect("slot"));
             }
             if Instant::now() >= deadline {
                 let secs = self.inner.ws.supervisor.start_timeout.as_secs();
-                let _ = self.stop_group(instance, pgid, port).await;
+                let _ = self.stop_group(instance, &group, port).await;
+                self.clear_group(instance, run);
                 let last = self.last_lines(instance);
                 self.update(instance, Some(run), |s| {
                     s.status = RunStatus::FailedToStart;
@@ -318,15 +329,20 @@ impl Supervisor {
         env: Vec<(String, String)>,
         port: u16,
         log_and_exit: Option<(PathBuf, watch::Sender<bool>)>,
-    ) -> Result<i32, SupervisorError> {
+    ) -> Result<GroupIdentity, SupervisorError> {
         let spawn_err = |message: String| SupervisorError::Spawn {
             instance: instance.into(),
             message,
         };
+        let workspace = self.workspace_marker();
         let mut command = CommandWrap::with_new(&argv[0], |c| {
             c.args(&argv[1..])
                 .current_dir(cwd)
                 .envs(env)
+                // Every process of the group inherits these: how Kovan tells its own processes
+                // from others that later have the same group number (group.rs).
+                .env(group::WORKSPACE_MARKER, &workspace)
+                .env(group::INSTANCE_MARKER, instance)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
@@ -340,15 +356,18 @@ impl Supervisor {
             .ok_or_else(|| spawn_err("exited before its PID could be read".into()))?
             as i32;
         let started = store_now();
+        // Read now, while it cannot have been reaped yet unless it already exited (then None,
+        // and only the markers name its processes).
+        let group = self.identity(instance, pid);
         {
             let mut slots = self.slots();
             let slot = slots.get_mut(instance).expect("slot");
-            slot.pgid = Some(pid);
+            slot.group = Some(group.clone());
             slot.state.pid = Some(pid);
             slot.state.started_at = Some(started);
         }
         self.publish(instance);
-        self.record_process(instance, pid, port, started, argv.join(" "));
+        self.record_process(instance, &group, port, started, argv.join(" "), false);
         self.note(
             instance,
             &format!("kovan: started {} (PID {pid}, port {port})", argv.join(" ")),
@@ -383,11 +402,11 @@ impl Supervisor {
             instance.to_string(),
             run,
             child,
-            pid,
+            group.clone(),
             port,
             pumps,
             exit_tx,
         ));
-        Ok(pid)
+        Ok(group)
     }
 }

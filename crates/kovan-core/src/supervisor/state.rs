@@ -96,10 +96,13 @@ pub(super) struct Slot {
     pub(super) state: InstanceState,
     pub(super) ring: LogRing,
     pub(super) subscribers: Vec<LogSubscriber>,
-    pub(super) pgid: Option<i32>,
+    /// The group of the current run; None the moment it is gone (reaped, stopped or found dead).
+    pub(super) group: Option<super::GroupIdentity>,
     /// Bumped on every start, so a task from an earlier run cannot overwrite a newer state.
     pub(super) run: u64,
     pub(super) stop_requested: bool,
+    /// The last run was stopped by another Kovan (who, in its words).
+    pub(super) stopped_by: Option<String>,
 }
 
 impl Slot {
@@ -108,9 +111,10 @@ impl Slot {
             state: InstanceState::stopped(instance, port),
             ring: LogRing::new(capacity),
             subscribers: Vec::new(),
-            pgid: None,
+            group: None,
             run: 0,
             stop_requested: false,
+            stopped_by: None,
         }
     }
 }

@@ -7,14 +7,14 @@ impl Supervisor {
     /// SIGTERM to the instance's group, SIGKILL after the grace period; stopped means the group is
     /// empty and the port is free.
     pub async fn stop(&self, instance: &str) -> Result<StopReport, SupervisorError> {
-        let (pgid, port) = {
+        let (group, port) = {
             let mut slots = self.slots();
             let slot = slots.get_mut(instance).ok_or_else(|| unknown(instance))?;
-            match slot.pgid {
-                Some(pgid) => {
+            match slot.group.clone() {
+                Some(group) => {
                     slot.stop_requested = true;
                     slot.state.status = RunStatus::Stopping;
-                    (pgid, slot.state.port)
+                    (group, slot.state.port)
                 }
                 None => {
                     return Ok(StopReport {
@@ -26,13 +26,19 @@ impl Supervisor {
             }
         };
         self.publish(instance);
-        let report = self.stop_group(instance, pgid, port).await;
+        // Said before the first signal: a Kovan that supervises this group then knows its exit
+        // for a stop, not a crash.
+        let by = self.actor();
+        if let Some(store) = self.writable_store() {
+            let _ = store.mark_stop_requested(&self.inner.ws.file, instance, group.pgid, &by);
+        }
+        let report = self.stop_group(instance, &group, port).await;
         let stuck = report.is_err();
         {
             let mut slots = self.slots();
             if let Some(slot) = slots.get_mut(instance) {
                 if !stuck {
-                    slot.pgid = None;
+                    slot.group = None;
                     let restarts = slot.state.restarts;
                     slot.state = InstanceState::stopped(
                         instance,
@@ -46,6 +52,14 @@ impl Supervisor {
                 }
             }
         }
+        if let Ok(r) = &report {
+            // The event before the record goes: whoever looks finds one or the other.
+            self.record_event(
+                instance,
+                "stop",
+                serde_json::json!({ "how": r.how, "millis": r.millis, "pid": group.pgid, "by": by }),
+            );
+        }
         if !stuck {
             self.forget(instance);
         }
@@ -55,35 +69,51 @@ impl Supervisor {
                 instance,
                 &format!("kovan: stopped ({}, {} ms)", r.how, r.millis),
             );
-            self.record_event(
-                instance,
-                "stop",
-                serde_json::json!({ "how": r.how, "millis": r.millis }),
-            );
         }
         report
     }
 
+    /// SIGTERM to every process of the group that is Kovan's (group::GroupIdentity::signal),
+    /// SIGKILL after the grace period; done when none of them is left and the port is free.
     pub(super) async fn stop_group(
         &self,
         instance: &str,
-        pgid: i32,
+        group: &GroupIdentity,
         port: u16,
     ) -> Result<StopReport, SupervisorError> {
         let started = Instant::now();
-        let gone = |port: u16| {
-            process_table::group_members(pgid).is_empty()
-                && (port == 0 || process_table::port_is_free(port))
+        let mut said = false;
+        let mut pass = |signal: i32, reached: &mut Vec<i32>| {
+            let out = group.signal(signal, reached);
+            reached.extend(&out.signalled);
+            if let (false, Some(text)) = (said, out.refusal_text()) {
+                said = true;
+                self.note(instance, &text);
+            }
         };
-        process_table::send_signal_to_group(pgid, libc::SIGTERM);
+        let mut termed = Vec::new();
+        pass(libc::SIGTERM, &mut termed);
+        if termed.is_empty() && group.own_members().is_empty() {
+            return Ok(StopReport {
+                instance: instance.into(),
+                how: "already gone".into(),
+                millis: started.elapsed().as_millis() as u64,
+            });
+        }
+        let gone = |port: u16| {
+            group.own_members().is_empty() && (port == 0 || process_table::port_is_free(port))
+        };
         let grace = self.inner.ws.supervisor.stop_grace;
         let mut how = "terminated";
+        let mut killed = Vec::new();
         while !gone(port) {
             if started.elapsed() >= grace {
                 how = "killed";
-                process_table::send_signal_to_group(pgid, libc::SIGKILL);
+                pass(libc::SIGKILL, &mut killed);
                 break;
             }
+            // Processes forked since the last pass (an autoreloader's new child) get theirs too.
+            pass(libc::SIGTERM, &mut termed);
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         let kill_deadline = Instant::now() + Duration::from_secs(5);
@@ -91,8 +121,11 @@ impl Supervisor {
             if Instant::now() >= kill_deadline {
                 return Err(SupervisorError::StuckGroup {
                     instance: instance.into(),
-                    pids: process_table::group_members(pgid),
+                    pids: group.own_members(),
                 });
+            }
+            if how == "killed" {
+                pass(libc::SIGKILL, &mut killed);
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -125,7 +158,7 @@ impl Supervisor {
         let redis_running = self
             .slots()
             .get(REDIS_SERVICE)
-            .is_some_and(|s| s.pgid.is_some());
+            .is_some_and(|s| s.group.is_some());
         if redis_running {
             reports.push(self.stop(REDIS_SERVICE).await);
         }
