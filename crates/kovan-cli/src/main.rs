@@ -179,6 +179,16 @@ enum Command {
         /// Every instance of the workspace.
         #[arg(long, conflicts_with = "instances")]
         all: bool,
+        /// What goes of each instance's cache: cache (everything but the sessions: users stay
+        /// logged in), sessions (cached sessions and the session rows of the instance's database:
+        /// everyone is logged out, the cache stays), all (both).
+        #[arg(long, value_enum, default_value_t = flush::Scope::Cache, conflicts_with = "glob")]
+        scope: flush::Scope,
+        /// Only the keys whose part after `{prefix}:{version}:` matches this Redis glob, e.g.
+        /// 'views.decorators.cache.*'. The prefix is never part of the glob: no glob reaches
+        /// another instance's keys or another app's.
+        #[arg(long = "match", value_name = "GLOB")]
+        glob: Option<String>,
         /// Count what would be deleted; delete nothing.
         #[arg(long)]
         dry_run: bool,
@@ -308,6 +318,8 @@ fn main() -> ExitCode {
             workspace,
             instances,
             all,
+            scope,
+            glob,
             dry_run,
             yes,
             json,
@@ -315,6 +327,7 @@ fn main() -> ExitCode {
             let options = flush::Options {
                 instances,
                 all,
+                part: scope.part(glob),
                 dry_run,
                 yes,
                 json,

@@ -14,7 +14,7 @@ use redis::{AsyncConnectionConfig, ErrorKind, RedisError};
 
 pub use count::KeyspaceCount;
 pub use flush::{DeleteCommand, DeletePass, Deleted};
-pub use keyspace::Prefixes;
+pub use keyspace::{glob_matches, Prefixes, Selection};
 
 use super::error::{CacheError, Operation, Reached};
 use crate::workspace::RedisConfig;
