@@ -159,6 +159,15 @@ enum Command {
     Keys {
         #[command(flatten)]
         workspace: WorkspaceArg,
+        /// With --groups: the Redis instance whose keys to group.
+        #[arg(value_name = "INSTANCE", requires = "groups")]
+        instance: Option<String>,
+        /// The instance's keys by group, in one SCAN pass: Django's own families (cached pages,
+        /// template fragments, sessions) and the project's names up to the first `:` or `.`, each
+        /// with its count, memory and lifetimes (measured on a sample of its keys) and the
+        /// `kovan flush INSTANCE --match GLOB` that takes just that group.
+        #[arg(long, requires = "instance")]
+        groups: bool,
         /// Print the counts as JSON (the shape the window receives).
         #[arg(long)]
         json: bool,
@@ -311,9 +320,15 @@ fn main() -> ExitCode {
         Command::Doctor { workspace, json } => {
             with_workspace(workspace.path(), |ws| doctor::doctor(ws, json))
         }
-        Command::Keys { workspace, json } => {
-            with_workspace(workspace.path(), |ws| keys::keys(ws, json))
-        }
+        Command::Keys {
+            workspace,
+            instance,
+            groups,
+            json,
+        } => with_workspace(workspace.path(), |ws| match instance {
+            Some(name) if groups => keys::groups(ws, &name, json),
+            _ => keys::keys(ws, json),
+        }),
         Command::Flush {
             workspace,
             instances,

@@ -258,6 +258,62 @@ fn flush_scope_and_match_say_what_goes_and_take_only_that() {
 }
 
 #[test]
+fn keys_groups_lists_an_instances_groups_with_the_glob_that_flushes_each() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    redis.cli(&[
+        "SET",
+        "t_chat_main:1:views.decorators.cache.cache_page.x",
+        "v",
+        "EX",
+        "600",
+    ]);
+    let out = kovan(&["keys", "chat_main", "--groups"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("GROUP"), "{stdout}");
+    assert!(
+        lines[1].starts_with("(names without : or .)  1,232"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("sessions")
+            && lines[2].ends_with("--match 'django.contrib.sessions.cache*'"),
+        "{stdout}"
+    );
+    // One key of 600 s: the spread is that key's remaining lifetime, said once.
+    assert!(lines[3].starts_with("cached pages"), "{stdout}");
+    assert!(
+        [
+            "9m59s–9m59s (median 9m59s)",
+            "10m00s–10m00s (median 10m00s)"
+        ]
+        .iter()
+        .any(|ttl| lines[3].contains(ttl)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("chat_main: 1,235 keys under t_chat_main:"),
+        "{stdout}"
+    );
+
+    let out = kovan(&["keys", "chat_main", "--groups", "--json"], ws.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["keys"], 1235);
+    assert_eq!(
+        v["groups"][2]["glob"],
+        "views.decorators.cache.cache_page.*"
+    );
+
+    let out = kovan(&["keys", "chat_main"], ws.path());
+    assert_eq!(out.status.code(), Some(2), "a name needs --groups");
+    let out = kovan(&["keys", "chat_nope", "--groups"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("`chat_nope` is not an instance"));
+}
+
+#[test]
 fn wrong_names_a_stopped_redis_and_missing_arguments_fail_plainly() {
     let redis = Redis::start();
     let ws = trio(&redis);

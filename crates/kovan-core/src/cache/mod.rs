@@ -22,6 +22,7 @@ pub mod error;
 mod file;
 mod flush;
 mod flusher;
+mod groups;
 pub(crate) mod http;
 mod locmem;
 mod progress;
@@ -37,6 +38,7 @@ pub use flush::{
     InstanceFlush, InstancePart,
 };
 pub use flusher::{record, Flusher, FLUSH_EVENT};
+pub use groups::{groups, KeyGroup, KeyGroups, SAMPLE as GROUP_SAMPLE};
 pub use progress::{CacheProgress, CountProgress, FlushProgress};
 pub use redis::{DeleteCommand, RedisCache, Selection, Timeouts};
 pub use sessions::{DbSessions, SessionEngine};

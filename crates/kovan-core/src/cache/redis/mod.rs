@@ -139,6 +139,21 @@ impl RedisCache {
     fn error(&self, e: &RedisError, operation: Operation, reached: Reached) -> CacheError {
         self.server.error(e, operation, reached)
     }
+
+    /// The connection, for the passes outside this module (the inspector's).
+    pub(crate) fn connection(&self) -> MultiplexedConnection {
+        self.conn.clone()
+    }
+
+    /// A Redis error in words, the password never among them.
+    pub(crate) fn failure(
+        &self,
+        e: &RedisError,
+        operation: Operation,
+        reached: Reached,
+    ) -> CacheError {
+        self.server.error(e, operation, reached)
+    }
 }
 
 /// Whether a plain TCP connection to the URL's host and port opens.
