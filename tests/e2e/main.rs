@@ -582,7 +582,8 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         .await;
     assert_eq!(
         app.text("[data-testid=flush-line]").await,
-        "chat_main: 42 anahtar silinecek (oturumlar dahil)"
+        // The window flushes the cache part: the two sessions stay.
+        "chat_main: 40 cache anahtarı silinecek; oturumlar korunur: 2 kullanıcı oturumda kalır"
     );
     let other = app.wait_for("[data-testid=flush-other-apps]").await;
     assert_eq!(
@@ -599,7 +600,7 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
     let result = app.wait_for_secs("[data-testid=flush-result]", 20).await;
     assert_eq!(
         result.attr("data-deleted").await.unwrap().as_deref(),
-        Some("42")
+        Some("40")
     );
     app.screenshot("cache-flushed").await;
     app.wait_for("[data-testid=flush-close]")
@@ -607,12 +608,12 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         .click()
         .await
         .unwrap();
-    app.wait_for_secs(&keys("chat_main", 0), 20).await;
+    app.wait_for_secs(&keys("chat_main", 2), 20).await;
     app.wait_for(&keys("chat_api", 26)).await;
 
     let after = redis.keys();
     let gone: Vec<&String> = before.difference(&after).collect();
-    assert_eq!(gone.len(), 42, "{gone:?}");
+    assert_eq!(gone.len(), 40, "{gone:?}");
     assert!(
         gone.iter().all(|k| k.starts_with("context7_chat_main:")),
         "{gone:?}"
@@ -623,6 +624,8 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         "context7_chat_main_extra:1:x",
         "context7_chat_main",
         "context7_chat_api:1:django.contrib.sessions.cachez",
+        "context7_chat_main:1:django.contrib.sessions.cache0",
+        "context7_chat_main:1:django.contrib.sessions.cache1",
     ] {
         assert!(after.contains(kept), "{kept} was deleted");
     }
@@ -637,7 +640,8 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         .collect();
     assert_eq!(flushes.len(), 1, "{flushes:?}");
     assert_eq!(flushes[0].instance.as_deref(), Some("chat_main"));
-    assert_eq!(flushes[0].detail["deleted"], 42);
+    assert_eq!(flushes[0].detail["deleted"], 40);
+    assert_eq!(flushes[0].detail["part"], "cache");
 }
 
 /// The example's env files and generated config, written as `kovan gen --write` does.

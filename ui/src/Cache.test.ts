@@ -126,6 +126,47 @@ describe('Cache Temizle on one card', () => {
     expect(text('[data-testid="flush-confirm"]')).toBe('Delete 1,234 keys');
   });
 
+  it('says the part in words: the cache goes, the sessions stay', async () => {
+    setLanguage('en');
+    const part = chatMainPreview.parts[0];
+    const cachePart = {
+      ...chatMainPreview,
+      part: 'cache' as const,
+      parts: [{ ...part, keys: 1222, sessions: 0, keptKeys: 12, keptSessions: 12, dbSessions: { state: 'notInScope' as const } }],
+      keys: 1222,
+      sessions: 0,
+    };
+    serve({ workspace_view: loadedView, flush_preview: cachePart });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(text('[data-testid="flush-line"]')).toBe(
+      'chat_main: 1,222 cache keys will be deleted; sessions are kept: 12 users stay logged in',
+    );
+    expect(dialog().textContent).not.toContain('logged out');
+    expect(target.querySelector('[data-testid="flush-db-sessions"]')).toBeNull();
+    expect(text('[data-testid="flush-confirm"]')).toBe('Delete 1,222 keys');
+  });
+
+  it('counts the session rows and says when it cannot', async () => {
+    setLanguage('en');
+    const part = chatMainPreview.parts[0];
+    const sessionsPart = {
+      ...chatMainPreview,
+      part: 'sessions' as const,
+      parts: [{ ...part, keys: 12, sessions: 12, keptKeys: 1222, keptSessions: 0, dbSessions: { state: 'counted' as const, rows: 4 } }],
+      keys: 12,
+    };
+    serve({ workspace_view: loadedView, flush_preview: sessionsPart });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(text('[data-testid="flush-line"]')).toBe(
+      'chat_main: 12 cached sessions will be deleted (those users will be logged out); the cache is kept: 1,222 keys stay',
+    );
+    expect(text('[data-testid="flush-db-sessions"]')).toBe('Sessions in the database: 4 rows will be deleted.');
+  });
+
   it('shows progress, stops on request and keeps the dialog open until the flush ends', async () => {
     const flushing = deferred<FlushReport>();
     const calls = serve({

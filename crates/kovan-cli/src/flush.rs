@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use kovan_core::cache::{
-    self, FlushOutcome, FlushPreview, FlushProgress, FlushReport, FlushScope, Flusher, KeyCount,
+    self, FlushOutcome, FlushPart, FlushPreview, FlushProgress, FlushReport, FlushScope, Flusher,
 };
 use kovan_core::text::grouped;
 use kovan_core::Workspace;
@@ -17,9 +17,30 @@ use crate::out::{self, Stream};
 /// 128 + SIGINT, as shells report a command stopped by Ctrl-C.
 const CANCELLED: u8 = 130;
 
+/// `--scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    Cache,
+    Sessions,
+    All,
+}
+
+impl Scope {
+    /// The part to flush: `--match GLOB` when given, else the scope.
+    pub fn part(self, glob: Option<String>) -> FlushPart {
+        match (glob, self) {
+            (Some(glob), _) => FlushPart::Match(glob),
+            (None, Self::Cache) => FlushPart::Cache,
+            (None, Self::Sessions) => FlushPart::Sessions,
+            (None, Self::All) => FlushPart::All,
+        }
+    }
+}
+
 pub struct Options {
     pub instances: Vec<String>,
     pub all: bool,
+    pub part: FlushPart,
     pub dry_run: bool,
     pub yes: bool,
     pub json: bool,
@@ -32,7 +53,12 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
     } else {
         FlushScope::Instances(options.instances.clone())
     };
-    let preview = runtime.block_on(cache::preview(&ws, scope, progress_line("counting")));
+    let preview = runtime.block_on(cache::preview_part(
+        &ws,
+        scope,
+        options.part.clone(),
+        progress_line("counting"),
+    ));
     clear_progress_line();
     let preview = match preview {
         Ok(preview) => preview,
@@ -107,28 +133,32 @@ fn print_json(value: serde_json::Result<serde_json::Value>) {
     outln!("{value:#}");
 }
 
-/// One line per instance in the scope, then what stays in the shared Redis database.
+/// The part in words, one line per instance in the scope, then what stays in the shared Redis
+/// database.
 fn print_preview(to: Stream, preview: &FlushPreview, will: &str) {
     let line = |text: String| out::write(to, format_args!("{text}\n"));
-    for name in &preview.instances {
-        let Some(i) = preview.counts.instance(name) else {
-            continue;
-        };
-        line(match &i.count {
-            KeyCount::Counted { keys, .. } => {
-                format!("{name}: {} {will} (sessions included).", keys_text(*keys))
-            }
-            KeyCount::NothingCached { reason } | KeyCount::NotRunning { reason } => {
-                format!("{name}: nothing to flush: {reason}")
-            }
-            KeyCount::Failed { message, .. } => format!("{name}: could not be counted: {message}"),
-        });
+    line(format!(
+        "scope {} ({}), {will}:",
+        preview.part.name(),
+        part_text(&preview.part)
+    ));
+    for part in &preview.parts {
+        line(format!("  {}.", part.summary));
     }
     if let Some(other) = preview.counts.other_apps() {
         line(format!(
             "other apps: {} in the Redis database stay untouched.",
             keys_text(other)
         ));
+    }
+}
+
+fn part_text(part: &FlushPart) -> &'static str {
+    match part {
+        FlushPart::Cache => "everything but the sessions; users stay logged in",
+        FlushPart::Sessions => "only the sessions; everyone is logged out, the cache stays",
+        FlushPart::All => "the cache and the sessions",
+        FlushPart::Match(_) => "the keys whose name after {prefix}:{version}: matches",
     }
 }
 
@@ -157,10 +187,13 @@ fn deleting_line() -> impl FnMut(FlushProgress) + Send {
 
 fn print_report(report: &FlushReport) {
     for i in &report.instances {
-        let sessions = i
+        let mut sessions = i
             .sessions_deleted
             .map(|s| format!(", {} sessions among them", grouped(s)))
             .unwrap_or_default();
+        if let Some(rows) = i.db_sessions_deleted {
+            sessions.push_str(&format!("; db sessions: {} rows deleted", grouped(rows)));
+        }
         match &i.outcome {
             FlushOutcome::Done => outln!(
                 "{}: {} deleted{sessions}.",

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use kovan_core::cache::{self, CacheCounts, CountProgress, KeyCount, RedisKeys};
+use kovan_core::cache::{self, CacheCounts, CountProgress, KeyCount, KeyGroups, RedisKeys};
 use kovan_core::text::grouped;
 use kovan_core::workspace::CacheBackend;
 use kovan_core::Workspace;
@@ -114,6 +114,124 @@ fn print_counts(counts: &CacheCounts) {
             keys_text(*other_apps)
         );
         outln!("  DBSIZE      {}", grouped(*dbsize));
+    }
+}
+
+/// `kovan keys NAME --groups`: the instance's keys by group.
+pub fn groups(ws: Workspace, instance: &str, json: bool) -> ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(cache::groups(&ws, instance)) {
+        Ok(found) if json => {
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&found).expect("groups serialize")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(found) => {
+            print_groups(&found);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_groups(found: &KeyGroups) {
+    let rows: Vec<[String; 5]> = found
+        .groups
+        .iter()
+        .map(|g| {
+            let ttl = match (g.ttl_min_ms, g.ttl_median_ms, g.ttl_max_ms) {
+                (Some(min), Some(median), Some(max)) => {
+                    let mut text = format!(
+                        "{}–{} (median {})",
+                        duration(min),
+                        duration(max),
+                        duration(median)
+                    );
+                    if g.persistent > 0 {
+                        text.push_str(&format!(", {} of {} never", g.persistent, g.sampled));
+                    }
+                    text
+                }
+                _ if g.sampled > 0 => "never expire".into(),
+                _ => "-".into(),
+            };
+            [
+                g.name.clone(),
+                grouped(g.keys),
+                g.memory_bytes.map_or_else(|| "-".into(), bytes),
+                ttl,
+                g.glob
+                    .as_ref()
+                    .map_or_else(|| "-".into(), |glob| format!("--match '{glob}'")),
+            ]
+        })
+        .collect();
+    let header = ["GROUP", "KEYS", "MEMORY", "EXPIRES IN", "FLUSH WITH"];
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 5]| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, w))| match c {
+                1 | 2 => format!("{cell:>w$}"),
+                _ => format!("{cell:<w$}"),
+            })
+            .collect();
+        outln!("{}", text.join("  ").trim_end());
+    };
+    line(header);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    }
+    outln!();
+    outln!(
+        "{}: {} under {}: in {} ms; memory and lifetimes from up to {} keys of each group.",
+        found.instance,
+        keys_text(found.keys),
+        found.prefix,
+        found.duration_ms,
+        cache::GROUP_SAMPLE
+    );
+}
+
+/// 1536 as "1.5 KiB".
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// 90_000 ms as "1m30s".
+fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
     }
 }
 

@@ -159,6 +159,15 @@ enum Command {
     Keys {
         #[command(flatten)]
         workspace: WorkspaceArg,
+        /// With --groups: the Redis instance whose keys to group.
+        #[arg(value_name = "INSTANCE", requires = "groups")]
+        instance: Option<String>,
+        /// The instance's keys by group, in one SCAN pass: Django's own families (cached pages,
+        /// template fragments, sessions) and the project's names up to the first `:` or `.`, each
+        /// with its count, memory and lifetimes (measured on a sample of its keys) and the
+        /// `kovan flush INSTANCE --match GLOB` that takes just that group.
+        #[arg(long, requires = "instance")]
+        groups: bool,
         /// Print the counts as JSON (the shape the window receives).
         #[arg(long)]
         json: bool,
@@ -179,6 +188,16 @@ enum Command {
         /// Every instance of the workspace.
         #[arg(long, conflicts_with = "instances")]
         all: bool,
+        /// What goes of each instance's cache: cache (everything but the sessions: users stay
+        /// logged in), sessions (cached sessions and the session rows of the instance's database:
+        /// everyone is logged out, the cache stays), all (both).
+        #[arg(long, value_enum, default_value_t = flush::Scope::Cache, conflicts_with = "glob")]
+        scope: flush::Scope,
+        /// Only the keys whose part after `{prefix}:{version}:` matches this Redis glob, e.g.
+        /// 'views.decorators.cache.*'. The prefix is never part of the glob: no glob reaches
+        /// another instance's keys or another app's.
+        #[arg(long = "match", value_name = "GLOB")]
+        glob: Option<String>,
         /// Count what would be deleted; delete nothing.
         #[arg(long)]
         dry_run: bool,
@@ -301,13 +320,21 @@ fn main() -> ExitCode {
         Command::Doctor { workspace, json } => {
             with_workspace(workspace.path(), |ws| doctor::doctor(ws, json))
         }
-        Command::Keys { workspace, json } => {
-            with_workspace(workspace.path(), |ws| keys::keys(ws, json))
-        }
+        Command::Keys {
+            workspace,
+            instance,
+            groups,
+            json,
+        } => with_workspace(workspace.path(), |ws| match instance {
+            Some(name) if groups => keys::groups(ws, &name, json),
+            _ => keys::keys(ws, json),
+        }),
         Command::Flush {
             workspace,
             instances,
             all,
+            scope,
+            glob,
             dry_run,
             yes,
             json,
@@ -315,6 +342,7 @@ fn main() -> ExitCode {
             let options = flush::Options {
                 instances,
                 all,
+                part: scope.part(glob),
                 dry_run,
                 yes,
                 json,

@@ -113,8 +113,9 @@ fn flush_asks_first_and_without_a_terminal_wants_yes() {
     let out = kovan(&["flush", "chat_main"], ws.path());
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
+    // The default scope keeps the sessions, and says so.
     assert!(
-        stdout.contains("chat_main: 1,234 keys will be deleted (sessions included)."),
+        stdout.contains("scope cache (everything but the sessions; users stay logged in), will be deleted:\n  1,232 cache keys of chat_main; sessions are kept: 2 sessions stay.\n"),
         "{stdout}"
     );
     assert!(
@@ -152,11 +153,11 @@ fn flush_asks_first_and_without_a_terminal_wants_yes() {
     let out = on_terminal("y\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(
-        text(&out.stdout).contains("chat_main: 1,234 keys deleted, 2 sessions among them."),
+        text(&out.stdout).contains("chat_main: 1,232 keys deleted, 0 sessions among them."),
         "{}",
         text(&out.stdout)
     );
-    assert_eq!(count(&redis, "t_chat_main:*"), 0);
+    assert_eq!(count(&redis, "t_chat_main:*"), 2, "the sessions stay");
     assert_eq!(count(&redis, "t_chat_api:*"), 3);
     assert_eq!(count(&redis, "other_app:*"), 5);
 }
@@ -178,10 +179,14 @@ fn flush_yes_deletes_one_instance_all_or_nothing_with_dry_run() {
     assert_eq!(count(&redis, "t_chat_api:*"), 0);
     assert_eq!(count(&redis, "t_chat_main:*"), 1234);
 
-    let out = kovan(&["flush", "--all", "--yes", "--json"], ws.path());
+    let out = kovan(
+        &["flush", "--all", "--scope", "all", "--yes", "--json"],
+        ws.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["scope"], "all");
+    assert_eq!(report["part"], "all");
     assert_eq!(report["deleted"], 1234);
     assert_eq!(report["sessionsDeleted"], 2);
     assert_eq!(
@@ -189,6 +194,123 @@ fn flush_yes_deletes_one_instance_all_or_nothing_with_dry_run() {
         "5",
         "only the other app's keys are left"
     );
+}
+
+#[test]
+fn flush_scope_and_match_say_what_goes_and_take_only_that() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    let out = kovan(
+        &["flush", "chat_main", "--scope", "sessions", "--dry-run"],
+        ws.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  2 cached sessions of chat_main; the cache is kept: 1,232 keys stay; db sessions not counted: the session engine is unknown"),
+        "{stdout}"
+    );
+
+    // k1, k10…k19, k100…k199, k1000…k1231.
+    let out = kovan(
+        &[
+            "flush",
+            "chat_main",
+            "--match",
+            "k1*",
+            "--dry-run",
+            "--json",
+        ],
+        ws.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let preview: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(preview["part"]["match"], "k1*");
+    assert_eq!(preview["keys"], 343);
+    assert_eq!(
+        count(&redis, "t_chat_main:*"),
+        1234,
+        "a dry run deletes nothing"
+    );
+
+    let out = kovan(
+        &["flush", "chat_main", "--match", "k1*", "--yes", "--json"],
+        ws.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["deleted"], 343);
+    assert_eq!(count(&redis, "t_chat_main:1:k1*"), 0);
+    assert_eq!(count(&redis, "t_chat_main:*"), 1234 - 343);
+
+    // A glob of everything stays inside the prefix.
+    let out = kovan(&["flush", "chat_main", "--match", "*", "--yes"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(count(&redis, "t_chat_main:*"), 0);
+    assert_eq!(count(&redis, "t_chat_api:*"), 3);
+    assert_eq!(count(&redis, "other_app:*"), 5);
+
+    let out = kovan(
+        &["flush", "chat_main", "--scope", "all", "--match", "x"],
+        ws.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "--scope and --match together");
+}
+
+#[test]
+fn keys_groups_lists_an_instances_groups_with_the_glob_that_flushes_each() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    redis.cli(&[
+        "SET",
+        "t_chat_main:1:views.decorators.cache.cache_page.x",
+        "v",
+        "EX",
+        "600",
+    ]);
+    let out = kovan(&["keys", "chat_main", "--groups"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("GROUP"), "{stdout}");
+    assert!(
+        lines[1].starts_with("(names without : or .)  1,232"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("sessions")
+            && lines[2].ends_with("--match 'django.contrib.sessions.cache*'"),
+        "{stdout}"
+    );
+    // One key of 600 s: the spread is that key's remaining lifetime, said once.
+    assert!(lines[3].starts_with("cached pages"), "{stdout}");
+    assert!(
+        [
+            "9m59s–9m59s (median 9m59s)",
+            "10m00s–10m00s (median 10m00s)"
+        ]
+        .iter()
+        .any(|ttl| lines[3].contains(ttl)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("chat_main: 1,235 keys under t_chat_main:"),
+        "{stdout}"
+    );
+
+    let out = kovan(&["keys", "chat_main", "--groups", "--json"], ws.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["keys"], 1235);
+    assert_eq!(
+        v["groups"][2]["glob"],
+        "views.decorators.cache.cache_page.*"
+    );
+
+    let out = kovan(&["keys", "chat_main"], ws.path());
+    assert_eq!(out.status.code(), Some(2), "a name needs --groups");
+    let out = kovan(&["keys", "chat_nope", "--groups"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("`chat_nope` is not an instance"));
 }
 
 #[test]

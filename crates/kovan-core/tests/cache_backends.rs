@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use kovan_core::cache::{self, CancelToken, FlushOutcome, FlushScope, KeyCount};
+use kovan_core::cache::{self, CancelToken, FlushOutcome, FlushPart, FlushScope, KeyCount};
 use kovan_core::Workspace;
 
 const NOT_RUNNING: &str =
@@ -144,7 +144,12 @@ fn file_and_db_caches_django_wrote_are_counted_live_and_flushed_whole() {
 
     let rt = runtime();
     let preview = rt
-        .block_on(cache::preview(&ws, FlushScope::All, |_| {}))
+        .block_on(cache::preview_part(
+            &ws,
+            FlushScope::All,
+            FlushPart::All,
+            |_| {},
+        ))
         .unwrap();
     assert_eq!((preview.keys, preview.sessions), (5, 1));
     let report = rt.block_on(cache::flush(&ws, &preview, &CancelToken::new(), |_| {}));

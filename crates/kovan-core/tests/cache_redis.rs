@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use kovan_core::cache::{
-    self, CacheCounts, CancelToken, Counter, DeleteCommand, FlushOutcome, FlushPreview,
+    self, CacheCounts, CancelToken, Counter, DeleteCommand, FlushOutcome, FlushPart, FlushPreview,
     FlushReport, FlushScope, Flusher, KeyCount, RedisCache, RedisKeys, Timeouts,
 };
 use kovan_core::Workspace;
@@ -97,7 +97,9 @@ fn with_prefix(keys: &BTreeSet<Vec<u8>>, prefix: &str) -> usize {
 }
 
 async fn flush(ws: &Workspace, scope: FlushScope) -> FlushReport {
-    let preview = cache::preview(ws, scope, |_| {}).await.unwrap();
+    let preview = cache::preview_part(ws, scope, FlushPart::All, |_| {})
+        .await
+        .unwrap();
     cache::flush(ws, &preview, &CancelToken::new(), |_| {}).await
 }
 
@@ -273,7 +275,9 @@ async fn check(redis: &Redis, case: Case) -> Result<(), TestCaseError> {
     } else {
         FlushScope::Instances(chosen.iter().map(|&i| names[i].clone()).collect())
     };
-    let preview = cache::preview(&ws, scope, |_| {}).await.unwrap();
+    let preview = cache::preview_part(&ws, scope, FlushPart::All, |_| {})
+        .await
+        .unwrap();
     let to_delete: u64 = chosen.iter().map(|&i| expected[i].0).sum();
     let sessions: u64 = chosen.iter().map(|&i| expected[i].1).sum();
     prop_assert_eq!((preview.keys, preview.sessions), (to_delete, sessions));
@@ -341,7 +345,9 @@ fn one_pass_counts_many_batches_and_a_global_flush_leaves_other_apps_alone() {
         let last = reports.last().unwrap();
         assert_eq!((last.scanned, last.dbsize), (11_900, 11_900));
 
-        let preview = cache::preview(&ws, FlushScope::All, |_| {}).await.unwrap();
+        let preview = cache::preview_part(&ws, FlushScope::All, FlushPart::All, |_| {})
+            .await
+            .unwrap();
         assert_eq!((preview.keys, preview.sessions), (9900, 900));
         // The window sends the preview it showed back to be flushed.
         let json = serde_json::to_value(&preview).unwrap();
@@ -472,7 +478,9 @@ fn cancel_stops_between_batches_and_the_report_says_how_many_went() {
     let report = rt
         .block_on(rt.spawn(async move {
             let scope = FlushScope::Instances(vec!["chat_main".into()]);
-            let preview = cache::preview(&ws, scope, |_| {}).await.unwrap();
+            let preview = cache::preview_part(&ws, scope, FlushPart::All, |_| {})
+                .await
+                .unwrap();
             cache::flush(&ws, &preview, &token, |_| token.cancel()).await
         }))
         .unwrap();
@@ -503,9 +511,14 @@ fn redis_killed_mid_flush_gives_a_clear_error_and_a_report_of_what_went() {
     });
     let (_dir, ws) = chat_trio(&redis.url());
     let report = rt.block_on(async {
-        let preview = cache::preview(&ws, FlushScope::Instances(vec!["chat_main".into()]), |_| {})
-            .await
-            .unwrap();
+        let preview = cache::preview_part(
+            &ws,
+            FlushScope::Instances(vec!["chat_main".into()]),
+            FlushPart::All,
+            |_| {},
+        )
+        .await
+        .unwrap();
         let mut killed = false;
         cache::flush(&ws, &preview, &CancelToken::new(), |_| {
             if !killed {
@@ -692,9 +705,14 @@ fn a_flusher_runs_one_flush_at_a_time_cancels_it_from_outside_and_records_it() {
     let store = kovan_core::store::Store::open(&dir.path().join("kovan.sqlite3")).unwrap();
     let flusher = Flusher::new();
     let (report, refused, cancelled) = rt.block_on(async {
-        let preview = cache::preview(&ws, FlushScope::Instances(vec!["chat_main".into()]), |_| {})
-            .await
-            .unwrap();
+        let preview = cache::preview_part(
+            &ws,
+            FlushScope::Instances(vec!["chat_main".into()]),
+            FlushPart::All,
+            |_| {},
+        )
+        .await
+        .unwrap();
         let mut others = None;
         let report = flusher
             .run(&ws, &preview, Some(&store), |_| {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kovan_core::cache::{self, CancelToken, FlushScope};
+use kovan_core::cache::{self, CancelToken, FlushPart, FlushScope};
 use kovan_core::Workspace;
 use redis::aio::MultiplexedConnection;
 use support::Redis;
@@ -290,7 +290,7 @@ fn a_thousand_flushes_under_a_concurrent_writer_delete_no_foreign_key_and_count_
                 stop.clone(),
                 t,
             ));
-            let preview = cache::preview(&ws, trial.scope.clone(), |_| {})
+            let preview = cache::preview_part(&ws, trial.scope.clone(), FlushPart::All, |_| {})
                 .await
                 .unwrap();
             let report = cache::flush(&ws, &preview, &CancelToken::new(), |_| {}).await;

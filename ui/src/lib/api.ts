@@ -63,6 +63,7 @@ export type { FlushReport } from './bindings/FlushReport';
 export type { FlushScope } from './bindings/FlushScope';
 export type { FlushOutcome } from './bindings/FlushOutcome';
 export type { InstanceFlush } from './bindings/InstanceFlush';
+export type { InstancePart } from './bindings/InstancePart';
 export type { InstanceKeys } from './bindings/InstanceKeys';
 export type { KeyCount } from './bindings/KeyCount';
 export type { RedisKeys } from './bindings/RedisKeys';

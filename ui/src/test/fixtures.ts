@@ -364,18 +364,35 @@ export const cacheCountsFixture: CacheCounts = {
 /** What flushing chat_main alone would delete. */
 export const chatMainPreview: FlushPreview = {
   scope: { instances: ['chat_main'] },
+  part: 'all',
+  parts: [
+    {
+      instance: 'chat_main',
+      keys: 1234,
+      sessions: 12,
+      keptKeys: 0,
+      keptSessions: 0,
+      engine: { engine: 'db' },
+      dbSessions: { state: 'counted', rows: 0 },
+      refused: null,
+      summary: '1,234 keys of chat_main, 12 sessions among them; db sessions: 0 rows',
+    },
+  ],
   instances: ['chat_main'],
   keys: 1234,
   sessions: 12,
+  dbSessions: 0,
   counts: cacheCountsFixture,
 };
 
 export const chatMainReport: FlushReport = {
   scope: { instances: ['chat_main'] },
+  part: 'all',
   startedAt: '2026-11-27T12:00:01Z',
   durationMs: 420,
   deleted: 1234,
   sessionsDeleted: 12,
+  dbSessionsDeleted: 0,
   cancelled: false,
   instances: [
     {
@@ -383,6 +400,7 @@ export const chatMainReport: FlushReport = {
       backend: 'redis',
       deleted: 1234,
       sessionsDeleted: 12,
+      dbSessionsDeleted: 0,
       method: 'unlink',
       outcome: { state: 'done' },
     },

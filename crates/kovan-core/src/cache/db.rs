@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use super::error::CacheError;
-use super::redis::Prefixes;
+use super::redis::{Prefixes, Selection};
 use crate::workspace::{DatabaseEngine, Instance, Workspace};
 
 /// Writers (the running instance) hold the lock for milliseconds; wait for them that long at most.
@@ -42,6 +42,48 @@ pub fn flush(ws: &Workspace, instance: &Instance) -> Result<(u64, u64), CacheErr
         .map_err(|e| table.error(e))?;
     tx.commit().map_err(|e| table.error(e))?;
     Ok((deleted as u64, sessions))
+}
+
+/// Rows `selection` takes, unexpired ones: (rows, sessions among them).
+pub fn count_selected(
+    ws: &Workspace,
+    instance: &Instance,
+    selection: &Selection,
+) -> Result<(u64, u64), CacheError> {
+    let table = Table::of(ws, instance)?;
+    let conn = table.open(OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let keys = table.selected(&conn, selection, Some(&django_now()))?;
+    Ok((
+        keys.len() as u64,
+        keys.iter().filter(|(_, s)| *s).count() as u64,
+    ))
+}
+
+/// Delete the rows `selection` takes (expired ones too); returns (rows, sessions).
+pub fn flush_selected(
+    ws: &Workspace,
+    instance: &Instance,
+    selection: &Selection,
+) -> Result<(u64, u64), CacheError> {
+    if *selection == Selection::All {
+        return flush(ws, instance);
+    }
+    let table = Table::of(ws, instance)?;
+    let mut conn = table.open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    let tx = conn.transaction().map_err(|e| table.error(e))?;
+    let keys = table.selected(&tx, selection, None)?;
+    let (mut deleted, mut sessions) = (0, 0);
+    {
+        let sql = format!("DELETE FROM \"{}\" WHERE cache_key = ?1", table.name);
+        let mut stmt = tx.prepare(&sql).map_err(|e| table.error(e))?;
+        for (key, session) in &keys {
+            let n = stmt.execute([key]).map_err(|e| table.error(e))? as u64;
+            deleted += n;
+            sessions += if *session { n } else { 0 };
+        }
+    }
+    tx.commit().map_err(|e| table.error(e))?;
+    Ok((deleted, sessions))
 }
 
 struct Table<'a> {
@@ -101,6 +143,32 @@ impl<'a> Table<'a> {
             sessions += u64::from(prefixes.owner(key.as_bytes()).is_some_and(|o| o.session));
         }
         Ok(sessions)
+    }
+
+    /// Every key `selection` takes (unexpired at `now` when given), with whether it is a session.
+    fn selected(
+        &self,
+        conn: &Connection,
+        selection: &Selection,
+        now: Option<&str>,
+    ) -> Result<Vec<(String, bool)>, CacheError> {
+        let prefixes = Prefixes::new([self.instance.names.cache_prefix.as_str()]);
+        let sql = format!(
+            "SELECT cache_key FROM \"{}\" WHERE ?1 IS NULL OR expires > ?1",
+            self.name
+        );
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.error(e))?;
+        let keys = stmt
+            .query_map([now], |row| row.get::<_, String>(0))
+            .map_err(|e| self.error(e))?;
+        let mut out = Vec::new();
+        for key in keys {
+            let key = key.map_err(|e| self.error(e))?;
+            if let Some(owner) = prefixes.selected(selection, key.as_bytes()) {
+                out.push((key, owner.session));
+            }
+        }
+        Ok(out)
     }
 
     fn error(&self, e: rusqlite::Error) -> CacheError {

@@ -9,8 +9,10 @@ use super::cancel::CancelToken;
 use super::counts::{self, blocking, now_rfc3339, CacheCounts};
 use super::error::CacheError;
 use super::progress::{CountProgress, FlushProgress, Throttle};
-use super::redis::{DeleteCommand, Prefixes, RedisCache};
+use super::redis::{DeleteCommand, Prefixes, RedisCache, Selection};
+use super::sessions::{self, DbSessions, SessionEngine};
 use super::{db, dummy, file, locmem};
+use crate::text::grouped;
 use crate::workspace::{CacheBackend, Instance, Workspace};
 
 /// Whose cache a flush deletes.
@@ -23,11 +25,87 @@ pub enum FlushScope {
     Instances(Vec<String>),
 }
 
+/// What of each instance's cache a flush deletes (while [`FlushScope`] says whose).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum FlushPart {
+    /// Everything but the sessions: users stay logged in.
+    #[default]
+    Cache,
+    /// Only the sessions, cached (`cache`, `cached_db` engines) and rows (`db`, `cached_db`):
+    /// everyone is logged out, the cache stays.
+    Sessions,
+    /// Everything under the prefix, and the session rows.
+    All,
+    /// A key group: the keys whose part after `{prefix}:{version}:` matches this Redis glob.
+    /// The prefix itself is never part of the glob, so no glob reaches outside it.
+    Match(String),
+}
+
+impl FlushPart {
+    /// The keys of a Redis or db cache it takes.
+    pub fn selection(&self) -> Selection {
+        match self {
+            Self::Cache => Selection::NotSessions,
+            Self::Sessions => Selection::Sessions,
+            Self::All => Selection::All,
+            Self::Match(glob) => Selection::Matching(glob.as_bytes().to_vec()),
+        }
+    }
+
+    /// Whether session rows go too.
+    pub fn takes_session_rows(&self) -> bool {
+        matches!(self, Self::Sessions | Self::All)
+    }
+
+    /// As `kovan flush --scope` spells it.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Cache => "cache".into(),
+            Self::Sessions => "sessions".into(),
+            Self::All => "all".into(),
+            Self::Match(glob) => format!("match {glob:?}"),
+        }
+    }
+}
+
+/// What the part takes of one instance, counted for the preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InstancePart {
+    pub instance: String,
+    /// Cache keys that go; None when not counted (or the backend cannot tell them apart).
+    #[ts(type = "number | null")]
+    pub keys: Option<u64>,
+    /// Cached sessions among them.
+    #[ts(type = "number | null")]
+    pub sessions: Option<u64>,
+    /// Of this instance's cache, the keys that stay.
+    #[ts(type = "number | null")]
+    pub kept_keys: Option<u64>,
+    /// Cached sessions among the keys that stay.
+    #[ts(type = "number | null")]
+    pub kept_sessions: Option<u64>,
+    pub engine: SessionEngine,
+    pub db_sessions: DbSessions,
+    /// Why the cache of this instance is left alone by this part (a LocMem or file cache cannot
+    /// keep sessions apart from the rest; only Redis and db caches can pick out a key group).
+    pub refused: Option<String>,
+    /// The preview in words: "3,412 cache keys of chat_main; sessions are kept: 57 sessions stay".
+    pub summary: String,
+}
+
 /// What a flush will delete, counted just before: shown for confirmation, then handed to [`flush`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FlushPreview {
     pub scope: FlushScope,
+    /// What goes of each instance's cache; the window's older calls leave it out: `cache`.
+    #[serde(default)]
+    pub part: FlushPart,
+    /// Per instance in the scope, in kovan.toml's order: what the part takes and what stays.
+    #[serde(default)]
+    pub parts: Vec<InstancePart>,
     /// The instances in the scope, in kovan.toml's order.
     pub instances: Vec<String>,
     /// Keys that will be deleted: the scope's counted keys added up.
@@ -36,6 +114,10 @@ pub struct FlushPreview {
     /// Cached sessions among them (Redis and db caches; the others cannot tell).
     #[ts(type = "number")]
     pub sessions: u64,
+    /// Session rows of the instances' databases that will be deleted (SQLite; counted ones).
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub db_sessions: u64,
     /// The whole count, the instances outside the scope and other apps' Redis keys included:
     /// what stays.
     pub counts: CacheCounts,
@@ -46,6 +128,8 @@ pub struct FlushPreview {
 #[serde(rename_all = "camelCase")]
 pub struct FlushReport {
     pub scope: FlushScope,
+    #[serde(default)]
+    pub part: FlushPart,
     /// When the flush began (RFC 3339, UTC).
     pub started_at: String,
     #[ts(type = "number")]
@@ -56,6 +140,10 @@ pub struct FlushReport {
     /// Cached sessions among them, where the backend can tell.
     #[ts(type = "number")]
     pub sessions_deleted: u64,
+    /// Session rows deleted from the instances' databases.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub db_sessions_deleted: u64,
     /// Stopped by a [`CancelToken`]: what was deleted until then stays deleted.
     pub cancelled: bool,
     /// In kovan.toml's order.
@@ -75,6 +163,11 @@ pub struct InstanceFlush {
     /// Cached sessions among them; None where the backend cannot tell (LocMem, file).
     #[ts(type = "number | null")]
     pub sessions_deleted: Option<u64>,
+    /// Session rows deleted from the instance's database; None when the part keeps them or the
+    /// engine keeps none there.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub db_sessions_deleted: Option<u64>,
     /// How Redis keys were deleted; None for the other backends.
     pub method: Option<DeleteCommand>,
     pub outcome: FlushOutcome,
@@ -141,29 +234,262 @@ impl FlushReport {
     }
 }
 
-/// Count what flushing `scope` would delete, and what stays.
+/// Count what flushing `scope` would delete, and what stays, with the default part (`cache`).
 pub async fn preview(
     ws: &Workspace,
     scope: FlushScope,
     on_progress: impl FnMut(CountProgress) + Send,
 ) -> Result<FlushPreview, CacheError> {
-    let names: Vec<String> = scope.resolve(ws)?.iter().map(|i| i.name.clone()).collect();
-    let counts = counts::count(ws, on_progress).await;
-    let (keys, sessions) = counts
-        .instances
+    preview_part(ws, scope, FlushPart::default(), on_progress).await
+}
+
+/// What the part takes of a cache that cannot tell its keys apart (LocMem, file) or stores none.
+enum Piece {
+    /// Keys picked out one by one (Redis, db).
+    Select(Selection),
+    /// The whole cache: it holds nothing the part keeps.
+    Whole,
+    /// Nothing of the cache: it holds nothing the part takes.
+    Nothing,
+    /// The part cannot be done on this cache, and why.
+    Refused(String),
+}
+
+fn piece(instance: &Instance, part: &FlushPart, engine: &SessionEngine) -> Piece {
+    let backend = match instance.cache {
+        CacheBackend::Redis | CacheBackend::Db => return Piece::Select(part.selection()),
+        CacheBackend::Dummy if *part == FlushPart::Sessions => return Piece::Nothing,
+        CacheBackend::Dummy => return Piece::Whole,
+        CacheBackend::Locmem => "LocMem",
+        CacheBackend::File => "file",
+    };
+    match (part, engine) {
+        (FlushPart::All, _) => Piece::Whole,
+        (FlushPart::Match(_), _) => Piece::Refused(format!(
+            "a {backend} cache cannot pick out a key group (only Redis and db caches can); use scope all to clear it whole"
+        )),
+        (FlushPart::Cache, SessionEngine::Unknown { reason }) => Piece::Refused(format!(
+            "a {backend} cache cannot keep sessions apart from the rest, and whether sessions live in it is unknown ({reason}); use scope all to clear it whole"
+        )),
+        (FlushPart::Cache, e) if e.in_cache() => Piece::Refused(format!(
+            "its sessions live in its {backend} cache, which cannot keep them apart from the rest; use scope all to clear it whole"
+        )),
+        (FlushPart::Cache, _) => Piece::Whole,
+        (FlushPart::Sessions, e) if e.in_cache() => Piece::Refused(format!(
+            "its cached sessions cannot be singled out in a {backend} cache; use scope all to clear it whole"
+        )),
+        (FlushPart::Sessions, _) => Piece::Nothing,
+    }
+}
+
+/// A key group's count per instance, by name: (keys, sessions among them), or why not.
+type GroupCount = (String, Result<(u64, u64), String>);
+
+/// Count the keys of a group in the Redis and db caches of `members`.
+async fn count_group(
+    ws: &Workspace,
+    members: &[&Instance],
+    selection: &Selection,
+) -> Vec<GroupCount> {
+    let mut out = Vec::new();
+    let redis: Vec<&Instance> = members
         .iter()
-        .filter(|i| names.contains(&i.instance))
-        .filter_map(|i| i.count.counted())
-        .fold((0, 0), |(k, s), (keys, sessions)| {
-            (k + keys, s + sessions.unwrap_or(0))
-        });
+        .copied()
+        .filter(|i| i.cache == CacheBackend::Redis)
+        .collect();
+    if let (Some(config), false) = (ws.redis.as_ref(), redis.is_empty()) {
+        let prefixes = Prefixes::new(redis.iter().map(|i| i.names.cache_prefix.as_str()));
+        let found = match RedisCache::connect(config).await {
+            Ok(conn) => conn.count_selected(&prefixes, selection).await,
+            Err(e) => Err(e),
+        };
+        for (index, i) in redis.iter().enumerate() {
+            let got = match &found {
+                Ok(per) => Ok(per[index]),
+                Err(e) => Err(e.to_string()),
+            };
+            out.push((i.name.clone(), got));
+        }
+    }
+    for i in members.iter().filter(|i| i.cache == CacheBackend::Db) {
+        let selection = selection.clone();
+        let got = blocking(ws, i, move |ws, i| db::count_selected(ws, i, &selection)).await;
+        out.push((i.name.clone(), got.map_err(|e| e.to_string())));
+    }
+    out
+}
+
+/// Count what flushing `part` of `scope`'s instances would delete, and what stays.
+pub async fn preview_part(
+    ws: &Workspace,
+    scope: FlushScope,
+    part: FlushPart,
+    on_progress: impl FnMut(CountProgress) + Send,
+) -> Result<FlushPreview, CacheError> {
+    let members = scope.resolve(ws)?;
+    let names: Vec<String> = members.iter().map(|i| i.name.clone()).collect();
+    let engine = SessionEngine::of(ws);
+    let counts = counts::count(ws, on_progress).await;
+    // A key group is counted in its own pass: the whole count cannot tell it.
+    let matched = match &part {
+        FlushPart::Match(_) => count_group(ws, &members, &part.selection()).await,
+        _ => Vec::new(),
+    };
+    let mut parts = Vec::new();
+    for instance in &members {
+        let counted = counts
+            .instance(&instance.name)
+            .and_then(|i| i.count.counted());
+        let piece = piece(instance, &part, &engine);
+        let (keys, sessions, refused) = match (&piece, &part) {
+            (Piece::Refused(why), _) => (None, None, Some(why.clone())),
+            (Piece::Nothing, _) => (Some(0), Some(0), None),
+            (Piece::Whole, _) => (counted.map(|c| c.0), counted.and_then(|c| c.1), None),
+            (Piece::Select(_), FlushPart::Match(_)) => {
+                match matched
+                    .iter()
+                    .find(|(n, _)| *n == instance.name)
+                    .map(|m| &m.1)
+                {
+                    Some(Ok((k, s))) => (Some(*k), Some(*s), None),
+                    _ => (None, None, None),
+                }
+            }
+            (Piece::Select(_), _) => match counted {
+                Some((k, s)) => {
+                    let s = s.unwrap_or(0);
+                    match part {
+                        FlushPart::Cache => (Some(k - s), Some(0), None),
+                        FlushPart::Sessions => (Some(s), Some(s), None),
+                        _ => (Some(k), Some(s), None),
+                    }
+                }
+                None => (None, None, None),
+            },
+        };
+        let (kept_keys, kept_sessions) = match (counted, keys) {
+            (Some((all, all_sessions)), Some(k)) => (
+                Some(all.saturating_sub(k)),
+                all_sessions.map(|a| a.saturating_sub(sessions.unwrap_or(0))),
+            ),
+            (Some((all, all_sessions)), None) if refused.is_some() => (Some(all), all_sessions),
+            _ => (None, None),
+        };
+        let db_sessions = if part.takes_session_rows() && engine.in_database() {
+            let counted = blocking(ws, instance, |ws, i| Ok(sessions::count_rows(ws, i))).await;
+            counted.unwrap_or_else(|e| DbSessions::NotCounted {
+                reason: e.to_string(),
+            })
+        } else if part.takes_session_rows() {
+            match &engine {
+                SessionEngine::Unknown { reason } => DbSessions::NotCounted {
+                    reason: format!(
+                        "the session engine is unknown ({reason}): only cached sessions in Redis are counted"
+                    ),
+                },
+                _ => DbSessions::NotInScope,
+            }
+        } else {
+            DbSessions::NotInScope
+        };
+        let mut line = InstancePart {
+            instance: instance.name.clone(),
+            keys,
+            sessions,
+            kept_keys,
+            kept_sessions,
+            engine: engine.clone(),
+            db_sessions,
+            refused,
+            summary: String::new(),
+        };
+        line.summary = summary(
+            &line,
+            &part,
+            counts.instance(&instance.name).map(|i| &i.count),
+        );
+        parts.push(line);
+    }
+    let keys = parts.iter().filter_map(|p| p.keys).sum();
+    let sessions = parts.iter().filter_map(|p| p.sessions).sum();
+    let db_sessions = parts
+        .iter()
+        .map(|p| match p.db_sessions {
+            DbSessions::Counted { rows } => rows,
+            _ => 0,
+        })
+        .sum();
     Ok(FlushPreview {
         scope,
+        part,
+        parts,
         instances: names,
         keys,
         sessions,
+        db_sessions,
         counts,
     })
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+/// One instance's preview in words.
+fn summary(p: &InstancePart, part: &FlushPart, count: Option<&counts::KeyCount>) -> String {
+    use counts::KeyCount;
+    let name = &p.instance;
+    let not_counted = || match count {
+        Some(KeyCount::NothingCached { reason } | KeyCount::NotRunning { reason }) => {
+            format!("nothing to flush: {reason}")
+        }
+        Some(KeyCount::Failed { message, .. }) => format!("could not be counted: {message}"),
+        _ => "could not be counted".into(),
+    };
+    let mut text = match (&p.refused, p.keys) {
+        (Some(why), _) => format!("{name}: cache kept: {why}"),
+        (None, None) => format!("{name}: {}", not_counted()),
+        (None, Some(keys)) => match part {
+            FlushPart::Cache => {
+                let stay = match p.kept_sessions {
+                    Some(s) => format!(
+                        "sessions are kept: {} stay",
+                        plural(s, "session", "sessions")
+                    ),
+                    None => "sessions are kept".into(),
+                };
+                format!(
+                    "{} of {name}; {stay}",
+                    plural(keys, "cache key", "cache keys")
+                )
+            }
+            FlushPart::Sessions => format!(
+                "{} of {name}; the cache is kept: {} stay",
+                plural(keys, "cached session", "cached sessions"),
+                plural(p.kept_keys.unwrap_or(0), "key", "keys")
+            ),
+            FlushPart::All => format!(
+                "{} of {name}, {} among them",
+                plural(keys, "key", "keys"),
+                plural(p.sessions.unwrap_or(0), "session", "sessions")
+            ),
+            FlushPart::Match(glob) => format!(
+                "{} of {name} matching {glob:?}; {} stay",
+                plural(keys, "key", "keys"),
+                plural(p.kept_keys.unwrap_or(0), "other key", "other keys")
+            ),
+        },
+    };
+    match &p.db_sessions {
+        DbSessions::NotInScope => {}
+        DbSessions::Counted { rows } => {
+            text.push_str(&format!("; db sessions: {}", plural(*rows, "row", "rows")))
+        }
+        DbSessions::NotCounted { reason } => {
+            text.push_str(&format!("; db sessions not counted: {reason}"))
+        }
+    }
+    text
 }
 
 /// Delete the caches of the preview's scope. Never stops at the first failure: each instance
@@ -202,11 +528,25 @@ pub async fn flush(
             done.push(outcome_of(name, backend, Err(e)));
         }
     }
+    let part = &preview.part;
+    let read_engine = SessionEngine::of(ws);
+    let engine_of = |name: &str| {
+        preview
+            .parts
+            .iter()
+            .find(|p| p.instance == name)
+            .map_or(&read_engine, |p| &p.engine)
+    };
     for instance in scope.iter().filter(|i| i.cache != CacheBackend::Redis) {
         let flushed = if cancel.is_cancelled() {
             cancelled(instance, None)
         } else {
-            flush_one(ws, instance).await
+            flush_one(
+                ws,
+                instance,
+                piece(instance, part, engine_of(&instance.name)),
+            )
+            .await
         };
         progress.add(flushed.deleted, flushed.sessions_deleted.unwrap_or(0));
         done.push(flushed);
@@ -217,7 +557,31 @@ pub async fn flush(
         .filter(|i| i.cache == CacheBackend::Redis)
         .collect();
     if !redis_scope.is_empty() {
-        done.extend(flush_redis(ws, &redis_scope, cancel, &mut progress).await);
+        let selection = part.selection();
+        done.extend(flush_redis(ws, &redis_scope, &selection, cancel, &mut progress).await);
+    }
+    // The session rows, in each instance's own database.
+    if part.takes_session_rows() {
+        for flushed in done.iter_mut() {
+            let Some(instance) = ws.instance(&flushed.instance) else {
+                continue;
+            };
+            // Only where the preview counted them: rows it could not count (PostgreSQL, an
+            // unknown engine) were shown as not counted, and are not touched.
+            let counted = preview.parts.iter().any(|p| {
+                p.instance == instance.name && matches!(p.db_sessions, DbSessions::Counted { .. })
+            });
+            if !counted
+                || cancel.is_cancelled()
+                || matches!(flushed.outcome, FlushOutcome::Failed { .. })
+            {
+                continue;
+            }
+            match blocking(ws, instance, sessions::delete_rows).await {
+                Ok(rows) => flushed.db_sessions_deleted = Some(rows),
+                Err(e) => flushed.outcome = failed(&e),
+            }
+        }
     }
     progress.finish();
 
@@ -225,29 +589,50 @@ pub async fn flush(
     done.sort_by_key(|i| order(&i.instance));
     FlushReport {
         scope: preview.scope.clone(),
+        part: preview.part.clone(),
         started_at,
         duration_ms: clock.elapsed().as_millis() as u64,
         deleted: done.iter().map(|i| i.deleted).sum(),
         sessions_deleted: done.iter().filter_map(|i| i.sessions_deleted).sum(),
+        db_sessions_deleted: done.iter().filter_map(|i| i.db_sessions_deleted).sum(),
         cancelled: done.iter().any(|i| i.outcome == FlushOutcome::Cancelled),
         instances: done,
     }
 }
 
-async fn flush_one(ws: &Workspace, instance: &Instance) -> InstanceFlush {
-    let result = match instance.cache {
-        CacheBackend::Redis => unreachable!("Redis instances are flushed together"),
-        CacheBackend::Locmem => locmem::flush(ws, instance).await.map(|n| (n, None)),
-        CacheBackend::File => {
+async fn flush_one(ws: &Workspace, instance: &Instance, piece: Piece) -> InstanceFlush {
+    let result = match (piece, instance.cache) {
+        (_, CacheBackend::Redis) => unreachable!("Redis instances are flushed together"),
+        (Piece::Refused(reason), _) => {
+            return InstanceFlush {
+                instance: instance.name.clone(),
+                backend: instance.cache,
+                deleted: 0,
+                sessions_deleted: None,
+                db_sessions_deleted: None,
+                method: None,
+                outcome: FlushOutcome::Skipped { reason },
+            }
+        }
+        (Piece::Nothing, CacheBackend::Db) => Ok((0, Some(0))),
+        (Piece::Nothing, _) => Ok((0, None)),
+        (Piece::Select(selection), CacheBackend::Db) => {
+            blocking(ws, instance, move |ws, i| {
+                db::flush_selected(ws, i, &selection).map(|(n, s)| (n, Some(s)))
+            })
+            .await
+        }
+        (_, CacheBackend::Locmem) => locmem::flush(ws, instance).await.map(|n| (n, None)),
+        (_, CacheBackend::File) => {
             blocking(ws, instance, |ws, i| file::flush(ws, i).map(|n| (n, None))).await
         }
-        CacheBackend::Db => {
+        (_, CacheBackend::Db) => {
             blocking(ws, instance, |ws, i| {
                 db::flush(ws, i).map(|(n, s)| (n, Some(s)))
             })
             .await
         }
-        CacheBackend::Dummy => Err(dummy::refusal(instance)),
+        (_, CacheBackend::Dummy) => Err(dummy::refusal(instance)),
     };
     outcome_of(&instance.name, instance.cache, result)
 }
@@ -273,6 +658,7 @@ fn outcome_of(
         backend,
         deleted,
         sessions_deleted,
+        db_sessions_deleted: None,
         method: None,
         outcome,
     }
@@ -291,6 +677,7 @@ fn cancelled(instance: &Instance, method: Option<DeleteCommand>) -> InstanceFlus
         backend: instance.cache,
         deleted: 0,
         sessions_deleted: (instance.cache != CacheBackend::File).then_some(0),
+        db_sessions_deleted: None,
         method,
         outcome: FlushOutcome::Cancelled,
     }
@@ -303,6 +690,7 @@ fn cancelled(instance: &Instance, method: Option<DeleteCommand>) -> InstanceFlus
 async fn flush_redis<F: FnMut(FlushProgress) + Send>(
     ws: &Workspace,
     scope: &[&Instance],
+    selection: &Selection,
     cancel: &CancelToken,
     progress: &mut Progress<F>,
 ) -> Vec<InstanceFlush> {
@@ -314,6 +702,7 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
                 backend: i.cache,
                 deleted: 0,
                 sessions_deleted: Some(0),
+                db_sessions_deleted: None,
                 method: None,
                 outcome: failed(e),
             })
@@ -337,13 +726,14 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
         backend: instance.cache,
         deleted: keys,
         sessions_deleted: Some(sessions),
+        db_sessions_deleted: None,
         method: Some(method),
         outcome,
     };
 
     let prefixes = Prefixes::new(scope.iter().map(|i| i.names.cache_prefix.as_str()));
     let pass = redis
-        .delete_keys(&prefixes, cancel, |batch| {
+        .delete_keys(&prefixes, selection, cancel, |batch| {
             progress.add(batch.keys, batch.sessions)
         })
         .await;

@@ -125,10 +125,12 @@ pub fn record(store: &Store, workspace: &Path, report: &FlushReport) -> Result<(
             FLUSH_EVENT,
             &json!({
                 "scope": scope,
+                "part": report.part.name(),
                 "startedAt": report.started_at,
                 "durationMs": report.duration_ms,
                 "deleted": instance.deleted,
                 "sessionsDeleted": instance.sessions_deleted,
+                "dbSessionsDeleted": instance.db_sessions_deleted,
                 "outcome": outcome,
             }),
         )?;

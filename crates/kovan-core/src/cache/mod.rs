@@ -22,18 +22,23 @@ pub mod error;
 mod file;
 mod flush;
 mod flusher;
+mod groups;
 pub(crate) mod http;
 mod locmem;
 mod progress;
 pub mod redis;
+pub mod sessions;
 
 pub use cancel::CancelToken;
 pub use counter::Counter;
 pub use counts::{count, CacheCounts, InstanceKeys, KeyCount, RedisKeys};
 pub use error::CacheError;
 pub use flush::{
-    flush, preview, FlushOutcome, FlushPreview, FlushReport, FlushScope, InstanceFlush,
+    flush, preview, preview_part, FlushOutcome, FlushPart, FlushPreview, FlushReport, FlushScope,
+    InstanceFlush, InstancePart,
 };
 pub use flusher::{record, Flusher, FLUSH_EVENT};
+pub use groups::{groups, KeyGroup, KeyGroups, SAMPLE as GROUP_SAMPLE};
 pub use progress::{CacheProgress, CountProgress, FlushProgress};
-pub use redis::{DeleteCommand, RedisCache, Timeouts};
+pub use redis::{DeleteCommand, RedisCache, Selection, Timeouts};
+pub use sessions::{DbSessions, SessionEngine};

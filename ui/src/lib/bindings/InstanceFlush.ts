@@ -13,6 +13,11 @@ deleted: number,
  */
 sessionsDeleted: number | null, 
 /**
+ * Session rows deleted from the instance's database; None when the part keeps them or the
+ * engine keeps none there.
+ */
+dbSessionsDeleted: number | null, 
+/**
  * How Redis keys were deleted; None for the other backends.
  */
 method: DeleteCommand | null, outcome: FlushOutcome, };

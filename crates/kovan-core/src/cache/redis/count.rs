@@ -1,6 +1,6 @@
 //! Counting every instance's keys in one `SCAN` pass over the database.
 
-use super::keyspace::Prefixes;
+use super::keyspace::{Prefixes, Selection};
 use super::{scan_step, RedisCache, SCAN_COUNT};
 use crate::cache::error::{CacheError, Operation, Reached};
 use crate::cache::progress::{CountProgress, Throttle};
@@ -56,6 +56,46 @@ impl RedisCache {
             }
             if throttle.ready() {
                 on_progress(tally.progress());
+            }
+        }
+    }
+}
+
+impl RedisCache {
+    /// Count the keys of every prefix that `selection` takes, in one pass: per prefix, (keys, of
+    /// which cached sessions). For a selection the whole count cannot tell (a key group).
+    pub async fn count_selected(
+        &self,
+        prefixes: &Prefixes,
+        selection: &Selection,
+    ) -> Result<Vec<(u64, u64)>, CacheError> {
+        let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+        let mut out = vec![(0u64, 0u64); prefixes.len()];
+        let pattern = prefixes.scan_pattern_for(selection);
+        let mut conn = self.conn.clone();
+        let mut cursor = 0;
+        loop {
+            let (next, keys) = scan_step(&mut conn, cursor, pattern.as_deref(), SCAN_COUNT)
+                .await
+                .map_err(|e| {
+                    let reached = Reached {
+                        scanned: seen.len() as u64,
+                        deleted: 0,
+                    };
+                    self.error(&e, Operation::Count, reached)
+                })?;
+            for key in keys {
+                if let Some(owner) = prefixes.selected(selection, &key) {
+                    // SCAN may return a key twice.
+                    if seen.insert(key) {
+                        out[owner.index].0 += 1;
+                        out[owner.index].1 += u64::from(owner.session);
+                    }
+                }
+            }
+            cursor = next;
+            if cursor == 0 {
+                return Ok(out);
             }
         }
     }

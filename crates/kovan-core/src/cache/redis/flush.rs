@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use ts_rs::TS;
 
-use super::keyspace::Prefixes;
+use super::keyspace::{Prefixes, Selection};
 use super::{is_unknown_command, scan_step, RedisCache, SCAN_COUNT};
 use crate::cache::cancel::CancelToken;
 use crate::cache::error::{CacheError, Operation, Reached};
@@ -65,12 +65,13 @@ struct Batch {
 }
 
 impl Batch {
-    fn sort(prefixes: &Prefixes, keys: Vec<Vec<u8>>) -> Option<Self> {
+    fn sort(prefixes: &Prefixes, selection: &Selection, keys: Vec<Vec<u8>>) -> Option<Self> {
         let mut groups = vec![Vec::new(); prefixes.len() * 2];
         let mut any = false;
         for key in keys {
-            // Checked even under MATCH: a key is only ever deleted for the prefix it starts with.
-            if let Some(owner) = prefixes.owner(&key) {
+            // Checked even under MATCH: a key is only ever deleted for the prefix it starts with,
+            // and only when the selection takes it (the server's MATCH is never trusted for that).
+            if let Some(owner) = prefixes.selected(selection, &key) {
                 groups[owner.index * 2 + usize::from(owner.session)].push(key);
                 any = true;
             }
@@ -113,7 +114,8 @@ impl Batch {
 type BatchResult = (Batch, Result<Vec<Deleted>, RedisError>);
 
 impl RedisCache {
-    /// Delete every key that starts with one of `prefixes` followed by `:`, and nothing else.
+    /// Delete every key that starts with one of `prefixes` followed by `:` and that `selection`
+    /// takes, and nothing else.
     ///
     /// One pass of `SCAN MATCH` over the database: `{prefix}:*` for one prefix, and for several
     /// the part their `{prefix}:` starts share (rather than a pass per prefix: each pass walks the
@@ -124,6 +126,7 @@ impl RedisCache {
     pub async fn delete_keys(
         &self,
         prefixes: &Prefixes,
+        selection: &Selection,
         cancel: &CancelToken,
         mut on_batch: impl FnMut(Deleted) + Send,
     ) -> DeletePass {
@@ -141,7 +144,7 @@ impl RedisCache {
                 return pass;
             }
         };
-        let pattern = prefixes.scan_pattern();
+        let pattern = prefixes.scan_pattern_for(selection);
         let mut scanner = self.conn.clone();
         let mut in_flight: VecDeque<JoinHandle<BatchResult>> = VecDeque::new();
         let mut failure: Option<RedisError> = None;
@@ -162,7 +165,7 @@ impl RedisCache {
                 pass.cancelled = true;
                 break;
             }
-            if let Some(batch) = Batch::sort(prefixes, keys) {
+            if let Some(batch) = Batch::sort(prefixes, selection, keys) {
                 in_flight.push_back(tokio::spawn(batch.delete(deleter.clone(), pass.command)));
             }
             while in_flight.len() > IN_FLIGHT || (cursor == 0 && !in_flight.is_empty()) {

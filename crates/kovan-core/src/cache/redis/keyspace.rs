@@ -79,8 +79,172 @@ impl Prefixes {
 
 /// After `{prefix}:`: a version (digits), `:`, then the session backends' key prefix.
 fn is_session(rest: &[u8]) -> bool {
+    after_version(rest).is_some_and(|key| key.starts_with(SESSION_MARK))
+}
+
+/// The key as the application wrote it: what follows `{version}:` in what follows `{prefix}:`.
+/// None when no numeric version comes first (then the key is not one Django's make_key wrote).
+fn after_version(rest: &[u8]) -> Option<&[u8]> {
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    digits > 0 && rest.get(digits) == Some(&b':') && rest[digits + 1..].starts_with(SESSION_MARK)
+    (digits > 0 && rest.get(digits) == Some(&b':')).then(|| &rest[digits + 1..])
+}
+
+/// Which of an instance's keys a flush takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every key under the prefix.
+    All,
+    /// Every key under the prefix but the cached sessions.
+    NotSessions,
+    /// Only the cached sessions (`cache` and `cached_db` engines).
+    Sessions,
+    /// The keys whose part after `{prefix}:{version}:` matches this Redis glob.
+    Matching(Vec<u8>),
+}
+
+impl Selection {
+    /// Whether `key`, already known to belong to `owner`'s prefix, is taken. `start_len` is the
+    /// length of that `{prefix}:`.
+    pub fn takes(&self, owner: Owner, key: &[u8], start_len: usize) -> bool {
+        match self {
+            Self::All => true,
+            Self::NotSessions => !owner.session,
+            Self::Sessions => owner.session,
+            Self::Matching(glob) => {
+                after_version(&key[start_len..]).is_some_and(|tail| glob_matches(glob, tail))
+            }
+        }
+    }
+
+    /// What a `SCAN MATCH` adds after the shared `{prefix}:` start to narrow the pass: only ever a
+    /// literal of ours (the user's glob is checked here, on the key's bytes, never trusted to the
+    /// server).
+    fn narrowing(&self) -> &'static [u8] {
+        match self {
+            Self::Sessions => b"*:django.contrib.sessions.cache*",
+            _ => b"*",
+        }
+    }
+}
+
+impl Prefixes {
+    /// The length of instance `index`'s `{prefix}:`.
+    pub fn start_len(&self, index: usize) -> usize {
+        self.starts[index].len()
+    }
+
+    /// The instance `key` belongs to when `selection` takes it.
+    pub fn selected(&self, selection: &Selection, key: &[u8]) -> Option<Owner> {
+        self.owner(key)
+            .filter(|o| selection.takes(*o, key, self.start_len(o.index)))
+    }
+
+    /// [`Prefixes::scan_pattern`] narrowed for `selection` where that is exact: with one prefix,
+    /// `{prefix}:*:django.contrib.sessions.cache*` for the sessions.
+    pub fn scan_pattern_for(&self, selection: &Selection) -> Option<Vec<u8>> {
+        if self.starts.len() == 1 {
+            let mut pattern = escape_glob(&self.starts[0]);
+            pattern.extend_from_slice(selection.narrowing());
+            return Some(pattern);
+        }
+        self.scan_pattern()
+    }
+}
+
+/// Redis' own glob matching, ported from `stringmatchlen` (util.c): `*`, `?`, `[abc]`, `[^a-z]`,
+/// `\x`, on bytes, with its handling of a class left open or a `\` at the end. The same bytes match
+/// here exactly when `SCAN MATCH` would match them.
+pub fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
+    // SCAN and KEYS take a lone `*` as "every key" before matching, the empty key included.
+    if pattern == b"*" {
+        return true;
+    }
+    let mut give_up = false;
+    match_from(pattern, text, &mut give_up)
+}
+
+fn match_from(pattern: &[u8], text: &[u8], give_up: &mut bool) -> bool {
+    // Redis' pattern is NUL-terminated: reading one past its end gives 0.
+    let at = |i: usize| pattern.get(i).copied().unwrap_or(0);
+    let (mut p, mut t) = (0usize, 0usize);
+    while p < pattern.len() && t < text.len() {
+        match pattern[p] {
+            b'*' => {
+                while p < pattern.len() && at(p + 1) == b'*' {
+                    p += 1;
+                }
+                if p + 1 == pattern.len() {
+                    return true;
+                }
+                while t < text.len() {
+                    if match_from(&pattern[p + 1..], &text[t..], give_up) {
+                        return true;
+                    }
+                    // A later `*` already ran out of text: longer tries cannot do better.
+                    if *give_up {
+                        return false;
+                    }
+                    t += 1;
+                }
+                *give_up = true;
+                return false;
+            }
+            b'?' => t += 1,
+            b'[' => {
+                p += 1;
+                let not = at(p) == b'^';
+                if not {
+                    p += 1;
+                }
+                let mut matched = false;
+                loop {
+                    let left = pattern.len() - p;
+                    if at(p) == b'\\' && left >= 2 {
+                        p += 1;
+                        matched |= pattern[p] == text[t];
+                    } else if at(p) == b']' {
+                        break;
+                    } else if left == 0 {
+                        // A class left open: back onto its last byte.
+                        p -= 1;
+                        break;
+                    } else if left >= 3 && at(p + 1) == b'-' {
+                        let (a, b) = (pattern[p], pattern[p + 2]);
+                        let (low, high) = if a > b { (b, a) } else { (a, b) };
+                        p += 2;
+                        matched |= (low..=high).contains(&text[t]);
+                    } else {
+                        matched |= pattern[p] == text[t];
+                    }
+                    p += 1;
+                }
+                if matched == not {
+                    return false;
+                }
+                t += 1;
+            }
+            c => {
+                let c = if c == b'\\' && pattern.len() - p >= 2 {
+                    p += 1;
+                    pattern[p]
+                } else {
+                    c
+                };
+                if c != text[t] {
+                    return false;
+                }
+                t += 1;
+            }
+        }
+        p += 1;
+        if t == text.len() {
+            while at(p) == b'*' {
+                p += 1;
+            }
+            break;
+        }
+    }
+    p == pattern.len() && t == text.len()
 }
 
 /// `bytes` as a literal inside a Redis glob pattern.
@@ -120,6 +284,49 @@ mod tests {
         assert!(!session(b"p::django.contrib.sessions.cacheabc"));
         assert!(!session(b"p:v1:django.contrib.sessions.cacheabc"));
         assert!(!session(b"p:1:x:django.contrib.sessions.cache"));
+    }
+
+    #[test]
+    fn globs_match_as_redis_matches_them() {
+        let yes = |p: &[u8], t: &[u8]| assert!(glob_matches(p, t), "{p:?} {t:?}");
+        let no = |p: &[u8], t: &[u8]| assert!(!glob_matches(p, t), "{p:?} {t:?}");
+        yes(
+            b"views.decorators.cache.*",
+            b"views.decorators.cache.cache_page.x",
+        );
+        no(b"views.decorators.cache.*", b"views.decorators.cacheX");
+        yes(b"*", b"");
+        no(b"**", b"");
+        yes(b"a?c", b"abc");
+        yes(b"[^a-c]x", b"dx");
+        no(b"[^a-c]x", b"bx");
+        yes(b"[c-a]", b"b");
+        yes(b"\\*", b"*");
+        no(b"\\*", b"x");
+        no(b"a[", b"a["); // a class left open matches nothing, in Redis too
+        yes(b"*\xff", b"\n\xff");
+        no(b"a", b"ab");
+    }
+
+    #[test]
+    fn a_selection_takes_only_its_keys_of_the_prefix() {
+        let p = Prefixes::new(["p"]);
+        let takes = |s: &Selection, k: &[u8]| p.selected(s, k).is_some();
+        let session = b"p:1:django.contrib.sessions.cacheabc";
+        assert!(takes(&Selection::Sessions, session));
+        assert!(!takes(&Selection::NotSessions, session));
+        assert!(takes(
+            &Selection::NotSessions,
+            b"p:x:django.contrib.sessions.cacheabc"
+        ));
+        let all = Selection::Matching(b"*".to_vec());
+        assert!(takes(&all, b"p:2:anything"));
+        assert!(!takes(&all, b"p:anything"), "no version");
+        assert!(!takes(&all, b"q:1:anything"), "another prefix");
+        assert_eq!(
+            Prefixes::new(["a*"]).scan_pattern_for(&Selection::Sessions),
+            Some(b"a\\*:*:django.contrib.sessions.cache*".to_vec())
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use redis::{AsyncConnectionConfig, ErrorKind, RedisError};
 
 pub use count::KeyspaceCount;
 pub use flush::{DeleteCommand, DeletePass, Deleted};
-pub use keyspace::Prefixes;
+pub use keyspace::{glob_matches, Prefixes, Selection};
 
 use super::error::{CacheError, Operation, Reached};
 use crate::workspace::RedisConfig;
@@ -137,6 +137,21 @@ impl RedisCache {
     }
 
     fn error(&self, e: &RedisError, operation: Operation, reached: Reached) -> CacheError {
+        self.server.error(e, operation, reached)
+    }
+
+    /// The connection, for the passes outside this module (the inspector's).
+    pub(crate) fn connection(&self) -> MultiplexedConnection {
+        self.conn.clone()
+    }
+
+    /// A Redis error in words, the password never among them.
+    pub(crate) fn failure(
+        &self,
+        e: &RedisError,
+        operation: Operation,
+        reached: Reached,
+    ) -> CacheError {
         self.server.error(e, operation, reached)
     }
 }

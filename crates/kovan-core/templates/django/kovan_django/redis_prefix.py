@@ -31,20 +31,34 @@ def _pattern(cache, pattern_suffix):
     return escape_glob(cache.key_prefix) + b":" + suffix
 
 
-def _scan(cache, pattern_suffix):
-    return client(cache).scan_iter(match=_pattern(cache, pattern_suffix), count=SCAN_COUNT)
+# After `{prefix}:`, what a cached session's key starts with (cache and cached_db engines): a
+# numeric version, then Django's session key prefix ("…cache" also starts "…cached_db").
+_SESSION = re.compile(rb"[0-9]+:django\.contrib\.sessions\.cache")
 
 
-def count_prefix(cache, pattern_suffix="*"):
+def is_session(cache, key):
+    """Whether `key` (bytes, under this cache's prefix) is a cached session."""
+    start = len(cache.key_prefix.encode()) + 1
+    return _SESSION.match(key, start) is not None
+
+
+def _scan(cache, pattern_suffix, take=None):
+    keys = client(cache).scan_iter(match=_pattern(cache, pattern_suffix), count=SCAN_COUNT)
+    return keys if take is None else (key for key in keys if take(key))
+
+
+def count_prefix(cache, pattern_suffix="*", take=None):
+    """How many keys match `{prefix}:{pattern_suffix}` (and `take`, a test on the key's bytes)."""
     # A set: SCAN may return a key twice while Redis resizes its hash table.
-    return len(set(_scan(cache, pattern_suffix)))
+    return len(set(_scan(cache, pattern_suffix, take)))
 
 
-def delete_prefix(cache, pattern_suffix="*", batch=1000):
-    """Delete the keys matching `{prefix}:{pattern_suffix}`; return how many were deleted."""
+def delete_prefix(cache, pattern_suffix="*", batch=1000, take=None):
+    """Delete the keys matching `{prefix}:{pattern_suffix}` (and `take`, a test on the key's
+    bytes); return how many were deleted."""
     conn = client(cache)
     # Deleting while scanning is safe: SCAN still returns every key that is there throughout.
-    keys = _scan(cache, pattern_suffix)
+    keys = _scan(cache, pattern_suffix, take)
     command = "UNLINK"  # frees the memory in the background, so a big flush does not block Redis
     deleted = 0
     while chunk := list(islice(keys, batch)):
