@@ -11,6 +11,7 @@ pub mod process_table;
 pub mod proposal;
 pub mod recent;
 pub mod running;
+pub mod services;
 pub mod store;
 pub mod supervisor;
 pub mod view;
