@@ -14,7 +14,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 bundles=${KOVAN_BUNDLES:-deb,rpm}
 
 die() { printf 'package: %s\n' "$*" >&2; exit 1; }
-command -v cargo >/dev/null || die "cargo is missing: install Rust 1.85+ with rustup, or run scripts/setup.sh."
+command -v cargo >/dev/null || die "cargo is missing: install Rust 1.88+ with rustup, or run scripts/setup.sh."
 command -v npm >/dev/null || die "npm is missing: run scripts/setup.sh (the UI needs Node.js 20.19+)."
 pkg-config --exists webkit2gtk-4.1 2>/dev/null ||
   die "WebKitGTK 4.1's development files are missing: run scripts/setup.sh (it installs libwebkit2gtk-4.1-dev)."

@@ -34,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$status" = 0 ] || die "apt-get install failed (exit $status)"
 fi
 
-command -v cargo >/dev/null || die "cargo is missing: install Rust (1.85 or newer) with rustup, then run this again."
+command -v cargo >/dev/null || die "cargo is missing: install Rust (1.88 or newer) with rustup, then run this again."
 
 # Vite 8 needs Node.js 20.19 or newer; Debian 12's own nodejs is 18.
 if ! command -v node >/dev/null; then
@@ -70,6 +70,30 @@ if [ "$what" = test ]; then
     python3 -m venv "$test_venv"
     "$test_venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
     cp tests/requirements.txt "$test_venv/.kovan-requirements"
+  fi
+fi
+
+if [ "$what" = test ]; then
+  # One venv per Django version the fixture projects are tested on (docs/DJANGO.md). Django 6.x
+  # needs Python 3.12; with an older python3 its venv is not made, and docs/DJANGO.md says so.
+  for django in 4.0 4.2 5.1 5.2; do
+    venv=$HOME/.cache/kovan/django-$django
+    stamp="Django~=$django.0 $(cat tests/requirements-django.txt)"
+    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.kovan-requirements" 2>/dev/null)" != "$stamp" ]; then
+      say "python: creating $venv (Django $django)"
+      rm -rf "$venv"
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q --disable-pip-version-check "Django~=$django.0" -r tests/requirements-django.txt
+      printf '%s' "$stamp" > "$venv/.kovan-requirements"
+    fi
+  done
+  # Django without redis, for the tests of a missing dependency (their venvs point here).
+  bare=$HOME/.cache/kovan/django-bare
+  if [ ! -f "$bare/.kovan-installed" ]; then
+    say "python: Django without redis in $bare"
+    rm -rf "$bare"
+    "$HOME/.cache/kovan/django-5.2/bin/pip" install -q --disable-pip-version-check --target "$bare" "Django~=5.2.0"
+    touch "$bare/.kovan-installed"
   fi
 fi
 

@@ -27,6 +27,9 @@ export default defineConfig(({ mode }) => ({
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.ts'],
+    // Storage, language, mounted components and IPC mocks reset around every test (src/test/setup.ts).
+    setupFiles: ['src/test/setup.ts'],
     restoreMocks: true,
+    unstubGlobals: true,
   },
 }));

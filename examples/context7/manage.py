@@ -6,6 +6,9 @@ import sys
 
 def main():
     """Run administrative tasks."""
+    # Kovan: with DJANGO_SERVER_INSTANCE set, that instance's settings (kovan.toml).
+    if os.environ.get("DJANGO_SERVER_INSTANCE"):
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.multi_server_settings")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
     try:
         from django.core.management import execute_from_command_line

@@ -12,8 +12,8 @@ use kovan_core::generate::{self, Plan, WriteReport};
 use kovan_core::health::InstanceHealth;
 use kovan_core::proposal::{self, Proposal};
 use kovan_core::recent::RecentWorkspaces;
+use kovan_core::services::redis_server::{self, RedisProbe};
 use kovan_core::store::{EventRecord, HealthSample, StoreSetAside};
-use kovan_core::supervisor::managed_redis::{self, RedisProbe};
 use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
 use kovan_core::{IpcError, WorkspaceView};
 use tauri::ipc::Channel;
@@ -131,7 +131,7 @@ pub fn subscribe_logs(
 pub async fn redis_probe(state: State<'_, AppState>) -> Result<Option<RedisProbe>> {
     let redis = state.with_workspace(|ws| Ok(ws.redis.clone()))?;
     Ok(match redis {
-        Some(r) => managed_redis::probe(&r).await,
+        Some(r) => redis_server::probe(&r).await,
         None => None,
     })
 }

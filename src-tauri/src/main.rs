@@ -2,12 +2,14 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod launch;
 mod state;
 mod tray;
 
 use tauri::Manager;
 
 fn main() {
+    launch::before_the_window(std::env::args_os());
     let named = state::named_workspace(std::env::args_os());
     let app = tauri::Builder::default()
         // First: a second launch only focuses the panel that already runs the instances.

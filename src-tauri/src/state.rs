@@ -13,6 +13,11 @@ use kovan_core::supervisor::{EventSink, Supervisor};
 use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
 use tauri::{AppHandle, Emitter, Manager};
 
+/// An instance's state changed (payload: core's InstanceState); the window and the tray follow it.
+pub const INSTANCE_STATUS: &str = "instance://status";
+/// Another workspace is shown; the tray redraws its menu from it.
+pub const WORKSPACE_SWITCHED: &str = "workspace://switched";
+
 pub struct AppState {
     /// The kovan.toml shown; "Proje aç" switches it.
     file: RwLock<PathBuf>,
@@ -61,8 +66,7 @@ impl AppState {
         let app = self.app.clone();
         Arc::new(move |event| {
             if let kovan_core::supervisor::SupervisorEvent::Status(state) = event {
-                crate::tray::status(&app, &state);
-                let _ = app.emit("instance://status", state);
+                let _ = app.emit(INSTANCE_STATUS, state);
             }
         })
     }
@@ -206,7 +210,7 @@ impl AppState {
         }
         *self.file.write().unwrap_or_else(|e| e.into_inner()) = workspace::file_in(&file);
         let view = self.reload();
-        crate::tray::redraw(&self.app);
+        let _ = self.app.emit(WORKSPACE_SWITCHED, ());
         view
     }
 }

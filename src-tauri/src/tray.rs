@@ -7,9 +7,10 @@ use std::sync::Mutex;
 use kovan_core::supervisor::{InstanceState, RunStatus};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
+use tauri::Listener;
 use tauri::{AppHandle, Manager, Wry};
 
-use crate::state::AppState;
+use crate::state::{AppState, INSTANCE_STATUS, WORKSPACE_SWITCHED};
 
 const TRAY_ID: &str = "kovan";
 
@@ -27,6 +28,15 @@ pub type TrayState = Mutex<TrayModel>;
 /// loses the icon, never the window.
 pub fn install(app: &AppHandle) {
     app.manage(TrayState::default());
+    // The tray follows the app's own events, so the state it shows never calls into the tray.
+    let handle = app.clone();
+    app.listen(INSTANCE_STATUS, move |event| {
+        if let Ok(state) = serde_json::from_str::<InstanceState>(event.payload()) {
+            status(&handle, &state);
+        }
+    });
+    let handle = app.clone();
+    app.listen(WORKSPACE_SWITCHED, move |_| redraw(&handle));
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> tauri::Result<()> {
         let menu = Menu::new(app)?;
         let mut builder = TrayIconBuilder::with_id(TRAY_ID)
@@ -63,7 +73,7 @@ pub fn set_language(app: &AppHandle, language: &str) {
 }
 
 /// Follow an instance's state change.
-pub fn status(app: &AppHandle, state: &InstanceState) {
+fn status(app: &AppHandle, state: &InstanceState) {
     update(app, |m| {
         m.states.insert(state.instance.clone(), state.status);
     });

@@ -796,3 +796,77 @@ async fn a_django_project_without_kovan_toml_is_opened_through_the_first_run_scr
     app.screenshot("dark-english").await;
     app.quit().await;
 }
+
+/// `kovan-desktop --help` prints its usage and ends, also where a display is there (the window
+/// never opens); with no display, or one nobody serves, it says so in a sentence, no GTK panic.
+#[test]
+fn help_prints_usage_without_a_window_and_a_missing_display_is_said_plainly() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let run = |cmd: &mut Command| {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("kovan-desktop {cmd:?} did not end: it opened a window");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let app = kovan_e2e::app_binary();
+
+    for flag in ["--help", "-h"] {
+        let (code, stdout, stderr) = run(Command::new(&app).arg(flag));
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            stdout.starts_with("Usage: kovan-desktop [--workspace PATH]"),
+            "{stdout}"
+        );
+    }
+    let (code, stdout, _) = run(Command::new(&app).arg("--version"));
+    assert_eq!(
+        (code, stdout.trim()),
+        (
+            Some(0),
+            concat!("kovan-desktop ", env!("CARGO_PKG_VERSION"))
+        )
+    );
+
+    let (code, _, stderr) = run(Command::new(&app)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "kovan-desktop: there is no display (DISPLAY and WAYLAND_DISPLAY are unset)"
+        ) && !stderr.contains("panicked")
+            && !stderr.to_lowercase().contains("gtk"),
+        "{stderr}"
+    );
+
+    let unused = (900..1000)
+        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+        .unwrap();
+    let (code, _, stderr) = run(Command::new(&app)
+        .env("DISPLAY", format!(":{unused}"))
+        .env_remove("WAYLAND_DISPLAY"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("no X server answers on DISPLAY=:{unused}"))
+            && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}

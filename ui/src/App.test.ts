@@ -1,70 +1,11 @@
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { flushSync, mount, unmount } from 'svelte';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { flushSync } from 'svelte';
+import { describe, expect, it } from 'vitest';
 
-import App from './App.svelte';
 import type { WorkspaceView } from './lib/bindings/WorkspaceView';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { background, invalidView, loadedView, notFoundView } from './test/fixtures';
-
-let app: ReturnType<typeof mount> | null = null;
-let target: HTMLElement;
-
-function render(): void {
-  target = document.createElement('div');
-  document.body.appendChild(target);
-  app = mount(App, { target });
-  flushSync();
-}
-
-/** Wait until `selector` matches, flushing Svelte's updates along the way. */
-async function waitFor(selector: string): Promise<Element> {
-  return vi.waitFor(
-    () => {
-      flushSync();
-      const found = target.querySelector(selector);
-      if (!found) throw new Error(`${selector} not rendered yet`);
-      return found;
-    },
-    { timeout: 2000, interval: 5 },
-  );
-}
-
-function one(selector: string, root: ParentNode = target): HTMLElement {
-  const found = root.querySelector<HTMLElement>(selector);
-  if (!found) throw new Error(`${selector} not found`);
-  return found;
-}
-
-function text(selector: string, root: ParentNode = target): string {
-  return one(selector, root).textContent?.trim() ?? '';
-}
-
-function serve(views: Partial<Record<string, WorkspaceView | (() => never)>>): string[] {
-  const calls: string[] = [];
-  mockIPC((cmd) => {
-    if (!(cmd in views) && cmd in background) return background[cmd];
-    calls.push(cmd);
-    const answer = views[cmd];
-    if (answer === undefined) throw { kind: 'unknown_command', message: `no mock for ${cmd}` };
-    return typeof answer === 'function' ? answer() : answer;
-  });
-  return calls;
-}
-
-beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
-});
-
-afterEach(() => {
-  if (app) unmount(app);
-  app = null;
-  target?.remove();
-  clearMocks();
-  localStorage.clear();
-  setLanguage('tr');
-});
+import { one, render, serve, target, text, waitFor } from './test/harness';
 
 describe('App with a loaded workspace', () => {
   it('shows a loading state first, then one card per instance', async () => {
@@ -164,7 +105,7 @@ describe('App with a loaded workspace', () => {
 
     one('[data-testid="reload"]').click();
     await waitFor('[data-testid="workspace-error"]');
-    expect(calls).toEqual(['workspace_view', 'reload_workspace']);
+    expect(calls.map((c) => c.cmd)).toEqual(['workspace_view', 'reload_workspace']);
     expect(target.querySelector('[data-testid="instance-card"]')).toBeNull();
   });
 });
@@ -192,7 +133,7 @@ describe('App with a broken workspace', () => {
     // The user fixes the file and retries from the panel itself.
     one('[data-testid="error-reload"]', panel).click();
     await waitFor('[data-testid="instance-card"]');
-    expect(calls).toEqual(['workspace_view', 'reload_workspace']);
+    expect(calls.map((c) => c.cmd)).toEqual(['workspace_view', 'reload_workspace']);
     expect(target.querySelector('[data-testid="workspace-error"]')).toBeNull();
   });
 

@@ -1,14 +1,13 @@
 // Counting and clearing caches through the whole window, as a user does: the counts on each card,
 // "Cache Temizle" on one card, "Tüm Cache'i Temizle" in the header, progress, Stop, failures.
 import { emit } from '@tauri-apps/api/event';
-import { clearMocks } from '@tauri-apps/api/mocks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { CacheCounts } from './lib/bindings/CacheCounts';
 import type { FlushReport } from './lib/bindings/FlushReport';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { cacheCountsFixture, chatMainPreview, chatMainReport, loadedView } from './test/fixtures';
-import { button, card, cleanup, deferred, named, one, render, serve, target, text, until, waitFor } from './test/harness';
+import { button, card, deferred, named, one, render, serve, target, text, until, waitFor } from './test/harness';
 
 async function ready(): Promise<void> {
   render();
@@ -26,18 +25,6 @@ const afterFlush: CacheCounts = {
     i.instance === 'chat_main' ? { ...i, count: { state: 'counted', keys: 0, sessions: 0 } } : i,
   ),
 };
-
-beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
-});
-
-afterEach(() => {
-  cleanup();
-  clearMocks();
-  localStorage.clear();
-  setLanguage('tr');
-});
 
 describe('key counts on the cards', () => {
   it('show keys and sessions, and say why a cache cannot be cleared', async () => {

@@ -1,12 +1,11 @@
 // The isolation doctor through the whole window: the header's button and badge, the findings by
 // severity, the one-click fixes (SECRET_KEY only after an inline confirmation), failures, the empty state.
-import { clearMocks } from '@tauri-apps/api/mocks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { Finding } from './lib/bindings/Finding';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { loadedView } from './test/fixtures';
-import { all, button, cleanup, named, one, render, serve, target, text, until, waitFor } from './test/harness';
+import { all, button, named, one, render, serve, target, text, until, waitFor } from './test/harness';
 
 // Shaped like crates/kovan-core/src/doctor/mod.rs sends them, deliberately not in severity order.
 const sharedRedis: Finding = {
@@ -83,18 +82,6 @@ async function openDoctor(): Promise<HTMLButtonElement> {
 function finding(kind: string): HTMLElement {
   return one(`[data-testid="finding"][data-kind="${kind}"]`);
 }
-
-beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
-});
-
-afterEach(() => {
-  cleanup();
-  clearMocks();
-  localStorage.clear();
-  setLanguage('tr');
-});
 
 describe('the header button', () => {
   it('shows how many errors and warnings the doctor found, without opening', async () => {

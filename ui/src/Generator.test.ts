@@ -1,73 +1,18 @@
 // The config generator dialog, driven through the whole window the way a user (and the end-to-end
 // test) drives it: header button -> file rows -> write -> result.
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { flushSync, mount, unmount } from 'svelte';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { flushSync } from 'svelte';
+import { describe, expect, it } from 'vitest';
 
-import App from './App.svelte';
 import type { Plan } from './lib/bindings/Plan';
 import { setLanguage } from './lib/i18n/index.svelte';
 import {
-  background,
   exportReport,
   generatorPlanAfterWrite,
   generatorPlanFixture,
   generatorWriteReport,
   loadedView,
 } from './test/fixtures';
-
-interface Call {
-  cmd: string;
-  args: unknown;
-}
-
-type Handler = (args: Record<string, unknown>) => unknown;
-
-let app: ReturnType<typeof mount> | null = null;
-let target: HTMLElement;
-
-function render(): void {
-  target = document.createElement('div');
-  document.body.appendChild(target);
-  app = mount(App, { target });
-  flushSync();
-}
-
-async function waitFor(selector: string): Promise<HTMLElement> {
-  return vi.waitFor(
-    () => {
-      flushSync();
-      const found = target.querySelector<HTMLElement>(selector);
-      if (!found) throw new Error(`${selector} not rendered yet`);
-      return found;
-    },
-    { timeout: 2000, interval: 5 },
-  );
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  await vi.waitFor(
-    () => {
-      flushSync();
-      if (!check()) throw new Error(`still waiting for ${what}`);
-    },
-    { timeout: 2000, interval: 5 },
-  );
-}
-
-function one(selector: string, root: ParentNode = target): HTMLElement {
-  const found = root.querySelector<HTMLElement>(selector);
-  if (!found) throw new Error(`${selector} not found`);
-  return found;
-}
-
-function all(selector: string, root: ParentNode = target): HTMLElement[] {
-  return [...root.querySelectorAll<HTMLElement>(selector)];
-}
-
-function text(selector: string, root: ParentNode = target): string {
-  return one(selector, root).textContent?.replace(/\s+/g, ' ').trim() ?? '';
-}
+import { all, type Call, type Handler, one, render, serve, target, text, until, waitFor } from './test/harness';
 
 function row(path: string): HTMLElement {
   return one(`[data-testid="generator-file"][data-path="${path}"]`);
@@ -75,19 +20,6 @@ function row(path: string): HTMLElement {
 
 function checkbox(path: string): HTMLInputElement {
   return one('[data-testid="generator-select"]', row(path)) as HTMLInputElement;
-}
-
-/** Answer each command from `handlers`; anything else rejects like an unknown command would. */
-function serve(handlers: Record<string, unknown | Handler>): Call[] {
-  const calls: Call[] = [];
-  mockIPC((cmd, args) => {
-    if (!(cmd in handlers) && cmd in background) return background[cmd];
-    calls.push({ cmd, args });
-    const answer = handlers[cmd];
-    if (answer === undefined) throw { kind: 'unknown_command', message: `no mock for ${cmd}` };
-    return typeof answer === 'function' ? (answer as Handler)((args ?? {}) as Record<string, unknown>) : answer;
-  });
-  return calls;
 }
 
 /** generator_plan answers each plan in turn, repeating the last. */
@@ -107,20 +39,6 @@ async function openGenerator(): Promise<HTMLElement> {
 }
 
 const NAMES = (calls: Call[]) => calls.map((c) => c.cmd);
-
-beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
-});
-
-afterEach(() => {
-  if (app) unmount(app);
-  app = null;
-  target?.remove();
-  clearMocks();
-  localStorage.clear();
-  setLanguage('tr');
-});
 
 describe('opening the config generator', () => {
   it('has a header button next to Reload only once a workspace is loaded', async () => {

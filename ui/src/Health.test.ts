@@ -2,14 +2,12 @@
 // instance reports differently is a finding on its card, and a crash or an instance going down
 // notifies only when the user is looking elsewhere.
 import { emit } from '@tauri-apps/api/event';
-import { clearMocks } from '@tauri-apps/api/mocks';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import type { InstanceHealth } from './lib/bindings/InstanceHealth';
 import type { InstanceState } from './lib/bindings/InstanceState';
-import { setLanguage } from './lib/i18n/index.svelte';
 import { instanceState, loadedView, stoppedStates } from './test/fixtures';
-import { card, cleanup, one, render, serve, text, until, waitFor } from './test/harness';
+import { card, one, render, serve, text, until, waitFor } from './test/harness';
 
 const running = (name: string, port: number, patch: Partial<InstanceState> = {}) =>
   instanceState(name, port, { status: 'running', pid: 4000 + (port - 8000), startedAt: Date.now() - 5_000, ...patch });
@@ -46,20 +44,6 @@ async function ready(): Promise<void> {
   render();
   await waitFor('[data-instance="chat_api"][data-status="running"]');
 }
-
-beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
-});
-
-afterEach(() => {
-  cleanup();
-  clearMocks();
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-  localStorage.clear();
-  setLanguage('tr');
-});
 
 describe('health on the cards', () => {
   it('is green only for a running instance that answers with its own names', async () => {

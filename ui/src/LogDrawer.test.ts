@@ -1,14 +1,13 @@
 // The log drawer, opened from a card: the snapshot, then batches over the channel; search, follow,
 // the 5000-line cap, and only the visible rows in the DOM.
 import type { Channel } from '@tauri-apps/api/core';
-import { clearMocks } from '@tauri-apps/api/mocks';
 import { flushSync } from 'svelte';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { LogLine } from './lib/bindings/LogLine';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { loadedView, logLines } from './test/fixtures';
-import { all, button, card, cleanup, named, one, render, sender, serve, target, text, until, waitFor } from './test/harness';
+import { all, button, card, named, one, render, sender, serve, target, text, until, waitFor } from './test/harness';
 
 interface Opened {
   drawer: HTMLElement;
@@ -59,18 +58,6 @@ function lastSeq(): string | undefined {
 function count(): string {
   return text('[data-testid="log-count"]');
 }
-
-beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
-});
-
-afterEach(() => {
-  cleanup();
-  clearMocks();
-  localStorage.clear();
-  setLanguage('tr');
-});
 
 describe('the log drawer', () => {
   it('subscribes when opened and shows the snapshot, streams apart', async () => {

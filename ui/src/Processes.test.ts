@@ -1,9 +1,8 @@
 // Starting, stopping and watching instances through the whole window, the way a user (and the
 // end-to-end test) does: cards, presets, Stop all, port conflicts, the Redis card, the exit setting.
 import { emit } from '@tauri-apps/api/event';
-import { clearMocks } from '@tauri-apps/api/mocks';
 import { flushSync } from 'svelte';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { InstanceState } from './lib/bindings/InstanceState';
 import { setLanguage } from './lib/i18n/index.svelte';
@@ -12,7 +11,6 @@ import {
   all,
   button,
   card,
-  cleanup,
   deferred,
   named,
   one,
@@ -31,18 +29,6 @@ async function ready(): Promise<void> {
   render();
   await waitFor('[data-testid="instance-card"]');
 }
-
-beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
-});
-
-afterEach(() => {
-  cleanup();
-  clearMocks();
-  localStorage.clear();
-  setLanguage('tr');
-});
 
 describe('instance cards', () => {
   it('show each instance’s state from instance_states', async () => {

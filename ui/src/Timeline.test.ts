@@ -1,12 +1,11 @@
 // The History section through the whole window: the newest events with translated summaries, the
 // instance filter and the kind chips (as core's kind strings), the alert mark, one request at a time.
-import { clearMocks } from '@tauri-apps/api/mocks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { EventRecord } from './lib/bindings/EventRecord';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { loadedView } from './test/fixtures';
-import { all, type Call, cleanup, deferred, named, one, render, serve, target, text, until, waitFor } from './test/harness';
+import { all, type Call, deferred, named, one, render, serve, target, text, until, waitFor } from './test/harness';
 
 const now = new Date();
 /** Today at h:m:s local time (seconds after midnight in these tests): always "today". */
@@ -54,18 +53,6 @@ function select(value: string): void {
   el.value = value;
   el.dispatchEvent(new Event('change', { bubbles: true }));
 }
-
-beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
-});
-
-afterEach(() => {
-  cleanup();
-  clearMocks();
-  localStorage.clear();
-  setLanguage('tr');
-});
 
 describe('the History section', () => {
   it('lists the newest events with local time, instance, kind and a translated summary', async () => {

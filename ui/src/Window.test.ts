@@ -1,13 +1,11 @@
 // The window as a desktop tool: opening a Django project from the first-run screen, the theme,
 // keyboard shortcuts (and their tooltips), and the tray being told the language.
-import { clearMocks } from '@tauri-apps/api/mocks';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { Proposal } from './lib/bindings/Proposal';
-import { setLanguage } from './lib/i18n/index.svelte';
 import { setTheme, THEME_KEY } from './lib/theme.svelte';
 import { loadedView, notFoundView } from './test/fixtures';
-import { button, cleanup, named, one, render, serve, target, text, until, waitFor } from './test/harness';
+import { button, named, one, render, serve, target, text, until, waitFor } from './test/harness';
 
 const proposal: Proposal = {
   file: '/home/dev/shop/kovan.toml',
@@ -31,16 +29,7 @@ function key(k: string, options: KeyboardEventInit = {}): void {
 }
 
 beforeEach(() => {
-  localStorage.clear();
-  setLanguage('tr');
   setTheme('system');
-});
-
-afterEach(() => {
-  cleanup();
-  clearMocks();
-  localStorage.clear();
-  setLanguage('tr');
 });
 
 describe('the first-run screen', () => {

@@ -20,7 +20,7 @@ pub fn doctor(ws: Workspace, json: bool) -> ExitCode {
     let store = match Store::open_default() {
         Ok(s) => Some(s),
         Err(e) => {
-            eprintln!("warning: {e}; instances started by Kovan are found by their ports only");
+            errln!("warning: {e}; instances started by Kovan are found by their ports only");
             None
         }
     };
@@ -31,12 +31,12 @@ pub fn doctor(ws: Workspace, json: bool) -> ExitCode {
     let context = runtime.block_on(Context::observe(&ws, store.as_ref()));
     let findings = doctor::examine(&ws, &context);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&findings).expect("findings serialize")
         );
     } else if findings.is_empty() {
-        println!("No findings: the instances are kept apart.");
+        outln!("No findings: the instances are kept apart.");
     } else {
         for f in &findings {
             let who = if f.instances.is_empty() {
@@ -44,10 +44,10 @@ pub fn doctor(ws: Workspace, json: bool) -> ExitCode {
             } else {
                 format!(" [{}]", f.instances.join(", "))
             };
-            println!("{}{who} {}: {}", word(f.severity), f.kind, f.message);
-            println!("  why: {}", f.why);
-            println!("  fix: {}", f.fix);
-            println!();
+            outln!("{}{who} {}: {}", word(f.severity), f.kind, f.message);
+            outln!("  why: {}", f.why);
+            outln!("  fix: {}", f.fix);
+            outln!();
         }
     }
     if findings.iter().any(|f| f.severity == Severity::Error) {

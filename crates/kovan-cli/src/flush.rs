@@ -1,16 +1,18 @@
 //! `kovan flush`: delete named instances' cache keys (or every instance's), after a preview and a
 //! confirmation. Other apps' keys and other instances' are never touched.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use kovan_core::cache::{
     self, FlushOutcome, FlushPreview, FlushProgress, FlushReport, FlushScope, Flusher, KeyCount,
 };
+use kovan_core::text::grouped;
 use kovan_core::Workspace;
 
-use crate::keys::{clear_progress_line, grouped, keys_text, progress_line};
+use crate::keys::{clear_progress_line, keys_text, progress_line};
+use crate::out::{self, Stream};
 
 /// 128 + SIGINT, as shells report a command stopped by Ctrl-C.
 const CANCELLED: u8 = 130;
@@ -35,7 +37,7 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
     let preview = match preview {
         Ok(preview) => preview,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(1);
         }
     };
@@ -43,24 +45,24 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
         if options.json {
             print_json(serde_json::to_value(&preview));
         } else {
-            print_preview(&mut std::io::stdout(), &preview, "would be deleted");
+            print_preview(Stream::Out, &preview, "would be deleted");
         }
         return ExitCode::SUCCESS;
     }
     if !options.json {
-        print_preview(&mut std::io::stdout(), &preview, "will be deleted");
+        print_preview(Stream::Out, &preview, "will be deleted");
     }
     if !options.yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!("error: not flushing without confirmation: there is no terminal to ask on. Pass --yes to flush without asking.");
+            errln!("error: not flushing without confirmation: there is no terminal to ask on. Pass --yes to flush without asking.");
             return ExitCode::from(1);
         }
         if options.json {
             // stdout is for the report: what is asked about goes with the question.
-            print_preview(&mut std::io::stderr(), &preview, "will be deleted");
+            print_preview(Stream::Err, &preview, "will be deleted");
         }
         if !confirmed() {
-            eprintln!("nothing deleted.");
+            errln!("nothing deleted.");
             return ExitCode::from(1);
         }
     }
@@ -78,7 +80,7 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
         match runtime.block_on(flusher.run(&ws, &preview, store.as_deref(), deleting_line())) {
             Ok(report) => report,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return ExitCode::from(1);
             }
         };
@@ -89,7 +91,7 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
         print_report(&report);
     }
     for (instance, _, message) in report.failures() {
-        eprintln!("error: {}: {message}", instance.instance);
+        errln!("error: {}: {message}", instance.instance);
     }
     if report.failures().next().is_some() {
         ExitCode::from(1)
@@ -102,42 +104,37 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
 
 fn print_json(value: serde_json::Result<serde_json::Value>) {
     let value = value.expect("cache reports serialize");
-    println!("{value:#}");
+    outln!("{value:#}");
 }
 
 /// One line per instance in the scope, then what stays in the shared Redis database.
-fn print_preview(out: &mut dyn Write, preview: &FlushPreview, will: &str) {
+fn print_preview(to: Stream, preview: &FlushPreview, will: &str) {
+    let line = |text: String| out::write(to, format_args!("{text}\n"));
     for name in &preview.instances {
         let Some(i) = preview.counts.instance(name) else {
             continue;
         };
-        let _ = match &i.count {
-            KeyCount::Counted { keys, .. } => writeln!(
-                out,
-                "{name}: {} {will} (sessions included).",
-                keys_text(*keys)
-            ),
+        line(match &i.count {
+            KeyCount::Counted { keys, .. } => {
+                format!("{name}: {} {will} (sessions included).", keys_text(*keys))
+            }
             KeyCount::NothingCached { reason } | KeyCount::NotRunning { reason } => {
-                writeln!(out, "{name}: nothing to flush: {reason}")
+                format!("{name}: nothing to flush: {reason}")
             }
-            KeyCount::Failed { message, .. } => {
-                writeln!(out, "{name}: could not be counted: {message}")
-            }
-        };
+            KeyCount::Failed { message, .. } => format!("{name}: could not be counted: {message}"),
+        });
     }
     if let Some(other) = preview.counts.other_apps() {
-        let _ = writeln!(
-            out,
+        line(format!(
             "other apps: {} in the Redis database stay untouched.",
             keys_text(other)
-        );
+        ));
     }
 }
 
 /// Asks on the terminal; yes only for an explicit y or yes.
 fn confirmed() -> bool {
-    eprint!("Continue? [y/N] ");
-    let _ = std::io::stderr().flush();
+    err!("Continue? [y/N] ");
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_err() {
         return false;
@@ -149,12 +146,11 @@ fn deleting_line() -> impl FnMut(FlushProgress) + Send {
     let terminal = std::io::stderr().is_terminal();
     move |p: FlushProgress| {
         if terminal {
-            eprint!(
+            err!(
                 "\rdeleting: {} of {} keys… (Ctrl-C stops after the current batch)",
                 grouped(p.deleted),
                 grouped(p.expected)
             );
-            let _ = std::io::stderr().flush();
         }
     }
 }
@@ -166,25 +162,25 @@ fn print_report(report: &FlushReport) {
             .map(|s| format!(", {} sessions among them", grouped(s)))
             .unwrap_or_default();
         match &i.outcome {
-            FlushOutcome::Done => println!(
+            FlushOutcome::Done => outln!(
                 "{}: {} deleted{sessions}.",
                 i.instance,
                 keys_text(i.deleted)
             ),
-            FlushOutcome::Cancelled => println!(
+            FlushOutcome::Cancelled => outln!(
                 "{}: cancelled after {} deleted{sessions}.",
                 i.instance,
                 keys_text(i.deleted)
             ),
-            FlushOutcome::Skipped { reason } => println!("{}: not flushed: {reason}", i.instance),
-            FlushOutcome::Failed { kind, .. } => println!(
+            FlushOutcome::Skipped { reason } => outln!("{}: not flushed: {reason}", i.instance),
+            FlushOutcome::Failed { kind, .. } => outln!(
                 "{}: failed ({kind}) after {} deleted{sessions}.",
                 i.instance,
                 keys_text(i.deleted)
             ),
         }
     }
-    println!(
+    outln!(
         "{} deleted in {:.1} s.",
         keys_text(report.deleted),
         report.duration_ms as f64 / 1000.0

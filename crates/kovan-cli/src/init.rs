@@ -29,7 +29,7 @@ pub fn init(dir: &Path, dry_run: bool, json: bool) -> ExitCode {
     }
     let written = if dry_run {
         if proposal.exists {
-            eprintln!(
+            errln!(
                 "note: {} already exists; `kovan init` would not replace it.",
                 proposal.file
             );
@@ -39,7 +39,7 @@ pub fn init(dir: &Path, dry_run: bool, json: bool) -> ExitCode {
         match proposal::write(&proposal) {
             Ok(path) => {
                 if let Err(e) = RecentWorkspaces::open_default().remember(&path) {
-                    eprintln!("warning: {e}");
+                    errln!("warning: {e}");
                 }
                 Some(path)
             }
@@ -49,12 +49,12 @@ pub fn init(dir: &Path, dry_run: bool, json: bool) -> ExitCode {
     if json {
         let mut value = serde_json::to_value(&proposal).expect("proposals serialize");
         value["written"] = serde_json::json!(written.as_ref().map(|p| p.display().to_string()));
-        println!("{value:#}");
+        outln!("{value:#}");
     } else if let Some(path) = written {
-        println!("wrote {}", path.display());
-        eprintln!("next: `kovan check` shows every instance's names; `kovan gen --write` writes their config.");
+        outln!("wrote {}", path.display());
+        errln!("next: `kovan check` shows every instance's names; `kovan gen --write` writes their config.");
     } else {
-        print!("{}", proposal.text);
+        out!("{}", proposal.text);
     }
     ExitCode::SUCCESS
 }
@@ -62,25 +62,26 @@ pub fn init(dir: &Path, dry_run: bool, json: bool) -> ExitCode {
 /// The error on stderr; with --json also as `{"kind", "message"}` on stdout.
 fn fail(e: IpcError, json: bool) -> ExitCode {
     if json {
-        println!("{:#}", serde_json::to_value(&e).expect("errors serialize"));
+        outln!("{:#}", serde_json::to_value(&e).expect("errors serialize"));
     }
-    eprintln!("error: {}", e.message);
+    errln!("error: {}", e.message);
     ExitCode::from(1)
 }
 
 /// What was detected, then what could not be.
 fn describe(p: &Proposal) {
     let d = &p.detection;
-    eprintln!(
+    errln!(
         "project      {}  (manage.py in {})",
-        d.folder, d.django_root
+        d.folder,
+        d.django_root
     );
     let from = match d.settings_source {
         SettingsSource::ManagePy => "manage.py's default",
         SettingsSource::SettingsFile => "the only settings.py",
         SettingsSource::NotFound => "not found",
     };
-    eprintln!(
+    errln!(
         "settings     {}  ({from})",
         d.settings.as_deref().unwrap_or("?")
     );
@@ -89,10 +90,10 @@ fn describe(p: &Proposal) {
     } else {
         "from PATH"
     };
-    eprintln!("python       {}  ({python})", d.python);
+    errln!("python       {}  ({python})", d.python);
     match &d.django {
         DjangoAnswer::Read(s) => {
-            eprintln!("django       {}, settings imported", s.django_version);
+            errln!("django       {}, settings imported", s.django_version);
             for c in &s.caches {
                 let location = if c.location.is_empty() {
                     String::new()
@@ -104,18 +105,18 @@ fn describe(p: &Proposal) {
                 } else {
                     format!(", KEY_PREFIX {}", c.key_prefix)
                 };
-                eprintln!(
+                errln!(
                     "cache        {}: {}{location}{prefix}",
                     c.alias,
                     c.backend.as_deref().unwrap_or("?")
                 );
             }
-            eprintln!(
+            errln!(
                 "database     {}  {}",
                 s.database.engine.as_deref().unwrap_or("?"),
                 s.database.name.as_deref().unwrap_or("")
             );
-            eprintln!("cookies      {}, {}", s.session_cookie, s.csrf_cookie);
+            errln!("cookies      {}, {}", s.session_cookie, s.csrf_cookie);
         }
         DjangoAnswer::Failed { stage, .. } => {
             let what = match stage {
@@ -123,15 +124,15 @@ fn describe(p: &Proposal) {
                 FailedStage::Django => "Django did not import",
                 FailedStage::Settings => "the settings did not import",
             };
-            eprintln!("django       not asked: {what}");
+            errln!("django       not asked: {what}");
         }
     }
-    eprintln!("name         {}", p.name);
+    errln!("name         {}", p.name);
     if !p.undetected.is_empty() {
-        eprintln!("\ncould not detect:");
+        errln!("\ncould not detect:");
         for u in &p.undetected {
-            eprintln!("  - {u}");
+            errln!("  - {u}");
         }
     }
-    eprintln!();
+    errln!();
 }

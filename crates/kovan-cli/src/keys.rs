@@ -1,9 +1,10 @@
 //! `kovan keys`: every instance's cache key count, cached sessions, other apps' keys and DBSIZE.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use kovan_core::cache::{self, CacheCounts, CountProgress, KeyCount, RedisKeys};
+use kovan_core::text::grouped;
 use kovan_core::workspace::CacheBackend;
 use kovan_core::Workspace;
 
@@ -12,7 +13,7 @@ pub fn keys(ws: Workspace, json: bool) -> ExitCode {
     let counts = runtime.block_on(cache::count(&ws, progress_line("counting")));
     clear_progress_line();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&counts).expect("counts serialize")
         );
@@ -26,13 +27,13 @@ pub fn keys(ws: Workspace, json: bool) -> ExitCode {
             if !matches!(counts.redis, Some(RedisKeys::Failed { .. }))
                 || i.backend != CacheBackend::Redis
             {
-                eprintln!("error: {}: {message}", i.instance);
+                errln!("error: {}: {message}", i.instance);
             }
             failed = true;
         }
     }
     if let Some(RedisKeys::Failed { message, .. }) = &counts.redis {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         failed = true;
     }
     if failed {
@@ -93,7 +94,7 @@ fn print_counts(counts: &CacheCounts) {
                 _ => format!("{cell:<w$}"),
             })
             .collect();
-        println!("{}", text.join("  ").trim_end());
+        outln!("{}", text.join("  ").trim_end());
     };
     line(header);
     for r in &rows {
@@ -106,30 +107,17 @@ fn print_counts(counts: &CacheCounts) {
         ..
     }) = &counts.redis
     {
-        println!();
-        println!("redis  {url}");
-        println!(
+        outln!();
+        outln!("redis  {url}");
+        outln!(
             "  other apps  {} (no flush touches them)",
             keys_text(*other_apps)
         );
-        println!("  DBSIZE      {}", grouped(*dbsize));
+        outln!("  DBSIZE      {}", grouped(*dbsize));
     }
 }
 
-/// 1234567 as "1.234.567": digits grouped by three, as the window shows them.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// "1 key", "1.234 keys".
+/// "1 key", "1,234 keys".
 pub fn keys_text(n: u64) -> String {
     format!("{} {}", grouped(n), if n == 1 { "key" } else { "keys" })
 }
@@ -139,31 +127,17 @@ pub fn progress_line(what: &'static str) -> impl FnMut(CountProgress) + Send {
     let terminal = std::io::stderr().is_terminal();
     move |p: CountProgress| {
         if terminal && p.dbsize > 0 {
-            eprint!(
+            err!(
                 "\r{what}: {} of {} keys…",
                 grouped(p.scanned),
                 grouped(p.dbsize)
             );
-            let _ = std::io::stderr().flush();
         }
     }
 }
 
 pub fn clear_progress_line() {
     if std::io::stderr().is_terminal() {
-        eprint!("\r\x1b[2K");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::grouped;
-
-    #[test]
-    fn groups_digits_by_three() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1234), "1.234");
-        assert_eq!(grouped(1_000_000), "1.000.000");
+        err!("\r\x1b[2K");
     }
 }

@@ -1,14 +1,19 @@
 //! `kovan`: Kovan's core from a terminal.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[macro_use]
+mod out;
 mod doctor;
 mod flush;
 mod init;
 mod keys;
+mod migrate;
 mod run;
 mod style;
+mod under;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use kovan_core::generate::{self, FileStatus};
@@ -105,12 +110,22 @@ enum Command {
     ///
     /// Exit status: 0 after a clean stop, 1 when an instance failed to start or to stop, 2 on a
     /// usage error (an unknown preset or instance).
+    ///
+    /// Before starting, the interpreter is checked for what each instance needs (the pip command
+    /// is printed when something is missing) and each database's migrations: on a terminal Kovan
+    /// asks to apply them, with --yes it applies them, with neither it says so and starts anyway.
     Up {
         #[command(flatten)]
         workspace: WorkspaceArg,
         /// Presets and instances to start; none means every instance.
         #[arg(value_name = "PRESET|INSTANCE")]
         names: Vec<String>,
+        /// Every instance (the same as naming none).
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Apply missing migrations without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Show every instance of the workspace (state, PID, port, health), including ones the app or
     /// another `kovan up` started.
@@ -187,6 +202,66 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a manage.py command under an instance's environment: its env file, its settings, its
+    /// interpreter, from the Django root (e.g. `kovan manage chat_main -- createsuperuser`).
+    ///
+    /// Exit status: the command's own; 1 when the env file is missing; 2 on a usage error.
+    Manage {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// manage.py's arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "ARGS")]
+        args: Vec<String>,
+    },
+    /// Run any program under an instance's environment, from the Django root, with the project's
+    /// virtualenv first in PATH (e.g. `kovan exec chat_main -- pytest`, `-- celery -A config worker`).
+    ///
+    /// Exit status: the program's own; 127 when it cannot be started; 1 when the env file is
+    /// missing; 2 on a usage error.
+    Exec {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// The program and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        argv: Vec<String>,
+    },
+    /// Print an instance's environment: `eval "$(kovan env chat_main)"` loads it into a shell.
+    ///
+    /// Exit status: 0; 1 when the env file is missing; 2 on a usage error.
+    Env {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instance.
+        instance: String,
+        /// shell: `export KEY='value'`; dotenv: `KEY='value'`; json: one object.
+        #[arg(long, value_enum, default_value = "shell")]
+        format: under::EnvFormat,
+    },
+    /// Apply the instances' migrations (`manage.py migrate` under each one's environment), or
+    /// with --check only say which are not applied.
+    ///
+    /// Exit status: 0 applied (or, with --check, none missing); 1 when a migration failed or,
+    /// with --check, some are not applied; 2 on a usage error.
+    Migrate {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The instances whose databases to migrate.
+        #[arg(value_name = "INSTANCE", required_unless_present = "all")]
+        instances: Vec<String>,
+        /// Every instance of the workspace.
+        #[arg(long, conflicts_with = "instances")]
+        all: bool,
+        /// Apply nothing: list what is not applied, exit 1 when anything is.
+        #[arg(long)]
+        check: bool,
+        /// Print each instance's migration status as JSON (applies nothing).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script for kovan.
     ///
     /// Load it for the current shell with e.g. `source <(kovan completions bash)`, or save it where
@@ -202,12 +277,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
+    match cli.command {
         Command::Init { dir, dry_run, json } => init::init(&dir, dry_run, json),
         Command::Check { workspace, json } => check(workspace.path(), json),
-        Command::Up { workspace, names } => {
-            with_workspace(workspace.path(), |ws| run::up(ws, &names))
-        }
+        Command::Up {
+            workspace,
+            names,
+            all: _,
+            yes,
+        } => with_workspace(workspace.path(), |ws| run::up(ws, &names, yes)),
         Command::Status { workspace, json } => {
             with_workspace(workspace.path(), |ws| run::status(ws, json))
         }
@@ -248,15 +330,76 @@ fn main() -> ExitCode {
         } => match gen(workspace.path(), write, check, diff, json) {
             Ok(code) => code,
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 ExitCode::from(1)
             }
         },
+        Command::Manage {
+            workspace,
+            instance,
+            args,
+        } => with_workspace(workspace.path(), |ws| under::manage(ws, &instance, &args)),
+        Command::Exec {
+            workspace,
+            instance,
+            argv,
+        } => with_workspace(workspace.path(), |ws| under::exec(ws, &instance, &argv)),
+        Command::Env {
+            workspace,
+            instance,
+            format,
+        } => with_workspace(workspace.path(), |ws| under::env(ws, &instance, format)),
+        Command::Migrate {
+            workspace,
+            instances,
+            all,
+            check,
+            json,
+        } => with_workspace(workspace.path(), |ws| {
+            migrate::migrate(
+                ws,
+                migrate::Options {
+                    instances,
+                    all,
+                    check,
+                    json,
+                },
+            )
+        }),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "kovan", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kovan", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Help, the version, or a usage error, printed as clap would but through [`out`], so that a
+/// closed pipe ends `kovan --help | head -1` quietly too.
+fn usage(e: &clap::Error) -> ExitCode {
+    let text = e.render();
+    if e.use_stderr() {
+        let styled = std::io::stderr().is_terminal() && style::colour_allowed();
+        err!(
+            "{}",
+            if styled {
+                text.ansi().to_string()
+            } else {
+                text.to_string()
+            }
+        );
+    } else {
+        out!(
+            "{}",
+            if style::colour() {
+                text.ansi().to_string()
+            } else {
+                text.to_string()
+            }
+        );
+    }
+    ExitCode::from(e.exit_code().clamp(0, 255) as u8)
 }
 
 /// Load the workspace, or print why not and exit 1.
@@ -275,11 +418,9 @@ fn with_workspace(
 
 /// A workspace that did not load, on stderr; a missing one with the command that proposes one.
 fn workspace_error(e: &WorkspaceError) {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     if matches!(e, WorkspaceError::NotFound { .. }) {
-        eprintln!(
-            "hint: in a Django project, `kovan init` proposes a kovan.toml from its settings."
-        );
+        errln!("hint: in a Django project, `kovan init` proposes a kovan.toml from its settings.");
     }
 }
 
@@ -298,7 +439,7 @@ fn check(flag: Option<&Path>, json: bool) -> ExitCode {
     let loaded = locate(flag).and_then(|file| workspace::load(&file));
     let view = WorkspaceView::of(&loaded);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&view).expect("views serialize")
         );
@@ -336,7 +477,7 @@ fn gen(
     if write {
         let report = generate::write(&plan, None).map_err(|e| e.to_string())?;
         if json && !check {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&report).expect("reports serialize")
             );
@@ -347,14 +488,14 @@ fn gen(
                     .as_ref()
                     .map(|b| format!(" (your version saved as {b})"))
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "wrote {:<10} {:o}  {}{backup}",
                     status_word(w.status),
                     w.mode,
                     w.path
                 );
             }
-            println!(
+            outln!(
                 "{} written, {} already up to date",
                 report.written.len(),
                 report.unchanged.len()
@@ -362,7 +503,7 @@ fn gen(
         }
         plan = generate::plan(&ws).map_err(|e| e.to_string())?;
     } else if json && !check {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&plan).expect("plans serialize")
         );
@@ -372,7 +513,7 @@ fn gen(
                 .disk_mode
                 .map(|m| format!(" (now {m:o})"))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{:<10} {:o}  {}{mode}",
                 status_word(f.status),
                 f.file.mode,
@@ -380,35 +521,47 @@ fn gen(
             );
             if diff {
                 if let Some(d) = &f.diff {
-                    println!("{d}");
+                    outln!("{d}");
                 }
             }
+        }
+    }
+    if !json {
+        match (&plan.django, &plan.django_unknown) {
+            (Some(v), _) => eprintln!("Django {v}: settings generated for it"),
+            (None, Some(why)) => eprintln!(
+                "warning: the Django version is not known ({why}); settings generated for Django 4.0, which every supported version runs"
+            ),
+            (None, None) => {}
+        }
+        for f in &plan.settings_findings {
+            eprintln!("warning: {}: {}", f.instance, f.message);
         }
     }
     let pending: Vec<_> = plan.pending().collect();
     if check {
         if json {
             let paths: Vec<&str> = pending.iter().map(|f| f.file.path.as_str()).collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({ "upToDate": pending.is_empty(), "pending": paths })
             );
         }
         if !pending.is_empty() {
             for f in &pending {
-                eprintln!("stale: {} is {}", f.file.path, status_word(f.status));
+                errln!("stale: {} is {}", f.file.path, status_word(f.status));
             }
-            eprintln!(
+            errln!(
                 "{} generated file(s) missing or stale: run `kovan gen --write`.",
                 pending.len()
             );
             return Ok(ExitCode::from(1));
         }
         if !json {
-            println!("all {} generated files are up to date", plan.files.len());
+            outln!("all {} generated files are up to date", plan.files.len());
         }
     } else if !write && !json && !pending.is_empty() {
-        println!(
+        outln!(
             "\n{} to write: run `kovan gen --write` (add --diff to see the changes).",
             pending.len()
         );
@@ -426,18 +579,18 @@ fn status_word(status: FileStatus) -> &'static str {
 }
 
 fn print_overview(o: &WorkspaceOverview) {
-    println!("{}  {}", o.name, o.file);
-    println!("  django root  {}", o.django_root);
-    println!("  settings     {}", o.settings);
+    outln!("{}  {}", o.name, o.file);
+    outln!("  django root  {}", o.django_root);
+    outln!("  settings     {}", o.settings);
     if let Some(url) = &o.redis_url {
         let managed = if o.redis_managed {
             " (managed by Kovan)"
         } else {
             ""
         };
-        println!("  redis        {url}{managed}");
+        outln!("  redis        {url}{managed}");
     }
-    println!();
+    outln!();
     let rows: Vec<Vec<String>> = o
         .instances
         .iter()
@@ -467,7 +620,7 @@ fn print_overview(o: &WorkspaceOverview) {
         ],
         &rows,
     );
-    println!();
+    outln!();
     let files: Vec<Vec<String>> = o
         .instances
         .iter()
@@ -492,9 +645,9 @@ fn print_overview(o: &WorkspaceOverview) {
         &files,
     );
     if !o.presets.is_empty() {
-        println!();
+        outln!();
         for p in &o.presets {
-            println!("preset {}: {}", p.name, p.instances.join(", "));
+            outln!("preset {}: {}", p.name, p.instances.join(", "));
         }
     }
 }
@@ -515,7 +668,7 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for r in rows {

@@ -1,9 +1,11 @@
 //! `kovan up`, `kovan status`, `kovan stop`: the supervisor from a terminal.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kovan_core::django::migrations;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{
     readiness, InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent,
@@ -24,7 +26,7 @@ pub(crate) fn store() -> Option<Arc<Store>> {
     match Store::open_default() {
         Ok(s) => Some(Arc::new(s)),
         Err(e) => {
-            eprintln!("warning: {e}; instances started now will not be found by `kovan status` or the app");
+            errln!("warning: {e}; instances started now will not be found by `kovan status` or the app");
             None
         }
     }
@@ -70,15 +72,85 @@ fn targets(ws: &Workspace, names: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Before starting: the interpreter has what each instance needs, and each database is migrated
+/// (asked on a terminal; applied with `--yes`; left, and said, with neither).
+fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode> {
+    let probe = match kovan_core::django::probe::probe(ws) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(1));
+        }
+    };
+    let mut missing = false;
+    for m in members {
+        let report = kovan_core::django::packages::check(ws, &probe, Some(m));
+        if let Some(message) = report.message() {
+            eprintln!("error: {m}: {message}");
+            missing = true;
+        }
+    }
+    if missing {
+        return Err(ExitCode::from(1));
+    }
+    if !probe.has("django") {
+        // No instance needs Django (their commands are their own): no migrations to look at.
+        return Ok(());
+    }
+    let terminal = std::io::stdin().is_terminal();
+    for m in members {
+        let Some(i) = ws.instance(m) else { continue };
+        if !kovan_core::django::packages::runs_django(i.command.as_deref()) {
+            continue;
+        }
+        let status = match migrations::status(ws, i) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(1));
+            }
+        };
+        if status.unapplied.is_empty() {
+            continue;
+        }
+        let apply = if yes {
+            true
+        } else if terminal {
+            eprint!("kovan: {m}: {}. Apply them now? [Y/n] ", status.summary());
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            !answer.trim().to_lowercase().starts_with('n')
+        } else {
+            eprintln!(
+                "kovan: {m}: {}; not applied without a terminal to ask on: run `kovan up --yes` or `kovan migrate {m}`",
+                status.summary()
+            );
+            false
+        };
+        if apply {
+            eprintln!("kovan: {m}: applying {}", status.summary());
+            let tag = format!("{m} | migrate |");
+            if let Err(e) = migrations::migrate_unit(ws, i, |line| eprintln!("{tag} {line}")) {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every group started.
-pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
+pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
     let members = match targets(&ws, names) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Err(code) = prepare(&ws, &members, yes) {
+        return code;
+    }
     let colour = crate::style::colour();
     let width = members
         .iter()
@@ -86,6 +158,12 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
         .max()
         .unwrap_or(0)
         .max("redis-server".len());
+    // A closed stdout or stderr (`kovan up dev | head -3`) stops what this command started, like
+    // Ctrl-C does, and only then ends it.
+    let output_closed = Arc::new(tokio::sync::Notify::new());
+    let notify = output_closed.clone();
+    crate::out::on_close(move || notify.notify_one());
+    crate::out::watch_for_closed_pipes();
     let rt = runtime();
     rt.block_on(async move {
         let sink = Arc::new(move |event: SupervisorEvent| {
@@ -95,7 +173,7 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
                     .as_deref()
                     .map(|d| format!(": {d}"))
                     .unwrap_or_default();
-                eprintln!("kovan: {} is {}{detail}", s.instance, status_word(s.status));
+                errln!("kovan: {} is {}{detail}", s.instance, status_word(s.status));
             }
         });
         let sup = Supervisor::new(ws, store(), sink);
@@ -112,9 +190,9 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
                 Box::new(move |lines| {
                     for l in lines {
                         if l.stream == Stream::Stderr {
-                            eprintln!("{tag} {}", l.text);
+                            errln!("{tag} {}", l.text);
                         } else {
-                            println!("{tag} {}", l.text);
+                            outln!("{tag} {}", l.text);
                         }
                     }
                     true
@@ -122,9 +200,12 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
             );
         }
         if let Err(e) = sup.start_many(&members).await {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             sup.stop_all().await;
             return ExitCode::from(1);
+        }
+        if crate::out::any_closed() {
+            return stop_after_closed_output(&sup).await;
         }
         let failed: Vec<InstanceState> = members
             .iter()
@@ -133,7 +214,7 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
             .collect();
         if !failed.is_empty() {
             for s in &failed {
-                eprintln!(
+                errln!(
                     "error: {} {}",
                     s.instance,
                     s.detail.as_deref().unwrap_or(status_word(s.status))
@@ -142,21 +223,41 @@ pub fn up(ws: Workspace, names: &[String]) -> ExitCode {
             sup.stop_all().await;
             return ExitCode::from(1);
         }
-        eprintln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
-        wait_for_signal().await;
-        eprintln!("kovan: stopping");
+        errln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
+        tokio::select! {
+            () = wait_for_signal() => {}
+            () = output_closed.notified() => return stop_after_closed_output(&sup).await,
+        }
+        errln!("kovan: stopping");
         let mut code = ExitCode::SUCCESS;
         for r in sup.stop_all().await {
             match r {
-                Ok(r) => eprintln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+                Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     code = ExitCode::from(1);
                 }
             }
         }
         code
     })
+}
+
+/// stdout or stderr closed: stop every group this command started, then end with the closed-pipe
+/// status (1 when a group survived).
+async fn stop_after_closed_output(sup: &Supervisor) -> ExitCode {
+    errln!("kovan: output closed; stopping what this command started");
+    let mut code = ExitCode::from(crate::out::status());
+    for r in sup.stop_all().await {
+        match r {
+            Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+            Err(e) => {
+                errln!("error: {e}");
+                code = ExitCode::from(1);
+            }
+        }
+    }
+    code
 }
 
 async fn wait_for_signal() {
@@ -200,15 +301,18 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+            outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
         } else {
-            println!(
+            outln!(
                 "{:<16} {:<16} {:>7} {:>6}  HEALTH",
-                "INSTANCE", "STATE", "PID", "PORT"
+                "INSTANCE",
+                "STATE",
+                "PID",
+                "PORT"
             );
             for (s, h) in &rows {
                 let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
-                println!(
+                outln!(
                     "{:<16} {:<16} {pid:>7} {:>6}  {}",
                     s.instance,
                     status_word(s.status),
@@ -232,7 +336,7 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         match targets(&ws, names) {
             Ok(m) => m,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -248,9 +352,9 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         for r in reports {
             match r {
                 Ok(r) if r.how == "not running" => {}
-                Ok(r) => println!("{}: {} in {} ms", r.instance, r.how, r.millis),
+                Ok(r) => outln!("{}: {} in {} ms", r.instance, r.how, r.millis),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     code = ExitCode::from(1);
                 }
             }

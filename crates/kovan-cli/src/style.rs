@@ -11,6 +11,11 @@ pub fn colour() -> bool {
     )
 }
 
+/// NO_COLOR unset or empty: for a terminal other than stdout (usage errors on stderr).
+pub fn colour_allowed() -> bool {
+    colour_for(true, std::env::var_os("NO_COLOR"))
+}
+
 fn colour_for(terminal: bool, no_color: Option<OsString>) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
 }

@@ -13,7 +13,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The chat trio on Redis (prefixes `t_chat_main`, …) with these keys loaded: 1.234 of chat_main's
+/// The chat trio on Redis (prefixes `t_chat_main`, …) with these keys loaded: 1,234 of chat_main's
 /// (2 of them sessions), 3 of chat_api's and 5 of another app's.
 fn trio(redis: &Redis) -> tempfile::TempDir {
     let mut keys = String::new();
@@ -92,10 +92,10 @@ fn keys_prints_each_instances_keys_and_sessions_other_apps_and_dbsize() {
             .map(str::to_string)
             .collect()
     };
-    assert_eq!(row("chat_main")[..4], ["chat_main", "redis", "1.234", "2"]);
+    assert_eq!(row("chat_main")[..4], ["chat_main", "redis", "1,234", "2"]);
     assert_eq!(row("chat_api")[..4], ["chat_api", "redis", "3", "0"]);
     assert!(
-        stdout.contains("other apps  5 keys") && stdout.contains("DBSIZE      1.242"),
+        stdout.contains("other apps  5 keys") && stdout.contains("DBSIZE      1,242"),
         "{stdout}"
     );
 
@@ -114,7 +114,7 @@ fn flush_asks_first_and_without_a_terminal_wants_yes() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("chat_main: 1.234 keys will be deleted (sessions included)."),
+        stdout.contains("chat_main: 1,234 keys will be deleted (sessions included)."),
         "{stdout}"
     );
     assert!(
@@ -152,7 +152,7 @@ fn flush_asks_first_and_without_a_terminal_wants_yes() {
     let out = on_terminal("y\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(
-        text(&out.stdout).contains("chat_main: 1.234 keys deleted, 2 sessions among them."),
+        text(&out.stdout).contains("chat_main: 1,234 keys deleted, 2 sessions among them."),
         "{}",
         text(&out.stdout)
     );
@@ -218,9 +218,26 @@ fn wrong_names_a_stopped_redis_and_missing_arguments_fail_plainly() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let stderr = text(&out.stderr);
         assert!(stderr.contains("refused the connection"), "{stderr}");
+        assert!(stderr.contains("or set managed = true"), "{stderr}");
         assert!(
             !stderr.contains("topsecret") && !text(&out.stdout).contains("topsecret"),
             "{stderr}"
         );
     }
+
+    // Said from the config: never "set managed = true" to a kovan.toml that already has it.
+    let managed = std::fs::read_to_string(&toml).unwrap().replacen(
+        "[redis]\n",
+        "[redis]\nmanaged = true\n",
+        1,
+    );
+    std::fs::write(&toml, managed).unwrap();
+    let out = kovan(&["keys"], ws.path());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("refused the connection")
+            && stderr.contains("kovan.toml says managed = true")
+            && !stderr.contains("set managed = true"),
+        "{stderr}"
+    );
 }

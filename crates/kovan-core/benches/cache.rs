@@ -264,8 +264,10 @@ impl ServerSide {
             .unwrap();
         let longest = latest
             .iter()
-            .filter(|row| redis::from_redis_value::<String>(&row[0]).is_ok_and(|e| e == "command"))
-            .filter_map(|row| redis::from_redis_value::<u64>(&row[3]).ok())
+            .filter(|row| {
+                redis::from_redis_value_ref::<String>(&row[0]).is_ok_and(|e| e == "command")
+            })
+            .filter_map(|row| redis::from_redis_value_ref::<u64>(&row[3]).ok())
             .max()
             .unwrap_or(0);
         self.longest_ms = self.longest_ms.max(longest);

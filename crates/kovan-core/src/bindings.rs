@@ -11,8 +11,8 @@ use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
 use crate::health::HealthEvent;
 use crate::proposal::Proposal;
+use crate::services::redis_server::RedisProbe;
 use crate::store::{EventRecord, HealthSample, StoreSetAside};
-use crate::supervisor::managed_redis::RedisProbe;
 use crate::supervisor::{StopReport, SupervisorError, SupervisorEvent};
 use crate::view::WorkspaceView;
 

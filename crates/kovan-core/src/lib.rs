@@ -3,6 +3,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod detect;
+pub mod django;
 pub mod doctor;
 pub mod error;
 pub mod generate;
@@ -10,13 +11,15 @@ pub mod health;
 pub mod process_table;
 pub mod proposal;
 pub mod recent;
+pub mod redact;
 pub mod running;
 pub mod services;
 pub mod store;
 pub mod supervisor;
+pub mod text;
 pub mod view;
 pub mod workspace;
 
-pub use error::{IpcError, Problem, WorkspaceError};
+pub use error::IpcError;
 pub use view::WorkspaceView;
-pub use workspace::Workspace;
+pub use workspace::{Problem, Workspace, WorkspaceError};

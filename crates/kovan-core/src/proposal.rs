@@ -11,9 +11,8 @@ use ts_rs::TS;
 use crate::detect::{
     self, DetectError, Detection, DjangoAnswer, DjangoSettings, FailedStage, SettingsSource,
 };
-use crate::error::WorkspaceError;
-use crate::supervisor::managed_redis;
-use crate::workspace::{self, suggest_name, FILE_NAME};
+use crate::services::redis_server;
+use crate::workspace::{self, suggest_name, WorkspaceError, FILE_NAME};
 
 /// Used when neither the settings package nor the folder gives a usable project name.
 const FALLBACK_NAME: &str = "django";
@@ -98,7 +97,7 @@ pub fn from_detection(detection: Detection) -> Result<Proposal, ProposalError> {
     let choices = Choices::new(&detection, &folder, &mut undetected);
     let mut text = choices.render(None);
     let parsed = workspace::parse(&file, &text).map_err(ProposalError::Invalid)?;
-    if let Some(Err(why)) = parsed.redis.as_ref().map(managed_redis::can_manage) {
+    if let Some(Err(why)) = parsed.redis.as_ref().map(redis_server::can_manage) {
         text = choices.render(Some(&why));
         workspace::parse(&file, &text).map_err(ProposalError::Invalid)?;
     }

@@ -5,8 +5,9 @@ use std::path::Path;
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::error::{Problem, WorkspaceError};
-use crate::workspace::{self, CacheBackend, DerivedNames, RestartPolicy, Role, Workspace};
+use crate::workspace::{
+    self, CacheBackend, DerivedNames, Problem, RestartPolicy, Role, Workspace, WorkspaceError,
+};
 
 /// The workspace as the window shows it: loaded, or why not.
 #[derive(Debug, Clone, Serialize, TS)]

@@ -44,6 +44,15 @@ fn manage_py_check_passes_for_every_instance_and_a_missing_secret_stops_it() {
             &format!("manage.py check for {}", i.name),
         );
     }
+    // The settings load the env file themselves: a SECRET_KEY missing from it stops them.
+    let env_file = ws.project.django_root.join(".env.chat_api");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("SECRET_KEY="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&env_file, without).unwrap();
     let out = Command::new(support::python())
         .args(["manage.py", "check"])
         .current_dir(&ws.project.django_root)
@@ -56,7 +65,7 @@ fn manage_py_check_passes_for_every_instance_and_a_missing_secret_stops_it() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && stderr.contains("SECRET_KEY is not set: load .env.chat_api"),
+        !out.status.success() && stderr.contains("SECRET_KEY is not set: .env.chat_api"),
         "{stderr}"
     );
 }
@@ -172,6 +181,69 @@ fn instances_answer_health_with_their_derived_names_and_keep_their_cache_keys_ap
         cleared["deleted"].as_u64().unwrap() as usize,
         api_keys.len(),
         "{cleared}"
+    );
+    assert_eq!(redis.keys(), ["other_app:1:x"]);
+}
+
+/// A project whose own settings put another Redis backend in place after Kovan's (django-redis, or
+/// here a fixture with the same FLUSHDB clear()): the generated command and endpoint refuse to clear
+/// it whole, and the other app's key in that database stays.
+#[test]
+fn generated_code_never_clears_a_cache_whole_unless_it_is_the_instances_own() {
+    let redis = Redis::start();
+    let (_dir, ws) = project(&redis);
+    let root = &ws.project.django_root;
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flushing_cache.py"),
+        root.join("flushing_cache.py"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("override_settings.py"),
+        "import os\n\
+         from dashboard_project.multi_server_settings import *  # noqa: F403\n\
+         ALLOWED_HOSTS = ['*']\n\
+         CACHES = {'default': {'BACKEND': 'flushing_cache.FlushingRedisCache',\n\
+         \x20   'LOCATION': os.environ['KOVAN_CACHE_LOCATION']}}\n",
+    )
+    .unwrap();
+    let token = env_of(&ws, "chat_main")
+        .into_iter()
+        .find(|(k, _)| k == "KOVAN_TOKEN")
+        .unwrap()
+        .1;
+    let run = |args: &[&str]| {
+        Command::new(support::python())
+            .arg("manage.py")
+            .args(args)
+            .current_dir(root)
+            .envs(env_of(&ws, "chat_main"))
+            .env("DJANGO_SETTINGS_MODULE", "override_settings")
+            .output()
+            .unwrap()
+    };
+    redis.cli(&["SET", "other_app:1:x", "foreign"]);
+
+    let out = run(&["clear_cache", "--type=cache"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "clear_cache cleared it: {stderr}");
+    assert!(
+        stderr.contains("flushing_cache.FlushingRedisCache is not cleared"),
+        "{stderr}"
+    );
+    assert_eq!(redis.keys(), ["other_app:1:x"]);
+
+    let script = format!(
+        "from django.test import Client\n\
+         r = Client().post('/health/cache/clear/', headers={{'X-Kovan-Token': {token:?}}})\n\
+         print(r.status_code, r.content.decode())"
+    );
+    let out = run(&["shell", "-c", &script]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && shown.contains("409 {") && shown.contains("is not cleared"),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(redis.keys(), ["other_app:1:x"]);
 }

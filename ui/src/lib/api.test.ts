@@ -1,7 +1,7 @@
 import type { Channel } from '@tauri-apps/api/core';
 import { emit } from '@tauri-apps/api/event';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, it, vi } from 'vitest';
 
 import {
   ApiError,
@@ -43,10 +43,6 @@ function send(channel: Channel<LogLine[]>, index: number, message: LogLine[]): v
     .__TAURI_INTERNALS__;
   internals.runCallback(channel.id, { index, message });
 }
-
-afterEach(() => {
-  clearMocks();
-});
 
 describe('api', () => {
   it('calls workspace_view and reload_workspace', async () => {

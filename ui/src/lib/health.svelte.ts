@@ -71,7 +71,7 @@ export function verdict(health: InstanceHealth | null): Verdict {
 }
 
 /** The SVG path of a sparkline `width` x `height` through `points` (gaps where null). */
-export function sparkPath(points: (number | null)[], width: number, height: number): string {
+export function sparkPath(points: readonly (number | null)[], width: number, height: number): string {
   const values = points.filter((p): p is number => p !== null);
   if (values.length === 0) return '';
   const max = Math.max(...values, 1);

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { logLines } from '../test/fixtures';
 import { formatDuration, formatUptime, nextUptimeChange } from './format';
@@ -124,9 +124,6 @@ describe('formatUptime and nextUptimeChange', () => {
 });
 
 describe('formatDuration', () => {
-  beforeEach(() => setLanguage('tr'));
-  afterEach(() => setLanguage('tr'));
-
   it('speaks both languages with two units', () => {
     expect(formatDuration(192_000)).toBe('3 dk 12 sn');
     expect(formatDuration(9_000)).toBe('9 sn');

@@ -1,14 +1,10 @@
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, it } from 'vitest';
 
 import { instanceState, loadedView, stoppedStates } from '../test/fixtures';
 import { deferred } from '../test/harness';
 import type { InstanceState } from './api';
 import { Runtime } from './runtime.svelte';
-
-afterEach(() => {
-  clearMocks();
-});
 
 const instances = loadedView.state === 'loaded' ? loadedView.instances : [];
 

@@ -107,7 +107,7 @@ function envPreview(name: string, port: number, redis: boolean): string {
     `SECRET_KEY='***' (50 characters, hidden)\n` +
     `KOVAN_TOKEN='***' (43 characters, hidden)\n` +
     `DATABASE_NAME='db_${name}.sqlite3'\n` +
-    (redis ? `KOVAN_CACHE_LOCATION='redis://:***@127.0.0.1:6379/0'\n` : '')
+    (redis ? `KOVAN_CACHE_SECRET_URL='redis://:***@127.0.0.1:6379/0'\n` : '')
   );
 }
 
@@ -122,7 +122,7 @@ const envApiDiff = [
   " SECRET_KEY='***' (50 characters, hidden)",
   " KOVAN_TOKEN='***' (43 characters, hidden)",
   " DATABASE_NAME='db_chat_api.sqlite3'",
-  " KOVAN_CACHE_LOCATION='redis://:***@127.0.0.1:6379/0'",
+  " KOVAN_CACHE_SECRET_URL='redis://:***@127.0.0.1:6379/0'",
   "-DEBUG='1'",
   '',
 ].join('\n');
@@ -201,6 +201,9 @@ const djangoAppFiles = [
 
 export const generatorPlanFixture: Plan = {
   djangoRoot: '/home/dev/projects/context7',
+  django: '5.2.19',
+  djangoUnknown: null,
+  settingsFindings: [],
   files: [
     {
       path: '.env.chat_main',

@@ -1,12 +1,13 @@
 // Mounting the whole window against a mocked backend, for the tests that drive it like a user.
 import type { Channel } from '@tauri-apps/api/core';
 import { mockIPC } from '@tauri-apps/api/mocks';
-import { flushSync, mount, unmount } from 'svelte';
+import { flushSync } from 'svelte';
 import { vi } from 'vitest';
 
 import App from '../App.svelte';
 import type { LogLine } from '../lib/bindings/LogLine';
 import { background } from './fixtures';
+import { mountInDocument } from './mounted';
 
 export interface Call {
   cmd: string;
@@ -15,20 +16,12 @@ export interface Call {
 
 export type Handler = (args: Record<string, unknown>) => unknown;
 
-let app: ReturnType<typeof mount> | null = null;
 export let target: HTMLElement;
 
+/** Mount the whole window; setup.ts unmounts it after the test. */
 export function render(): void {
-  target = document.createElement('div');
-  document.body.appendChild(target);
-  app = mount(App, { target });
+  target = mountInDocument(App, {}).target;
   flushSync();
-}
-
-export function cleanup(): void {
-  if (app) unmount(app);
-  app = null;
-  target?.remove();
 }
 
 /**

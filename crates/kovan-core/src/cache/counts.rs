@@ -133,7 +133,7 @@ impl CacheCounts {
 }
 
 /// The workspace's Redis instances, in kovan.toml's order, and their prefixes in the same order.
-pub(crate) fn redis_instances(ws: &Workspace) -> (Vec<&Instance>, Prefixes) {
+fn redis_instances(ws: &Workspace) -> (Vec<&Instance>, Prefixes) {
     let instances: Vec<&Instance> = ws
         .instances
         .iter()

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::IpcError;
+use crate::text::grouped;
 
 /// How far a Redis operation got before it stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,8 +27,12 @@ pub enum Operation {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("Redis at {url} refused the connection: nothing listens there. Start redis-server (or set managed = true under [redis] in kovan.toml so Kovan starts it), then try again.")]
-    RedisRefused { url: String },
+    #[error("Redis at {url} refused the connection: nothing listens there. {}", refused_fix(*managed))]
+    RedisRefused {
+        url: String,
+        /// `[redis] managed` in kovan.toml: the fix differs.
+        managed: bool,
+    },
 
     #[error("Redis at {url} rejected the login ({detail}). Check the user and password in [redis] url in kovan.toml.")]
     RedisAuthFailed { url: String, detail: String },
@@ -107,13 +112,27 @@ pub enum CacheError {
     FlushRunning { scope: String },
 }
 
+/// What to do about a refused connection, worded from the config: never "set managed = true" to
+/// someone who has.
+fn refused_fix(managed: bool) -> &'static str {
+    if managed {
+        "kovan.toml says managed = true, so Kovan starts redis-server when it starts an instance that uses it: start one (`kovan up`, or Start in the window), or start redis-server yourself, then try again."
+    } else {
+        "Start redis-server (or set managed = true under [redis] in kovan.toml so Kovan starts it with the instances), then try again."
+    }
+}
+
 fn during(operation: Operation, reached: Reached) -> String {
     match operation {
         Operation::Connect => " while connecting".into(),
-        Operation::Count => format!(" during the count, after {} keys scanned", reached.scanned),
+        Operation::Count => format!(
+            " during the count, after {} keys scanned",
+            grouped(reached.scanned)
+        ),
         Operation::Flush => format!(
             " during the flush, after {} keys scanned and {} deleted",
-            reached.scanned, reached.deleted
+            grouped(reached.scanned),
+            grouped(reached.deleted)
         ),
     }
 }

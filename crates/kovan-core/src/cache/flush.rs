@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::cancel::CancelToken;
-use super::counts::{self, blocking, now_rfc3339, redis_instances, CacheCounts, RedisKeys};
+use super::counts::{self, blocking, now_rfc3339, CacheCounts};
 use super::error::CacheError;
 use super::progress::{CountProgress, FlushProgress, Throttle};
 use super::redis::{DeleteCommand, Prefixes, RedisCache};
@@ -217,7 +217,7 @@ pub async fn flush(
         .filter(|i| i.cache == CacheBackend::Redis)
         .collect();
     if !redis_scope.is_empty() {
-        done.extend(flush_redis(ws, &redis_scope, preview, cancel, &mut progress).await);
+        done.extend(flush_redis(ws, &redis_scope, cancel, &mut progress).await);
     }
     progress.finish();
 
@@ -296,12 +296,13 @@ fn cancelled(instance: &Instance, method: Option<DeleteCommand>) -> InstanceFlus
     }
 }
 
-/// The Redis instances of the scope, together: `FLUSHDB ASYNC` when a fresh count shows the
-/// database holds nothing else, otherwise one deleting pass over their prefixes.
+/// The Redis instances of the scope, together: one deleting pass over their prefixes. Only keys
+/// this pass's own SCAN matched are deleted, and only what Redis confirmed deleted is counted.
+/// Never FLUSHDB, however empty of other keys the database looked: no check made before it can
+/// stop another client writing a key the moment after (shared/DESIGN.md, "Never FLUSHDB").
 async fn flush_redis<F: FnMut(FlushProgress) + Send>(
     ws: &Workspace,
     scope: &[&Instance],
-    preview: &FlushPreview,
     cancel: &CancelToken,
     progress: &mut Progress<F>,
 ) -> Vec<InstanceFlush> {
@@ -340,29 +341,6 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
         outcome,
     };
 
-    if holds_only(preview, scope) {
-        match flushdb_if_alone(ws, &redis, scope).await {
-            Ok(Some(found)) => {
-                return scope
-                    .iter()
-                    .zip(found)
-                    .map(|(i, (keys, sessions))| {
-                        progress.add(keys, sessions);
-                        report(
-                            i,
-                            keys,
-                            sessions,
-                            DeleteCommand::FlushdbAsync,
-                            FlushOutcome::Done,
-                        )
-                    })
-                    .collect();
-            }
-            Ok(None) => {}
-            Err(e) => return all_failed(&e),
-        }
-    }
-
     let prefixes = Prefixes::new(scope.iter().map(|i| i.names.cache_prefix.as_str()));
     let pass = redis
         .delete_keys(&prefixes, cancel, |batch| {
@@ -379,50 +357,6 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
         .zip(&pass.instances)
         .map(|(i, d)| report(i, d.keys, d.sessions, pass.command, outcome.clone()))
         .collect()
-}
-
-/// The preview saw nothing in the Redis database but the scope's keys (and some of those).
-fn holds_only(preview: &FlushPreview, scope: &[&Instance]) -> bool {
-    let Some(RedisKeys::Counted { other_apps: 0, .. }) = &preview.counts.redis else {
-        return false;
-    };
-    let mut in_scope = 0;
-    for i in &preview.counts.instances {
-        if i.backend != CacheBackend::Redis {
-            continue;
-        }
-        let Some((keys, _)) = i.count.counted() else {
-            return false;
-        };
-        if scope.iter().any(|s| s.name == i.instance) {
-            in_scope += keys;
-        } else if keys > 0 {
-            return false;
-        }
-    }
-    in_scope > 0
-}
-
-/// Count again; if the database still holds only the scope's keys, `FLUSHDB ASYNC` it (guarded
-/// by its size, in one script). Returns each scope instance's (keys, sessions) when it did.
-async fn flushdb_if_alone(
-    ws: &Workspace,
-    redis: &RedisCache,
-    scope: &[&Instance],
-) -> Result<Option<Vec<(u64, u64)>>, CacheError> {
-    let (members, prefixes) = redis_instances(ws);
-    let fresh = redis.count(&prefixes, |_| {}).await?;
-    let indices: Vec<usize> = scope
-        .iter()
-        .filter_map(|s| members.iter().position(|m| m.name == s.name))
-        .collect();
-    if fresh.outside(&indices) > 0 || fresh.scanned == 0 {
-        return Ok(None);
-    }
-    if !redis.flushdb_if_size(fresh.scanned).await? {
-        return Ok(None);
-    }
-    Ok(Some(indices.iter().map(|&i| fresh.instances[i]).collect()))
 }
 
 /// Running totals, reported at most every 50 ms.

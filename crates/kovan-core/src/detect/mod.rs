@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::redact;
 use crate::workspace;
 
 /// The script run with `python -c`; it prints one line starting with [`MARK`].
@@ -267,7 +268,11 @@ fn settings_default(manage_py: &str) -> Option<String> {
             let quote = &after[open..open + 1];
             let rest = &after[open + 1..];
             let value = &rest[..rest.find(quote)?];
-            workspace::is_dotted_module(value).then(|| value.to_string())
+            // Kovan's own line (kovan gen adds it for DJANGO_SERVER_INSTANCE) names its settings,
+            // not the project's.
+            let kovans =
+                value == "multi_server_settings" || value.ends_with(".multi_server_settings");
+            (workspace::is_dotted_module(value) && !kovans).then(|| value.to_string())
         })
 }
 
@@ -349,7 +354,7 @@ fn ask_django(root: &Path, python: &str, settings: &str) -> DjangoAnswer {
     match serde_json::from_str::<DjangoAnswer>(line) {
         Ok(DjangoAnswer::Read(mut s)) => {
             for cache in &mut s.caches {
-                cache.location = cache.location.iter().map(|l| redact(l)).collect();
+                cache.location = cache.location.iter().map(|l| redact::url_text(l)).collect();
             }
             DjangoAnswer::Read(s)
         }
@@ -358,17 +363,6 @@ fn ask_django(root: &Path, python: &str, settings: &str) -> DjangoAnswer {
             FailedStage::Python,
             format!("Kovan could not read Django's answer: {e}"),
         ),
-    }
-}
-
-/// A location with any URL password replaced by `***`: detections are shown in the window.
-fn redact(location: &str) -> String {
-    match url::Url::parse(location) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => location.to_string(),
     }
 }
 
@@ -393,14 +387,5 @@ mod tests {
         assert_eq!(settings_default(commented), None);
         let computed = "os.environ.setdefault('DJANGO_SETTINGS_MODULE', f'{name}.settings')";
         assert_eq!(settings_default(computed), None);
-    }
-
-    #[test]
-    fn redacts_passwords_in_locations() {
-        assert_eq!(
-            redact("redis://:secret@127.0.0.1:6379/1"),
-            "redis://:***@127.0.0.1:6379/1"
-        );
-        assert_eq!(redact("/var/tmp/django_cache"), "/var/tmp/django_cache");
     }
 }

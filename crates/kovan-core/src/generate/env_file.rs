@@ -35,7 +35,12 @@ pub fn line(key: &str, value: &str) -> String {
 /// Read the variables of an env file in the dialects Kovan writes and users commonly edit to:
 /// `KEY=value`, `export KEY=value`, single or double quotes, `#` comments.
 pub fn parse(text: &str) -> HashMap<String, String> {
-    let mut vars = HashMap::new();
+    parse_pairs(text).into_iter().collect()
+}
+
+/// [`parse`], keeping the file's order (a later line for the same key wins, as in a shell).
+pub fn parse_pairs(text: &str) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = Vec::new();
     for raw in text.lines() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -55,7 +60,9 @@ pub fn parse(text: &str) -> HashMap<String, String> {
             // Unquoted: a ` #` starts a comment, as in python-dotenv.
             value.split(" #").next().unwrap_or("").trim().to_string()
         };
-        vars.insert(key.trim().to_string(), value);
+        let key = key.trim().to_string();
+        vars.retain(|(k, _)| *k != key);
+        vars.push((key, value));
     }
     vars
 }
@@ -76,14 +83,14 @@ pub fn redact(text: &str) -> String {
         match (key, value) {
             (Some(k), Some(v)) if SECRET_KEYS.contains(&k) => {
                 out.push_str(&format!(
-                    "{k}='***' ({} characters, hidden)\n",
+                    "{k}='{}' ({} characters, hidden)\n",
+                    crate::redact::MASK,
                     v.chars().count()
                 ));
             }
             (Some(k), Some(v)) if v.contains("://") => match url::Url::parse(&v) {
-                Ok(mut url) if url.password().is_some() => {
-                    let _ = url.set_password(Some("***"));
-                    out.push_str(&format!("{k}='{url}'\n"));
+                Ok(url) if url.password().is_some() => {
+                    out.push_str(&format!("{k}='{}'\n", crate::redact::url(&url)));
                 }
                 _ => out.push_str(line),
             },
@@ -156,7 +163,7 @@ mod tests {
 
     #[test]
     fn previews_hide_secrets_and_passwords() {
-        let text = "# c\nSECRET_KEY='abc$def'\nKOVAN_TOKEN='tok'\nKOVAN_CACHE_LOCATION='redis://u:pw@127.0.0.1:6379/0'\nX='1'\n";
+        let text = "# c\nSECRET_KEY='abc$def'\nKOVAN_TOKEN='tok'\nKOVAN_CACHE_SECRET_URL='redis://u:pw@127.0.0.1:6379/0'\nX='1'\n";
         let shown = redact(text);
         assert!(
             !shown.contains("abc$def") && !shown.contains("tok'") && !shown.contains(":pw@"),

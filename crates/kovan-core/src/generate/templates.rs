@@ -7,7 +7,11 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use super::GenerateError;
+use crate::django::{self, version, FeatureChoice, ProjectFacts};
 use crate::workspace::{Role, Workspace};
+
+/// Where Kovan's staff-only console page is mounted (a path under the site's root).
+pub const CONSOLE_PATH: &str = "kovan/";
 
 const SETTINGS_TEMPLATE: &str = include_str!("../../templates/django/multi_server_settings.py.j2");
 
@@ -33,6 +37,18 @@ pub const DJANGO_APP_FILES: &[(&str, &str)] = &[
     (
         "redis_prefix.py",
         include_str!("../../templates/django/kovan_django/redis_prefix.py"),
+    ),
+    (
+        "whole_cache.py",
+        include_str!("../../templates/django/kovan_django/whole_cache.py"),
+    ),
+    (
+        "scope.py",
+        include_str!("../../templates/django/kovan_django/scope.py"),
+    ),
+    (
+        "debug.py",
+        include_str!("../../templates/django/kovan_django/debug.py"),
     ),
     (
         "management/__init__.py",
@@ -77,6 +93,14 @@ struct InstanceContext<'a> {
     static_root: &'a str,
     media_root: &'a str,
     log_file: &'a str,
+    env_file: &'a str,
+}
+
+#[derive(Serialize)]
+struct FeatureContext {
+    what: &'static str,
+    /// A Python tuple literal, `(5, 1, 0)`.
+    since: String,
 }
 
 /// A value as a Python literal. JSON string syntax is valid Python string syntax.
@@ -89,7 +113,7 @@ fn py(value: Value) -> String {
     }
 }
 
-pub fn settings(ws: &Workspace) -> Result<String, GenerateError> {
+pub fn settings(ws: &Workspace, facts: &ProjectFacts) -> Result<String, GenerateError> {
     let mut env = Environment::new();
     env.set_keep_trailing_newline(true);
     env.add_filter("py", py);
@@ -113,6 +137,28 @@ pub fn settings(ws: &Workspace) -> Result<String, GenerateError> {
             static_root: &i.names.static_root,
             media_root: &i.names.media_root,
             log_file: &i.names.log_file,
+            env_file: &i.names.env_file,
+        })
+        .collect();
+    let choice = FeatureChoice::new(facts.django, &django::wanted_features(ws));
+    let listed = |features: &[version::Feature]| -> Vec<FeatureContext> {
+        features
+            .iter()
+            .map(|f| FeatureContext {
+                what: f.what(),
+                since: f.since().python_tuple(),
+            })
+            .collect()
+    };
+    // `uses.sqliteTransactionMode`: what the template may write, by the table in django::version.
+    let uses: std::collections::BTreeMap<String, bool> = version::FEATURES
+        .iter()
+        .map(|row| {
+            let name = serde_json::to_value(row.feature)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            (name, choice.uses(row.feature))
         })
         .collect();
     let engine = match ws.database {
@@ -126,6 +172,12 @@ pub fn settings(ws: &Workspace) -> Result<String, GenerateError> {
         project => ws.project.name,
         engine => engine,
         instances => instances,
+        django_target => facts.django.map(|v| v.series()),
+        features_used => listed(&choice.used),
+        features_left_out => listed(&choice.left_out),
+        uses => uses,
+        oldest_supported => version::OLDEST_SUPPORTED.python_tuple(),
+        console_path => CONSOLE_PATH,
     };
     env.get_template("settings")
         .and_then(|t| t.render(ctx))

@@ -22,8 +22,8 @@ pub use resources::Resources;
 pub use sqlite::{DatabaseHealth, WriteLock};
 
 use crate::running;
+use crate::services::redis_server::{self, RedisProbe};
 use crate::store::{now_millis, HealthSample, Store};
-use crate::supervisor::managed_redis::{self, RedisProbe};
 use crate::workspace::{Instance, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,7 +212,7 @@ impl Gate {
 /// PING latency and DBSIZE; over TLS one DBSIZE round trip through the cache module's client.
 async fn probe_redis(redis: &crate::workspace::RedisConfig) -> Result<RedisProbe, String> {
     if redis.url().scheme() == "redis" {
-        return managed_redis::probe(redis)
+        return redis_server::probe(redis)
             .await
             .ok_or_else(|| format!("{} does not answer PING within 1 s", redis.redacted()));
     }

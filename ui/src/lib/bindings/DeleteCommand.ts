@@ -3,4 +3,4 @@
 /**
  * How the keys were deleted.
  */
-export type DeleteCommand = "unlink" | "del" | "flushdbAsync";
+export type DeleteCommand = "unlink" | "del";

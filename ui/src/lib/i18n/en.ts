@@ -185,6 +185,8 @@ export const en: { readonly [K in MessageKey]: string } = {
   'generator.group.djangoApp': 'Kovan’s Django app',
   'generator.group.nginx': 'nginx',
   'generator.group.procfile': 'Procfile',
+  'generator.group.gitignore': 'Your .gitignore (Kovan’s block)',
+  'generator.group.managePy': 'Your manage.py (Kovan’s lines)',
 
   'generator.status.new': 'New',
   'generator.status.unchanged': 'Unchanged',

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { en } from './en';
 import { DEFAULT_LANGUAGE, language, setLanguage, STORAGE_KEY, t, toggleLanguage } from './index.svelte';
@@ -39,15 +39,6 @@ describe('dictionaries', () => {
 });
 
 describe('t / setLanguage', () => {
-  beforeEach(() => {
-    localStorage.clear();
-    setLanguage(DEFAULT_LANGUAGE);
-  });
-  afterEach(() => {
-    localStorage.clear();
-    setLanguage(DEFAULT_LANGUAGE);
-  });
-
   it('defaults to Turkish', () => {
     expect(DEFAULT_LANGUAGE).toBe('tr');
     expect(language()).toBe('tr');

@@ -185,6 +185,8 @@ export const tr = {
   'generator.group.djangoApp': 'Kovan Django uygulaması',
   'generator.group.nginx': 'nginx',
   'generator.group.procfile': 'Procfile',
+  'generator.group.gitignore': '.gitignore dosyanız (Kovan bloğu)',
+  'generator.group.managePy': 'manage.py dosyanız (Kovan satırları)',
 
   'generator.status.new': 'Yeni',
   'generator.status.unchanged': 'Değişmedi',

@@ -18,17 +18,6 @@ pub struct KeyspaceCount {
     pub other: u64,
 }
 
-impl KeyspaceCount {
-    /// Keys of the instances not listed in `indices`, plus other apps' keys.
-    pub fn outside(&self, indices: &[usize]) -> u64 {
-        let others: u64 = (0..self.instances.len())
-            .filter(|i| !indices.contains(i))
-            .map(|i| self.instances[i].0)
-            .sum();
-        others + self.other
-    }
-}
-
 impl RedisCache {
     /// Count the keys of every prefix, their cached sessions and everyone else's keys, in one pass.
     pub async fn count(

@@ -1,5 +1,5 @@
 //! Deleting instances' keys: `SCAN` then `UNLINK` in small batches, the next `SCAN` already on its
-//! way while a batch is deleted; or `FLUSHDB ASYNC` when the database holds nothing else.
+//! way while a batch is deleted. Never `FLUSHDB`: only keys a SCAN matched are deleted.
 
 use std::collections::VecDeque;
 
@@ -26,8 +26,6 @@ pub enum DeleteCommand {
     Unlink,
     /// For servers without UNLINK (before Redis 4) or where it is renamed away.
     Del,
-    /// The whole database at once, because it held nothing but the flushed instances' keys.
-    FlushdbAsync,
 }
 
 /// Keys deleted for one instance.
@@ -84,7 +82,7 @@ impl Batch {
     async fn delete(self, mut conn: MultiplexedConnection, command: DeleteCommand) -> BatchResult {
         let name = match command {
             DeleteCommand::Del => "DEL",
-            _ => "UNLINK",
+            DeleteCommand::Unlink => "UNLINK",
         };
         // A pipeline, not MULTI/EXEC: nothing to roll back, and a transaction would hold off
         // every other client for the whole batch.
@@ -192,26 +190,6 @@ impl RedisCache {
             pass.error = Some(self.error(&e, Operation::Flush, reached));
         }
         pass
-    }
-
-    /// `FLUSHDB ASYNC`, but only if the database still holds exactly `expected` keys: the count
-    /// that found nothing but the flushed instances' keys. Checked and done in one script, so no
-    /// client can slip a key in between. `Ok(false)` when the check fails or the server refuses
-    /// (scripts or FLUSHDB disabled): then the caller deletes key by key.
-    pub async fn flushdb_if_size(&self, expected: u64) -> Result<bool, CacheError> {
-        const SCRIPT: &str = "if redis.call('DBSIZE') == tonumber(ARGV[1]) then \
-             redis.call('FLUSHDB', 'ASYNC') return 1 else return 0 end";
-        let reply: Result<i64, RedisError> = redis::cmd("EVAL")
-            .arg(SCRIPT)
-            .arg(0)
-            .arg(expected)
-            .query_async(&mut self.conn.clone())
-            .await;
-        match reply {
-            Ok(done) => Ok(done == 1),
-            Err(e) if e.is_io_error() => Err(self.error(&e, Operation::Flush, Reached::default())),
-            Err(_) => Ok(false),
-        }
     }
 }
 

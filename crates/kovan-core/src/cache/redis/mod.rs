@@ -60,6 +60,8 @@ struct Server {
     /// The password as written and as decoded, wiped from any message that might echo it.
     secrets: Vec<String>,
     tls: bool,
+    /// `[redis] managed`, for the wording of a refused connection.
+    managed: bool,
     timeouts: Timeouts,
 }
 
@@ -81,8 +83,8 @@ impl RedisCache {
             |e: RedisError| server.error(&e, Operation::Connect, Reached::default());
         let client = redis::Client::open(config.url().as_str()).map_err(connect_error)?;
         let settings = AsyncConnectionConfig::new()
-            .set_connection_timeout(timeouts.connect)
-            .set_response_timeout(timeouts.response);
+            .set_connection_timeout(Some(timeouts.connect))
+            .set_response_timeout(Some(timeouts.response));
         let mut conn = match client
             .get_multiplexed_async_connection_with_config(&settings)
             .await
@@ -179,14 +181,15 @@ impl Server {
             url: config.redacted(),
             secrets,
             tls: config.url().scheme() == "rediss",
+            managed: config.managed,
             timeouts,
         }
     }
 
     fn scrub(&self, text: String) -> String {
-        self.secrets
-            .iter()
-            .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
+        self.secrets.iter().fold(text, |text, secret| {
+            text.replace(secret.as_str(), crate::redact::MASK)
+        })
     }
 
     /// Tell apart what the user fixes differently: a server that is down, a wrong password, TLS, a
@@ -204,7 +207,10 @@ impl Server {
             };
         }
         if e.is_connection_refusal() {
-            return CacheError::RedisRefused { url };
+            return CacheError::RedisRefused {
+                url,
+                managed: self.managed,
+            };
         }
         if e.is_timeout() {
             return CacheError::RedisTimeout {

@@ -13,6 +13,11 @@ project_urls = import_module(settings.KOVAN_PROJECT_URLCONF)
 urlpatterns = [
     path("health/", views.health, name="kovan_health"),
     path("health/cache/clear/", views.clear_cache, name="kovan_clear_cache"),
+    *(
+        [path(settings.KOVAN_CONSOLE_PATH, views.console, name="kovan_console")]
+        if getattr(settings, "KOVAN_CONSOLE_PATH", None)
+        else []
+    ),
     *project_urls.urlpatterns,
 ]
 

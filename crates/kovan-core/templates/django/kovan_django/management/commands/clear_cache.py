@@ -8,6 +8,8 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from kovan_django import whole_cache
+
 ENGINES = "django.contrib.sessions.backends."
 CACHE_ENGINES = {ENGINES + "cache", ENGINES + "cached_db"}
 DB_ENGINES = {ENGINES + "db", ENGINES + "cached_db"}
@@ -50,8 +52,11 @@ class Command(BaseCommand):
             return "cache not cleared: LocMemCache lives in the server (POST /health/cache/clear/)"
         if isinstance(cache, DummyCache):
             return "cache: nothing stored (DummyCache)"
+        why = whole_cache.refusal(cache)
+        if why is not None:
+            raise CommandError(f"{settings.KOVAN_INSTANCE}: {why}")
         if not self.dry_run:
-            cache.clear()  # a file folder or a table of this instance's own, never a shared Redis
+            whole_cache.clear(cache)  # a file folder or a table of this instance's own
         return f"{type(cache).__name__} {'would be cleared' if self.dry_run else 'cleared'}"
 
     def clear_sessions(self, part):

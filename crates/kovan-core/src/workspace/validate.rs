@@ -1,436 +1,28 @@
-//! kovan.toml: load it, validate it, and derive every per-instance name.
-//!
-//! [`derive_names`] is the only place a database file, cache prefix, cookie name or per-instance path
-//! is made; everything else (the window, the CLI, generated config) shows what it returns.
+//! The validator: every rule a kovan.toml is held to, each problem reported with its field, line
+//! and fix, all of them in one pass.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
-use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 use toml::Spanned;
-use ts_rs::TS;
 
-use crate::error::{Problem, WorkspaceError};
+use super::error::Problem;
+use super::locate::normalize;
+use super::model::{
+    CacheBackend, DatabaseEngine, Instance, Preset, Project, RedisConfig, Role, SupervisorSettings,
+    Workspace, RESTART_POLICIES,
+};
+use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
+use super::raw::{RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSupervisor};
+use super::toml_error::line_at;
 
-pub const FILE_NAME: &str = "kovan.toml";
-/// The environment variable that names the workspace when no `--workspace` is given.
-pub const ENV_VAR: &str = "KOVAN_WORKSPACE";
-pub const MAX_NAME_LEN: usize = 32;
 const PORT_RANGE: std::ops::RangeInclusive<i64> = 1024..=65535;
 const WEIGHT_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
 
-/// A loaded, valid kovan.toml.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Workspace {
-    /// Absolute path of the kovan.toml.
-    pub file: PathBuf,
-    pub project: Project,
-    pub redis: Option<RedisConfig>,
-    pub database: DatabaseEngine,
-    pub instances: Vec<Instance>,
-    pub presets: Vec<Preset>,
-    pub supervisor: SupervisorSettings,
-}
-
-/// How Kovan runs the instances: `[supervisor]` in kovan.toml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SupervisorSettings {
-    /// Between SIGTERM to an instance's process group and SIGKILL.
-    pub stop_grace: std::time::Duration,
-    /// For the port to accept and /health/ to answer 200.
-    pub start_timeout: std::time::Duration,
-    /// Lines of output kept in memory per instance.
-    pub log_lines: usize,
-}
-
-impl Default for SupervisorSettings {
-    fn default() -> Self {
-        Self {
-            stop_grace: std::time::Duration::from_secs(5),
-            start_timeout: std::time::Duration::from_secs(30),
-            log_lines: 5000,
-        }
-    }
-}
-
-/// What to do when an instance exits on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum RestartPolicy {
-    #[default]
-    Never,
-    /// Start again after a crash, waiting 1 s, 2 s, 4 s... up to `max_restarts` times in a row.
-    OnFailure,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Project {
-    pub name: String,
-    /// Absolute path of the folder with manage.py.
-    pub django_root: PathBuf,
-    /// The project's own settings module; the instances run Kovan's settings that import it.
-    pub settings: String,
-    pub python: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RedisConfig {
-    url: url::Url,
-    pub managed: bool,
-}
-
-impl RedisConfig {
-    /// The URL to connect with, password included. Never show it: use [`RedisConfig::redacted`].
-    pub fn url(&self) -> &url::Url {
-        &self.url
-    }
-
-    /// The URL with its password replaced, safe for the window and logs.
-    pub fn redacted(&self) -> String {
-        let mut shown = self.url.clone();
-        if shown.password().is_some() {
-            let _ = shown.set_password(Some("***"));
-        }
-        shown.to_string()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
-#[serde(rename_all = "lowercase")]
-pub enum DatabaseEngine {
-    #[default]
-    Sqlite,
-    Postgresql,
-}
-
-/// Which part of the site an instance serves; nginx routes by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    #[default]
-    Main,
-    Api,
-    Websocket,
-}
-
-/// The Django cache backend an instance uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
-#[serde(rename_all = "lowercase")]
-pub enum CacheBackend {
-    #[default]
-    Redis,
-    Locmem,
-    File,
-    Db,
-    Dummy,
-}
-
-impl Role {
-    const ALL: [(&'static str, Role); 3] = [
-        ("main", Role::Main),
-        ("api", Role::Api),
-        ("websocket", Role::Websocket),
-    ];
-}
-
-const RESTART_POLICIES: [(&str, RestartPolicy); 2] = [
-    ("never", RestartPolicy::Never),
-    ("on-failure", RestartPolicy::OnFailure),
-];
-
-impl CacheBackend {
-    const ALL: [(&'static str, CacheBackend); 5] = [
-        ("redis", CacheBackend::Redis),
-        ("locmem", CacheBackend::Locmem),
-        ("file", CacheBackend::File),
-        ("db", CacheBackend::Db),
-        ("dummy", CacheBackend::Dummy),
-    ];
-
-    /// The Django backend class this maps to.
-    pub fn django_class(self) -> &'static str {
-        match self {
-            Self::Redis => "django.core.cache.backends.redis.RedisCache",
-            Self::Locmem => "django.core.cache.backends.locmem.LocMemCache",
-            Self::File => "django.core.cache.backends.filebased.FileBasedCache",
-            Self::Db => "django.core.cache.backends.db.DatabaseCache",
-            Self::Dummy => "django.core.cache.backends.dummy.DummyCache",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Instance {
-    pub name: String,
-    pub port: u16,
-    pub role: Role,
-    pub cache: CacheBackend,
-    /// Seconds, Django's TIMEOUT.
-    pub cache_timeout: u32,
-    /// nginx upstream weight.
-    pub weight: u32,
-    pub names: DerivedNames,
-    /// The command that runs it, when not `{python} manage.py runserver 127.0.0.1:{port}`;
-    /// run by /bin/sh with `{python}` and `{port}` filled in.
-    pub command: Option<String>,
-    pub restart: RestartPolicy,
-    pub max_restarts: u32,
-}
-
-/// Every name that keeps one instance apart from the others.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct DerivedNames {
-    /// SQLite file relative to the Django root, or the PostgreSQL database name.
-    pub database: String,
-    /// Django KEY_PREFIX; Redis keys are `{prefix}:{version}:{key}`.
-    pub cache_prefix: String,
-    /// Where a per-instance cache lives: the LocMem name, the file cache's folder (relative to the
-    /// Django root) or the database cache's table. None for Redis (the URL is the workspace's) and dummy.
-    pub cache_location: Option<String>,
-    pub session_cookie: String,
-    pub csrf_cookie: String,
-    pub static_root: String,
-    pub media_root: String,
-    pub env_file: String,
-    pub log_file: String,
-}
-
-/// Names a project already uses, taking the place of derived ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NameOverrides {
-    pub database: Option<String>,
-    pub cache_prefix: Option<String>,
-    pub cache_location: Option<String>,
-    pub session_cookie: Option<String>,
-    pub csrf_cookie: Option<String>,
-    pub static_root: Option<String>,
-    pub media_root: Option<String>,
-    pub env_file: Option<String>,
-    pub log_file: Option<String>,
-}
-
-/// The one function that makes per-instance names.
-pub fn derive_names(
-    project: &str,
-    instance: &str,
-    engine: DatabaseEngine,
-    cache: CacheBackend,
-    overrides: &NameOverrides,
-) -> DerivedNames {
-    let pick = |given: &Option<String>, derived: String| given.clone().unwrap_or(derived);
-    DerivedNames {
-        database: pick(
-            &overrides.database,
-            match engine {
-                DatabaseEngine::Sqlite => format!("db_{instance}.sqlite3"),
-                DatabaseEngine::Postgresql => format!("{project}_{instance}"),
-            },
-        ),
-        cache_prefix: pick(&overrides.cache_prefix, format!("{project}_{instance}")),
-        cache_location: match cache {
-            CacheBackend::Redis | CacheBackend::Dummy => None,
-            CacheBackend::Locmem => Some(pick(
-                &overrides.cache_location,
-                format!("{project}_{instance}"),
-            )),
-            CacheBackend::File => {
-                Some(pick(&overrides.cache_location, format!("cache_{instance}")))
-            }
-            CacheBackend::Db => Some(pick(
-                &overrides.cache_location,
-                format!("kovan_cache_{instance}"),
-            )),
-        },
-        session_cookie: pick(&overrides.session_cookie, format!("sessionid_{instance}")),
-        csrf_cookie: pick(&overrides.csrf_cookie, format!("csrftoken_{instance}")),
-        static_root: pick(&overrides.static_root, format!("staticfiles_{instance}")),
-        media_root: pick(&overrides.media_root, format!("media_{instance}")),
-        env_file: pick(&overrides.env_file, format!(".env.{instance}")),
-        log_file: pick(&overrides.log_file, format!("logs/{instance}.log")),
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Preset {
-    pub name: String,
-    pub instances: Vec<String>,
-}
-
-impl Workspace {
-    pub fn instance(&self, name: &str) -> Option<&Instance> {
-        self.instances.iter().find(|i| i.name == name)
-    }
-
-    /// The Python interpreter, as run from the Django root: `python` from kovan.toml, else the
-    /// project's `.venv` or `venv`, else `python3` from PATH.
-    pub fn python(&self) -> String {
-        if let Some(python) = &self.project.python {
-            return python.clone();
-        }
-        virtualenv_python(&self.project.django_root)
-            .unwrap_or(FALLBACK_PYTHON)
-            .to_string()
-    }
-}
-
-/// The interpreter used when kovan.toml names none and the Django root has no virtualenv.
-pub const FALLBACK_PYTHON: &str = "python3";
-
-/// The Python of the project's `.venv`, else its `venv`, relative to the Django root.
-pub fn virtualenv_python(django_root: &Path) -> Option<&'static str> {
-    [".venv/bin/python", "venv/bin/python"]
-        .into_iter()
-        .find(|candidate| django_root.join(candidate).is_file())
-}
-
-/// The kovan.toml a path names: the path itself, or `kovan.toml` inside it when it is a folder.
-pub fn file_in(path: &Path) -> PathBuf {
-    let path = normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
-    if path.is_dir() {
-        path.join(FILE_NAME)
-    } else {
-        path
-    }
-}
-
-/// The workspace named explicitly (`--workspace`), else by `KOVAN_WORKSPACE`; `None` when neither is.
-pub fn named(explicit: Option<&Path>, env: Option<OsString>) -> Option<PathBuf> {
-    explicit
-        .map(Path::to_path_buf)
-        .or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from))
-        .map(|p| file_in(&p))
-}
-
-/// The nearest kovan.toml in `start` or a folder above it.
-pub fn find_upwards(start: &Path) -> Option<PathBuf> {
-    let start = std::path::absolute(start).ok()?;
-    start
-        .ancestors()
-        .map(|dir| dir.join(FILE_NAME))
-        .find(|f| f.is_file())
-}
-
-/// Read and validate a kovan.toml (or the one inside a folder).
-pub fn load(path: &Path) -> Result<Workspace, WorkspaceError> {
-    let file = file_in(path);
-    let source = std::fs::read_to_string(&file).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            WorkspaceError::NotFound { path: file.clone() }
-        } else {
-            WorkspaceError::Unreadable {
-                path: file.clone(),
-                source,
-            }
-        }
-    })?;
-    parse(&file, &source)
-}
-
-/// Validate kovan.toml text as if it were read from `file` (whose folder anchors relative paths).
-pub fn parse(file: &Path, source: &str) -> Result<Workspace, WorkspaceError> {
-    let invalid = |problems| WorkspaceError::Invalid {
-        path: file.to_path_buf(),
-        problems,
-    };
-    let raw: RawFile =
-        toml::from_str(source).map_err(|e| invalid(vec![toml_problem(source, &e)]))?;
-    let root = file.parent().unwrap_or(Path::new("."));
-    let mut v = Validator {
-        source,
-        problems: Vec::new(),
-    };
-    let workspace = v.workspace(file, root, raw);
-    if v.problems.is_empty() {
-        Ok(workspace)
-    } else {
-        Err(invalid(v.problems))
-    }
-}
-
-// ---- the file as written ----
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    project: RawProject,
-    redis: Option<RawRedis>,
-    database: Option<RawDatabase>,
-    #[serde(default, rename = "instance")]
-    instances: Vec<RawInstance>,
-    #[serde(default, rename = "preset")]
-    presets: IndexMap<String, Spanned<RawPreset>>,
-    supervisor: Option<RawSupervisor>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSupervisor {
-    stop_grace: Option<Spanned<i64>>,
-    start_timeout: Option<Spanned<i64>>,
-    log_lines: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProject {
-    name: Spanned<String>,
-    django_root: Option<Spanned<String>>,
-    settings: Spanned<String>,
-    python: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRedis {
-    url: Spanned<String>,
-    #[serde(default)]
-    managed: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDatabase {
-    engine: Spanned<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawInstance {
-    name: Spanned<String>,
-    port: Spanned<i64>,
-    command: Option<Spanned<String>>,
-    restart: Option<Spanned<String>>,
-    max_restarts: Option<Spanned<i64>>,
-    role: Option<Spanned<String>>,
-    cache: Option<Spanned<String>>,
-    cache_timeout: Option<Spanned<i64>>,
-    weight: Option<Spanned<i64>>,
-    database: Option<Spanned<String>>,
-    cache_prefix: Option<Spanned<String>>,
-    cache_location: Option<Spanned<String>>,
-    session_cookie: Option<Spanned<String>>,
-    csrf_cookie: Option<Spanned<String>>,
-    static_root: Option<Spanned<String>>,
-    media_root: Option<Spanned<String>>,
-    env_file: Option<Spanned<String>>,
-    log_file: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPreset {
-    instances: Vec<Spanned<String>>,
-}
-
-// ---- validation ----
-
-struct Validator<'s> {
-    source: &'s str,
-    problems: Vec<Problem>,
+pub(super) struct Validator<'s> {
+    pub(super) source: &'s str,
+    pub(super) problems: Vec<Problem>,
 }
 
 /// What kind of value a derived name is, for collision messages and checks.
@@ -471,7 +63,7 @@ impl Validator<'_> {
         });
     }
 
-    fn workspace(&mut self, file: &Path, root: &Path, raw: RawFile) -> Workspace {
+    pub(super) fn workspace(&mut self, file: &Path, root: &Path, raw: RawFile) -> Workspace {
         let project = self.project(root, raw.project);
         let database = match raw.database {
             None => DatabaseEngine::Sqlite,
@@ -530,14 +122,14 @@ impl Validator<'_> {
             stop_grace: secs(self.number(
                 raw.stop_grace.as_ref(),
                 0..=600,
-                5,
+                d.stop_grace.as_secs() as u32,
                 "supervisor.stop_grace",
                 "seconds between SIGTERM and SIGKILL",
             )),
             start_timeout: secs(self.number(
                 raw.start_timeout.as_ref(),
                 1..=3600,
-                30,
+                d.start_timeout.as_secs() as u32,
                 "supervisor.start_timeout",
                 "seconds to wait for /health/",
             )),
@@ -606,7 +198,7 @@ impl Validator<'_> {
                 self.report(
                     "redis.url",
                     line,
-                    format!("`{}` is not a URL ({e}).", redact_text(text)),
+                    format!("`{}` is not a URL ({e}).", crate::redact::url_text(text)),
                     fix.into(),
                 );
                 return None;
@@ -1171,81 +763,6 @@ fn nested<'a>(
     }
 }
 
-/// Instance, project and preset names end up in file names, cookie names, cache key prefixes and
-/// SCAN patterns, so they are held to `[a-z][a-z0-9_]{0,31}`. Returns (message, fix).
-pub fn check_name(name: &str, what: &str) -> Result<(), (String, String)> {
-    let suggestion = suggest_name(name);
-    let fix = if suggestion.is_empty() || suggestion == name {
-        format!("Use 1 to {MAX_NAME_LEN} characters: a lower-case letter, then a-z, 0-9 or _ (e.g. chat_main).")
-    } else {
-        format!("Use a lower-case letter, then a-z, 0-9 or _, e.g. \"{suggestion}\".")
-    };
-    let problem = if name.is_empty() {
-        format!("the {what} name is empty.")
-    } else if name.chars().count() > MAX_NAME_LEN {
-        format!(
-            "the {what} name `{name}` is {} characters long; the limit is {MAX_NAME_LEN}.",
-            name.chars().count()
-        )
-    } else if name.contains('/') || name.contains('\\') || name.contains("..") {
-        format!("the {what} name `{name}` holds a path separator or `..`; it becomes part of file names.")
-    } else if let Some(c) = name.chars().find(|c| matches!(c, '*' | '?' | '[' | ']')) {
-        format!("the {what} name `{name}` holds the glob character `{c}`, which would widen cache-key patterns.")
-    } else if name.chars().any(char::is_whitespace) {
-        format!("the {what} name `{name}` holds a space.")
-    } else if name.chars().any(|c| c.is_uppercase()) {
-        format!("the {what} name `{name}` has upper-case letters.")
-    } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        format!("the {what} name `{name}` must start with a letter a-z.")
-    } else if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
-    {
-        format!("the {what} name `{name}` holds `{c}`; only a-z, 0-9 and _ are allowed.")
-    } else {
-        return Ok(());
-    };
-    Err((problem, fix))
-}
-
-/// `name` lower-cased with every run of other characters turned into one `_`, leading digits and
-/// underscores dropped, cut to the length limit; empty when nothing usable is left.
-pub fn suggest_name(name: &str) -> String {
-    let mut s: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    while s.contains("__") {
-        s = s.replace("__", "_");
-    }
-    let s = s.trim_matches('_');
-    let s = s.trim_start_matches(|c: char| c.is_ascii_digit() || c == '_');
-    s.chars().take(MAX_NAME_LEN).collect()
-}
-
-/// RFC 6265 cookie-name token: no controls, spaces or separators.
-fn check_cookie_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("it is empty".into());
-    }
-    match name.chars().find(|&c| {
-        !c.is_ascii() || c.is_ascii_control() || c == ' ' || "()<>@,;:\\\"/[]?={}".contains(c)
-    }) {
-        Some(c) => Err(format!(
-            "`{}` is not allowed in a cookie name",
-            c.escape_default()
-        )),
-        None => Ok(()),
-    }
-}
-
 fn check_relative_path(p: &str) -> Result<(), &'static str> {
     let path = Path::new(p);
     if p.trim().is_empty() {
@@ -1270,20 +787,6 @@ fn path_key(p: &str) -> String {
         .join("/")
 }
 
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 fn is_identifier(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && s.len() <= 63
@@ -1296,139 +799,4 @@ pub(crate) fn is_dotted_module(s: &str) -> bool {
             part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
-}
-
-fn redact_text(url: &str) -> String {
-    // A URL that failed to parse may still hold a password between `:` and `@`.
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
-fn line_at(source: &str, offset: usize) -> u32 {
-    let offset = offset.min(source.len());
-    u32::try_from(
-        source.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1,
-    )
-    .unwrap_or(u32::MAX)
-}
-
-/// The dotted path of the key on the line at `offset`: `instance[2].prot`, `project.nme`.
-fn field_at(source: &str, offset: usize) -> String {
-    let target = line_at(source, offset) as usize;
-    let mut table = String::new();
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    let mut key = String::new();
-    for (i, line) in source.lines().enumerate().take(target) {
-        let t = line.trim();
-        let on_target = i + 1 == target;
-        match table_header(t) {
-            Some((true, h)) => {
-                let n = counts.entry(h.clone()).or_default();
-                *n += 1;
-                table = format!("{h}[{n}]");
-                key.clear();
-            }
-            Some((false, h)) => {
-                table = h;
-                key.clear();
-            }
-            // A malformed header: no table or key can be named with confidence.
-            None if t.starts_with('[') && on_target => {
-                table.clear();
-                key.clear();
-            }
-            None if on_target => {
-                key = t
-                    .split('=')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .trim_matches('"')
-                    .to_string();
-            }
-            None => {}
-        }
-    }
-    match (table.is_empty(), key.is_empty()) {
-        (true, _) => key,
-        (false, true) => table,
-        (false, false) => format!("{table}.{key}"),
-    }
-}
-
-/// `[name]` or `[[name]]` (is_array, name), ignoring a trailing comment.
-fn table_header(line: &str) -> Option<(bool, String)> {
-    let line = line.split('#').next().unwrap_or("").trim();
-    let (array, inner) = match line.strip_prefix("[[") {
-        Some(rest) => (true, rest.strip_suffix("]]")?),
-        None => (false, line.strip_prefix('[')?.strip_suffix(']')?),
-    };
-    let inner = inner.trim();
-    let valid = !inner.is_empty()
-        && inner
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | ' '));
-    valid.then(|| (array, inner.to_string()))
-}
-
-fn toml_problem(source: &str, e: &toml::de::Error) -> Problem {
-    let message = e.message().trim().to_string();
-    let (line, field) = match e.span() {
-        Some(span) => (
-            Some(line_at(source, span.start)),
-            field_at(source, span.start),
-        ),
-        None => (None, String::new()),
-    };
-    let fix = if message.starts_with("unknown field") {
-        "Remove the key or correct its spelling; the keys allowed here are listed above."
-    } else if message.starts_with("missing field") {
-        "Add the missing key."
-    } else if message.starts_with("invalid type") {
-        "Give the value the type named above: numbers without quotes, text in quotes."
-    } else {
-        "Correct the TOML syntax at that line."
-    };
-    Problem {
-        field: if field.is_empty() {
-            "kovan.toml".into()
-        } else {
-            field
-        },
-        line,
-        message: format!("{message}."),
-        fix: fix.into(),
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = Role::ALL
-            .iter()
-            .find(|(_, r)| r == self)
-            .map_or("", |(n, _)| n);
-        f.write_str(name)
-    }
-}
-
-impl fmt::Display for CacheBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = CacheBackend::ALL
-            .iter()
-            .find(|(_, c)| c == self)
-            .map_or("", |(n, _)| n);
-        f.write_str(name)
-    }
 }

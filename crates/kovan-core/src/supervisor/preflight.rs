@@ -1,0 +1,111 @@
+//! Why an instance cannot start, checked before anything is started: the interpreter, manage.py,
+//! the env file and the port (with who holds it, and whether that is a lost instance of ours).
+
+use super::*;
+
+impl Supervisor {
+    /// Why `instance` cannot start now, checked without starting anything.
+    pub fn preflight(&self, instance: &str, options: StartOptions) -> Result<(), SupervisorError> {
+        let i = self.instance(instance)?;
+        if let Some(state) = self.state(instance) {
+            if matches!(
+                state.status,
+                RunStatus::Starting | RunStatus::Running | RunStatus::Stopping
+            ) {
+                return Err(SupervisorError::AlreadyRunning {
+                    instance: instance.into(),
+                    state: format!("{:?}", state.status).to_lowercase(),
+                });
+            }
+        }
+        let root = &self.inner.ws.project.django_root;
+        if i.command.is_none() {
+            let python = self.python_path();
+            if python.components().count() > 1 && !python.is_file() {
+                return Err(SupervisorError::Missing {
+                    instance: instance.into(),
+                    what: "the Python interpreter".into(),
+                    path: python.display().to_string(),
+                    fix: "Create the virtualenv (python3 -m venv .venv and install the requirements), or set [project] python in kovan.toml.".into(),
+                });
+            }
+            if !root.join("manage.py").is_file() {
+                return Err(SupervisorError::Missing {
+                    instance: instance.into(),
+                    what: "manage.py".into(),
+                    path: root.join("manage.py").display().to_string(),
+                    fix: "Set [project] django_root to the folder with manage.py.".into(),
+                });
+            }
+        }
+        let env = root.join(&i.names.env_file);
+        if !env.is_file() {
+            return Err(SupervisorError::Missing {
+                instance: instance.into(),
+                what: "its env file".into(),
+                path: env.display().to_string(),
+                fix: "Generate the config first (Config generator, or kovan gen --write).".into(),
+            });
+        }
+        let port = options.port.unwrap_or(i.port);
+        if !process_table::port_is_free(port) {
+            return Err(self.port_conflict(instance, port));
+        }
+        Ok(())
+    }
+
+    pub(super) fn port_conflict(&self, instance: &str, port: u16) -> SupervisorError {
+        let owner = process_table::port_owner(port);
+        let root = &self.inner.ws.project.django_root;
+        // A lost instance: a process of this workspace's Django root serving this instance's port.
+        let lost_instance = owner.as_ref().is_some_and(|o| {
+            let pgid = pgid_of(o.pid);
+            let leader = pgid
+                .and_then(process_table::cmdline)
+                .map(|a| a.join(" "))
+                .unwrap_or_default();
+            process_table::cwd(o.pid).as_deref() == Some(root.as_path())
+                && (o.command.contains(&format!(":{port}")) || leader.contains(&format!(":{port}")))
+        });
+        let taken: Vec<u16> = self.inner.ws.instances.iter().map(|i| i.port).collect();
+        SupervisorError::PortInUse {
+            instance: instance.into(),
+            port,
+            owner,
+            lost_instance,
+            next_free: port
+                .checked_add(1)
+                .and_then(|p| process_table::next_free_port(p, &taken)),
+        }
+    }
+
+    /// Stop the process that holds `instance`'s port, only when it is that instance, left running
+    /// by an earlier Kovan and no longer tracked.
+    pub async fn stop_lost_instance(&self, instance: &str) -> Result<StopReport, SupervisorError> {
+        let port = self.instance(instance)?.port;
+        match self.port_conflict(instance, port) {
+            SupervisorError::PortInUse {
+                lost_instance: true,
+                owner: Some(owner),
+                ..
+            } => {
+                let pgid = pgid_of(owner.pid).unwrap_or(owner.pid);
+                let report = self.stop_group(instance, pgid, port).await?;
+                if let Some(store) = &self.inner.store {
+                    let _ = store.forget_process(&self.inner.ws.file, instance);
+                }
+                Ok(report)
+            }
+            other => Err(other),
+        }
+    }
+
+    pub(super) fn python_path(&self) -> PathBuf {
+        let python = PathBuf::from(self.inner.ws.python());
+        if python.components().count() > 1 && python.is_relative() {
+            self.inner.ws.project.django_root.join(python)
+        } else {
+            python
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Starting: one instance or several (all checked first), the managed Redis when they need it, the
+//! command and environment of a run, and the wait until it is ready.
+
+use super::*;
+
+impl Supervisor {
+    /// Start one instance and wait until it is ready (or has failed).
+    pub async fn start(
+        &self,
+        instance: &str,
+        options: StartOptions,
+    ) -> Result<InstanceState, SupervisorError> {
+        self.preflight(instance, options)?;
+        if self.instance(instance)?.cache == crate::workspace::CacheBackend::Redis {
+            self.ensure_redis().await?;
+        }
+        self.reset_restarts(instance);
+        self.spawn_and_wait(instance, options).await
+    }
+
+    pub(super) fn reset_restarts(&self, instance: &str) {
+        if let Some(slot) = self.slots().get_mut(instance) {
+            slot.state.restarts = 0;
+        }
+    }
+
+    /// Start a preset's members in order, after checking all of them: if any check fails, none starts.
+    pub async fn start_preset(&self, preset: &str) -> Result<Vec<InstanceState>, SupervisorError> {
+        let members = self
+            .inner
+            .ws
+            .presets
+            .iter()
+            .find(|p| p.name == preset)
+            .map(|p| p.instances.clone())
+            .ok_or_else(|| SupervisorError::UnknownPreset {
+                preset: preset.into(),
+            })?;
+        self.start_many(&members).await
+    }
+
+    /// Start several instances in order, all checked first.
+    pub async fn start_many(
+        &self,
+        members: &[String],
+    ) -> Result<Vec<InstanceState>, SupervisorError> {
+        let pending: Vec<&String> = members
+            .iter()
+            .filter(|m| {
+                !self
+                    .state(m)
+                    .is_some_and(|s| matches!(s.status, RunStatus::Running | RunStatus::Starting))
+            })
+            .collect();
+        let mut problems: Vec<SupervisorError> = pending
+            .iter()
+            .filter_map(|m| self.preflight(m, StartOptions::default()).err())
+            .collect();
+        let needs_redis = pending.iter().any(|m| {
+            self.inner
+                .ws
+                .instance(m)
+                .is_some_and(|i| i.cache == crate::workspace::CacheBackend::Redis)
+        });
+        if needs_redis {
+            if let Err(e) = self.redis_startable().await {
+                problems.push(e);
+            }
+        }
+        if !problems.is_empty() {
+            let message = format!(
+                "Nothing was started: {}",
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            return Err(SupervisorError::Preflight { problems, message });
+        }
+        if needs_redis {
+            self.ensure_redis().await?;
+        }
+        let mut states = Vec::new();
+        for m in pending {
+            self.reset_restarts(m);
+            states.push(self.spawn_and_wait(m, StartOptions::default()).await?);
+        }
+        Ok(states)
+    }
+
+    pub(super) async fn redis_startable(&self) -> Result<(), SupervisorError> {
+        let Some(redis) = &self.inner.ws.redis else {
+            return Ok(());
+        };
+        if redis_server::answers(redis).await
+            || self
+                .state(REDIS_SERVICE)
+                .is_some_and(|s| s.status == RunStatus::Running)
+        {
+            return Ok(());
+        }
+        let fail = |why: String| SupervisorError::Redis {
+            url: redis.redacted(),
+            why,
+        };
+        if !redis.managed {
+            return Err(fail(
+                "kovan.toml says managed = false: start it, or set managed = true so Kovan does."
+                    .into(),
+            ));
+        }
+        redis_server::can_manage(redis).map_err(fail)?;
+        redis_server::server_binary().map_err(fail)?;
+        Ok(())
+    }
+
+    /// Make sure the workspace's Redis answers, starting it when kovan.toml lets Kovan manage it.
+    pub async fn ensure_redis(&self) -> Result<(), SupervisorError> {
+        let Some(redis) = self.inner.ws.redis.clone() else {
+            return Ok(());
+        };
+        if redis_server::answers(&redis).await {
+            return Ok(());
+        }
+        self.redis_startable().await?;
+        let port = redis_server::can_manage(&redis).map_err(|why| SupervisorError::Redis {
+            url: redis.redacted(),
+            why,
+        })?;
+        let binary = redis_server::server_binary().map_err(|why| SupervisorError::Redis {
+            url: redis.redacted(),
+            why,
+        })?;
+        let dir = crate::store::data_dir().join("redis");
+        std::fs::create_dir_all(&dir).map_err(|e| SupervisorError::Spawn {
+            instance: REDIS_SERVICE.into(),
+            message: format!("{}: {e}", dir.display()),
+        })?;
+        let mut argv = vec![binary.display().to_string()];
+        argv.extend(redis_server::server_args(port, &dir));
+        let run = self.begin_run(REDIS_SERVICE, port);
+        let pgid = self.spawn_group(REDIS_SERVICE, run, argv, &dir, Vec::new(), port, None)?;
+        if redis_server::wait_until_up(port, Duration::from_secs(10)).await {
+            self.update(REDIS_SERVICE, Some(run), |s| s.status = RunStatus::Running);
+            Ok(())
+        } else {
+            let _ = self.stop_group(REDIS_SERVICE, pgid, port).await;
+            self.update(REDIS_SERVICE, Some(run), |s| {
+                s.status = RunStatus::FailedToStart;
+                s.detail = Some("redis-server did not accept connections within 10 s".into());
+            });
+            Err(SupervisorError::Redis {
+                url: redis.redacted(),
+                why: "the redis-server Kovan started did not accept connections within 10 s; see its log.".into(),
+            })
+        }
+    }
+
+    pub(super) fn begin_run(&self, instance: &str, port: u16) -> u64 {
+        let run = {
+            let mut slots = self.slots();
+            let slot = slots
+                .get_mut(instance)
+                .expect("slot exists for every instance");
+            slot.run += 1;
+            slot.stop_requested = false;
+            let restarts = slot.state.restarts;
+            slot.state = InstanceState::stopped(instance, port);
+            slot.state.status = RunStatus::Starting;
+            slot.state.restarts = restarts;
+            slot.run
+        };
+        self.publish(instance);
+        run
+    }
+
+    pub(super) fn command_for(&self, i: &Instance, port: u16) -> Vec<String> {
+        match &i.command {
+            Some(cmd) => {
+                let filled = cmd
+                    .replace("{port}", &port.to_string())
+                    .replace("{python}", &self.python_path().display().to_string());
+                // exec: the server itself leads the group and its exit is what wait() sees.
+                vec!["/bin/sh".into(), "-c".into(), format!("exec {filled}")]
+            }
+            None => vec![
+                self.python_path().display().to_string(),
+                "manage.py".into(),
+                "runserver".into(),
+                format!("127.0.0.1:{port}"),
+            ],
+        }
+    }
+
+    pub(super) fn instance_env(&self, i: &Instance, port: u16) -> Vec<(String, String)> {
+        let root = &self.inner.ws.project.django_root;
+        let mut env: Vec<(String, String)> = std::fs::read_to_string(root.join(&i.names.env_file))
+            .map(|t| env_file::parse(&t).into_iter().collect())
+            .unwrap_or_default();
+        env.retain(|(k, _)| k != "DJANGO_SERVER_PORT");
+        env.extend([
+            ("DJANGO_SERVER_INSTANCE".into(), i.name.clone()),
+            ("DJANGO_SERVER_PORT".into(), port.to_string()),
+            (
+                "DJANGO_SETTINGS_MODULE".into(),
+                crate::generate::settings_module(&self.inner.ws),
+            ),
+            // Kovan writes logs/{name}.log itself; the generated settings then skip their file handler.
+            ("KOVAN_SUPERVISED".into(), "1".into()),
+            // Lines arrive as printed, not in 8 kB blocks.
+            ("PYTHONUNBUFFERED".into(), "1".into()),
+        ]);
+        env
+    }
+
+    pub(super) async fn spawn_and_wait(
+        &self,
+        instance: &str,
+        options: StartOptions,
+    ) -> Result<InstanceState, SupervisorError> {
+        let i = self.instance(instance)?.clone();
+        let port = options.port.unwrap_or(i.port);
+        let run = self.begin_run(instance, port);
+        let argv = self.command_for(&i, port);
+        let env = self.instance_env(&i, port);
+        let log_file = self.inner.ws.project.django_root.join(&i.names.log_file);
+        let root = self.inner.ws.project.django_root.clone();
+        let (exit_tx, mut exit_rx) = watch::channel(false);
+        let pgid = match self.spawn_group(
+            instance,
+            run,
+            argv,
+            &root,
+            env,
+            port,
+            Some((log_file, exit_tx)),
+        ) {
+            Ok(pgid) => pgid,
+            Err(e) => {
+                self.update(instance, Some(run), |s| {
+                    s.status = RunStatus::FailedToStart;
+                    s.detail = Some(e.to_string());
+                });
+                return Err(e);
+            }
+        };
+        let deadline = Instant::now() + self.inner.ws.supervisor.start_timeout;
+        loop {
+            if *exit_rx.borrow() {
+                // The exit watcher has already recorded the crash.
+                return Ok(self.state(instance).expect("slot"));
+            }
+            if readiness::is_ready(port).await {
+                self.update(instance, Some(run), |s| {
+                    if s.status == RunStatus::Starting {
+                        s.status = RunStatus::Running;
+                    }
+                });
+                let started = self
+                    .state(instance)
+                    .and_then(|s| s.started_at)
+                    .unwrap_or_else(store_now);
+                self.record_process(instance, pgid, port, started, String::new());
+                self.record_event(
+                    instance,
+                    "start",
+                    serde_json::json!({ "port": port, "pid": pgid }),
+                );
+                return Ok(self.state(instance).expect("slot"));
+            }
+            if Instant::now() >= deadline {
+                let secs = self.inner.ws.supervisor.start_timeout.as_secs();
+                let _ = self.stop_group(instance, pgid, port).await;
+                let last = self.last_lines(instance);
+                self.update(instance, Some(run), |s| {
+                    s.status = RunStatus::FailedToStart;
+                    s.detail = Some(format!(
+                        "/health/ did not answer 200 on port {port} within {secs} s"
+                    ));
+                    s.last_lines = last;
+                    s.pid = None;
+                });
+                self.forget(instance);
+                self.record_event(
+                    instance,
+                    "failed_to_start",
+                    serde_json::json!({ "port": port }),
+                );
+                return Ok(self.state(instance).expect("slot"));
+            }
+            tokio::select! {
+                _ = exit_rx.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(150)) => {}
+            }
+        }
+    }
+
+    /// Spawn `argv` as the leader of a new process group, pump its output and watch its exit.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn spawn_group(
+        &self,
+        instance: &str,
+        run: u64,
+        argv: Vec<String>,
+        cwd: &std::path::Path,
+        env: Vec<(String, String)>,
+        port: u16,
+        log_and_exit: Option<(PathBuf, watch::Sender<bool>)>,
+    ) -> Result<i32, SupervisorError> {
+        let spawn_err = |message: String| SupervisorError::Spawn {
+            instance: instance.into(),
+            message,
+        };
+        let mut command = CommandWrap::with_new(&argv[0], |c| {
+            c.args(&argv[1..])
+                .current_dir(cwd)
+                .envs(env)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+        });
+        command.wrap(ProcessGroup::leader());
+        let mut child = command
+            .spawn()
+            .map_err(|e| spawn_err(format!("{}: {e}", argv[0])))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| spawn_err("exited before its PID could be read".into()))?
+            as i32;
+        let started = store_now();
+        {
+            let mut slots = self.slots();
+            let slot = slots.get_mut(instance).expect("slot");
+            slot.pgid = Some(pid);
+            slot.state.pid = Some(pid);
+            slot.state.started_at = Some(started);
+        }
+        self.publish(instance);
+        self.record_process(instance, pid, port, started, argv.join(" "));
+        self.note(
+            instance,
+            &format!("kovan: started {} (PID {pid}, port {port})", argv.join(" ")),
+        );
+
+        let (log_file, exit_tx) = match log_and_exit {
+            Some((path, tx)) => (LogFile::open(path).ok(), Some(tx)),
+            None => (None, None),
+        };
+        let log_file = Arc::new(Mutex::new(log_file));
+        let stdout = child.stdout().take();
+        let stderr = child.stderr().take();
+        let pumps = [
+            stdout.map(|s| {
+                tokio::spawn(self.clone().pump(
+                    instance.to_string(),
+                    Stream::Stdout,
+                    s,
+                    log_file.clone(),
+                ))
+            }),
+            stderr.map(|s| {
+                tokio::spawn(self.clone().pump(
+                    instance.to_string(),
+                    Stream::Stderr,
+                    s,
+                    log_file.clone(),
+                ))
+            }),
+        ];
+        tokio::spawn(self.clone().watch_exit(
+            instance.to_string(),
+            run,
+            child,
+            pid,
+            port,
+            pumps,
+            exit_tx,
+        ));
+        Ok(pid)
+    }
+}

@@ -1,0 +1,116 @@
+//! What the supervisor knows of each instance: its run status, the state a card shows, the events
+//! it reports, and the slot that holds a run's ring, subscribers and process group.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::logs::{LogLine, LogRing};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum RunStatus {
+    Stopped,
+    Starting,
+    Running,
+    Stopping,
+    Crashed,
+    FailedToStart,
+}
+
+/// One instance as the card shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceState {
+    pub instance: String,
+    pub status: RunStatus,
+    pub pid: Option<i32>,
+    /// The port it runs on (kovan.toml's, or the free one the user chose instead).
+    pub port: u16,
+    /// Unix milliseconds.
+    #[ts(type = "number | null")]
+    pub started_at: Option<i64>,
+    /// Automatic restarts since the user last started it.
+    pub restarts: u32,
+    /// How it stopped, why it crashed or failed to start.
+    pub detail: Option<String>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// The last lines it printed, kept with a crash.
+    pub last_lines: Vec<String>,
+    /// Found running after the panel restarted (its output before that is not in the ring).
+    pub adopted: bool,
+}
+
+impl InstanceState {
+    pub(super) fn stopped(instance: &str, port: u16) -> Self {
+        Self {
+            instance: instance.to_string(),
+            status: RunStatus::Stopped,
+            pid: None,
+            port,
+            started_at: None,
+            restarts: 0,
+            detail: None,
+            exit_code: None,
+            signal: None,
+            last_lines: Vec::new(),
+            adopted: false,
+        }
+    }
+}
+
+/// What the supervisor reports as it works.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum SupervisorEvent {
+    Status(InstanceState),
+    Log {
+        instance: String,
+        lines: Vec<LogLine>,
+    },
+}
+
+pub type EventSink = Arc<dyn Fn(SupervisorEvent) + Send + Sync>;
+/// Receives an instance's new log lines; returns false to unsubscribe.
+pub type LogSubscriber = Box<dyn FnMut(&[LogLine]) -> bool + Send>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StopReport {
+    pub instance: String,
+    /// "terminated" (exited after SIGTERM), "killed" (SIGKILL after the grace period) or "not running".
+    pub how: String,
+    #[ts(type = "number")]
+    pub millis: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartOptions {
+    /// Run on this port instead of kovan.toml's (the "next free port" choice after a conflict).
+    pub port: Option<u16>,
+}
+
+pub(super) struct Slot {
+    pub(super) state: InstanceState,
+    pub(super) ring: LogRing,
+    pub(super) subscribers: Vec<LogSubscriber>,
+    pub(super) pgid: Option<i32>,
+    /// Bumped on every start, so a task from an earlier run cannot overwrite a newer state.
+    pub(super) run: u64,
+    pub(super) stop_requested: bool,
+}
+
+impl Slot {
+    pub(super) fn new(instance: &str, port: u16, capacity: usize) -> Self {
+        Self {
+            state: InstanceState::stopped(instance, port),
+            ring: LogRing::new(capacity),
+            subscribers: Vec::new(),
+            pgid: None,
+            run: 0,
+            stop_requested: false,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! kovan.toml: load it, validate it, and derive every per-instance name.
+//!
+//! [`derive_names`] is the only place a database file, cache prefix, cookie name or per-instance path
+//! is made; everything else (the window, the CLI, generated config) shows what it returns.
+//!
+//! The rooms: [`model`] holds the types, [`locate`] finds the file, `raw` is the file as written,
+//! `validate` holds every rule, [`names`] derives the per-instance names, `toml_error` places a
+//! TOML error on its line, [`error`] says what is wrong.
+
+pub mod error;
+pub mod locate;
+pub mod model;
+pub mod names;
+mod raw;
+mod toml_error;
+mod validate;
+
+use std::path::Path;
+
+pub use error::{Problem, WorkspaceError};
+pub use locate::{file_in, find_upwards, named, ENV_VAR, FILE_NAME};
+pub use model::{
+    virtualenv_python, CacheBackend, DatabaseEngine, DerivedNames, Instance, Preset, Project,
+    RedisConfig, RestartPolicy, Role, SupervisorSettings, Workspace, FALLBACK_PYTHON,
+};
+pub use names::{check_name, derive_names, suggest_name, NameOverrides, MAX_NAME_LEN};
+pub(crate) use validate::is_dotted_module;
+
+use raw::RawFile;
+use toml_error::toml_problem;
+use validate::Validator;
+
+/// Read and validate a kovan.toml (or the one inside a folder).
+pub fn load(path: &Path) -> Result<Workspace, WorkspaceError> {
+    let file = file_in(path);
+    let source = std::fs::read_to_string(&file).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            WorkspaceError::NotFound { path: file.clone() }
+        } else {
+            WorkspaceError::Unreadable {
+                path: file.clone(),
+                source,
+            }
+        }
+    })?;
+    parse(&file, &source)
+}
+
+/// Validate kovan.toml text as if it were read from `file` (whose folder anchors relative paths).
+pub fn parse(file: &Path, source: &str) -> Result<Workspace, WorkspaceError> {
+    let invalid = |problems| WorkspaceError::Invalid {
+        path: file.to_path_buf(),
+        problems,
+    };
+    let raw: RawFile =
+        toml::from_str(source).map_err(|e| invalid(vec![toml_problem(source, &e)]))?;
+    let root = file.parent().unwrap_or(Path::new("."));
+    let mut v = Validator {
+        source,
+        problems: Vec::new(),
+    };
+    let workspace = v.workspace(file, root, raw);
+    if v.problems.is_empty() {
+        Ok(workspace)
+    } else {
+        Err(invalid(v.problems))
+    }
+}

@@ -1,0 +1,234 @@
+//! The workspace as Kovan uses it: a valid kovan.toml's project, Redis, database, instances,
+//! presets and supervisor settings, in types.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use ts_rs::TS;
+
+/// A loaded, valid kovan.toml.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workspace {
+    /// Absolute path of the kovan.toml.
+    pub file: PathBuf,
+    pub project: Project,
+    pub redis: Option<RedisConfig>,
+    pub database: DatabaseEngine,
+    pub instances: Vec<Instance>,
+    pub presets: Vec<Preset>,
+    pub supervisor: SupervisorSettings,
+}
+
+/// How Kovan runs the instances: `[supervisor]` in kovan.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupervisorSettings {
+    /// Between SIGTERM to an instance's process group and SIGKILL.
+    pub stop_grace: std::time::Duration,
+    /// For the port to accept and /health/ to answer 200.
+    pub start_timeout: std::time::Duration,
+    /// Lines of output kept in memory per instance.
+    pub log_lines: usize,
+}
+
+impl Default for SupervisorSettings {
+    fn default() -> Self {
+        Self {
+            stop_grace: std::time::Duration::from_secs(5),
+            start_timeout: std::time::Duration::from_secs(30),
+            log_lines: 5000,
+        }
+    }
+}
+
+/// What to do when an instance exits on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    #[default]
+    Never,
+    /// Start again after a crash, waiting 1 s, 2 s, 4 s... up to `max_restarts` times in a row.
+    OnFailure,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    pub name: String,
+    /// Absolute path of the folder with manage.py.
+    pub django_root: PathBuf,
+    /// The project's own settings module; the instances run Kovan's settings that import it.
+    pub settings: String,
+    pub python: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisConfig {
+    pub(super) url: url::Url,
+    pub managed: bool,
+}
+
+impl RedisConfig {
+    /// The URL to connect with, password included. Never show it: use [`RedisConfig::redacted`].
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+
+    /// The URL with its password replaced, safe for the window and logs.
+    pub fn redacted(&self) -> String {
+        crate::redact::url(&self.url)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseEngine {
+    #[default]
+    Sqlite,
+    Postgresql,
+}
+
+/// Which part of the site an instance serves; nginx routes by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Main,
+    Api,
+    Websocket,
+}
+
+/// The Django cache backend an instance uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheBackend {
+    #[default]
+    Redis,
+    Locmem,
+    File,
+    Db,
+    Dummy,
+}
+
+impl Role {
+    pub(super) const ALL: [(&'static str, Role); 3] = [
+        ("main", Role::Main),
+        ("api", Role::Api),
+        ("websocket", Role::Websocket),
+    ];
+}
+
+pub(super) const RESTART_POLICIES: [(&str, RestartPolicy); 2] = [
+    ("never", RestartPolicy::Never),
+    ("on-failure", RestartPolicy::OnFailure),
+];
+
+impl CacheBackend {
+    pub(super) const ALL: [(&'static str, CacheBackend); 5] = [
+        ("redis", CacheBackend::Redis),
+        ("locmem", CacheBackend::Locmem),
+        ("file", CacheBackend::File),
+        ("db", CacheBackend::Db),
+        ("dummy", CacheBackend::Dummy),
+    ];
+
+    /// The Django backend class this maps to.
+    pub fn django_class(self) -> &'static str {
+        match self {
+            Self::Redis => "django.core.cache.backends.redis.RedisCache",
+            Self::Locmem => "django.core.cache.backends.locmem.LocMemCache",
+            Self::File => "django.core.cache.backends.filebased.FileBasedCache",
+            Self::Db => "django.core.cache.backends.db.DatabaseCache",
+            Self::Dummy => "django.core.cache.backends.dummy.DummyCache",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub name: String,
+    pub port: u16,
+    pub role: Role,
+    pub cache: CacheBackend,
+    /// Seconds, Django's TIMEOUT.
+    pub cache_timeout: u32,
+    /// nginx upstream weight.
+    pub weight: u32,
+    pub names: DerivedNames,
+    /// The command that runs it, when not `{python} manage.py runserver 127.0.0.1:{port}`;
+    /// run by /bin/sh with `{python}` and `{port}` filled in.
+    pub command: Option<String>,
+    pub restart: RestartPolicy,
+    pub max_restarts: u32,
+}
+
+/// Every name that keeps one instance apart from the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DerivedNames {
+    /// SQLite file relative to the Django root, or the PostgreSQL database name.
+    pub database: String,
+    /// Django KEY_PREFIX; Redis keys are `{prefix}:{version}:{key}`.
+    pub cache_prefix: String,
+    /// Where a per-instance cache lives: the LocMem name, the file cache's folder (relative to the
+    /// Django root) or the database cache's table. None for Redis (the URL is the workspace's) and dummy.
+    pub cache_location: Option<String>,
+    pub session_cookie: String,
+    pub csrf_cookie: String,
+    pub static_root: String,
+    pub media_root: String,
+    pub env_file: String,
+    pub log_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preset {
+    pub name: String,
+    pub instances: Vec<String>,
+}
+
+impl Workspace {
+    pub fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+
+    /// The Python interpreter, as run from the Django root: `python` from kovan.toml, else the
+    /// project's `.venv` or `venv`, else `python3` from PATH.
+    pub fn python(&self) -> String {
+        if let Some(python) = &self.project.python {
+            return python.clone();
+        }
+        virtualenv_python(&self.project.django_root)
+            .unwrap_or(FALLBACK_PYTHON)
+            .to_string()
+    }
+}
+
+/// The interpreter used when kovan.toml names none and the Django root has no virtualenv.
+pub const FALLBACK_PYTHON: &str = "python3";
+
+/// The Python of the project's `.venv`, else its `venv`, relative to the Django root.
+pub fn virtualenv_python(django_root: &Path) -> Option<&'static str> {
+    [".venv/bin/python", "venv/bin/python"]
+        .into_iter()
+        .find(|candidate| django_root.join(candidate).is_file())
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = Role::ALL
+            .iter()
+            .find(|(_, r)| r == self)
+            .map_or("", |(n, _)| n);
+        f.write_str(name)
+    }
+}
+
+impl fmt::Display for CacheBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = CacheBackend::ALL
+            .iter()
+            .find(|(_, c)| c == self)
+            .map_or("", |(n, _)| n);
+        f.write_str(name)
+    }
+}

@@ -1,0 +1,79 @@
+//! kovan.toml as written: the serde structs it is read into, each value with its span so the
+//! validator can name the line of what is wrong.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub(super) project: RawProject,
+    pub(super) redis: Option<RawRedis>,
+    pub(super) database: Option<RawDatabase>,
+    #[serde(default, rename = "instance")]
+    pub(super) instances: Vec<RawInstance>,
+    #[serde(default, rename = "preset")]
+    pub(super) presets: IndexMap<String, Spanned<RawPreset>>,
+    pub(super) supervisor: Option<RawSupervisor>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSupervisor {
+    pub(super) stop_grace: Option<Spanned<i64>>,
+    pub(super) start_timeout: Option<Spanned<i64>>,
+    pub(super) log_lines: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProject {
+    pub(super) name: Spanned<String>,
+    pub(super) django_root: Option<Spanned<String>>,
+    pub(super) settings: Spanned<String>,
+    pub(super) python: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRedis {
+    pub(super) url: Spanned<String>,
+    #[serde(default)]
+    pub(super) managed: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    pub(super) engine: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInstance {
+    pub(super) name: Spanned<String>,
+    pub(super) port: Spanned<i64>,
+    pub(super) command: Option<Spanned<String>>,
+    pub(super) restart: Option<Spanned<String>>,
+    pub(super) max_restarts: Option<Spanned<i64>>,
+    pub(super) role: Option<Spanned<String>>,
+    pub(super) cache: Option<Spanned<String>>,
+    pub(super) cache_timeout: Option<Spanned<i64>>,
+    pub(super) weight: Option<Spanned<i64>>,
+    pub(super) database: Option<Spanned<String>>,
+    pub(super) cache_prefix: Option<Spanned<String>>,
+    pub(super) cache_location: Option<Spanned<String>>,
+    pub(super) session_cookie: Option<Spanned<String>>,
+    pub(super) csrf_cookie: Option<Spanned<String>>,
+    pub(super) static_root: Option<Spanned<String>>,
+    pub(super) media_root: Option<Spanned<String>>,
+    pub(super) env_file: Option<Spanned<String>>,
+    pub(super) log_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPreset {
+    pub(super) instances: Vec<Spanned<String>>,
+}
