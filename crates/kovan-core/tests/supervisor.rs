@@ -145,6 +145,9 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
     std::fs::write(&toml, text).unwrap();
     let ws = workspace::load(dir.path()).unwrap();
     kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+    // /health/ answers 503 until the migrations are applied (`kovan up` asks first).
+    kovan_core::django::migrations::migrate_unit(&ws, ws.instance("chat_main").unwrap(), |_| {})
+        .unwrap();
     let (sup, _events) = supervisor(ws);
     let state = sup
         .start("chat_main", StartOptions::default())
