@@ -54,7 +54,7 @@ const restart: Finding = {
   instances: ['chat_main'],
   message: 'chat_main was started before .env.chat_main changed',
   why: 'It still runs with the old values.',
-  fix: 'Restart chat_main (yeniden başlatma gerekli).',
+  fix: 'Restart chat_main so that it reads them.',
   fixAction: { type: 'restart', instance: 'chat_main' },
   mismatch: null,
 };

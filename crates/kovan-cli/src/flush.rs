@@ -146,7 +146,7 @@ fn deleting_line() -> impl FnMut(FlushProgress) + Send {
     let terminal = std::io::stderr().is_terminal();
     move |p: FlushProgress| {
         if terminal {
-            err!(
+            err_raw!(
                 "\rdeleting: {} of {} keys… (Ctrl-C stops after the current batch)",
                 grouped(p.deleted),
                 grouped(p.expected)

@@ -127,7 +127,7 @@ pub fn progress_line(what: &'static str) -> impl FnMut(CountProgress) + Send {
     let terminal = std::io::stderr().is_terminal();
     move |p: CountProgress| {
         if terminal && p.dbsize > 0 {
-            err!(
+            err_raw!(
                 "\r{what}: {} of {} keys…",
                 grouped(p.scanned),
                 grouped(p.dbsize)
@@ -138,6 +138,6 @@ pub fn progress_line(what: &'static str) -> impl FnMut(CountProgress) + Send {
 
 pub fn clear_progress_line() {
     if std::io::stderr().is_terminal() {
-        err!("\r\x1b[2K");
+        err_raw!("\r\x1b[2K");
     }
 }

@@ -381,7 +381,7 @@ fn usage(e: &clap::Error) -> ExitCode {
     let text = e.render();
     if e.use_stderr() {
         let styled = std::io::stderr().is_terminal() && style::colour_allowed();
-        err!(
+        err_raw!(
             "{}",
             if styled {
                 text.ansi().to_string()
@@ -390,7 +390,7 @@ fn usage(e: &clap::Error) -> ExitCode {
             }
         );
     } else {
-        out!(
+        out_raw!(
             "{}",
             if style::colour() {
                 text.ansi().to_string()
@@ -528,14 +528,14 @@ fn gen(
     }
     if !json {
         match (&plan.django, &plan.django_unknown) {
-            (Some(v), _) => eprintln!("Django {v}: settings generated for it"),
-            (None, Some(why)) => eprintln!(
+            (Some(v), _) => errln!("Django {v}: settings generated for it"),
+            (None, Some(why)) => errln!(
                 "warning: the Django version is not known ({why}); settings generated for Django 4.0, which every supported version runs"
             ),
             (None, None) => {}
         }
         for f in &plan.settings_findings {
-            eprintln!("warning: {}: {}", f.instance, f.message);
+            errln!("warning: {}: {}", f.instance, f.message);
         }
     }
     let pending: Vec<_> = plan.pending().collect();

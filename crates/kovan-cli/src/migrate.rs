@@ -32,16 +32,16 @@ pub fn migrate(ws: Workspace, options: Options) -> ExitCode {
         let status = match migrations::status(&ws, i) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 failed = true;
                 continue;
             }
         };
         if options.check || options.json {
             if !options.json {
-                println!("{}: {}", i.name, status.summary());
+                outln!("{}: {}", i.name, status.summary());
                 for (app, leaves) in &status.conflicts {
-                    println!(
+                    outln!(
                         "{}: conflicting migrations in {app} ({}): run kovan manage {} -- makemigrations --merge",
                         i.name,
                         leaves.join(", "),
@@ -54,21 +54,21 @@ pub fn migrate(ws: Workspace, options: Options) -> ExitCode {
             continue;
         }
         if status.unapplied.is_empty() {
-            println!("{}: all migrations applied", i.name);
+            outln!("{}: all migrations applied", i.name);
             continue;
         }
-        println!("{}: applying {}", i.name, status.summary());
+        outln!("{}: applying {}", i.name, status.summary());
         let prefix = format!("{} |", i.name);
-        match migrations::migrate_unit(&ws, i, |line| println!("{prefix} {line}")) {
-            Ok(_) => println!("{}: migrated", i.name),
+        match migrations::migrate_unit(&ws, i, |line| outln!("{prefix} {line}")) {
+            Ok(_) => outln!("{}: migrated", i.name),
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 failed = true;
             }
         }
     }
     if options.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&statuses).expect("statuses serialize")
         );

@@ -44,7 +44,19 @@ impl Stream {
 }
 
 /// Write to stdout or stderr; see the module's comment for what happens when it is closed.
+/// Control characters (other than newline and tab) are written as escapes: what is printed
+/// carries values from kovan.toml, env files and processes, which must not drive the terminal.
 pub fn write(stream: Stream, args: fmt::Arguments) {
+    let text = args.to_string();
+    write_raw(
+        stream,
+        format_args!("{}", kovan_core::text::printable(&text)),
+    );
+}
+
+/// [`write`] without escaping, for what Kovan itself styles (colours, progress lines that
+/// return to the line's start) and for an instance's own output, colours included.
+pub fn write_raw(stream: Stream, args: fmt::Arguments) {
     if stream.flag().load(Ordering::SeqCst) {
         return;
     }
@@ -168,4 +180,14 @@ macro_rules! errln {
     ($($arg:tt)*) => {
         $crate::out::write($crate::out::Stream::Err, format_args!("{}\n", format_args!($($arg)*)))
     };
+}
+
+/// `eprint!` through [`write_raw`]: for what Kovan styles itself.
+macro_rules! err_raw {
+    ($($arg:tt)*) => { $crate::out::write_raw($crate::out::Stream::Err, format_args!($($arg)*)) };
+}
+
+/// `print!` through [`write_raw`].
+macro_rules! out_raw {
+    ($($arg:tt)*) => { $crate::out::write_raw($crate::out::Stream::Out, format_args!($($arg)*)) };
 }

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kovan_core::django::migrations;
+use kovan_core::health;
 use kovan_core::store::Store;
-use kovan_core::supervisor::{
-    readiness, InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent,
-};
+use kovan_core::supervisor::{InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent};
 use kovan_core::Workspace;
 
 const COLOURS: [&str; 6] = ["36", "35", "33", "32", "34", "31"];
@@ -78,7 +77,7 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
     let probe = match kovan_core::django::probe::probe(ws) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Err(ExitCode::from(1));
         }
     };
@@ -86,7 +85,7 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
     for m in members {
         let report = kovan_core::django::packages::check(ws, &probe, Some(m));
         if let Some(message) = report.message() {
-            eprintln!("error: {m}: {message}");
+            errln!("error: {m}: {message}");
             missing = true;
         }
     }
@@ -106,7 +105,7 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
         let status = match migrations::status(ws, i) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return Err(ExitCode::from(1));
             }
         };
@@ -116,22 +115,22 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
         let apply = if yes {
             true
         } else if terminal {
-            eprint!("kovan: {m}: {}. Apply them now? [Y/n] ", status.summary());
+            err!("kovan: {m}: {}. Apply them now? [Y/n] ", status.summary());
             let mut answer = String::new();
             let _ = std::io::stdin().read_line(&mut answer);
             !answer.trim().to_lowercase().starts_with('n')
         } else {
-            eprintln!(
+            errln!(
                 "kovan: {m}: {}; not applied without a terminal to ask on: run `kovan up --yes` or `kovan migrate {m}`",
                 status.summary()
             );
             false
         };
         if apply {
-            eprintln!("kovan: {m}: applying {}", status.summary());
+            errln!("kovan: {m}: applying {}", status.summary());
             let tag = format!("{m} | migrate |");
-            if let Err(e) = migrations::migrate_unit(ws, i, |line| eprintln!("{tag} {line}")) {
-                eprintln!("error: {e}");
+            if let Err(e) = migrations::migrate_unit(ws, i, |line| errln!("{tag} {line}")) {
+                errln!("error: {e}");
                 return Err(ExitCode::from(1));
             }
         }
@@ -189,10 +188,11 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
                 name,
                 Box::new(move |lines| {
                     for l in lines {
+                        // The instance's own output, as it wrote it (Django colours its log).
                         if l.stream == Stream::Stderr {
-                            errln!("{tag} {}", l.text);
+                            err_raw!("{tag} {}\n", l.text);
                         } else {
-                            outln!("{tag} {}", l.text);
+                            out_raw!("{tag} {}\n", l.text);
                         }
                     }
                     true
@@ -277,17 +277,21 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
     rt.block_on(async move {
         let sup = Supervisor::new(ws, store(), Arc::new(|_| {}));
         let mut rows = Vec::new();
+        let ws = sup.workspace();
         for s in sup.states() {
-            let health = if s.status == RunStatus::Running {
-                Some(
-                    match readiness::http_status(s.port, "/health/", Duration::from_secs(2)).await {
-                        Some(200) => "ok".to_string(),
-                        Some(code) => format!("http {code}"),
-                        None => "no answer".to_string(),
-                    },
-                )
-            } else {
+            // The window's rule: the health endpoint and the derived names for an instance, PING
+            // for the Redis.
+            let health = if s.status != RunStatus::Running {
                 None
+            } else if s.instance == kovan_core::supervisor::REDIS_SERVICE {
+                health::once::redis(ws).await
+            } else {
+                match ws.instance(&s.instance) {
+                    Some(i) => {
+                        Some(health::once::instance(ws, i, s.port, Duration::from_secs(2)).await)
+                    }
+                    None => None,
+                }
             };
             rows.push((s, health));
         }
@@ -297,7 +301,8 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                 .map(|(s, h)| {
                     serde_json::json!({
                         "instance": s.instance, "status": s.status, "pid": s.pid, "port": s.port,
-                        "health": h, "startedAt": s.started_at,
+                        "health": h.as_ref().map(|h| &h.verdict),
+                        "healthDetail": h.as_ref().map(|h| &h.detail), "startedAt": s.started_at,
                     })
                 })
                 .collect();
@@ -317,7 +322,7 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                     s.instance,
                     status_word(s.status),
                     s.port,
-                    h.as_deref().unwrap_or("-")
+                    h.as_ref().map_or("-", |h| h.detail.as_str())
                 );
             }
         }

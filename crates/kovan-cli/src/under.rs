@@ -22,7 +22,7 @@ pub enum EnvFormat {
 pub fn instance<'a>(ws: &'a Workspace, name: &str) -> Result<&'a Instance, ExitCode> {
     ws.instance(name).ok_or_else(|| {
         let names: Vec<&str> = ws.instances.iter().map(|i| i.name.as_str()).collect();
-        eprintln!(
+        errln!(
             "error: `{name}` is not an instance of this workspace ({}).",
             names.join(", ")
         );
@@ -31,14 +31,14 @@ pub fn instance<'a>(ws: &'a Workspace, name: &str) -> Result<&'a Instance, ExitC
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     ExitCode::from(1)
 }
 
 /// Replace this process with the command: its exit status, signals and terminal are the user's.
 fn run(mut command: std::process::Command, shown: &str) -> ExitCode {
     let error = command.exec();
-    eprintln!("error: {shown} could not be started: {error}");
+    errln!("error: {shown} could not be started: {error}");
     ExitCode::from(127)
 }
 
@@ -79,7 +79,7 @@ pub fn env(ws: Workspace, name: &str, format: EnvFormat) -> ExitCode {
                 .into_iter()
                 .map(|(k, v)| (k, serde_json::Value::String(v)))
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&object).expect("strings serialize")
             );
@@ -91,8 +91,9 @@ pub fn env(ws: Workspace, name: &str, format: EnvFormat) -> ExitCode {
                 ""
             };
             for (k, v) in vars {
-                // Always quoted, so `$`, spaces and `#` stay literal for every reader.
-                println!("{export}{k}='{}'", v.replace('\'', "'\\''"));
+                // Always quoted, so `$`, spaces and `#` stay literal for every reader; raw, since
+                // this is data for `eval` or a file and each value must stay what it is.
+                out_raw!("{export}{k}='{}'\n", v.replace('\'', "'\\''"));
             }
         }
     }

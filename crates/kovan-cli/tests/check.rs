@@ -220,3 +220,49 @@ fn gen_check_fails_until_gen_write_has_run() {
         "{stdout}"
     );
 }
+
+/// kovan.toml as an adversary leaves it: a link to /dev/zero, a FIFO, control characters in its
+/// values. Each ends at once with its own message; nothing reaches the terminal raw.
+#[test]
+fn inputs_that_never_end_or_drive_the_terminal_are_refused_or_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    let file = dir.path().join("kovan.toml");
+    let check = || {
+        let started = std::time::Instant::now();
+        let out = kovan(
+            &["check", "--workspace", dir.path().to_str().unwrap()],
+            Path::new("/"),
+            None,
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        (out.status.code(), text(&out.stderr), out.stderr)
+    };
+
+    std::os::unix::fs::symlink("/dev/zero", &file).unwrap();
+    let (code, stderr, _) = check();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is a device, not a file"), "{stderr}");
+    std::fs::remove_file(&file).unwrap();
+
+    let c = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (code, stderr, _) = check();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is a FIFO (named pipe)"), "{stderr}");
+    std::fs::remove_file(&file).unwrap();
+
+    std::fs::write(
+        &file,
+        "[project]\nname = \"t\"\nsettings = \"\\u001b]0;PWNED\\u0007\"\n\n[[instance]]\nname = \"a\"\nport = 8000\ncache = \"locmem\"\n",
+    )
+    .unwrap();
+    let (code, stderr, raw) = check();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!raw.contains(&0x1b) && !raw.contains(&0x07), "{stderr:?}");
+    assert!(
+        stderr.contains(r"`\u{1b}]0;PWNED\u{7}` is not a Python module path"),
+        "{stderr}"
+    );
+}

@@ -199,6 +199,8 @@ fn commands(init_dir: &Path) -> Vec<(Vec<String>, Vec<i32>)> {
         (vec!["gen", "--json"], vec![CLOSED_PIPE]),
         (vec!["gen", "--check"], vec![CLOSED_PIPE]),
         (vec!["gen", "--check", "--json"], vec![CLOSED_PIPE]),
+        (vec!["env", "a"], vec![CLOSED_PIPE]),
+        (vec!["env", "a", "--format", "json"], vec![CLOSED_PIPE]),
         (vec!["status"], vec![CLOSED_PIPE]),
         (vec!["status", "--json"], vec![CLOSED_PIPE]),
         (vec!["keys"], vec![CLOSED_PIPE]),

@@ -52,8 +52,9 @@ fn instances_outlive_a_killed_kovan_up_and_are_found_and_stopped() {
     for ((name, cache), port) in [("a", "redis"), ("b", "locmem")].iter().zip(ports) {
         std::fs::write(dir.path().join(format!(".env.{name}")), "").unwrap();
         toml.push_str(&format!(
-            "\n[[instance]]\nname = \"{name}\"\nport = {port}\ncache = \"{cache}\"\ncommand = \"python3 {} {{port}}\"\n",
-            server()
+            "\n[[instance]]\nname = \"{name}\"\nport = {port}\ncache = \"{cache}\"\ncommand = \"python3 {} {{port}} --report {}\"\n",
+            server(),
+            dir.path().join(format!("report_{name}.json")).display()
         ));
     }
     std::fs::write(dir.path().join("kovan.toml"), toml).unwrap();
@@ -65,6 +66,29 @@ fn instances_outlive_a_killed_kovan_up_and_are_found_and_stopped() {
             .env("KOVAN_DATA_DIR", data.path());
         c
     };
+    // What each instance's /health/ reports: a with the names Kovan derived; b with Django's
+    // default session cookie, as a b that runs with other settings would.
+    let check: serde_json::Value =
+        serde_json::from_slice(&kovan(&["check", "--json"]).output().unwrap().stdout).unwrap();
+    for i in check["instances"].as_array().unwrap() {
+        let (name, names) = (i["name"].as_str().unwrap(), &i["names"]);
+        let session = if name == "b" {
+            "sessionid"
+        } else {
+            names["sessionCookie"].as_str().unwrap()
+        };
+        let report = serde_json::json!({
+            "status": "ok", "instance": name,
+            "database": {"vendor": "sqlite", "ok": true, "name": dir.path().join(names["database"].as_str().unwrap())},
+            "cache": {"backend": "x", "ok": true, "key_prefix": names["cachePrefix"]},
+            "session_cookie": session, "csrf_cookie": names["csrfCookie"],
+        });
+        std::fs::write(
+            dir.path().join(format!("report_{name}.json")),
+            report.to_string(),
+        )
+        .unwrap();
+    }
     // Whatever the assertions find, the groups recorded in this store are stopped at the end.
     let _cleanup = StopAllOnDrop(kovan(&["stop", "--all"]));
 
@@ -96,19 +120,45 @@ fn instances_outlive_a_killed_kovan_up_and_are_found_and_stopped() {
         String::from_utf8_lossy(&out.stderr)
     );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The window's health: a is ok; b answers but with another session cookie; the Redis is
+    // asked with PING, not HTTP.
     let mut pids = Vec::new();
-    for (row, port) in rows.as_array().unwrap().iter().zip(ports) {
+    for ((row, port), health) in rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(ports)
+        .zip(["ok", "mismatch"])
+    {
         assert_eq!(
             (
                 row["status"].as_str(),
                 row["health"].as_str(),
                 row["port"].as_u64()
             ),
-            (Some("running"), Some("ok"), Some(port as u64)),
+            (Some("running"), Some(health), Some(port as u64)),
             "{row}"
         );
         pids.push(row["pid"].as_i64().unwrap() as i32);
     }
+    assert!(
+        rows[1]["healthDetail"]
+            .as_str()
+            .unwrap()
+            .contains(r#"reports session cookie "sessionid"; expected "sessionid_b""#),
+        "{rows}"
+    );
+    let redis = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["instance"] == "redis-server")
+        .expect("the managed Redis has a row");
+    assert_eq!(redis["health"], "ok", "{redis}");
+    assert!(
+        redis["healthDetail"].as_str().unwrap().contains("PING"),
+        "{redis}"
+    );
 
     let out = kovan(&["stop", "--all"]).output().unwrap();
     assert!(

@@ -1,6 +1,8 @@
-//! How numbers are written in Kovan's English text: core's messages, the CLI's tables and reports.
-//! One function, so a count reads the same on stdout and on stderr. (The window formats numbers
-//! itself, by the user's language.)
+//! How Kovan writes text for a terminal: numbers in its English messages, tables and reports (one
+//! function, so a count reads the same on stdout and on stderr; the window formats numbers itself,
+//! by the user's language), and the control characters a value may carry, shown instead of obeyed.
+
+use std::borrow::Cow;
 
 /// 1234567 as "1,234,567": digits grouped by three with commas, the English way.
 pub fn grouped(n: u64) -> String {
@@ -15,9 +17,37 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
+/// `text` with every control character except newline and tab written as an escape (`\u{1b}`),
+/// so a value from a file or a process (`settings = "\u001b]0;PWNED\u0007"`) cannot retitle,
+/// recolour or clear the terminal it is printed on.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let shown = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    if text.chars().all(shown) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if shown(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::grouped;
+    use super::{grouped, printable};
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(printable("plain: ş, ğ, 🙂\n\tok"), "plain: ş, ğ, 🙂\n\tok");
+        assert_eq!(
+            printable("`\u{1b}]0;PWNED\u{7}` and \r\u{8}\u{7f}\u{9b}"),
+            "`\\u{1b}]0;PWNED\\u{7}` and \\u{d}\\u{8}\\u{7f}\\u{9b}"
+        );
+    }
 
     #[test]
     fn groups_digits_by_three_with_commas() {

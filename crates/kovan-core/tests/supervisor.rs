@@ -394,3 +394,57 @@ async fn a_log_flood_leaves_the_ring_at_its_bound() {
     );
     sup.stop("loud").await.unwrap();
 }
+
+/// An interpreter that is there but cannot be run is not called missing: each case says what is
+/// wrong with it, and nothing starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interpreter_that_cannot_run_says_why_not_that_it_is_missing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    std::fs::write(dir.path().join(".env.a"), "").unwrap();
+    let bin = dir.path().join("venv/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let python = bin.join("python");
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        format!(
+            "[project]\nname = \"t\"\nsettings = \"t.settings\"\npython = {:?}\n\n[[instance]]\nname = \"a\"\nport = {}\ncache = \"locmem\"\n",
+            python.display().to_string(),
+            support::free_port()
+        ),
+    )
+    .unwrap();
+    let (sup, _events) = supervisor(workspace::load(dir.path()).unwrap());
+    let why = |sup: &Supervisor| {
+        let e = sup.preflight("a", StartOptions::default()).unwrap_err();
+        (e.kind(), e.to_string())
+    };
+
+    let (kind, text) = why(&sup);
+    assert_eq!(kind, "missing", "{text}");
+
+    std::os::unix::fs::symlink("/usr/bin/python-removed-by-an-upgrade", &python).unwrap();
+    let (kind, text) = why(&sup);
+    assert_eq!(kind, "not_runnable", "{text}");
+    assert!(
+        text.contains("links to /usr/bin/python-removed-by-an-upgrade, which does not exist"),
+        "{text}"
+    );
+
+    std::fs::remove_file(&python).unwrap();
+    std::fs::write(&python, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (kind, text) = why(&sup);
+    assert_eq!(kind, "not_runnable", "{text}");
+    assert!(
+        text.contains("may not run it") && text.contains("chmod u+rx"),
+        "{text}"
+    );
+
+    std::fs::remove_file(&python).unwrap();
+    std::fs::create_dir(&python).unwrap();
+    let (kind, text) = why(&sup);
+    assert_eq!(kind, "not_runnable", "{text}");
+    assert!(text.contains("it is not a file"), "{text}");
+}

@@ -52,7 +52,7 @@ pub enum NameField {
 }
 
 impl NameField {
-    fn what(self) -> &'static str {
+    pub fn what(self) -> &'static str {
         match self {
             Self::Instance => "instance name",
             Self::SessionCookie => "session cookie",

@@ -6,6 +6,7 @@
 
 pub mod endpoint;
 pub mod hysteresis;
+pub mod once;
 pub mod resources;
 pub mod sqlite;
 
@@ -210,7 +211,9 @@ impl Gate {
 }
 
 /// PING latency and DBSIZE; over TLS one DBSIZE round trip through the cache module's client.
-async fn probe_redis(redis: &crate::workspace::RedisConfig) -> Result<RedisProbe, String> {
+pub(crate) async fn probe_redis(
+    redis: &crate::workspace::RedisConfig,
+) -> Result<RedisProbe, String> {
     if redis.url().scheme() == "redis" {
         return redis_server::probe(redis)
             .await

@@ -149,8 +149,8 @@ pub fn server_args(port: u16, dir: &std::path::Path) -> Vec<String> {
         "no".into(),
         "--dir".into(),
         dir.display().to_string(),
-        // Redis rewrites its command line by default; recovery recognises a group by its recorded
-        // command line, so a changed one would leave a crashed panel's Redis running unadopted.
+        // Redis rewrites its command line by default; kept, `ps` shows the port and data dir
+        // Kovan gave it. (Recovery does not depend on it: it knows a process by PID and start time.)
         "--set-proc-title".into(),
         "no".into(),
     ]

@@ -12,11 +12,9 @@ impl Supervisor {
             return;
         };
         for rec in records {
-            let same = process_table::is_same_process(rec.pid, rec.start_time)
-                && process_table::cmdline(rec.pid)
-                    .map(|a| a.join(" "))
-                    .as_deref()
-                    == Some(rec.cmdline.as_str());
+            // PID and start time name one process; the command line does not: redis-server,
+            // Celery and gunicorn rewrite their process title once they run.
+            let same = process_table::is_same_process(rec.pid, rec.start_time);
             let known = self.slots().contains_key(&rec.instance);
             if !same || !known {
                 let _ = store.forget_process(&self.inner.ws.file, &rec.instance);

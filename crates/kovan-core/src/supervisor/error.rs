@@ -28,6 +28,13 @@ pub enum SupervisorError {
         path: String,
         fix: String,
     },
+    #[error("{instance}: the Python interpreter at {path} cannot be run: {why}. {fix}")]
+    NotRunnable {
+        instance: String,
+        path: String,
+        why: String,
+        fix: String,
+    },
     #[error("{instance} could not be started: {message}")]
     Spawn { instance: String, message: String },
     #[error(
@@ -70,6 +77,7 @@ impl SupervisorError {
             Self::AlreadyRunning { .. } => "already_running",
             Self::PortInUse { .. } => "port_in_use",
             Self::Missing { .. } => "missing",
+            Self::NotRunnable { .. } => "not_runnable",
             Self::Spawn { .. } => "spawn_failed",
             Self::StuckGroup { .. } => "stuck_group",
             Self::Redis { .. } => "redis_unavailable",

@@ -21,13 +21,8 @@ impl Supervisor {
         let root = &self.inner.ws.project.django_root;
         if i.command.is_none() {
             let python = self.python_path();
-            if python.components().count() > 1 && !python.is_file() {
-                return Err(SupervisorError::Missing {
-                    instance: instance.into(),
-                    what: "the Python interpreter".into(),
-                    path: python.display().to_string(),
-                    fix: "Create the virtualenv (python3 -m venv .venv and install the requirements), or set [project] python in kovan.toml.".into(),
-                });
+            if python.components().count() > 1 {
+                interpreter_runnable(instance, &python)?;
             }
             if !root.join("manage.py").is_file() {
                 return Err(SupervisorError::Missing {
@@ -108,4 +103,59 @@ impl Supervisor {
             python
         }
     }
+}
+
+/// The interpreter is there and this user may run it; each way it is not gets its own words (a
+/// virtualenv whose system Python was removed is a dangling link, not a missing file).
+fn interpreter_runnable(instance: &str, python: &std::path::Path) -> Result<(), SupervisorError> {
+    let recreate = "Recreate the virtualenv (python3 -m venv .venv and install the requirements), or set [project] python in kovan.toml.";
+    let path = python.display().to_string();
+    if !python.exists() {
+        let dangling = std::fs::read_link(python).ok();
+        return Err(match dangling {
+            Some(target) => SupervisorError::NotRunnable {
+                instance: instance.into(),
+                path,
+                why: format!("it links to {}, which does not exist (the Python the virtualenv was made with is gone)", target.display()),
+                fix: recreate.into(),
+            },
+            None => SupervisorError::Missing {
+                instance: instance.into(),
+                what: "the Python interpreter".into(),
+                path,
+                fix: "Create the virtualenv (python3 -m venv .venv and install the requirements), or set [project] python in kovan.toml.".into(),
+            },
+        });
+    }
+    if !python.is_file() {
+        return Err(SupervisorError::NotRunnable {
+            instance: instance.into(),
+            path,
+            why: "it is not a file".into(),
+            fix: "Point [project] python in kovan.toml at the interpreter itself (…/bin/python)."
+                .into(),
+        });
+    }
+    let c_path = std::ffi::CString::new(python.as_os_str().as_encoded_bytes()).map_err(|_| {
+        SupervisorError::NotRunnable {
+            instance: instance.into(),
+            path: path.clone(),
+            why: "its path holds a NUL byte".into(),
+            fix: recreate.into(),
+        }
+    })?;
+    // SAFETY: a valid NUL-terminated path; access() only reads it.
+    if unsafe { libc::access(c_path.as_ptr(), libc::X_OK) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(SupervisorError::NotRunnable {
+            instance: instance.into(),
+            path: path.clone(),
+            why: format!("this user may not run it ({e})"),
+            fix: format!(
+                "Make it runnable (chmod u+rx {path}) or fix the permissions of its folders, or {}",
+                recreate.to_lowercase()
+            ),
+        });
+    }
+    Ok(())
 }

@@ -40,6 +40,12 @@ pub enum WorkspaceError {
         source: std::io::Error,
     },
 
+    #[error("{}: is {what}, not a file Kovan can read as its kovan.toml. Put a regular kovan.toml file there.", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
+
+    #[error("{}: is {} bytes; a kovan.toml is at most {} bytes. Point Kovan at your project's own kovan.toml.", path.display(), crate::text::grouped(*size), crate::text::grouped(super::source::MAX_SIZE))]
+    TooLarge { path: PathBuf, size: u64 },
+
     #[error("{}: {}", path.display(), summarize(problems))]
     Invalid {
         path: PathBuf,
@@ -52,6 +58,8 @@ impl WorkspaceError {
         match self {
             Self::NotFound { path }
             | Self::Unreadable { path, .. }
+            | Self::NotAFile { path, .. }
+            | Self::TooLarge { path, .. }
             | Self::Invalid { path, .. } => path,
         }
     }
@@ -68,7 +76,10 @@ impl WorkspaceError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NotFound { .. } => "workspace_not_found",
-            Self::Unreadable { .. } => "workspace_unreadable",
+            // For the window these are one kind: a kovan.toml there that cannot be read.
+            Self::Unreadable { .. } | Self::NotAFile { .. } | Self::TooLarge { .. } => {
+                "workspace_unreadable"
+            }
             Self::Invalid { .. } => "workspace_invalid",
         }
     }

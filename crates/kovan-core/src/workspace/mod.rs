@@ -4,7 +4,7 @@
 //! is made; everything else (the window, the CLI, generated config) shows what it returns.
 //!
 //! The rooms: [`model`] holds the types, [`locate`] finds the file, `raw` is the file as written,
-//! `validate` holds every rule, [`names`] derives the per-instance names, `toml_error` places a
+//! `source` reads the file's text within bounds, `validate` holds every rule, [`names`] derives the per-instance names, `toml_error` places a
 //! TOML error on its line, [`error`] says what is wrong.
 
 pub mod error;
@@ -12,6 +12,7 @@ pub mod locate;
 pub mod model;
 pub mod names;
 mod raw;
+mod source;
 mod toml_error;
 mod validate;
 
@@ -33,16 +34,7 @@ use validate::Validator;
 /// Read and validate a kovan.toml (or the one inside a folder).
 pub fn load(path: &Path) -> Result<Workspace, WorkspaceError> {
     let file = file_in(path);
-    let source = std::fs::read_to_string(&file).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            WorkspaceError::NotFound { path: file.clone() }
-        } else {
-            WorkspaceError::Unreadable {
-                path: file.clone(),
-                source,
-            }
-        }
-    })?;
+    let source = source::read(&file)?;
     parse(&file, &source)
 }
 

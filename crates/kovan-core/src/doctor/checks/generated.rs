@@ -78,7 +78,7 @@ pub(in crate::doctor) fn restart_needed(
                 format!("{} was started before {} changed", r.instance, changed.join(" and ")),
             )
             .why("A running Django reads its environment and settings once: it still runs with the old values.")
-            .fix(format!("Restart {} (yeniden başlatma gerekli).", r.instance))
+            .fix(format!("Restart {} so that it reads them.", r.instance))
             .action(FixAction::Restart { instance: r.instance.clone() }),
         );
     }

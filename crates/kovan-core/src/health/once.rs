@@ -1,0 +1,83 @@
+//! One look at an instance or at the Redis, as `kovan status` shows it: the same `/health/` check
+//! and isolation comparison the window's poller makes (without hysteresis or history), and PING
+//! for Redis, never HTTP (Redis logs an HTTP request as a "Possible SECURITY ATTACK").
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::workspace::{Instance, Workspace};
+
+/// What one look found: a stable word for scripts and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Answered with Kovan's health report, every derived name as expected.
+    Ok,
+    /// Answered, but reports a name other than the derived one: it runs with other settings.
+    Mismatch,
+    /// No healthy answer.
+    Failing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    pub verdict: Verdict,
+    /// "ok", "reports session cookie \"sessionid\"; expected \"sessionid_chat_api\"", "nothing listens on port 8001".
+    pub detail: String,
+}
+
+/// `/health/` of the instance on `port` (its configured one unless started elsewhere), compared
+/// with the names Kovan derived for it.
+pub async fn instance(ws: &Workspace, instance: &Instance, port: u16, timeout: Duration) -> Look {
+    let check = super::endpoint::check(port, timeout).await;
+    if let Some(error) = check.error {
+        return Look {
+            verdict: Verdict::Failing,
+            detail: error,
+        };
+    }
+    let mismatches = check
+        .reported
+        .as_ref()
+        .map(|r| super::endpoint::mismatches(ws, instance, r))
+        .unwrap_or_default();
+    match mismatches.first() {
+        None => Look {
+            verdict: Verdict::Ok,
+            detail: "ok".into(),
+        },
+        Some(m) => Look {
+            verdict: Verdict::Mismatch,
+            detail: format!(
+                "reports {} {:?}; expected {:?}{}",
+                m.field.what(),
+                m.actual,
+                m.expected,
+                match mismatches.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                }
+            ),
+        },
+    }
+}
+
+/// PING (and DBSIZE) of the workspace's Redis.
+pub async fn redis(ws: &Workspace) -> Option<Look> {
+    let redis = ws.redis.as_ref()?;
+    Some(match super::probe_redis(redis).await {
+        Ok(p) => Look {
+            verdict: Verdict::Ok,
+            detail: format!(
+                "ok (PING {:.1} ms, {} keys)",
+                p.ping_ms,
+                crate::text::grouped(p.dbsize)
+            ),
+        },
+        Err(why) => Look {
+            verdict: Verdict::Failing,
+            detail: why,
+        },
+    })
+}
