@@ -42,22 +42,31 @@ fn status_word(s: RunStatus) -> &'static str {
     }
 }
 
-/// Presets expand to their members; instance names stay; nothing given means every instance.
+/// Sites and presets expand to their members; instance names stay; nothing given means every
+/// instance.
 fn targets(ws: &Workspace, names: &[String]) -> Result<Vec<String>, String> {
     if names.is_empty() {
         return Ok(ws.instances.iter().map(|i| i.name.clone()).collect());
     }
     let mut out: Vec<String> = Vec::new();
     for n in names {
-        let members = if let Some(p) = ws.presets.iter().find(|p| &p.name == n) {
+        let members = if let Some(s) = ws.site(n) {
+            s.instances.clone()
+        } else if let Some(p) = ws.presets.iter().find(|p| &p.name == n) {
             p.instances.clone()
         } else if ws.instance(n).is_some() {
             vec![n.clone()]
         } else {
             let presets: Vec<&str> = ws.presets.iter().map(|p| p.name.as_str()).collect();
             let instances: Vec<&str> = ws.instances.iter().map(|i| i.name.as_str()).collect();
+            let sites: Vec<&str> = ws.sites.iter().map(|s| s.name.as_str()).collect();
+            let sites = if sites.is_empty() {
+                String::new()
+            } else {
+                format!(" nor a site ({})", sites.join(", "))
+            };
             return Err(format!(
-                "`{n}` is neither a preset ({}) nor an instance ({}).",
+                "`{n}` is neither a preset ({}) nor an instance ({}){sites}.",
                 presets.join(", "),
                 instances.join(", ")
             ));

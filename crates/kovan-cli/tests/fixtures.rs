@@ -112,12 +112,16 @@ impl Project {
             "redis://127.0.0.1:6379/",
             &format!("redis://127.0.0.1:{redis}/"),
         );
-        for port in ["8000", "8001", "8002"] {
+        for port in ["8000", "8001", "8002", "8003"] {
             text = text.replace(
                 &format!("port = {port}\n"),
                 &format!("port = {}\n", free_port()),
             );
         }
+        text = text.replace(
+            "front_door = 8080\n",
+            &format!("front_door = {}\n", free_port()),
+        );
         std::fs::write(&toml, text).unwrap();
         redis
     }

@@ -448,8 +448,9 @@ async fn reload_refuses_a_process_that_is_not_the_nginx_it_started() {
 /// door keeps the port in Host; straight to the member it passes as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_examples_login_form_posts_through_the_door() {
-    let (_dir, ws) = support::example_on_free_ports(None);
-    // chat_websocket caches in LocMem: no Redis needed.
+    // chat_websocket caches in LocMem, but its channel layer (the site's) is on Redis.
+    let redis = support::Redis::start();
+    let (_dir, ws) = support::example_on_free_ports(Some(&redis.url()));
     let member_port = ws.instance("chat_websocket").unwrap().port;
     let made = support::manage(&ws, "chat_websocket", &["migrate", "--noinput"]);
     assert!(

@@ -22,6 +22,17 @@ pub struct Reported {
     pub cache: ReportedCache,
     pub session_cookie: String,
     pub csrf_cookie: String,
+    /// The default channel layer; None when the project defines none.
+    pub channels: Option<ReportedChannels>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, TS)]
+#[serde(default)]
+pub struct ReportedChannels {
+    pub backend: String,
+    /// channels_redis' key prefix; None for a layer without one (in memory).
+    pub prefix: Option<String>,
+    pub ok: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, TS)]

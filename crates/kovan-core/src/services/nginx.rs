@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 use crate::process_table;
+use crate::workspace::{Role, Site, Workspace};
 
 /// The path nginx itself answers on, without reaching any member: is the front door open?
 pub const PROBE_PATH: &str = "/__kovan/front-door";
@@ -78,6 +79,43 @@ pub struct Route {
 }
 
 impl FrontDoor {
+    /// The front door of a workspace's site: its members pooled by role with their kovan.toml
+    /// weights, and the site's routes (`/ws/` held open for websockets).
+    pub fn of(ws: &Workspace, site: &Site) -> Self {
+        let mut upstreams: Vec<Upstream> = Vec::new();
+        for m in site.instances.iter().filter_map(|m| ws.instance(m)) {
+            let role = m.role.to_string();
+            let server = UpstreamServer {
+                instance: m.name.clone(),
+                port: m.port,
+                weight: m.weight,
+            };
+            match upstreams.iter_mut().find(|u| u.role == role) {
+                Some(u) => u.servers.push(server),
+                None => upstreams.push(Upstream {
+                    role,
+                    servers: vec![server],
+                }),
+            }
+        }
+        let routes = site
+            .routes
+            .iter()
+            .map(|r| Route {
+                prefix: r.prefix.clone(),
+                role: r.role.to_string(),
+                long_lived: r.role == Role::Websocket,
+            })
+            .collect();
+        Self {
+            site: site.name.clone(),
+            project: ws.project.name.clone(),
+            port: site.front_door,
+            upstreams,
+            routes,
+        }
+    }
+
     /// The name of a role's upstream block.
     pub fn upstream_name(&self, role: &str) -> String {
         format!("kovan_{}_{}_{role}", self.project, self.site)
@@ -469,6 +507,95 @@ pub fn workers(master: i32) -> Vec<i32> {
         .into_iter()
         .filter(|p| *p != master)
         .collect()
+}
+
+/// A front door Kovan opened: nginx leading a process group of its own.
+pub struct OpenDoor {
+    pub door: FrontDoor,
+    pub pid: i32,
+    child: tokio::process::Child,
+}
+
+/// Open the front door of `site` once its members answer: find nginx, write and check its config
+/// under `data_dir`, start it, and wait until it answers [`PROBE_PATH`]. Each line nginx writes
+/// (access log on stdout, errors on stderr) goes to `on_line` with whether it came from stderr.
+pub async fn open(
+    ws: &Workspace,
+    site: &Site,
+    data_dir: &Path,
+    on_line: std::sync::Arc<dyn Fn(bool, String) + Send + Sync>,
+) -> Result<OpenDoor, NginxError> {
+    use tokio::io::AsyncBufReadExt;
+    let door = FrontDoor::of(ws, site);
+    let binary = binary(&site.name)?;
+    let version = version(&binary);
+    let paths = Paths::for_site(data_dir, &ws.file, &ws.project.name, &site.name);
+    prepare(&binary, &door, &paths, version)?;
+    let argv = argv(&binary, &paths, version);
+    let mut child = tokio::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| NginxError::Io {
+            path: binary.display().to_string(),
+            message: e.to_string(),
+        })?;
+    let pid = child.id().map_or(0, |p| p as i32);
+    for (is_err, pipe) in [
+        (
+            false,
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        ),
+        (
+            true,
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        ),
+    ] {
+        let Some(pipe) = pipe else { continue };
+        let on_line = on_line.clone();
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(pipe).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                on_line(is_err, line);
+            }
+        });
+    }
+    let mut open = OpenDoor { door, pid, child };
+    if let Err(e) = wait_until_open(&open.door, Duration::from_secs(10)).await {
+        open.close().await;
+        return Err(e);
+    }
+    Ok(open)
+}
+
+impl OpenDoor {
+    /// Close the door: SIGQUIT to nginx's group (finish the requests in flight), SIGKILL after 5 s.
+    pub async fn close(&mut self) {
+        if self.pid > 0 {
+            // SAFETY: signals to the process group this door started and leads.
+            unsafe { libc::kill(-self.pid, libc::SIGQUIT) };
+        }
+        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .is_err()
+        {
+            if self.pid > 0 {
+                // SAFETY: as above.
+                unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+            }
+            let _ = self.child.wait().await;
+        }
+    }
 }
 
 #[cfg(test)]

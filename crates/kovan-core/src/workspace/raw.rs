@@ -15,6 +15,8 @@ pub(super) struct RawFile {
     pub(super) instances: Vec<RawInstance>,
     #[serde(default, rename = "preset")]
     pub(super) presets: IndexMap<String, Spanned<RawPreset>>,
+    #[serde(default, rename = "site")]
+    pub(super) sites: IndexMap<String, Spanned<RawSite>>,
     pub(super) supervisor: Option<RawSupervisor>,
 }
 
@@ -76,4 +78,15 @@ pub(super) struct RawInstance {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPreset {
     pub(super) instances: Vec<Spanned<String>>,
+}
+
+/// `[site.NAME]`: role servers that together are one website.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSite {
+    pub(super) instances: Vec<Spanned<String>>,
+    pub(super) front_door: Spanned<i64>,
+    /// Path prefix -> role, over the default routing (`/ws/` websocket, `/api/` api, `/` main).
+    #[serde(default)]
+    pub(super) routes: IndexMap<String, Spanned<String>>,
 }

@@ -303,16 +303,57 @@ pub fn example_on_free_ports(
     if let Some(url) = redis_url {
         text = text.replace("redis://127.0.0.1:6379/0", url);
     }
-    for port in ["8000", "8001", "8002"] {
+    for port in ["8000", "8001", "8002", "8003"] {
         text = text.replace(
             &format!("port = {port}"),
             &format!("port = {}", free_port()),
         );
     }
+    text = text.replace(
+        "front_door = 8080",
+        &format!("front_door = {}", free_port()),
+    );
     std::fs::write(&toml, text).unwrap();
     let ws = kovan_core::workspace::load(dir.path()).unwrap();
     kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
     (dir, ws)
+}
+
+/// A logged-in session for the example's chat pages, made through `instance` (its database
+/// migrated first): the `Cookie` header value under that instance's session cookie name.
+pub fn chat_session(ws: &kovan_core::Workspace, instance: &str) -> String {
+    let migrated = manage(ws, instance, &["migrate", "--noinput"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let made = manage(
+        ws,
+        instance,
+        &[
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY\n\
+             from django.contrib.sessions.backends.db import SessionStore\n\
+             u, _ = get_user_model().objects.get_or_create(username='ayse')\n\
+             s = SessionStore()\n\
+             s[SESSION_KEY] = str(u.pk)\n\
+             s[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n\
+             s[HASH_SESSION_KEY] = u.get_session_auth_hash()\n\
+             s.create()\n\
+             print('SESSION', s.session_key)",
+        ],
+    );
+    let out = String::from_utf8_lossy(&made.stdout);
+    let key = out
+        .lines()
+        .find_map(|l| l.strip_prefix("SESSION "))
+        .unwrap_or_else(|| panic!("{out}{}", String::from_utf8_lossy(&made.stderr)))
+        .trim()
+        .to_string();
+    let name = &ws.instance(instance).unwrap().names.session_cookie;
+    format!("{name}={key}")
 }
 
 /// The variables of an instance's env file.
