@@ -172,6 +172,14 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
     let notify = output_closed.clone();
     crate::out::on_close(move || notify.notify_one());
     crate::out::watch_for_closed_pipes();
+    // The sites whose members all start here open their front doors once the members answer.
+    let sites: Vec<kovan_core::workspace::Site> = ws
+        .sites
+        .iter()
+        .filter(|s| s.instances.iter().all(|m| members.contains(m)))
+        .cloned()
+        .collect();
+    let door_ws = ws.clone();
     let rt = runtime();
     rt.block_on(async move {
         let sink = Arc::new(move |event: SupervisorEvent| {
@@ -232,12 +240,50 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
             sup.stop_all().await;
             return ExitCode::from(1);
         }
+        let mut doors = Vec::new();
+        for (n, site) in sites.iter().enumerate() {
+            let tag = crate::style::paint(
+                colour,
+                COLOURS[(members.len() + 1 + n) % COLOURS.len()],
+                &format!("{:<width$} |", site.name),
+            );
+            let on_line = Arc::new(move |is_err: bool, line: String| {
+                if is_err {
+                    err_raw!("{tag} {line}\n");
+                } else {
+                    out_raw!("{tag} {line}\n");
+                }
+            });
+            let data = kovan_core::store::data_dir();
+            match kovan_core::services::nginx::open(&door_ws, site, &data, on_line).await {
+                Ok(door) => {
+                    errln!(
+                        "kovan: the front door of {} is open: {}",
+                        site.name,
+                        door.door.url()
+                    );
+                    doors.push(door);
+                }
+                // The members keep running on their own ports.
+                Err(e) => errln!("error: {e}"),
+            }
+        }
         errln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
         tokio::select! {
             () = wait_for_signal() => {}
-            () = output_closed.notified() => return stop_after_closed_output(&sup).await,
+            () = output_closed.notified() => {
+                for door in &mut doors {
+                    door.close().await;
+                }
+                return stop_after_closed_output(&sup).await;
+            }
         }
         errln!("kovan: stopping");
+        // The front doors first, so no request reaches a member that is stopping.
+        for door in &mut doors {
+            door.close().await;
+            errln!("kovan: the front door of {} closed", door.door.site);
+        }
         let mut code = ExitCode::SUCCESS;
         for r in sup.stop_all().await {
             match r {
