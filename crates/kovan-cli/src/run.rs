@@ -182,6 +182,9 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
     let door_ws = ws.clone();
     let rt = runtime();
     rt.block_on(async move {
+        // From the start: a SIGTERM while the members start (or the front door opens) is kept for
+        // the wait below instead of killing this process and leaving them running.
+        let signals = Signals::new();
         let sink = Arc::new(move |event: SupervisorEvent| {
             if let SupervisorEvent::Status(s) = event {
                 let detail = s
@@ -270,7 +273,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         }
         errln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
         tokio::select! {
-            () = wait_for_signal() => {}
+            () = signals.wait() => {}
             () = output_closed.notified() => {
                 for door in &mut doors {
                     door.close().await;
@@ -315,14 +318,29 @@ async fn stop_after_closed_output(sup: &Supervisor) -> ExitCode {
     code
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    let mut hup = signal(SignalKind::hangup()).expect("a SIGHUP handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
+/// SIGINT, SIGTERM and SIGHUP, caught from the moment this is made.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Self {
+            int: signal(SignalKind::interrupt()).expect("a SIGINT handler"),
+            term: signal(SignalKind::terminate()).expect("a SIGTERM handler"),
+            hup: signal(SignalKind::hangup()).expect("a SIGHUP handler"),
+        }
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
     }
 }
 
