@@ -269,7 +269,7 @@ impl Site {
     /// `kovan up chat`, timing each member's first 200 on /health/ and the door's on /login/.
     fn up(&self) -> Up {
         let started = Instant::now();
-        let mut child = self.command(&["up", "chat"]);
+        let mut child = self.command(&["up", "chat", "--yes"]);
         child.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut group = Group::spawn(&mut child);
         let stderr = group.0.stderr.take().unwrap();
@@ -429,7 +429,7 @@ fn status(port: u16, path: &str) -> Option<u16> {
         .ok()
 }
 
-/// A keep-alive HTTP/1.1 client reading Content-Length bodies.
+/// A keep-alive HTTP/1.1 client reading Content-Length or chunked bodies.
 struct KeepAlive {
     reader: BufReader<TcpStream>,
     request: Vec<u8>,
@@ -450,6 +450,7 @@ impl KeepAlive {
         let started = Instant::now();
         self.reader.get_mut().write_all(&self.request).unwrap();
         let mut length = None;
+        let mut chunked = false;
         let mut line = String::new();
         loop {
             line.clear();
@@ -461,11 +462,28 @@ impl KeepAlive {
             if let Some((k, v)) = l.split_once(':') {
                 if k.eq_ignore_ascii_case("content-length") {
                     length = v.trim().parse::<usize>().ok();
+                } else if k.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = v.trim().eq_ignore_ascii_case("chunked");
                 }
             }
         }
-        let mut body = vec![0u8; length.expect("a Content-Length")];
-        self.reader.read_exact(&mut body).unwrap();
+        if chunked {
+            // daphne answers without Content-Length; nginx passes the chunks on.
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).unwrap();
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap(), 16)
+                    .expect("a chunk size");
+                let mut chunk = vec![0u8; size + 2];
+                self.reader.read_exact(&mut chunk).unwrap();
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            let mut body = vec![0u8; length.expect("a Content-Length or chunks")];
+            self.reader.read_exact(&mut body).unwrap();
+        }
         started.elapsed()
     }
 }
