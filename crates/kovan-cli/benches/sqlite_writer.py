@@ -7,11 +7,14 @@ Each write is one chat message saved in autocommit, as the websocket consumer sa
 JSON line: writes, "database is locked" errors, other errors, and write latencies.
 """
 import json
+import os
 import sys
 import time
 
 import django
 
+# Run as a file, Python puts this script's folder first on the path, not the Django root.
+sys.path.insert(0, os.getcwd())
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
