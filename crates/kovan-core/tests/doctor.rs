@@ -309,3 +309,56 @@ async fn a_cookie_override_is_a_mismatch_shared_by_two_and_a_restart_clears_it()
     let found = doctor::examine(&ws, &Context::observe(&ws, None).await);
     assert_eq!(kinds(&found), ["redis-shared-database"], "{found:#?}");
 }
+
+/// Channel layers against the unit: the site's members must share the site's Redis prefix; a
+/// member in memory cannot reach the others; one prefix across units mixes their groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_layers_are_held_against_the_unit() {
+    let redis = Redis::start();
+    let (dir, ws) = example_on_free_ports(Some(&redis.url()));
+    let project = dir.path().join("dashboard_project");
+    // channels_redis' default prefix, as a project of its own would set it, on the cache's Redis.
+    std::fs::write(
+        project.join("asgi_prefix_settings.py"),
+        "import os\nfrom .multi_server_settings import *  # noqa\nCHANNEL_LAYERS = {'default': {'BACKEND': 'channels_redis.core.RedisChannelLayer', 'CONFIG': {'hosts': [os.environ['KOVAN_CACHE_SECRET_URL']], 'prefix': 'asgi'}}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("in_memory_settings.py"),
+        "from .multi_server_settings import *  # noqa\nCHANNEL_LAYERS = {'default': {'BACKEND': 'channels.layers.InMemoryChannelLayer'}}\n",
+    )
+    .unwrap();
+    for i in ["chat_main", "review"] {
+        run_settings(&ws, i, "dashboard_project.asgi_prefix_settings");
+    }
+    run_settings(
+        &ws,
+        "chat_websocket",
+        "dashboard_project.in_memory_settings",
+    );
+    let _servers = [
+        runserver(&ws, "chat_main", false),
+        runserver(&ws, "chat_websocket", false),
+        runserver(&ws, "review", false),
+    ];
+    let found = doctor::examine(&ws, &Context::observe(&ws, None).await);
+    let mismatch = find(&found, "channel-prefix-mismatch").expect("a prefix not the site's");
+    assert_eq!(mismatch.instances, ["chat_main"]);
+    assert!(
+        mismatch.message.contains("context7_chat"),
+        "{}",
+        mismatch.message
+    );
+    let shared = find(&found, "shared-channel-prefix").expect("one prefix for two units");
+    assert_eq!(shared.instances, ["chat_main", "review"]);
+    let memory = find(&found, "site-in-memory-channel-layer").expect("a member in memory");
+    assert_eq!(memory.instances, ["chat_websocket"]);
+    assert!(memory.fix.contains("channels-redis"), "{}", memory.fix);
+    // review in memory by itself, and the members on their site's prefix: nothing to say.
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.kind.contains("channel") && f.instances == ["review"]),
+        "{found:#?}"
+    );
+}
