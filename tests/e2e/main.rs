@@ -355,7 +355,7 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
         .await;
     app.screenshot("dev-pair-running").await;
 
-    // chat_main's log, as the drawer shows it: runserver's own lines, live.
+    // chat_main's log, as the drawer shows it: runserver's own lines (daphne's: a Channels project), live.
     app.click("[data-instance=chat_main] [data-testid=logs]")
         .await;
     app.wait_for("[data-testid=log-drawer]").await;
@@ -363,7 +363,7 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
     while !app
         .text("[data-testid=log-drawer]")
         .await
-        .contains("Starting development server")
+        .contains("development server at")
     {
         assert!(
             std::time::Instant::now() < deadline,

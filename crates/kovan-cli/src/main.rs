@@ -672,6 +672,21 @@ fn print_overview(o: &WorkspaceOverview) {
         ],
         &files,
     );
+    for s in &o.sites {
+        outln!();
+        let routes: Vec<String> = s
+            .routes
+            .iter()
+            .map(|r| format!("{} -> {}", r.prefix, r.role))
+            .collect();
+        outln!(
+            "site {}: {} behind the front door {} ({}); they share the database, SECRET_KEY, cookies, sessions, media and channel layer",
+            s.name,
+            s.instances.join(", "),
+            s.url,
+            routes.join(", ")
+        );
+    }
     if !o.presets.is_empty() {
         outln!();
         for p in &o.presets {

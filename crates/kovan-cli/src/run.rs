@@ -63,22 +63,31 @@ fn status_line(s: &InstanceState) -> String {
     }
 }
 
-/// Presets expand to their members; instance names stay; nothing given means every instance.
+/// Sites and presets expand to their members; instance names stay; nothing given means every
+/// instance.
 fn targets(ws: &Workspace, names: &[String]) -> Result<Vec<String>, String> {
     if names.is_empty() {
         return Ok(ws.instances.iter().map(|i| i.name.clone()).collect());
     }
     let mut out: Vec<String> = Vec::new();
     for n in names {
-        let members = if let Some(p) = ws.presets.iter().find(|p| &p.name == n) {
+        let members = if let Some(s) = ws.site(n) {
+            s.instances.clone()
+        } else if let Some(p) = ws.presets.iter().find(|p| &p.name == n) {
             p.instances.clone()
         } else if ws.instance(n).is_some() {
             vec![n.clone()]
         } else {
             let presets: Vec<&str> = ws.presets.iter().map(|p| p.name.as_str()).collect();
             let instances: Vec<&str> = ws.instances.iter().map(|i| i.name.as_str()).collect();
+            let sites: Vec<&str> = ws.sites.iter().map(|s| s.name.as_str()).collect();
+            let sites = if sites.is_empty() {
+                String::new()
+            } else {
+                format!(" nor a site ({})", sites.join(", "))
+            };
             return Err(format!(
-                "`{n}` is neither a preset ({}) nor an instance ({}).",
+                "`{n}` is neither a preset ({}) nor an instance ({}){sites}.",
                 presets.join(", "),
                 instances.join(", ")
             ));
@@ -200,11 +209,22 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
     let notify = output_closed.clone();
     crate::out::on_close(move || notify.notify_one());
     crate::out::watch_for_closed_pipes();
+    // The sites whose members all start here open their front doors once the members answer.
+    let sites: Vec<kovan_core::workspace::Site> = ws
+        .sites
+        .iter()
+        .filter(|s| s.instances.iter().all(|m| members.contains(m)))
+        .cloned()
+        .collect();
+    let door_ws = ws.clone();
     let rt = runtime();
     rt.block_on(async move {
         // A status event also comes when only the PID is known: the line is said when the status
         // or its detail changes, not once per event.
         let said = std::sync::Mutex::new(std::collections::HashMap::new());
+        // From the start: a SIGTERM while the members start (or the front door opens) is kept for
+        // the wait below instead of killing this process and leaving them running.
+        let signals = Signals::new();
         let sink = Arc::new(move |event: SupervisorEvent| {
             if let SupervisorEvent::Status(s) = event {
                 let line = status_line(&s);
@@ -264,15 +284,51 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
             sup.stop_all().await;
             return ExitCode::from(1);
         }
+        let mut doors = Vec::new();
+        for (n, site) in sites.iter().enumerate() {
+            let tag = crate::style::paint(
+                colour,
+                COLOURS[(members.len() + 1 + n) % COLOURS.len()],
+                &format!("{:<width$} |", site.name),
+            );
+            let on_line = Arc::new(move |is_err: bool, line: String| {
+                if is_err {
+                    err_raw!("{tag} {line}\n");
+                } else {
+                    out_raw!("{tag} {line}\n");
+                }
+            });
+            let data = kovan_core::store::data_dir();
+            match kovan_core::services::nginx::open(&door_ws, site, &data, on_line).await {
+                Ok(door) => {
+                    errln!(
+                        "kovan: the front door of {} is open: {}",
+                        site.name,
+                        door.door.url()
+                    );
+                    doors.push(door);
+                }
+                // The members keep running on their own ports.
+                Err(e) => errln!("error: {e}"),
+            }
+        }
         errln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
         tokio::select! {
-            () = wait_for_signal() => {}
-            () = output_closed.notified() => return stop_after_closed_output(&sup).await,
+            () = signals.wait() => {}
+            () = output_closed.notified() => {
+                for door in &mut doors {
+                    door.close().await;
+                }
+                return stop_after_closed_output(&sup).await;
+            }
             by = stopped_from_outside(&sup, &members) => {
                 errln!(
                     "kovan: {} stopped by {by}; nothing left to supervise",
                     members.join(", ")
                 );
+                for door in &mut doors {
+                    door.close().await;
+                }
                 // What is still running of what this command started (a managed Redis).
                 for r in sup.stop_all().await {
                     match r {
@@ -285,6 +341,11 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
             }
         }
         errln!("kovan: stopping");
+        // The front doors first, so no request reaches a member that is stopping.
+        for door in &mut doors {
+            door.close().await;
+            errln!("kovan: the front door of {} closed", door.door.site);
+        }
         let mut code = ExitCode::SUCCESS;
         for r in sup.stop_all().await {
             match r {
@@ -337,14 +398,29 @@ async fn stopped_from_outside(sup: &Supervisor, members: &[String]) -> String {
     }
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    let mut hup = signal(SignalKind::hangup()).expect("a SIGHUP handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
+/// SIGINT, SIGTERM and SIGHUP, caught from the moment this is made.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Self {
+            int: signal(SignalKind::interrupt()).expect("a SIGINT handler"),
+            term: signal(SignalKind::terminate()).expect("a SIGTERM handler"),
+            hup: signal(SignalKind::hangup()).expect("a SIGHUP handler"),
+        }
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
     }
 }
 

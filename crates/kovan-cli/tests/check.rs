@@ -33,13 +33,16 @@ fn a_valid_workspace_prints_every_derived_name_and_exits_0() {
     let stdout = text(&out.stdout);
     for needle in [
         "context7",
-        "db_chat_api.sqlite3",
+        "db_chat.sqlite3",
+        "db_review.sqlite3",
         "context7_chat_websocket",
-        "sessionid_chat_main",
-        "csrftoken_chat_api",
+        "sessionid_chat",
+        "sessionid_review",
+        "csrftoken_chat",
         ".env.chat_websocket",
         "logs/chat_main.log",
         "preset dev: chat_main, chat_api",
+        "site chat: chat_main, chat_api, chat_websocket behind the front door http://127.0.0.1:8080/",
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
@@ -76,13 +79,69 @@ fn json_output_has_the_shape_the_window_receives() {
         .iter()
         .map(|i| i["names"]["sessionCookie"].as_str().unwrap())
         .collect();
+    // One cookie for the site's three members, another for the isolated review copy.
     assert_eq!(
         cookies,
         [
-            "sessionid_chat_main",
-            "sessionid_chat_api",
-            "sessionid_chat_websocket"
+            "sessionid_chat",
+            "sessionid_chat",
+            "sessionid_chat",
+            "sessionid_review"
         ]
+    );
+    assert_eq!(v["sites"][0]["name"], "chat");
+    assert_eq!(v["sites"][0]["url"], "http://127.0.0.1:8080/");
+    let scoped = |instance: &str, name: &str| {
+        let card = v["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == instance)
+            .unwrap()
+            .clone();
+        assert_eq!(
+            card["unit"],
+            if instance == "review" {
+                "review"
+            } else {
+                "chat"
+            }
+        );
+        card["scoped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap_or_else(|| panic!("{instance} has no {name}: {card}"))
+            .clone()
+    };
+    for name in [
+        "database",
+        "secret_key",
+        "session_cookie",
+        "csrf_cookie",
+        "session_store",
+        "media_root",
+        "channel_prefix",
+    ] {
+        let api = scoped("chat_api", name);
+        assert_eq!(api["scope"], "shared", "{api}");
+        assert_eq!(
+            api["sharedWith"],
+            serde_json::json!(["chat_main", "chat_websocket"])
+        );
+        assert_eq!(scoped("review", name)["scope"], "own");
+    }
+    for name in ["cache_prefix", "static_root", "env_file", "log_file"] {
+        assert_eq!(scoped("chat_api", name)["scope"], "own");
+    }
+    assert_eq!(
+        scoped("chat_main", "channel_prefix")["value"],
+        "context7_chat"
+    );
+    assert_eq!(
+        scoped("review", "channel_prefix")["value"],
+        "context7_review"
     );
 }
 
@@ -181,10 +240,10 @@ fn gen_check_fails_until_gen_write_has_run() {
 
     let out = kovan(&["gen", "--write", "--workspace", ws], Path::new("/"), None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    // The three env files, and the settings: the copy has no virtualenv, so they are rendered for
+    // The four env files, and the settings: the copy has no virtualenv, so they are rendered for
     // Django 4.0, which every supported version runs (the example's own are for its venv's).
     assert!(
-        text(&out.stdout).contains("4 written, 15 already up to date"),
+        text(&out.stdout).contains("5 written, 15 already up to date"),
         "{}",
         text(&out.stdout)
     );
@@ -203,7 +262,7 @@ fn gen_check_fails_until_gen_write_has_run() {
     let files = plan["files"].as_array().unwrap();
     // Env files, settings, the app (with scope.py, whole_cache.py, debug.py), nginx, Procfile,
     // .gitignore, manage.py.
-    assert_eq!(files.len(), 19);
+    assert_eq!(files.len(), 20);
     assert!(files
         .iter()
         .all(|f| f["status"] == "unchanged" && f.get("contents").is_none()));

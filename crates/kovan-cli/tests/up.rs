@@ -205,7 +205,7 @@ fn up_refuses_an_unknown_name_with_the_choices() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("`nope` is neither a preset (dev, chat) nor an instance (chat_main, chat_api, chat_websocket)"), "{stderr}");
+    assert!(stderr.contains("`nope` is neither a preset (dev) nor an instance (chat_main, chat_api, chat_websocket, review) nor a site (chat)."), "{stderr}");
 }
 
 /// Lines a child writes to stderr, gathered on a thread so it never blocks on a full pipe.

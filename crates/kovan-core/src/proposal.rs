@@ -164,7 +164,7 @@ impl Choices {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let settings_django = match &d.django {
-            DjangoAnswer::Read(s) => Some(s),
+            DjangoAnswer::Read(s) => Some(&**s),
             DjangoAnswer::Failed { stage, message } => {
                 let fix = match stage {
                     FailedStage::Python => "install Python 3, or create the project's .venv, or set project.python",
@@ -511,7 +511,7 @@ mod tests {
     }
 
     fn read(caches: Vec<CacheSetting>, engine: &str) -> DjangoAnswer {
-        DjangoAnswer::Read(DjangoSettings {
+        DjangoAnswer::Read(Box::new(DjangoSettings {
             django_version: "5.2".into(),
             caches,
             database: DatabaseSetting {
@@ -521,7 +521,12 @@ mod tests {
             session_cookie: "shop_session".into(),
             csrf_cookie: "csrftoken".into(),
             django_redis_installed: false,
-        })
+            asgi_application: None,
+            channels_version: None,
+            channel_layer_backend: None,
+            channels_redis_installed: false,
+            asgi_servers: Vec::new(),
+        }))
     }
 
     fn cache(alias: &str, backend: &str, location: &str) -> CacheSetting {

@@ -6,7 +6,8 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::workspace::{
-    self, CacheBackend, DerivedNames, Problem, RestartPolicy, Role, Workspace, WorkspaceError,
+    self, CacheBackend, DerivedNames, Problem, RestartPolicy, Role, Scope, Workspace,
+    WorkspaceError,
 };
 
 /// The workspace as the window shows it: loaded, or why not.
@@ -29,7 +30,48 @@ pub struct WorkspaceOverview {
     pub redis_url: Option<String>,
     pub redis_managed: bool,
     pub presets: Vec<PresetView>,
+    /// Groups of instances that are one website, each behind its front door.
+    pub sites: Vec<SiteView>,
     pub instances: Vec<InstanceCard>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteView {
+    pub name: String,
+    pub instances: Vec<String>,
+    pub front_door: u16,
+    /// The address a browser opens: `http://127.0.0.1:{front_door}/`.
+    pub url: String,
+    /// Path prefix and the role that answers it, longest prefix first.
+    pub routes: Vec<RouteView>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteView {
+    pub prefix: String,
+    pub role: Role,
+}
+
+/// One derived name and whether the instance shares it with the other members of its site.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopedName {
+    /// `database`, `secret_key`, `session_cookie`, … (DerivedNames' fields, SECRET_KEY added).
+    pub name: String,
+    pub value: String,
+    /// `shared`: the unit's, used by every member of the site; `own`: this instance's alone.
+    pub scope: Sharing,
+    /// The other instances that use the same value (empty when own).
+    pub shared_with: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Sharing {
+    Shared,
+    Own,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -50,6 +92,11 @@ pub struct InstanceCard {
     pub cache_class: String,
     pub cache_timeout: u32,
     pub names: DerivedNames,
+    /// The isolation unit: its site's name, or its own when isolated.
+    pub unit: String,
+    pub site: Option<String>,
+    /// Every derived name, marked shared (with the site's other members) or own.
+    pub scoped: Vec<ScopedName>,
     pub restart: RestartPolicy,
 }
 
@@ -96,6 +143,24 @@ impl WorkspaceOverview {
                     instances: p.instances.clone(),
                 })
                 .collect(),
+            sites: ws
+                .sites
+                .iter()
+                .map(|s| SiteView {
+                    name: s.name.clone(),
+                    instances: s.instances.clone(),
+                    front_door: s.front_door,
+                    url: format!("http://127.0.0.1:{}/", s.front_door),
+                    routes: s
+                        .routes
+                        .iter()
+                        .map(|r| RouteView {
+                            prefix: r.prefix.clone(),
+                            role: r.role,
+                        })
+                        .collect(),
+                })
+                .collect(),
             instances: ws
                 .instances
                 .iter()
@@ -107,6 +172,9 @@ impl WorkspaceOverview {
                     cache_class: i.cache.django_class().to_string(),
                     cache_timeout: i.cache_timeout,
                     names: i.names.clone(),
+                    unit: i.names.unit.clone(),
+                    site: i.site.clone(),
+                    scoped: scoped_names(ws, i),
                     restart: i.restart,
                 })
                 .collect(),
@@ -123,4 +191,31 @@ impl WorkspaceFault {
             problems: e.problems(),
         }
     }
+}
+
+/// The instance's derived names, each with the other members that share it.
+fn scoped_names(ws: &Workspace, i: &workspace::Instance) -> Vec<ScopedName> {
+    let others: Vec<String> = ws
+        .unit_members(&i.name)
+        .into_iter()
+        .filter(|m| m.name != i.name)
+        .map(|m| m.name.clone())
+        .collect();
+    i.names
+        .scoped()
+        .into_iter()
+        .map(|(name, value, scope)| {
+            let shared = scope == Scope::Unit && !others.is_empty();
+            ScopedName {
+                name: name.to_string(),
+                value,
+                scope: if shared {
+                    Sharing::Shared
+                } else {
+                    Sharing::Own
+                },
+                shared_with: if shared { others.clone() } else { Vec::new() },
+            }
+        })
+        .collect()
 }

@@ -288,13 +288,19 @@ fn a_dummy_cache_is_never_flushed_and_says_why() {
 
 #[test]
 fn locmem_is_counted_and_flushed_through_the_running_instance() {
-    let (_dir, ws) = support::example_on_free_ports(None);
+    // A member of the chat site: its channel layer is on Redis, which /health/ checks.
+    let redis = support::Redis::start();
+    let (_dir, ws) = support::example_on_free_ports(Some(&redis.url()));
     let name = "chat_websocket";
     let port = ws.instance(name).unwrap().port;
+    let cookie = support::chat_session(&ws, name);
     let server = support::runserver(&ws, name, false);
 
-    // The chat page caches through Django's LocMem.
-    assert_eq!(support::http(port, "GET", "/", &[]).0, 200);
+    // The chat page (logged in) caches through Django's LocMem.
+    assert_eq!(
+        support::http(port, "GET", "/", &[("Cookie", &cookie)]).0,
+        200
+    );
     let Some((keys, None)) = count_of(&ws, name).counted() else {
         panic!("{:?}", count_of(&ws, name));
     };

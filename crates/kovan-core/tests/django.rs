@@ -78,7 +78,8 @@ fn instances_answer_health_with_their_derived_names_and_keep_their_cache_keys_ap
     let _api = runserver(&ws, "chat_api");
     let _ws = runserver(&ws, "chat_websocket");
 
-    for i in &ws.instances {
+    // The chat site's members (review, isolated, is not started here).
+    for i in ws.instances.iter().filter(|i| i.site.is_some()) {
         let h = health(&ws, &i.name);
         assert_eq!(h["status"], "ok", "{h}");
         assert_eq!(h["instance"], i.name.as_str());
@@ -92,10 +93,14 @@ fn instances_answer_health_with_their_derived_names_and_keep_their_cache_keys_ap
         assert!(h["pid"].as_u64().unwrap() > 1);
     }
 
+    // The chat page needs a login. The site's members share the database, SECRET_KEY and session
+    // cookie, so one session made through chat_main is valid on all three.
+    let cookie = support::chat_session(&ws, "chat_main");
     // The chat page caches through Django: each instance's keys land under its own prefix.
     for name in ["chat_main", "chat_api", "chat_websocket"] {
-        let (status, body) = support::http(ws.instance(name).unwrap().port, "GET", "/", &[]);
-        assert_eq!(status, 200, "{body}");
+        let i = ws.instance(name).unwrap();
+        let (status, body) = support::http(i.port, "GET", "/", &[("Cookie", &cookie)]);
+        assert_eq!(status, 200, "{name}: {body}");
     }
     redis.cli(&["SET", "other_app:1:x", "foreign"]);
     redis.cli(&["SET", "context7_chat_main:1:a b", "spaces"]);

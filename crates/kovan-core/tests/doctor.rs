@@ -63,6 +63,15 @@ fn python_group(script: &str, wrapper: &[&str]) -> Group {
 #[test]
 fn files_findings_are_found_and_cleared_by_their_fixes() {
     let (dir, ws) = example_on_free_ports(None);
+    assert_eq!(
+        env_of(&ws, "chat_api")
+            .into_iter()
+            .find(|(k, _)| k == "SECRET_KEY"),
+        env_of(&ws, "chat_websocket")
+            .into_iter()
+            .find(|(k, _)| k == "SECRET_KEY"),
+        "a site's members sign with one key"
+    );
     let root = dir.path();
     let clean = doctor::examine(&ws, &Context::default());
     // The example's two Redis instances share one database by design: said, as information.
@@ -72,20 +81,22 @@ fn files_findings_are_found_and_cleared_by_their_fixes() {
     // An env file others can read.
     let env = root.join(".env.chat_main");
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o644)).unwrap();
-    // Two env files with one SECRET_KEY.
+    // The chat site's members share one SECRET_KEY by design (no finding above); the isolated
+    // review copy given the site's key is one.
     let main_key = env_of(&ws, "chat_main")
         .into_iter()
         .find(|(k, _)| k == "SECRET_KEY")
         .unwrap()
         .1;
-    let api_env = root.join(".env.chat_api");
-    let api_text = std::fs::read_to_string(&api_env).unwrap();
-    let api_key = env_of(&ws, "chat_api")
+    let review_env = root.join(".env.review");
+    let review_text = std::fs::read_to_string(&review_env).unwrap();
+    let review_key = env_of(&ws, "review")
         .into_iter()
         .find(|(k, _)| k == "SECRET_KEY")
         .unwrap()
         .1;
-    std::fs::write(&api_env, api_text.replace(&api_key, &main_key)).unwrap();
+    assert_ne!(review_key, main_key);
+    std::fs::write(&review_env, review_text.replace(&review_key, &main_key)).unwrap();
     // Built-in RedisCache with django-redis's CLIENT_CLASS in the project's settings.
     let settings = root.join("dashboard_project/settings.py");
     let original = std::fs::read_to_string(&settings).unwrap();
@@ -107,7 +118,7 @@ fn files_findings_are_found_and_cleared_by_their_fixes() {
     let readable = find(&found, "env-file-readable").expect("world-readable env file");
     assert_eq!(readable.instances, ["chat_main"]);
     let secret = find(&found, "shared-secret-key").expect("shared SECRET_KEY");
-    assert_eq!(secret.instances, ["chat_main", "chat_api"]);
+    assert_eq!(secret.instances, ["chat_main", "review"]);
     assert_eq!(
         find(&found, "redis-cache-with-django-redis-options")
             .unwrap()
@@ -142,9 +153,10 @@ fn files_findings_are_found_and_cleared_by_their_fixes() {
     assert_eq!(
         key("chat_main"),
         main_key,
-        "only the second instance gets a new key"
+        "only the isolated instance gets a new key"
     );
-    assert_ne!(key("chat_api"), main_key);
+    assert_eq!(key("chat_api"), main_key, "the site keeps its key");
+    assert_ne!(key("review"), main_key);
     let after = doctor::examine(&ws, &Context::default());
     assert_eq!(kinds(&after), ["redis-shared-database"], "{after:#?}");
     let restart = FixAction::Restart {
@@ -256,12 +268,12 @@ async fn a_cookie_override_is_a_mismatch_shared_by_two_and_a_restart_clears_it()
         "from .multi_server_settings import *  # noqa\nSESSION_COOKIE_NAME = 'sessionid'\n",
     )
     .unwrap();
-    for i in ["chat_main", "chat_websocket"] {
+    for i in ["chat_main", "review"] {
         run_settings(&ws, i, "dashboard_project.wrong_cookie_settings");
     }
     let servers = [
         runserver(&ws, "chat_main", false),
-        runserver(&ws, "chat_websocket", false),
+        runserver(&ws, "review", false),
     ];
     let found = doctor::examine(&ws, &Context::observe(&ws, None).await);
     let mismatches: Vec<_> = found.iter().filter(|f| f.kind == "name-mismatch").collect();
@@ -270,18 +282,15 @@ async fn a_cookie_override_is_a_mismatch_shared_by_two_and_a_restart_clears_it()
     assert_eq!(m.field, NameField::SessionCookie);
     assert_eq!(
         (m.expected.as_str(), m.actual.as_str()),
-        ("sessionid_chat_main", "sessionid")
+        ("sessionid_chat", "sessionid")
     );
     let shared = find(&found, "shared-cookie").expect("one cookie name for two instances");
-    assert_eq!(shared.instances, ["chat_main", "chat_websocket"]);
+    assert_eq!(shared.instances, ["chat_main", "review"]);
     assert!(find(&found, "listens-on-all-interfaces").is_none());
     assert!(find(&found, "port-taken").is_none(), "{found:#?}");
 
     // Regenerate the env files (their fix), and the running ones need a restart.
-    let paths = vec![
-        ".env.chat_main".to_string(),
-        ".env.chat_websocket".to_string(),
-    ];
+    let paths = vec![".env.chat_main".to_string(), ".env.review".to_string()];
     std::thread::sleep(std::time::Duration::from_millis(20));
     doctor::apply_fix(&ws, &FixAction::Regenerate { paths }).unwrap();
     let found = doctor::examine(&ws, &Context::observe(&ws, None).await);
@@ -298,8 +307,61 @@ async fn a_cookie_override_is_a_mismatch_shared_by_two_and_a_restart_clears_it()
     drop(servers);
     let _servers = [
         runserver(&ws, "chat_main", false),
-        runserver(&ws, "chat_websocket", false),
+        runserver(&ws, "review", false),
     ];
     let found = doctor::examine(&ws, &Context::observe(&ws, None).await);
     assert_eq!(kinds(&found), ["redis-shared-database"], "{found:#?}");
+}
+
+/// Channel layers against the unit: the site's members must share the site's Redis prefix; a
+/// member in memory cannot reach the others; one prefix across units mixes their groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_layers_are_held_against_the_unit() {
+    let redis = Redis::start();
+    let (dir, ws) = example_on_free_ports(Some(&redis.url()));
+    let project = dir.path().join("dashboard_project");
+    // channels_redis' default prefix, as a project of its own would set it, on the cache's Redis.
+    std::fs::write(
+        project.join("asgi_prefix_settings.py"),
+        "import os\nfrom .multi_server_settings import *  # noqa\nCHANNEL_LAYERS = {'default': {'BACKEND': 'channels_redis.core.RedisChannelLayer', 'CONFIG': {'hosts': [os.environ['KOVAN_CACHE_SECRET_URL']], 'prefix': 'asgi'}}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("in_memory_settings.py"),
+        "from .multi_server_settings import *  # noqa\nCHANNEL_LAYERS = {'default': {'BACKEND': 'channels.layers.InMemoryChannelLayer'}}\n",
+    )
+    .unwrap();
+    for i in ["chat_main", "review"] {
+        run_settings(&ws, i, "dashboard_project.asgi_prefix_settings");
+    }
+    run_settings(
+        &ws,
+        "chat_websocket",
+        "dashboard_project.in_memory_settings",
+    );
+    let _servers = [
+        runserver(&ws, "chat_main", false),
+        runserver(&ws, "chat_websocket", false),
+        runserver(&ws, "review", false),
+    ];
+    let found = doctor::examine(&ws, &Context::observe(&ws, None).await);
+    let mismatch = find(&found, "channel-prefix-mismatch").expect("a prefix not the site's");
+    assert_eq!(mismatch.instances, ["chat_main"]);
+    assert!(
+        mismatch.message.contains("context7_chat"),
+        "{}",
+        mismatch.message
+    );
+    let shared = find(&found, "shared-channel-prefix").expect("one prefix for two units");
+    assert_eq!(shared.instances, ["chat_main", "review"]);
+    let memory = find(&found, "site-in-memory-channel-layer").expect("a member in memory");
+    assert_eq!(memory.instances, ["chat_websocket"]);
+    assert!(memory.fix.contains("channels-redis"), "{}", memory.fix);
+    // review in memory by itself, and the members on their site's prefix: nothing to say.
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.kind.contains("channel") && f.instances == ["review"]),
+        "{found:#?}"
+    );
 }

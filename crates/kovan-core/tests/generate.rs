@@ -76,7 +76,7 @@ fn every_env_reader_reads_back_the_same_values_tricky_secrets_included() {
     write_all(&ws);
     let expected = env_vars(&env);
     assert_eq!(expected["SECRET_KEY"], tricky);
-    assert_eq!(expected.len(), 7, "{expected:?}");
+    assert_eq!(expected.len(), 8, "{expected:?}");
     let keys: Vec<&str> = expected.keys().map(String::as_str).collect();
     let keys_json = serde_json::to_string(&keys).unwrap();
 
@@ -158,15 +158,26 @@ fn secrets_are_per_instance_and_survive_regeneration() {
                 .iter()
                 .filter(|w| w.path.starts_with(".env."))
                 .count()
-                == 3,
+                == 4,
         "{:?}",
         report.written
     );
     let read = |name: &str| env_vars(&dir.path().join(format!(".env.{name}")));
-    let (main, api) = (read("chat_main"), read("chat_api"));
+    let (main, api, review) = (read("chat_main"), read("chat_api"), read("review"));
     assert_eq!(main["SECRET_KEY"].len(), 50);
-    assert_ne!(main["SECRET_KEY"], api["SECRET_KEY"]);
+    // One key for the chat site's members (one login holds on all three), another for review.
+    assert_eq!(main["SECRET_KEY"], api["SECRET_KEY"]);
+    assert_eq!(main["SECRET_KEY"], read("chat_websocket")["SECRET_KEY"]);
+    assert_ne!(main["SECRET_KEY"], review["SECRET_KEY"]);
+    assert_eq!(review["SECRET_KEY"].len(), 50);
+    // The token that guards each instance's clear endpoint stays its own.
     assert_ne!(main["KOVAN_TOKEN"], api["KOVAN_TOKEN"]);
+    // The site's members reach one channel layer on the workspace's Redis; review needs none.
+    assert_eq!(
+        main["KOVAN_CHANNEL_LAYER_SECRET_URL"],
+        "redis://127.0.0.1:6379/0"
+    );
+    assert!(!review.contains_key("KOVAN_CHANNEL_LAYER_SECRET_URL"));
     assert_eq!(
         main["DJANGO_SETTINGS_MODULE"],
         "dashboard_project.multi_server_settings"
@@ -180,6 +191,7 @@ fn secrets_are_per_instance_and_survive_regeneration() {
     let again = write_all(&ws);
     assert!(again.written.is_empty(), "{:?}", again.written);
     assert_eq!(read("chat_main"), main);
+    assert_eq!(read("review"), review);
 
     // A new port rewrites the env file (as Kovan's, not the user's) and keeps the secrets.
     let toml = dir.path().join("kovan.toml");
@@ -371,7 +383,7 @@ fn nginx_accepts_the_generated_config() {
         "location /ws/",
         "location /api/",
         "location / ",
-        "upstream context7_websocket",
+        "upstream kovan_context7_chat_websocket",
         "weight=3",
     ] {
         assert!(conf.contains(route), "{route} missing:\n{conf}");

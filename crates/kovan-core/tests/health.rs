@@ -117,7 +117,9 @@ async fn three_failures_in_a_row_turn_it_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_runserver_answers_with_the_derived_names() {
-    let (_dir, ws) = example_on_free_ports(None);
+    // A member of the chat site: its channel layer is on Redis, which /health/ checks.
+    let redis = support::Redis::start();
+    let (_dir, ws) = example_on_free_ports(Some(&redis.url()));
     let _server = runserver(&ws, "chat_websocket", false);
     let sink_calls = Arc::new(AtomicUsize::new(0));
     let calls = sink_calls.clone();
@@ -157,10 +159,11 @@ async fn the_example_runserver_answers_with_the_derived_names() {
     assert_eq!(h.state, HealthState::Up, "{h:?}");
     assert!(h.mismatches.is_empty(), "{:?}", h.mismatches);
     let reported = h.reported.as_ref().unwrap();
-    assert_eq!(reported.session_cookie, "sessionid_chat_websocket");
+    // The site's cookie and its shared database, which runs in WAL mode.
+    assert_eq!(reported.session_cookie, "sessionid_chat");
     let db = h.database.as_ref().unwrap();
     assert!(db.exists && db.size_bytes > 0, "{db:?}");
-    assert_eq!(db.journal_mode.as_deref(), Some("rollback"));
+    assert_eq!(db.journal_mode.as_deref(), Some("wal"));
     assert_eq!(db.write_lock, WriteLock::None);
     let res = h.resources.as_ref().expect("its process group was found");
     assert!(res.rss_bytes > 10_000_000, "{res:?}");

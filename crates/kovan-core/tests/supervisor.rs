@@ -165,12 +165,12 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
         members.len() >= 2,
         "the autoreloader's child runs the server in the same group: {members:?}"
     );
-    // The output reached the ring (runserver prints its banner on stderr).
+    // The output reached the ring (runserver, Django's or daphne's, prints its banner on stderr).
     assert!(sup
         .logs("chat_main")
         .unwrap()
         .iter()
-        .any(|l| l.text.contains("Starting development server")));
+        .any(|l| l.text.contains("development server at")));
 
     let report = sup.stop("chat_main").await.unwrap();
     assert!(process_table::group_members(pgid).is_empty(), "{report:?}");

@@ -80,16 +80,27 @@ fn the_example_workspace_loads_and_derives_every_name() {
     assert_eq!(ws.project.name, "context7");
     assert!(ws.file.ends_with("examples/context7/kovan.toml"));
     let ports: Vec<u16> = ws.instances.iter().map(|i| i.port).collect();
-    assert_eq!(ports, [8000, 8001, 8002]);
+    assert_eq!(ports, [8000, 8001, 8002, 8003]);
     let main = ws.instance("chat_main").unwrap();
     assert_eq!(main.role, Role::Main);
     assert_eq!(main.cache, CacheBackend::Redis);
-    assert_eq!(main.names.database, "db_chat_main.sqlite3");
+    // The site's: shared by chat_main, chat_api and chat_websocket.
+    assert_eq!(main.site.as_deref(), Some("chat"));
+    assert_eq!(main.names.database, "db_chat.sqlite3");
+    assert_eq!(main.names.session_cookie, "sessionid_chat");
+    assert_eq!(main.names.csrf_cookie, "csrftoken_chat");
+    assert_eq!(main.names.media_root, "media_chat");
+    assert_eq!(main.names.channel_prefix, "context7_chat");
+    // Its own:
     assert_eq!(main.names.cache_prefix, "context7_chat_main");
-    assert_eq!(main.names.session_cookie, "sessionid_chat_main");
-    assert_eq!(main.names.csrf_cookie, "csrftoken_chat_main");
     assert_eq!(main.names.static_root, "staticfiles_chat_main");
-    assert_eq!(main.names.media_root, "media_chat_main");
+    let review = ws.instance("review").unwrap();
+    assert_eq!(review.site, None);
+    assert_eq!(review.names.database, "db_review.sqlite3");
+    assert_eq!(review.names.session_cookie, "sessionid_review");
+    let site = ws.site("chat").unwrap();
+    assert_eq!(site.instances, ["chat_main", "chat_api", "chat_websocket"]);
+    assert_eq!(site.front_door, 8080);
     assert_eq!(main.names.env_file, ".env.chat_main");
     assert_eq!(main.names.log_file, "logs/chat_main.log");
     let presets: Vec<(&str, Vec<&str>)> = ws
@@ -102,13 +113,7 @@ fn the_example_workspace_loads_and_derives_every_name() {
             )
         })
         .collect();
-    assert_eq!(
-        presets,
-        [
-            ("dev", vec!["chat_main", "chat_api"]),
-            ("chat", vec!["chat_main", "chat_api", "chat_websocket"])
-        ]
-    );
+    assert_eq!(presets, [("dev", vec!["chat_main", "chat_api"])]);
 }
 
 #[test]
@@ -645,4 +650,188 @@ fn every_problem_of_the_file_is_said_in_one_run() {
         assert_eq!((Some(*line), *field), (said.0, said.1), "{said:#?}");
         assert!(said.2.contains(text), "{said:#?}");
     }
+}
+
+fn member(name: &str, port: i64, role: &str) -> String {
+    format!("\n[[instance]]\nname = \"{name}\"\nport = {port}\nrole = \"{role}\"\n")
+}
+
+const CHAT: &str = "\n[site.chat]\ninstances = [\"chat_main\", \"chat_api\", \"chat_websocket\"]\nfront_door = 8080\n";
+
+#[test]
+fn a_sites_members_share_the_units_names_and_keep_their_own() {
+    let toml = format!(
+        "{HEADER}{}{}{}{}{CHAT}",
+        member("chat_main", 8000, "main"),
+        member("chat_api", 8001, "api"),
+        member("chat_websocket", 8002, "websocket"),
+        member("review", 8003, "main"),
+    );
+    let ws = load(&toml).unwrap();
+    let site = ws.site("chat").unwrap();
+    assert_eq!(site.front_door, 8080);
+    assert_eq!(site.instances, ["chat_main", "chat_api", "chat_websocket"]);
+    let routes: Vec<(&str, Role)> = site
+        .routes
+        .iter()
+        .map(|r| (r.prefix.as_str(), r.role))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("/api/", Role::Api),
+            ("/ws/", Role::Websocket),
+            ("/", Role::Main)
+        ]
+    );
+    for name in ["chat_main", "chat_api", "chat_websocket"] {
+        let i = ws.instance(name).unwrap();
+        assert_eq!(i.site.as_deref(), Some("chat"));
+        let n = &i.names;
+        assert_eq!(n.unit, "chat");
+        assert_eq!(n.database, "db_chat.sqlite3");
+        assert_eq!(n.session_cookie, "sessionid_chat");
+        assert_eq!(n.csrf_cookie, "csrftoken_chat");
+        assert_eq!(n.session_store, "db:db_chat.sqlite3");
+        assert_eq!(n.media_root, "media_chat");
+        assert_eq!(n.channel_prefix, "context7_chat");
+        // Each member's own:
+        assert_eq!(n.cache_prefix, format!("context7_{name}"));
+        assert_eq!(n.static_root, format!("staticfiles_{name}"));
+        assert_eq!(n.env_file, format!(".env.{name}"));
+        assert_eq!(n.log_file, format!("logs/{name}.log"));
+    }
+    let review = ws.instance("review").unwrap();
+    assert_eq!(review.site, None);
+    assert_eq!(review.names.unit, "review");
+    assert_eq!(review.names.database, "db_review.sqlite3");
+    assert_eq!(review.names.session_cookie, "sessionid_review");
+    assert_eq!(review.names.channel_prefix, "context7_review");
+    assert_eq!(ws.unit_members("chat_api").len(), 3);
+    assert_eq!(ws.unit_members("review").len(), 1);
+}
+
+#[test]
+fn without_sites_every_instance_is_its_own_unit() {
+    let ws = load(&format!(
+        "{HEADER}{}{}",
+        instance("a", 8000),
+        instance("b", 8001)
+    ))
+    .unwrap();
+    assert!(ws.sites.is_empty());
+    for i in &ws.instances {
+        assert_eq!(i.site, None);
+        assert_eq!(i.names.unit, i.name);
+        assert_eq!(i.names.database, format!("db_{}.sqlite3", i.name));
+        assert_eq!(i.names.session_cookie, format!("sessionid_{}", i.name));
+        assert_eq!(i.names.media_root, format!("media_{}", i.name));
+    }
+}
+
+#[test]
+fn site_routes_override_the_default_routing() {
+    let toml = format!(
+        "{HEADER}{}{}\n[site.shop]\ninstances = [\"web\", \"api\"]\nfront_door = 9000\nroutes = {{ \"/graphql/\" = \"api\", \"/api/\" = \"main\" }}\n",
+        member("web", 8000, "main"),
+        member("api", 8001, "api"),
+    );
+    let ws = load(&toml).unwrap();
+    let routes: Vec<(&str, Role)> = ws.sites[0]
+        .routes
+        .iter()
+        .map(|r| (r.prefix.as_str(), r.role))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("/graphql/", Role::Api),
+            ("/api/", Role::Main),
+            ("/", Role::Main)
+        ]
+    );
+}
+
+#[test]
+fn every_site_problem_is_reported_at_once_with_its_line() {
+    let toml = format!(
+        "{HEADER}{}{}{}\n[site.one]\ninstances = [\"a\", \"ghost\"]\nfront_door = 8001\n\n[site.two]\ninstances = [\"a\", \"b\"]\nfront_door = 8001\n\n[site.c]\ninstances = [\"b\"]\nfront_door = 9001\n",
+        member("a", 8000, "main"),
+        member("b", 8001, "api"),
+        member("c", 8002, "main"),
+    );
+    let found = problems(&toml);
+    let has = |field: &str, needle: &str| {
+        found
+            .iter()
+            .find(|p| p.field == field && p.message.contains(needle))
+            .unwrap_or_else(|| panic!("no {field} problem with {needle:?}: {found:#?}"))
+            .line
+            .expect("a line")
+    };
+    let line_of = |needle: &str| {
+        toml.lines()
+            .position(|l| l.contains(needle))
+            .map(|n| n as u32 + 1)
+            .unwrap()
+    };
+    // Unknown member, at its line.
+    assert_eq!(
+        has("site.one.instances", "`ghost` is not an instance"),
+        line_of("\"ghost\"")
+    );
+    // An instance in two sites, at the second site's list.
+    assert_eq!(
+        has("site.two.instances", "already a member of the site one"),
+        line_of("instances = [\"a\", \"b\"]")
+    );
+    // Front door on an instance's port, and on another site's front door.
+    assert_eq!(
+        has("site.one.front_door", "port of the instance b"),
+        line_of("front_door = 8001")
+    );
+    has("site.two.front_door", "port of the instance b");
+    // A site without a main member; a site named like an instance.
+    has("site.c.instances", "no member with role = \"main\"");
+    has("site.c", "has the name of an instance");
+    assert!(found.len() >= 6, "{found:#?}");
+}
+
+#[test]
+fn a_front_door_on_another_sites_port_is_refused() {
+    let toml = format!(
+        "{HEADER}{}{}\n[site.one]\ninstances = [\"a\"]\nfront_door = 9000\n\n[site.two]\ninstances = [\"b\"]\nfront_door = 9000\n",
+        member("a", 8000, "main"),
+        member("b", 8001, "main"),
+    );
+    one_problem(
+        &toml,
+        "site.two.front_door",
+        "also the front door of the site one",
+    );
+}
+
+#[test]
+fn a_shared_name_cannot_be_overridden_on_one_member() {
+    let toml = format!(
+        "{HEADER}{}{}session_cookie = \"mine\"\n\n[site.s]\ninstances = [\"a\", \"b\"]\nfront_door = 9000\n",
+        member("a", 8000, "main"),
+        member("b", 8001, "api"),
+    );
+    one_problem(&toml, "instance.b.session_cookie", "member of the site s");
+}
+
+#[test]
+fn a_cache_prefix_meeting_another_units_channel_prefix_is_refused() {
+    let toml = format!(
+        "{HEADER}{}{}{}cache_prefix = \"context7_s:x\"\n\n[site.s]\ninstances = [\"a\", \"b\"]\nfront_door = 9000\n",
+        member("a", 8000, "main"),
+        member("b", 8001, "api"),
+        member("lone", 8002, "main"),
+    );
+    one_problem(
+        &toml,
+        "instance.lone.cache_prefix",
+        "channel-layer prefix `context7_s`",
+    );
 }

@@ -2,9 +2,10 @@
 Development settings for the context7 example project.
 
 This is deliberately the plain single-instance baseline: one SQLite file, one
-LocMem cache, default cookie names. Run several copies of it side by side and
-they collide; Kovan derives the per-instance values (database file, cache key
-prefix, cookie names, ...) on top of it.
+LocMem cache, default cookie names, an in-memory channel layer. Run several
+copies of it side by side and they collide; Kovan derives the per-instance and
+per-site values (database file, cache key prefix, cookie names, channel layer
+prefix, ...) on top of it.
 """
 import os
 from pathlib import Path
@@ -22,10 +23,14 @@ ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
 SERVER_INSTANCE = os.environ.get("DJANGO_SERVER_INSTANCE", "local")
 
 INSTALLED_APPS = [
+    # First: daphne's runserver replaces Django's, so `manage.py runserver` speaks ASGI (websockets).
+    "daphne",
+    "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "channels",
     "chat",
 ]
 
@@ -34,6 +39,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -48,6 +54,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
         },
@@ -55,6 +62,10 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "dashboard_project.wsgi.application"
+ASGI_APPLICATION = "dashboard_project.asgi.application"
+
+# One process only: a message sent on one server never reaches a consumer on another.
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 DATABASES = {
     "default": {
@@ -71,6 +82,10 @@ CACHES = {
 
 # Sessions stay in the database (the default engine) so they survive a cache flush.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat:index"
+LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "tr"
 TIME_ZONE = "Europe/Istanbul"

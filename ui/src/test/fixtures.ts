@@ -26,16 +26,22 @@ function card(
     cacheClass,
     cacheTimeout,
     names: {
+      unit: name,
       database: `db_${name}.sqlite3`,
       cachePrefix: `context7_${name}`,
       cacheLocation: cache === 'locmem' ? `context7_${name}` : null,
       sessionCookie: `sessionid_${name}`,
       csrfCookie: `csrftoken_${name}`,
+      sessionStore: `db:db_${name}.sqlite3`,
+      channelPrefix: `context7_${name}`,
       staticRoot: `staticfiles_${name}`,
       mediaRoot: `media_${name}`,
       envFile: `.env.${name}`,
       logFile: `logs/${name}.log`,
     },
+    unit: name,
+    site: null,
+    scoped: [],
     restart: 'never',
   };
 }
@@ -52,6 +58,7 @@ export const loadedView: WorkspaceView = {
     { name: 'dev', instances: ['chat_main', 'chat_api'] },
     { name: 'chat', instances: ['chat_main', 'chat_api', 'chat_websocket'] },
   ],
+  sites: [],
   instances: [
     card('chat_main', 8000, 'main', 'redis', 'django.core.cache.backends.redis.RedisCache', 3600),
     card('chat_api', 8001, 'api', 'redis', 'django.core.cache.backends.redis.RedisCache', 600),

@@ -27,6 +27,46 @@ def locations(value):
     return [str(value)]
 
 
+def installed(module):
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def version_of(distribution):
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def channels_part(settings):
+    # Asked of the settings and of the interpreter, never of the source: a project uses Channels
+    # when it names an ASGI application and Channels can be imported.
+    apps = [str(app) for app in settings.INSTALLED_APPS]
+    layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
+    default_layer = layers.get("default") if isinstance(layers, dict) else None
+    servers = []
+    if "daphne" in apps and installed("daphne"):
+        servers.append("daphneRunserver")
+    if installed("daphne"):
+        servers.append("daphne")
+    if installed("uvicorn"):
+        servers.append("uvicorn")
+    return {
+        "asgiApplication": text(getattr(settings, "ASGI_APPLICATION", None)) or None,
+        "channelsVersion": (version_of("channels") or "unknown") if installed("channels") else None,
+        "channelLayerBackend": text(default_layer.get("BACKEND")) if isinstance(default_layer, dict) else None,
+        "channelsRedisInstalled": installed("channels_redis"),
+        "asgiServers": servers,
+    }
+
+
 def main():
     try:
         import django
@@ -56,6 +96,7 @@ def main():
             "sessionCookie": str(settings.SESSION_COOKIE_NAME),
             "csrfCookie": str(settings.CSRF_COOKIE_NAME),
             "djangoRedisInstalled": "django_redis" in list(settings.INSTALLED_APPS),
+            **channels_part(settings),
         }
     except BaseException as exc:
         return {"state": "failed", "stage": "settings", "message": error_text(exc)}

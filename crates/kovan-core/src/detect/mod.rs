@@ -59,7 +59,7 @@ pub enum SettingsSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "state", rename_all = "camelCase")]
 pub enum DjangoAnswer {
-    Read(DjangoSettings),
+    Read(Box<DjangoSettings>),
     /// Django or the settings module did not import, or the interpreter did not run.
     #[serde(rename_all = "camelCase")]
     Failed {
@@ -92,6 +92,35 @@ pub struct DjangoSettings {
     pub csrf_cookie: String,
     /// `django_redis` is in INSTALLED_APPS.
     pub django_redis_installed: bool,
+    /// ASGI_APPLICATION, when the settings set it.
+    pub asgi_application: Option<String>,
+    /// The installed version of Django Channels, when it can be imported.
+    pub channels_version: Option<String>,
+    /// CHANNEL_LAYERS["default"]["BACKEND"], when the settings define a channel layer.
+    pub channel_layer_backend: Option<String>,
+    /// `channels_redis` can be imported: the layer Kovan configures for a site.
+    pub channels_redis_installed: bool,
+    /// The ASGI servers the project can run under, best first.
+    pub asgi_servers: Vec<AsgiServer>,
+}
+
+impl DjangoSettings {
+    /// The project uses Django Channels: it names an ASGI application and Channels is installed.
+    pub fn uses_channels(&self) -> bool {
+        self.asgi_application.is_some() && self.channels_version.is_some()
+    }
+}
+
+/// A server that speaks ASGI (websockets included), as the project has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum AsgiServer {
+    /// `daphne` is in INSTALLED_APPS: its runserver replaces Django's (autoreload included).
+    DaphneRunserver,
+    /// The `daphne` command is installed.
+    Daphne,
+    /// `uvicorn` is installed.
+    Uvicorn,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

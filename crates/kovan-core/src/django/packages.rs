@@ -44,6 +44,11 @@ pub const PACKAGES: &[Package] = &[
         requirement: "daphne>=4",
     },
     Package {
+        import: "uvicorn",
+        dists: &["uvicorn"],
+        requirement: "uvicorn>=0.20",
+    },
+    Package {
         import: "psycopg",
         dists: &["psycopg"],
         requirement: "psycopg[binary]>=3.1",
@@ -288,9 +293,109 @@ pub fn program_of(command: &str) -> Option<&str> {
         .map(|w| w.rsplit('/').next().unwrap_or(w))
 }
 
+/// The command a websocket-role instance runs when kovan.toml gives none: None keeps
+/// `manage.py runserver`, which speaks ASGI when `daphne` is in INSTALLED_APPS (its runserver
+/// replaces Django's) or when the project has no ASGI server at all; else daphne, else uvicorn,
+/// on the project's ASGI module (`{settings package}.asgi:application`). Filled like `command`.
+pub fn asgi_command(ws: &Workspace, probe: &Probe) -> Option<String> {
+    let mentions = |what: &str| {
+        probe
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.mentions.iter().any(|m| m == what))
+    };
+    if !mentions("channels") || (mentions("daphne") && probe.has("daphne")) {
+        // No websockets to serve (a plain WSGI project), or daphne's runserver already speaks ASGI.
+        return None;
+    }
+    let package = ws
+        .project
+        .settings
+        .rsplit_once('.')
+        .map_or("", |(package, _)| package);
+    let file = ws
+        .project
+        .django_root
+        .join(package.replace('.', "/"))
+        .join("asgi.py");
+    if !file.is_file() {
+        return None;
+    }
+    let module = if package.is_empty() {
+        "asgi:application".to_string()
+    } else {
+        format!("{package}.asgi:application")
+    };
+    if probe.has("daphne") {
+        Some(format!(
+            "{{python}} -m daphne -b 127.0.0.1 -p {{port}} {module}"
+        ))
+    } else if probe.has("uvicorn") {
+        Some(format!(
+            "{{python}} -m uvicorn --host 127.0.0.1 --port {{port}} {module}"
+        ))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_websocket_instance_runs_the_asgi_server_the_project_has() {
+        use crate::django::probe::{FoundPackage, SettingsScan};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("manage.py"), "").unwrap();
+        std::fs::create_dir(dir.path().join("conf")).unwrap();
+        std::fs::write(dir.path().join("conf/asgi.py"), "").unwrap();
+        let file = dir.path().join("kovan.toml");
+        let ws = crate::workspace::parse(
+            &file,
+            "[project]\nname = \"p\"\nsettings = \"conf.settings\"\n[[instance]]\nname = \"ws\"\nport = 8002\nrole = \"websocket\"\ncache = \"locmem\"\n",
+        )
+        .unwrap();
+        let probe = |have: &[&str], mentions: &[&str]| Probe {
+            python: "3.12.0".into(),
+            executable: "python".into(),
+            packages: have
+                .iter()
+                .map(|p| {
+                    let found = FoundPackage {
+                        version: Some("4.0".into()),
+                        origin: None,
+                    };
+                    (p.to_string(), Some(found))
+                })
+                .collect(),
+            site_dirs: Vec::new(),
+            settings: Some(SettingsScan {
+                mentions: mentions.iter().map(|m| m.to_string()).collect(),
+                ..SettingsScan::default()
+            }),
+        };
+        let channels = ["channels"];
+        // daphne in INSTALLED_APPS: its runserver.
+        assert_eq!(
+            asgi_command(&ws, &probe(&["daphne"], &["channels", "daphne"])),
+            None
+        );
+        assert_eq!(
+            asgi_command(&ws, &probe(&["daphne", "uvicorn"], &channels)).as_deref(),
+            Some("{python} -m daphne -b 127.0.0.1 -p {port} conf.asgi:application")
+        );
+        assert_eq!(
+            asgi_command(&ws, &probe(&["uvicorn"], &channels)).as_deref(),
+            Some("{python} -m uvicorn --host 127.0.0.1 --port {port} conf.asgi:application")
+        );
+        assert_eq!(asgi_command(&ws, &probe(&[], &channels)), None);
+        // A project without Channels serves no websockets: runserver, whatever is installed.
+        assert_eq!(asgi_command(&ws, &probe(&["daphne", "uvicorn"], &[])), None);
+        // Nor without its ASGI module.
+        std::fs::remove_file(dir.path().join("conf/asgi.py")).unwrap();
+        assert_eq!(asgi_command(&ws, &probe(&["daphne"], &channels)), None);
+    }
 
     #[test]
     fn fixes_are_quoted_for_pasting() {

@@ -71,14 +71,22 @@ pub fn apply_fix(ws: &Workspace, action: &FixAction) -> Result<String, DoctorErr
             Ok(format!("wrote {} file(s)", report.written.len()))
         }
         FixAction::NewSecretKey { instance: name } => {
-            let env = instance(name)?.names.env_file.clone();
+            instance(name)?;
+            // A site's members sign with one key: all of them get the new one.
+            let members = ws.unit_members(name);
+            let envs: Vec<String> = members.iter().map(|m| m.names.env_file.clone()).collect();
             let mut kept = KeptSecrets::read(ws)?;
-            kept.forget(name, "SECRET_KEY");
-            generate::write(
-                &generate::plan_with(ws, &kept)?,
-                Some(std::slice::from_ref(&env)),
-            )?;
-            Ok(format!("{env} has a new SECRET_KEY; restart {name}"))
+            for m in &members {
+                kept.forget(&m.name, "SECRET_KEY");
+            }
+            generate::write(&generate::plan_with(ws, &kept)?, Some(&envs))?;
+            let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+            Ok(format!(
+                "{} {} a new SECRET_KEY; restart {}",
+                envs.join(", "),
+                if envs.len() == 1 { "has" } else { "have" },
+                names.join(", ")
+            ))
         }
         FixAction::Restart { instance: name } => Err(DoctorError::RestartByCaller(name.clone())),
     }

@@ -155,7 +155,8 @@ pub fn examine(ws: &Workspace, context: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     checks::reported::reported_names(ws, context, &mut findings);
     checks::processes::ports(ws, context, &mut findings);
-    checks::processes::shared_sqlite_files(context, &mut findings);
+    checks::processes::shared_sqlite_files(ws, context, &mut findings);
+    checks::reported::channel_layers(ws, context, &mut findings);
     checks::processes::all_interfaces(ws, context, &mut findings);
     checks::redis::shared_redis(ws, &mut findings);
     checks::redis::redis_cache_with_client_class(ws, &mut findings);

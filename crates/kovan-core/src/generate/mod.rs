@@ -333,10 +333,21 @@ pub fn render_with(
     let mut files = Vec::new();
     let mut findings = Vec::new();
     let settings = settings_module(ws);
+    // One SECRET_KEY per isolation unit: a site's members sign one session. The first member's
+    // kept key wins, so turning instances into a site keeps (at least) the first one's logins.
+    let mut unit_secrets: HashMap<&str, String> = HashMap::new();
     for i in &ws.instances {
-        let secret = kept
-            .get(&i.name, "SECRET_KEY")
-            .map_or_else(env_file::new_secret_key, str::to_string);
+        if !unit_secrets.contains_key(i.names.unit.as_str()) {
+            let secret = ws
+                .unit_members(&i.name)
+                .iter()
+                .find_map(|m| kept.get(&m.name, "SECRET_KEY"))
+                .map_or_else(env_file::new_secret_key, str::to_string);
+            unit_secrets.insert(&i.names.unit, secret);
+        }
+    }
+    for i in &ws.instances {
+        let secret = unit_secrets[i.names.unit.as_str()].clone();
         let token = kept
             .get(&i.name, "KOVAN_TOKEN")
             .map_or_else(env_file::new_token, str::to_string);
@@ -352,6 +363,13 @@ pub fn render_with(
             // Named SECRET so that Django's error pages mask it: the URL may carry a password.
             vars.push((
                 "KOVAN_CACHE_SECRET_URL".to_string(),
+                redis.url().to_string(),
+            ));
+        }
+        if let (true, Some(redis)) = (ws.unit_members(&i.name).len() > 1, &ws.redis) {
+            // A site's members reach each other's websocket consumers through Redis.
+            vars.push((
+                "KOVAN_CHANNEL_LAYER_SECRET_URL".to_string(),
                 redis.url().to_string(),
             ));
         }

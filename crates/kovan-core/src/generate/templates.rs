@@ -94,6 +94,14 @@ struct InstanceContext<'a> {
     media_root: &'a str,
     log_file: &'a str,
     env_file: &'a str,
+    /// The isolation unit: its site, or the instance itself.
+    unit: &'a str,
+    site: Option<&'a str>,
+    /// The unit has more than this instance: database, sessions and channel layer span processes.
+    shared: bool,
+    channel_prefix: &'a str,
+    /// The origins a browser sends through the site's front door (CSRF_TRUSTED_ORIGINS).
+    front_door_origins: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -138,6 +146,19 @@ pub fn settings(ws: &Workspace, facts: &ProjectFacts) -> Result<String, Generate
             media_root: &i.names.media_root,
             log_file: &i.names.log_file,
             env_file: &i.names.env_file,
+            unit: &i.names.unit,
+            site: i.site.as_deref(),
+            shared: ws.unit_members(&i.name).len() > 1,
+            channel_prefix: &i.names.channel_prefix,
+            front_door_origins: ws
+                .site_of(&i.name)
+                .map(|s| {
+                    vec![
+                        format!("http://127.0.0.1:{}", s.front_door),
+                        format!("http://localhost:{}", s.front_door),
+                    ]
+                })
+                .unwrap_or_default(),
         })
         .collect();
     let choice = FeatureChoice::new(facts.django, &django::wanted_features(ws));
@@ -192,7 +213,26 @@ pub fn nginx_port(ws: &Workspace) -> u16 {
 }
 
 /// One upstream per role, so the main, API and websocket servers never share a weighted pool.
+/// With sites: each site's front door exactly as Kovan runs it (services::nginx), so a server of
+/// the user's own routes the same way.
 pub fn nginx(ws: &Workspace) -> String {
+    if !ws.sites.is_empty() {
+        let doors: Vec<String> = ws
+            .sites
+            .iter()
+            .map(|s| {
+                format!(
+                    "# The front door of the site {}: {}\n{}",
+                    s.name,
+                    s.instances.join(", "),
+                    crate::services::nginx::server_config(&crate::services::nginx::FrontDoor::of(
+                        ws, s
+                    ))
+                )
+            })
+            .collect();
+        return doors.join("\n");
+    }
     let project = &ws.project.name;
     let mut out = String::new();
     let roles = [

@@ -25,6 +25,8 @@ pub struct Reported {
     /// Why it answered 503: each failing part ("database", "cache", "migrations", "channels")
     /// with its message.
     pub failures: Vec<ReportedFailure>,
+    /// The default channel layer; None when the project defines none.
+    pub channels: Option<ReportedChannels>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, TS)]
@@ -32,6 +34,15 @@ pub struct Reported {
 pub struct ReportedFailure {
     pub part: String,
     pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, TS)]
+#[serde(default)]
+pub struct ReportedChannels {
+    pub backend: String,
+    /// channels_redis' key prefix; None for a layer without one (in memory).
+    pub prefix: Option<String>,
+    pub ok: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, TS)]

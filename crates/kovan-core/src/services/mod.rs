@@ -1,8 +1,9 @@
-//! The data services Kovan runs itself for the instances: the managed redis-server today, and the
-//! front doors (nginx) and PostgreSQL beside it. A service is started by the supervisor as the
-//! leader of its own process group like an instance; what is here is how to find, start, probe
+//! The data services Kovan runs itself for the instances: the managed redis-server and the front
+//! doors of sites (nginx) today, PostgreSQL beside them. A service is started by the supervisor as
+//! the leader of its own process group like an instance; what is here is how to find, start, probe
 //! and address each service, not how to supervise a process.
 
+pub mod nginx;
 pub mod redis_server;
 
 /// The name the managed Redis server goes by in the supervisor; not a valid instance name, so it

@@ -186,7 +186,12 @@ impl Supervisor {
     }
 
     pub(super) fn command_for(&self, i: &Instance, port: u16) -> Vec<String> {
-        match &i.command {
+        // A websocket server must speak ASGI: the project's ASGI server unless `command` is given.
+        let asgi = (i.role == crate::workspace::Role::Websocket && i.command.is_none())
+            .then(|| crate::django::probe::probe(&self.inner.ws).ok())
+            .flatten()
+            .and_then(|probe| crate::django::packages::asgi_command(&self.inner.ws, &probe));
+        match i.command.as_ref().or(asgi.as_ref()) {
             Some(cmd) => {
                 let filled = cmd
                     .replace("{port}", &port.to_string())

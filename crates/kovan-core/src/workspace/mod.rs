@@ -1,7 +1,8 @@
-//! kovan.toml: load it, validate it, and derive every per-instance name.
+//! kovan.toml: load it, validate it, and derive every name from the isolation unit (a site for
+//! its members, the instance itself otherwise).
 //!
-//! [`derive_names`] is the only place a database file, cache prefix, cookie name or per-instance path
-//! is made; everything else (the window, the CLI, generated config) shows what it returns.
+//! [`derive_names`] is the only place a database file, cache prefix, cookie name, channel-layer
+//! prefix or per-instance path is made; everything else (the window, the CLI, generated config) shows what it returns.
 //!
 //! The rooms: [`model`] holds the types, [`locate`] finds the file, `raw` is the file as written,
 //! `source` reads the file's text within bounds, `shape` knows which keys may be where,
@@ -24,7 +25,8 @@ pub use error::{Problem, WorkspaceError};
 pub use locate::{file_in, find_upwards, named, ENV_VAR, FILE_NAME};
 pub use model::{
     virtualenv_python, CacheBackend, DatabaseEngine, DerivedNames, Instance, Preset, Project,
-    RedisConfig, RestartPolicy, Role, SupervisorSettings, Workspace, FALLBACK_PYTHON,
+    RedisConfig, RestartPolicy, Role, Scope, Site, SiteRoute, SupervisorSettings, Workspace,
+    FALLBACK_PYTHON,
 };
 pub use names::{check_name, derive_names, suggest_name, NameOverrides, MAX_NAME_LEN};
 pub(crate) use validate::is_dotted_module;

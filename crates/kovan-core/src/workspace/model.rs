@@ -17,7 +17,28 @@ pub struct Workspace {
     pub database: DatabaseEngine,
     pub instances: Vec<Instance>,
     pub presets: Vec<Preset>,
+    /// `[site.*]`: groups of instances that are one website. None declared: every instance isolated.
+    pub sites: Vec<Site>,
     pub supervisor: SupervisorSettings,
+}
+
+/// Role servers that together are one website: they share the database, SECRET_KEY, session and
+/// CSRF cookies, session store, media root and channel layer, behind one front door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub name: String,
+    /// Its members, in the file's order.
+    pub instances: Vec<String>,
+    /// The port the site's nginx listens on (loopback).
+    pub front_door: u16,
+    /// Path prefix -> role, the file's `routes` over the default ones, longest prefix first.
+    pub routes: Vec<SiteRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRoute {
+    pub prefix: String,
+    pub role: Role,
 }
 
 /// How Kovan runs the instances: `[supervisor]` in kovan.toml.
@@ -154,6 +175,8 @@ pub struct Instance {
     /// nginx upstream weight.
     pub weight: u32,
     pub names: DerivedNames,
+    /// The site it is a member of; None: isolated (its own unit).
+    pub site: Option<String>,
     /// The command that runs it, when not `{python} manage.py runserver 127.0.0.1:{port}`;
     /// run by /bin/sh with `{python}` and `{port}` filled in.
     pub command: Option<String>,
@@ -165,19 +188,61 @@ pub struct Instance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DerivedNames {
-    /// SQLite file relative to the Django root, or the PostgreSQL database name.
+    /// The isolation unit: the site's name for its members, the instance's own otherwise. Every
+    /// name below marked "unit" is derived from it and shared by the unit's members.
+    pub unit: String,
+    /// (unit) SQLite file relative to the Django root, or the PostgreSQL database name.
     pub database: String,
     /// Django KEY_PREFIX; Redis keys are `{prefix}:{version}:{key}`.
     pub cache_prefix: String,
     /// Where a per-instance cache lives: the LocMem name, the file cache's folder (relative to the
     /// Django root) or the database cache's table. None for Redis (the URL is the workspace's) and dummy.
     pub cache_location: Option<String>,
+    /// (unit)
     pub session_cookie: String,
+    /// (unit)
     pub csrf_cookie: String,
+    /// (unit) Where sessions live: Django's session table in the unit's database.
+    pub session_store: String,
+    /// (unit) channels_redis `prefix`; keys `{prefix}:group:…` and `{prefix}{channel}`.
+    pub channel_prefix: String,
     pub static_root: String,
+    /// (unit)
     pub media_root: String,
     pub env_file: String,
     pub log_file: String,
+}
+
+impl DerivedNames {
+    /// Each derived name with whether it is the unit's (shared by a site's members) or the
+    /// instance's own, in the order `kovan check --json` shows them. SECRET_KEY is the unit's too:
+    /// its value lives in the env files, so it is named here by the unit it belongs to.
+    pub fn scoped(&self) -> Vec<(&'static str, String, Scope)> {
+        let unit = |v: &str| (v.to_string(), Scope::Unit);
+        let own = |v: &str| (v.to_string(), Scope::Instance);
+        let rows = [
+            ("database", unit(&self.database)),
+            ("secret_key", unit(&format!("SECRET_KEY of {}", self.unit))),
+            ("session_cookie", unit(&self.session_cookie)),
+            ("csrf_cookie", unit(&self.csrf_cookie)),
+            ("session_store", unit(&self.session_store)),
+            ("media_root", unit(&self.media_root)),
+            ("channel_prefix", unit(&self.channel_prefix)),
+            ("cache_prefix", own(&self.cache_prefix)),
+            ("static_root", own(&self.static_root)),
+            ("env_file", own(&self.env_file)),
+            ("log_file", own(&self.log_file)),
+        ];
+        rows.into_iter().map(|(k, (v, s))| (k, v, s)).collect()
+    }
+}
+
+/// Whether a derived name comes from the isolation unit or from the instance alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Unit,
+    Instance,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +254,29 @@ pub struct Preset {
 impl Workspace {
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.iter().find(|i| i.name == name)
+    }
+
+    pub fn site(&self, name: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+
+    /// The site an instance belongs to, if any.
+    pub fn site_of(&self, instance: &str) -> Option<&Site> {
+        self.sites
+            .iter()
+            .find(|s| s.instances.iter().any(|m| m == instance))
+    }
+
+    /// The instances that share `instance`'s unit, itself included (only itself when isolated).
+    pub fn unit_members(&self, instance: &str) -> Vec<&Instance> {
+        match self.site_of(instance) {
+            Some(site) => site
+                .instances
+                .iter()
+                .filter_map(|m| self.instance(m))
+                .collect(),
+            None => self.instance(instance).into_iter().collect(),
+        }
     }
 
     /// The Python interpreter, as run from the Django root: `python` from kovan.toml, else the

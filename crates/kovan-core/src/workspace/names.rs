@@ -1,4 +1,5 @@
-//! Per-instance names: the one function that derives them, and the rules a name is held to.
+//! Derived names: the one function that makes them (from the isolation unit or the instance), and
+//! the rules a name is held to.
 
 use super::model::{CacheBackend, DatabaseEngine, DerivedNames};
 
@@ -18,23 +19,32 @@ pub struct NameOverrides {
     pub log_file: Option<String>,
 }
 
-/// The one function that makes per-instance names.
+/// The one function that makes every derived name, from the isolation unit (`site` for its
+/// members, the instance itself otherwise) for what a site shares, and from the instance for what
+/// each keeps (DESIGN.md's table). Site and instance names share one namespace, so two units never
+/// derive one name.
 pub fn derive_names(
     project: &str,
     instance: &str,
+    site: Option<&str>,
     engine: DatabaseEngine,
     cache: CacheBackend,
     overrides: &NameOverrides,
 ) -> DerivedNames {
     let pick = |given: &Option<String>, derived: String| given.clone().unwrap_or(derived);
+    let unit = site.unwrap_or(instance);
+    let database = pick(
+        &overrides.database,
+        match engine {
+            DatabaseEngine::Sqlite => format!("db_{unit}.sqlite3"),
+            DatabaseEngine::Postgresql => format!("{project}_{unit}"),
+        },
+    );
     DerivedNames {
-        database: pick(
-            &overrides.database,
-            match engine {
-                DatabaseEngine::Sqlite => format!("db_{instance}.sqlite3"),
-                DatabaseEngine::Postgresql => format!("{project}_{instance}"),
-            },
-        ),
+        unit: unit.to_string(),
+        session_store: format!("db:{database}"),
+        channel_prefix: format!("{project}_{unit}"),
+        database,
         cache_prefix: pick(&overrides.cache_prefix, format!("{project}_{instance}")),
         cache_location: match cache {
             CacheBackend::Redis | CacheBackend::Dummy => None,
@@ -50,10 +60,10 @@ pub fn derive_names(
                 format!("kovan_cache_{instance}"),
             )),
         },
-        session_cookie: pick(&overrides.session_cookie, format!("sessionid_{instance}")),
-        csrf_cookie: pick(&overrides.csrf_cookie, format!("csrftoken_{instance}")),
+        session_cookie: pick(&overrides.session_cookie, format!("sessionid_{unit}")),
+        csrf_cookie: pick(&overrides.csrf_cookie, format!("csrftoken_{unit}")),
         static_root: pick(&overrides.static_root, format!("staticfiles_{instance}")),
-        media_root: pick(&overrides.media_root, format!("media_{instance}")),
+        media_root: pick(&overrides.media_root, format!("media_{unit}")),
         env_file: pick(&overrides.env_file, format!(".env.{instance}")),
         log_file: pick(&overrides.log_file, format!("logs/{instance}.log")),
     }

@@ -18,6 +18,8 @@ pub(super) struct RawFile {
     pub(super) instances: Vec<RawInstance>,
     #[serde(default, rename = "preset")]
     pub(super) presets: IndexMap<String, Spanned<RawPreset>>,
+    #[serde(default, rename = "site")]
+    pub(super) sites: IndexMap<String, Spanned<RawSite>>,
     pub(super) supervisor: Option<RawSupervisor>,
 }
 
@@ -97,4 +99,16 @@ impl Default for RawProject {
 /// A required key that is not there (`shape` has said so): an empty value at the file's start.
 fn missing<T: Default>() -> Spanned<T> {
     Spanned::new(0..0, T::default())
+}
+
+/// `[site.NAME]`: role servers that together are one website.
+#[derive(Deserialize)]
+pub(super) struct RawSite {
+    #[serde(default)]
+    pub(super) instances: Vec<Spanned<String>>,
+    #[serde(default = "missing")]
+    pub(super) front_door: Spanned<i64>,
+    /// Path prefix -> role, over the default routing (`/ws/` websocket, `/api/` api, `/` main).
+    #[serde(default)]
+    pub(super) routes: IndexMap<String, Spanned<String>>,
 }

@@ -12,7 +12,7 @@ use toml_edit::{ImDocument, Item, TableLike};
 
 use super::error::Problem;
 use super::raw::{
-    RawDatabase, RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSupervisor,
+    RawDatabase, RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor,
 };
 use super::toml_error::line_at;
 
@@ -45,6 +45,7 @@ fn file() -> Table {
                 "supervisor" => Nested::One(leaf::<RawSupervisor>(&[])),
                 "instance" => Nested::Array(leaf::<RawInstance>(&["name", "port"])),
                 "preset" => Nested::Named(leaf::<RawPreset>(&["instances"])),
+                "site" => Nested::Named(leaf::<RawSite>(&["instances", "front_door"])),
                 _ => return None,
             })
         },

@@ -10,11 +10,11 @@ use toml::Spanned;
 use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
-    CacheBackend, DatabaseEngine, Instance, Preset, Project, RedisConfig, Role, SupervisorSettings,
-    Workspace, RESTART_POLICIES,
+    CacheBackend, DatabaseEngine, Instance, Preset, Project, RedisConfig, Role, Site, SiteRoute,
+    SupervisorSettings, Workspace, RESTART_POLICIES,
 };
 use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
-use super::raw::{RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSupervisor};
+use super::raw::{RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor};
 use super::toml_error::line_at;
 
 const PORT_RANGE: std::ops::RangeInclusive<i64> = 1024..=65535;
@@ -83,7 +83,16 @@ impl Validator<'_> {
             },
         };
         let redis = raw.redis.and_then(|r| self.redis(r));
-        let instances = self.instances(&project.name, database, raw.instances);
+        // Membership first: a member's shared names are derived from its site.
+        let mut membership: HashMap<String, String> = HashMap::new();
+        for (site, raw_site) in &raw.sites {
+            for m in &raw_site.get_ref().instances {
+                membership
+                    .entry(m.get_ref().clone())
+                    .or_insert_with(|| site.clone());
+            }
+        }
+        let instances = self.instances(&project.name, database, raw.instances, &membership);
         if instances.iter().any(|i| i.cache == CacheBackend::Redis) && redis.is_none() {
             let users: Vec<&str> = instances
                 .iter()
@@ -100,6 +109,7 @@ impl Validator<'_> {
             }
         }
         let presets = self.presets(&instances, raw.presets);
+        let sites = self.sites(&instances, &presets, raw.sites);
         let supervisor = raw
             .supervisor
             .map(|r| self.supervisor(r))
@@ -111,6 +121,7 @@ impl Validator<'_> {
             database,
             instances,
             presets,
+            sites,
             supervisor,
         }
     }
@@ -248,6 +259,7 @@ impl Validator<'_> {
         project: &str,
         engine: DatabaseEngine,
         raw: Vec<RawInstance>,
+        membership: &HashMap<String, String>,
     ) -> Vec<Instance> {
         if raw.is_empty() {
             self.report(
@@ -362,6 +374,24 @@ impl Validator<'_> {
                 log_file: line_of(&r.log_file).or(name_line),
             };
             self.check_overrides(&overrides, engine, cache, &il, &at);
+            let site = membership.get(&name).cloned();
+            if let Some(site) = &site {
+                for (field, given, line) in [
+                    ("database", &r.database, il.database),
+                    ("session_cookie", &r.session_cookie, il.session_cookie),
+                    ("csrf_cookie", &r.csrf_cookie, il.csrf_cookie),
+                    ("media_root", &r.media_root, il.media_root),
+                ] {
+                    if given.is_some() {
+                        self.report(
+                            at(field),
+                            line,
+                            format!("{name} is a member of the site {site}, whose members share one {field}: an override on one member would split the site."),
+                            format!("Remove {field} here; Kovan derives the site's from its name ({site})."),
+                        );
+                    }
+                }
+            }
 
             let restart = self.choice(r.restart.as_ref(), &RESTART_POLICIES, &at("restart"));
             let max_restarts = self.number(
@@ -377,7 +407,8 @@ impl Validator<'_> {
                 self.report(at("command"), line, "the command is empty.".into(), "Remove `command` to run `manage.py runserver`, or give the command, e.g. \"daphne -b 127.0.0.1 -p {port} dashboard_project.asgi:application\".".into());
             }
             out.push(Instance {
-                names: derive_names(project, &name, engine, cache, &overrides),
+                names: derive_names(project, &name, site.as_deref(), engine, cache, &overrides),
+                site,
                 name,
                 port: u16::try_from(port).unwrap_or(0),
                 role,
@@ -544,7 +575,18 @@ impl Validator<'_> {
                 continue;
             }
             let n = &inst.names;
+            // A site's members share these by design: the site claims them once, for its first member.
+            let first_of_unit = instances[..j]
+                .iter()
+                .all(|i| i.site.is_none() || i.site != inst.site);
             let mut add = |ns, value: String, field, line| {
+                let shared = matches!(
+                    field,
+                    "database" | "session_cookie" | "csrf_cookie" | "media_root"
+                );
+                if shared && !first_of_unit {
+                    return;
+                }
                 claims.entry(ns).or_default().push(Claim {
                     value,
                     instance: &inst.name,
@@ -641,6 +683,200 @@ impl Validator<'_> {
             }
         }
         self.prefix_collisions(instances, lines);
+        self.channel_prefix_collisions(instances, lines);
+    }
+
+    /// A unit's channel-layer keys (`{prefix}:group:…`) must never match another unit's cache
+    /// prefix pattern (`{prefix}:*`), or clearing that cache would drop the other unit's groups.
+    fn channel_prefix_collisions(&mut self, instances: &[Instance], lines: &[InstanceLines]) {
+        for (j, b) in instances.iter().enumerate() {
+            if instances[..j].iter().any(|i| i.name == b.name) {
+                continue;
+            }
+            let mut seen: Vec<&str> = Vec::new();
+            for a in instances {
+                let channel = a.names.channel_prefix.as_str();
+                if a.names.unit == b.names.unit || seen.contains(&channel) {
+                    continue;
+                }
+                seen.push(channel);
+                let cache = b.names.cache_prefix.as_str();
+                if cache == channel || nested(cache, &b.name, channel, &a.names.unit).is_some() {
+                    self.report(
+                        format!("instance.{}.cache_prefix", b.name),
+                        lines[j].cache_prefix,
+                        format!(
+                            "the cache prefix `{cache}` of {} meets the channel-layer prefix `{channel}` of {} at a `:`: clearing the cache would delete its channel groups.",
+                            b.name, a.names.unit
+                        ),
+                        "Choose another cache prefix, or remove the override so Kovan derives one."
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+
+    fn sites(
+        &mut self,
+        instances: &[Instance],
+        presets: &[Preset],
+        raw: IndexMap<String, Spanned<RawSite>>,
+    ) -> Vec<Site> {
+        let mut out: Vec<Site> = Vec::new();
+        let mut member_of: HashMap<String, String> = HashMap::new();
+        for (name, site) in raw {
+            let line = self.line_of(&site);
+            if let Err((message, fix)) = check_name(&name, "site") {
+                self.report(format!("site.{name}"), line, message, fix);
+            }
+            if instances.iter().any(|i| i.name == name) {
+                self.report(
+                    format!("site.{name}"),
+                    line,
+                    format!("the site `{name}` has the name of an instance: site and instance names share one namespace (both name databases, cookies and prefixes)."),
+                    format!("Rename the site, e.g. `{name}_site`."),
+                );
+            }
+            if presets.iter().any(|p| p.name == name) {
+                self.report(
+                    format!("site.{name}"),
+                    line,
+                    format!("`{name}` is both a site and a preset: `kovan up {name}` could mean either."),
+                    "Remove the preset (starting a site starts its members) or rename one of them."
+                        .into(),
+                );
+            }
+            let site = site.into_inner();
+            let field = format!("site.{name}.instances");
+            let mut members: Vec<String> = Vec::new();
+            for member in site.instances {
+                let m_line = self.line_of(&member);
+                let m = member.into_inner();
+                if instances.iter().all(|i| i.name != m) {
+                    let known: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
+                    self.report(
+                        field.clone(),
+                        m_line,
+                        format!("`{m}` is not an instance of this workspace."),
+                        format!("Use one of: {}.", known.join(", ")),
+                    );
+                } else if members.contains(&m) {
+                    self.report(
+                        field.clone(),
+                        m_line,
+                        format!("`{m}` is listed twice."),
+                        "List each instance once.".into(),
+                    );
+                } else if let Some(other) = member_of.get(&m) {
+                    self.report(
+                        field.clone(),
+                        m_line,
+                        format!("`{m}` is already a member of the site {other}: an instance shares one database and one login with one site only."),
+                        format!("Remove `{m}` from one of the two sites."),
+                    );
+                } else {
+                    member_of.insert(m.clone(), name.clone());
+                    members.push(m);
+                }
+            }
+            let roles: Vec<Role> = members
+                .iter()
+                .filter_map(|m| instances.iter().find(|i| &i.name == m))
+                .map(|i| i.role)
+                .collect();
+            if !roles.contains(&Role::Main) {
+                self.report(
+                    field.clone(),
+                    line,
+                    format!("the site {name} has no member with role = \"main\": nothing would answer `/` at its front door."),
+                    "Add an instance with role = \"main\" to its instances.".into(),
+                );
+            }
+            let door_field = format!("site.{name}.front_door");
+            let door_line = self.line_of(&site.front_door);
+            let door = *site.front_door.get_ref();
+            if !PORT_RANGE.contains(&door) {
+                self.report(
+                    door_field,
+                    door_line,
+                    format!("the front-door port {door} is not from 1024 to 65535."),
+                    "Choose a free port from 1024 to 65535, e.g. 8080.".into(),
+                );
+            } else if let Some(i) = instances.iter().find(|i| i64::from(i.port) == door) {
+                self.report(
+                    door_field,
+                    door_line,
+                    format!(
+                        "the front-door port {door} is the port of the instance {}.",
+                        i.name
+                    ),
+                    "Give the front door a port no instance uses, e.g. 8080.".into(),
+                );
+            } else if let Some(other) = out.iter().find(|s| i64::from(s.front_door) == door) {
+                self.report(
+                    door_field,
+                    door_line,
+                    format!(
+                        "the front-door port {door} is also the front door of the site {}.",
+                        other.name
+                    ),
+                    "Give every site its own front-door port.".into(),
+                );
+            }
+            let mut routes: Vec<SiteRoute> = Vec::new();
+            let defaults = [
+                ("/ws/", Role::Websocket),
+                ("/api/", Role::Api),
+                ("/", Role::Main),
+            ];
+            for (prefix, role) in defaults {
+                if roles.contains(&role) {
+                    routes.push(SiteRoute {
+                        prefix: prefix.into(),
+                        role,
+                    });
+                }
+            }
+            for (prefix, role_name) in site.routes {
+                let route_field = format!("site.{name}.routes");
+                let r_line = self.line_of(&role_name);
+                let role = self.choice(Some(&role_name), &Role::ALL, &route_field);
+                if !prefix.starts_with('/')
+                    || prefix
+                        .chars()
+                        .any(|c| c.is_whitespace() || c == ';' || c == '{' || c == '}')
+                {
+                    self.report(
+                        route_field,
+                        r_line,
+                        format!("the route `{prefix}` is not a path prefix."),
+                        "Start it with / and leave out spaces, ; and braces, e.g. \"/admin/\"."
+                            .into(),
+                    );
+                    continue;
+                }
+                if Role::ALL.iter().any(|(n, _)| n == role_name.get_ref()) && !roles.contains(&role)
+                {
+                    self.report(
+                        route_field,
+                        r_line,
+                        format!("the route `{prefix}` goes to the role {role}, which no member of {name} has."),
+                        format!("Route it to a role the site's members have, or add a member with role = \"{role}\"."),
+                    );
+                }
+                routes.retain(|r| r.prefix != prefix);
+                routes.push(SiteRoute { prefix, role });
+            }
+            routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+            out.push(Site {
+                name,
+                instances: members,
+                front_door: u16::try_from(door).unwrap_or(0),
+                routes,
+            });
+        }
+        out
     }
 
     fn prefix_collisions(&mut self, instances: &[Instance], lines: &[InstanceLines]) {

@@ -297,16 +297,57 @@ pub fn example_on_free_ports(
     if let Some(url) = redis_url {
         text = text.replace("redis://127.0.0.1:6379/0", url);
     }
-    for port in ["8000", "8001", "8002"] {
+    for port in ["8000", "8001", "8002", "8003"] {
         text = text.replace(
             &format!("port = {port}"),
             &format!("port = {}", free_port()),
         );
     }
+    text = text.replace(
+        "front_door = 8080",
+        &format!("front_door = {}", free_port()),
+    );
     std::fs::write(&toml, text).unwrap();
     let ws = kovan_core::workspace::load(dir.path()).unwrap();
     kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
     (dir, ws)
+}
+
+/// A logged-in session for the example's chat pages, made through `instance` (its database
+/// migrated first): the `Cookie` header value under that instance's session cookie name.
+pub fn chat_session(ws: &kovan_core::Workspace, instance: &str) -> String {
+    let migrated = manage(ws, instance, &["migrate", "--noinput"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let made = manage(
+        ws,
+        instance,
+        &[
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY\n\
+             from django.contrib.sessions.backends.db import SessionStore\n\
+             u, _ = get_user_model().objects.get_or_create(username='ayse')\n\
+             s = SessionStore()\n\
+             s[SESSION_KEY] = str(u.pk)\n\
+             s[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n\
+             s[HASH_SESSION_KEY] = u.get_session_auth_hash()\n\
+             s.create()\n\
+             print('SESSION', s.session_key)",
+        ],
+    );
+    let out = String::from_utf8_lossy(&made.stdout);
+    let key = out
+        .lines()
+        .find_map(|l| l.strip_prefix("SESSION "))
+        .unwrap_or_else(|| panic!("{out}{}", String::from_utf8_lossy(&made.stderr)))
+        .trim()
+        .to_string();
+    let name = &ws.instance(instance).unwrap().names.session_cookie;
+    format!("{name}={key}")
 }
 
 /// The variables of an instance's env file.
@@ -365,4 +406,88 @@ pub fn runserver(ws: &kovan_core::Workspace, instance: &str, reload: bool) -> Gr
         std::thread::sleep(Duration::from_millis(200));
     }
     group
+}
+
+/// An HTTP answer with its headers (names lower-cased, in order) and body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of cookie `name` among the Set-Cookie headers.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .find_map(|(_, v)| {
+                let pair = v.split(';').next()?;
+                let (k, value) = pair.split_once('=')?;
+                (k.trim() == name).then(|| value.trim().to_string())
+            })
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+}
+
+/// One request on its own connection (`Host: 127.0.0.1:PORT` unless `headers` gives one).
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
 }

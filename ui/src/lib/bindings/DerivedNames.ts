@@ -5,7 +5,12 @@
  */
 export type DerivedNames = { 
 /**
- * SQLite file relative to the Django root, or the PostgreSQL database name.
+ * The isolation unit: the site's name for its members, the instance's own otherwise. Every
+ * name below marked "unit" is derived from it and shared by the unit's members.
+ */
+unit: string, 
+/**
+ * (unit) SQLite file relative to the Django root, or the PostgreSQL database name.
  */
 database: string, 
 /**
@@ -16,4 +21,24 @@ cachePrefix: string,
  * Where a per-instance cache lives: the LocMem name, the file cache's folder (relative to the
  * Django root) or the database cache's table. None for Redis (the URL is the workspace's) and dummy.
  */
-cacheLocation: string | null, sessionCookie: string, csrfCookie: string, staticRoot: string, mediaRoot: string, envFile: string, logFile: string, };
+cacheLocation: string | null, 
+/**
+ * (unit)
+ */
+sessionCookie: string, 
+/**
+ * (unit)
+ */
+csrfCookie: string, 
+/**
+ * (unit) Where sessions live: Django's session table in the unit's database.
+ */
+sessionStore: string, 
+/**
+ * (unit) channels_redis `prefix`; keys `{prefix}:group:…` and `{prefix}{channel}`.
+ */
+channelPrefix: string, staticRoot: string, 
+/**
+ * (unit)
+ */
+mediaRoot: string, envFile: string, logFile: string, };

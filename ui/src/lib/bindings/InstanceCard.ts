@@ -3,6 +3,7 @@ import type { CacheBackend } from "./CacheBackend";
 import type { DerivedNames } from "./DerivedNames";
 import type { RestartPolicy } from "./RestartPolicy";
 import type { Role } from "./Role";
+import type { ScopedName } from "./ScopedName";
 
 /**
  * One instance card.
@@ -11,4 +12,12 @@ export type InstanceCard = { name: string, port: number, role: Role, cache: Cach
 /**
  * The Django backend class the cache maps to.
  */
-cacheClass: string, cacheTimeout: number, names: DerivedNames, restart: RestartPolicy, };
+cacheClass: string, cacheTimeout: number, names: DerivedNames, 
+/**
+ * The isolation unit: its site's name, or its own when isolated.
+ */
+unit: string, site: string | null, 
+/**
+ * Every derived name, marked shared (with the site's other members) or own.
+ */
+scoped: Array<ScopedName>, restart: RestartPolicy, };

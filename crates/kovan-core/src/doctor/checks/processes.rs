@@ -52,7 +52,11 @@ fn database_of(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
-pub(in crate::doctor) fn shared_sqlite_files(context: &Context, findings: &mut Vec<Finding>) {
+pub(in crate::doctor) fn shared_sqlite_files(
+    ws: &Workspace,
+    context: &Context,
+    findings: &mut Vec<Finding>,
+) {
     let mut holders: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
     for r in &context.running {
         for pid in &r.members {
@@ -64,8 +68,14 @@ pub(in crate::doctor) fn shared_sqlite_files(context: &Context, findings: &mut V
             }
         }
     }
+    let unit = |name: &str| ws.instance(name).map(|i| i.names.unit.clone());
     for (file, who) in holders {
         if who.len() < 2 || health::sqlite::journal_mode(&file).is_none() {
+            continue;
+        }
+        // A site's members share their database by design; the finding is a file two units hold.
+        let units: BTreeSet<Option<String>> = who.iter().map(|w| unit(w)).collect();
+        if units.len() < 2 {
             continue;
         }
         let who: Vec<String> = who.into_iter().collect();
@@ -77,7 +87,7 @@ pub(in crate::doctor) fn shared_sqlite_files(context: &Context, findings: &mut V
                 format!("{} all have {} open", who.join(", "), file.display()),
             )
             .why("One SQLite file allows one writer at a time: the others wait and fail with \"database is locked\", and the instances share every row.")
-            .fix("Give each instance its own database (the derived db_{name}.sqlite3): remove the DATABASES override, then restart them.".into()),
+            .fix("Give each isolated instance its own database (the derived db_{name}.sqlite3), or make the instances one site ([site.NAME] in kovan.toml) if they are one website: remove the DATABASES override, then restart them.".into()),
         );
     }
 }

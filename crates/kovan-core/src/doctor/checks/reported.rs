@@ -83,7 +83,14 @@ pub(in crate::doctor) fn reported_names(
     all.extend(shared(NameField::Database, &|r| {
         Some(canonical(&r.database.name))
     }));
+    let unit = |name: &str| ws.instance(name).map(|i| i.names.unit.clone());
     for (field, value, who) in all {
+        // A site's members share their cookies and database by design: only a name that crosses
+        // units is a finding. Cache prefixes are every instance's own, in a site too.
+        let one_unit = who.iter().all(|w| unit(w) == unit(&who[0]));
+        if one_unit && field != NameField::CachePrefix {
+            continue;
+        }
         let (kind, why) = match field {
             NameField::SessionCookie | NameField::CsrfCookie => ("shared-cookie", "Browsers send cookies by host name and ignore the port (RFC 6265 §8.5): logging in to one instance logs you out of the other."),
             NameField::CachePrefix => ("shared-cache-prefix", "Their cache keys mix in one Redis database: one instance reads the other's cached pages and sessions, and a flush of one deletes the other's keys."),
@@ -109,5 +116,75 @@ fn field_words(field: NameField) -> &'static str {
         NameField::CsrfCookie => "CSRF cookie",
         NameField::CachePrefix => "cache key prefix",
         NameField::Database => "database",
+    }
+}
+
+/// What the running instances say of their channel layer, against their unit: a site's members
+/// must share one layer that spans processes, under the site's prefix; an isolated instance must
+/// share its layer with nobody.
+pub(in crate::doctor) fn channel_layers(
+    ws: &Workspace,
+    context: &Context,
+    findings: &mut Vec<Finding>,
+) {
+    let layers: Vec<(&str, &health::endpoint::ReportedChannels)> = context
+        .reports()
+        .filter_map(|(name, r)| Some((name, r.channels.as_ref()?)))
+        .collect();
+    for (name, layer) in &layers {
+        let Some(i) = ws.instance(name) else { continue };
+        let site = ws.site_of(name).filter(|s| s.instances.len() > 1);
+        if let Some(site) = site {
+            if layer.prefix.is_none() || layer.backend.ends_with("InMemoryChannelLayer") {
+                findings.push(
+                    Finding::new(
+                        "site-in-memory-channel-layer",
+                        Severity::Error,
+                        vec![name.to_string()],
+                        format!("{name}, a member of the site {}, has an in-memory channel layer ({})", site.name, layer.backend),
+                    )
+                    .why("An in-memory layer cannot span processes: a message sent on one member never reaches the websocket consumers of another.")
+                    .fix(format!("Give kovan.toml a [redis] table and install channels_redis ({} -m pip install 'channels-redis>=4'), then kovan gen --write and restart the site's members.", ws.python())),
+                );
+            } else if layer.prefix.as_deref() != Some(i.names.channel_prefix.as_str()) {
+                findings.push(
+                    Finding::new(
+                        "channel-prefix-mismatch",
+                        Severity::Error,
+                        vec![name.to_string()],
+                        format!(
+                            "{name} reports the channel-layer prefix {:?}; the site {} has {}",
+                            layer.prefix.as_deref().unwrap_or(""),
+                            site.name,
+                            i.names.channel_prefix
+                        ),
+                    )
+                    .why("Members on different prefixes do not hear each other's group messages; a prefix another unit uses mixes their messages.")
+                    .fix("Remove the project's own CHANNEL_LAYERS override from the settings Kovan's import, or regenerate (kovan gen --write) and restart.".into()),
+                );
+            }
+        }
+        // A Redis prefix that crosses units: group messages of one reach the consumers of the other.
+        if let Some(prefix) = &layer.prefix {
+            for (other, other_layer) in &layers {
+                let other_unit = ws.instance(other).map(|o| o.names.unit.as_str());
+                if other <= name
+                    || other_unit == Some(i.names.unit.as_str())
+                    || other_layer.prefix.as_ref() != Some(prefix)
+                {
+                    continue;
+                }
+                findings.push(
+                    Finding::new(
+                        "shared-channel-prefix",
+                        Severity::Error,
+                        vec![name.to_string(), other.to_string()],
+                        format!("{name} and {other} share the channel-layer prefix {prefix:?} on one Redis"),
+                    )
+                    .why("A group_send on one reaches the websocket consumers of the other: they are not one site.")
+                    .fix("Regenerate (kovan gen --write) so each unit gets its own prefix ({project}_{unit}), then restart them; if they are one website, make them a [site.NAME].".into()),
+                );
+            }
+        }
     }
 }

@@ -31,8 +31,10 @@ pub(in crate::doctor) fn env_files(ws: &Workspace, findings: &mut Vec<Finding>) 
             by_key.entry(key).or_default().push(i.name.clone());
         }
     }
+    let unit = |name: &str| ws.instance(name).map(|i| i.names.unit.clone());
     for who in by_key.into_values().filter(|w| w.len() > 1) {
-        for other in &who[1..] {
+        // A site's members share their key by design; a key that crosses units is the finding.
+        for other in who[1..].iter().filter(|o| unit(o) != unit(&who[0])) {
             findings.push(
                 Finding::new(
                     "shared-secret-key",

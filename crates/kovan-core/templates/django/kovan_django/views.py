@@ -101,11 +101,54 @@ def _cache():
     return report
 
 
+# ---- the channel layer (Django Channels) ----
+
+CHANNEL_ROUND_TRIP_TIMEOUT = 2  # seconds; Kovan's probe itself waits longer
+
+
+def _channels():
+    """The default channel layer: its backend, its prefix and a message sent to and received from
+    a private channel of this process. None when the project defines no channel layer."""
+    layers = getattr(settings, "CHANNEL_LAYERS", None)
+    if not layers or "default" not in layers:
+        return None
+    report = {
+        "backend": str(layers["default"].get("BACKEND", "")),
+        "prefix": None,
+        "ok": True,
+        "round_trip_ms": None,
+    }
+    try:
+        import asyncio
+
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        # channels_redis' key prefix; the in-memory layer has none (it cannot span processes).
+        report["prefix"] = getattr(layer, "prefix", None)
+
+        async def round_trip():
+            channel = await layer.new_channel()
+            nonce = os.urandom(8).hex()
+            started = time.perf_counter()
+            await layer.send(channel, {"type": "kovan.health", "nonce": nonce})
+            message = await asyncio.wait_for(layer.receive(channel), CHANNEL_ROUND_TRIP_TIMEOUT)
+            if message.get("nonce") != nonce:
+                raise RuntimeError("the private channel returned another message")
+            return (time.perf_counter() - started) * 1000
+
+        report["round_trip_ms"] = round(async_to_sync(round_trip)(), 2)
+    except Exception as exc:  # Redis down, channels missing, a layer that does not deliver
+        report.update(ok=False, error=_failure(exc))
+    return report
+
+
 @csrf_exempt  # so that a POST gets its 405 from require_safe, not a CSRF 403
 @login_not_required
 @require_safe
 def health(request):
-    (database, unapplied), cache = _database(), _cache()
+    (database, unapplied), cache, channels = _database(), _cache(), _channels()
     # What keeps the instance from serving, each with its message: Kovan shows the first.
     failures = []
     if not database["ok"]:
@@ -114,6 +157,8 @@ def health(request):
         failures.append({"part": "migrations", "message": _migrations_message(unapplied)})
     if not cache["ok"]:
         failures.append({"part": "cache", "message": cache["error"]})
+    if channels is not None and not channels["ok"]:
+        failures.append({"part": "channels", "message": channels["error"]})
     response = JsonResponse(
         {
             "status": "degraded" if failures else "ok",
@@ -122,6 +167,7 @@ def health(request):
             "django": django.get_version(),
             "database": database,
             "cache": cache,
+            "channels": channels,
             "session_cookie": settings.SESSION_COOKIE_NAME,
             "csrf_cookie": settings.CSRF_COOKIE_NAME,
             "failures": failures,
