@@ -571,9 +571,7 @@ async fn a_start_that_times_out_says_what_health_answered() {
         error.contains("migrations: ") && error.contains("kovan migrate chat_main"),
         "{error}"
     );
-    assert_eq!(
-        look.reported.unwrap().database.unapplied_migrations,
-        Some(3)
-    );
+    let unapplied = look.reported.unwrap().database.unapplied_migrations;
+    assert!(unapplied.is_some_and(|n| n > 0), "{unapplied:?}");
     sup.stop("chat_main").await.unwrap();
 }
