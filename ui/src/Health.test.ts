@@ -116,6 +116,7 @@ describe('health on the cards', () => {
           session_cookie: 'sessionid_chat_api',
           csrf_cookie: 'csrftoken_chat_api',
           failures: [{ part: 'migrations', message: '3 migrations not applied' }],
+          channels: null,
         },
       }),
     });
