@@ -7,7 +7,7 @@ use kovan_e2e::App;
 use kovan_testsupport::free_port;
 
 #[tokio::test]
-async fn the_example_workspace_shows_three_cards_in_turkish_then_english() {
+async fn the_example_workspace_shows_its_four_cards_in_turkish_then_english() {
     let app = App::launch(&[], &[]).await;
     app.wait_for("[data-testid=instance-card]").await;
 
@@ -34,18 +34,21 @@ async fn the_example_workspace_shows_three_cards_in_turkish_then_english() {
             csrf.text().await.unwrap(),
         ));
     }
+    // The chat trio is the site `chat`: one session and CSRF cookie for its three members;
+    // `review` is isolated and has its own.
     let expected: Vec<(String, String, String, String)> = [
-        ("chat_main", "8000"),
-        ("chat_api", "8001"),
-        ("chat_websocket", "8002"),
+        ("chat_main", "8000", "chat"),
+        ("chat_api", "8001", "chat"),
+        ("chat_websocket", "8002", "chat"),
+        ("review", "8003", "review"),
     ]
     .iter()
-    .map(|(n, p)| {
+    .map(|(n, p, unit)| {
         (
             n.to_string(),
             p.to_string(),
-            format!("sessionid_{n}"),
-            format!("csrftoken_{n}"),
+            format!("sessionid_{unit}"),
+            format!("csrftoken_{unit}"),
         )
     })
     .collect();
@@ -174,7 +177,7 @@ async fn the_generator_dialog_writes_the_env_files_with_mode_0600() {
         let path = row.attr("data-path").await.unwrap().unwrap();
         statuses.insert(path, row.attr("data-status").await.unwrap().unwrap());
     }
-    assert_eq!(statuses.len(), 14, "{statuses:?}");
+    assert_eq!(statuses.len(), 18, "{statuses:?}");
     assert_eq!(statuses[".env.chat_main"], "new");
     assert_eq!(statuses["Procfile.kovan"], "edited");
     assert_eq!(statuses["nginx/kovan.conf"], "unchanged");
@@ -192,7 +195,7 @@ async fn the_generator_dialog_writes_the_env_files_with_mode_0600() {
         "the backup is named: {text}"
     );
     drop(result);
-    for name in ["chat_main", "chat_api", "chat_websocket"] {
+    for name in ["chat_main", "chat_api", "chat_websocket", "review"] {
         let env = dir.path().join(format!(".env.{name}"));
         let mode = std::fs::metadata(&env)
             .unwrap_or_else(|e| panic!("{}: {e}", env.display()))
@@ -233,7 +236,7 @@ async fn the_generator_dialog_writes_the_env_files_with_mode_0600() {
         .unwrap();
     app.click("[data-testid=export-go]").await;
     app.wait_for_secs("[data-testid=export-result]", 20).await;
-    for name in ["chat_main", "chat_api", "chat_websocket"] {
+    for name in ["chat_main", "chat_api", "chat_websocket", "review"] {
         let exported = share.path().join(format!(".env.{name}"));
         let mode = std::fs::metadata(&exported)
             .unwrap_or_else(|e| panic!("{}: {e}", exported.display()))
@@ -669,8 +672,9 @@ async fn the_doctor_finds_real_isolation_problems_and_fixes_one_with_a_click() {
     let ports = [free_port(), free_port(), free_port()];
     let (dir, _ws) = generated_copy(free_port(), ports);
     let data = tempfile::tempdir().unwrap();
-    // Three real problems: chat_api's env file readable by everyone, chat_websocket given
-    // chat_main's SECRET_KEY, and a process that is no instance listening on chat_websocket's port.
+    // Three real problems: chat_api's env file readable by everyone, the isolated `review` given
+    // chat_main's SECRET_KEY (the site chat's members share theirs by design, review must not), and
+    // a process that is no instance listening on chat_websocket's port.
     let env_api = dir.path().join(".env.chat_api");
     std::fs::set_permissions(&env_api, std::fs::Permissions::from_mode(0o644)).unwrap();
     let secret = |name: &str| {
@@ -681,11 +685,11 @@ async fn the_doctor_finds_real_isolation_problems_and_fixes_one_with_a_click() {
             .unwrap()
             .to_string()
     };
-    let ws_env = dir.path().join(".env.chat_websocket");
-    let replaced = std::fs::read_to_string(&ws_env)
+    let review_env = dir.path().join(".env.review");
+    let replaced = std::fs::read_to_string(&review_env)
         .unwrap()
-        .replace(&secret("chat_websocket"), &secret("chat_main"));
-    std::fs::write(&ws_env, replaced).unwrap();
+        .replace(&secret("review"), &secret("chat_main"));
+    std::fs::write(&review_env, replaced).unwrap();
     let _squatter = std::net::TcpListener::bind(("127.0.0.1", ports[2])).unwrap();
 
     let app = App::launch(
