@@ -324,6 +324,12 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
         .await;
     }
     app.screenshot("migrations-not-applied").await;
+    // The same cards in English, then back to Turkish for the rest of the test.
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for("html[lang=en]").await;
+    app.screenshot("migrations-not-applied-en").await;
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for("html[lang=tr]").await;
     app.click("[data-instance=chat_main] [data-testid=migrations-apply]")
         .await;
     for name in ["chat_main", "chat_api"] {
