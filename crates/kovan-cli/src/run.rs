@@ -333,7 +333,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
                 for r in sup.stop_all().await {
                     match r {
                         Ok(r) if r.how == "not running" => {}
-                        Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+                        Ok(r) => errln!("kovan: {} {}{}", r.instance, r.how, took(&r)),
                         Err(e) => errln!("error: {e}"),
                     }
                 }
@@ -350,7 +350,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         for r in sup.stop_all().await {
             match r {
                 Ok(r) if r.how == "not running" => {}
-                Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+                Ok(r) => errln!("kovan: {} {}{}", r.instance, r.how, took(&r)),
                 Err(e) => {
                     errln!("error: {e}");
                     code = ExitCode::from(1);
@@ -368,7 +368,7 @@ async fn stop_after_closed_output(sup: &Supervisor) -> ExitCode {
     let mut code = ExitCode::from(crate::out::status());
     for r in sup.stop_all().await {
         match r {
-            Ok(r) => errln!("kovan: {} {} in {} ms", r.instance, r.how, r.millis),
+            Ok(r) => errln!("kovan: {} {}{}", r.instance, r.how, took(&r)),
             Err(e) => {
                 errln!("error: {e}");
                 code = ExitCode::from(1);
@@ -511,13 +511,13 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         sup.set_actor("kovan stop");
         let mut reports = sup.stop_many(&members).await;
         if all && sup.state(kovan_core::supervisor::REDIS_SERVICE).is_some() {
-            reports.push(sup.stop(kovan_core::supervisor::REDIS_SERVICE).await);
+            reports.push(sup.stop_redis_unless_used().await);
         }
         let mut code = ExitCode::SUCCESS;
         for r in reports {
             match r {
                 Ok(r) if r.how == "not running" => {}
-                Ok(r) => outln!("{}: {} in {} ms", r.instance, r.how, r.millis),
+                Ok(r) => outln!("{}: {}{}", r.instance, r.how, took(&r)),
                 Err(e) => {
                     errln!("error: {e}");
                     code = ExitCode::from(1);
@@ -526,4 +526,13 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         }
         code
     })
+}
+
+/// " in 29 ms" after a stop; nothing when nothing was stopped (a Redis left running for others).
+fn took(r: &kovan_core::supervisor::StopReport) -> String {
+    if r.how.starts_with("left running") {
+        String::new()
+    } else {
+        format!(" in {} ms", r.millis)
+    }
 }

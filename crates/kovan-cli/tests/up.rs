@@ -556,3 +556,104 @@ fn a_second_kovan_up_is_told_who_supervises_and_observers_write_nothing() {
     let after = kovan(&["status"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&after.stdout).contains("supervised by"));
 }
+
+/// Two projects whose kovan.toml both say the same Redis with `managed = true`: the one that
+/// started it does not stop it while the other's instance runs against it; once that is gone, it
+/// does.
+#[test]
+fn a_managed_redis_another_workspace_uses_is_left_running_until_it_is_not() {
+    let redis_port = free_port();
+    let project = |name: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("manage.py"), "").unwrap();
+        std::fs::write(dir.path().join(format!(".env.{name}")), "").unwrap();
+        std::fs::write(
+            dir.path().join("kovan.toml"),
+            format!(
+                "[project]\nname = \"p{name}\"\nsettings = \"t.settings\"\n\n[redis]\nurl = \"redis://127.0.0.1:{redis_port}/0\"\nmanaged = true\n\n[[instance]]\nname = \"{name}\"\nport = {}\ncache = \"redis\"\ncommand = \"python3 {} {{port}}\"\n",
+                free_port(),
+                server()
+            ),
+        )
+        .unwrap();
+        (dir, tempfile::tempdir().unwrap())
+    };
+    let (one, one_data) = project("a");
+    let (two, two_data) = project("b");
+    let kovan = |dir: &Path, data: &Path, args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kovan"));
+        c.args(args)
+            .arg("--workspace")
+            .arg(dir)
+            .env("KOVAN_DATA_DIR", data);
+        c
+    };
+    let _cleanup = [
+        StopAllOnDrop(kovan(two.path(), two_data.path(), &["stop", "--all"])),
+        StopAllOnDrop(kovan(one.path(), one_data.path(), &["stop", "--all"])),
+    ];
+    // Each `kovan up` until it runs its instance, then killed: its groups stay, recorded.
+    let up = |dir: &Path, data: &Path, name: &str| {
+        let mut child = kovan(dir, data, &["up", name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for line in stderr.lines() {
+            if line.unwrap().contains(&format!("{name} running")) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name} did not start");
+        }
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        child.wait().unwrap();
+    };
+    up(one.path(), one_data.path(), "a");
+    assert!(
+        TcpListener::bind(("127.0.0.1", redis_port)).is_err(),
+        "one started the Redis"
+    );
+    up(two.path(), two_data.path(), "b");
+
+    let out = kovan(one.path(), one_data.path(), &["stop", "--all"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = format!(
+        "redis-server: left running: b ({}) use it",
+        two.path().join("kovan.toml").display()
+    );
+    assert!(
+        text.contains("a: terminated") && text.contains(&expected),
+        "{text}"
+    );
+    assert!(
+        TcpListener::bind(("127.0.0.1", redis_port)).is_err(),
+        "the other project's Redis was stopped:\n{text}"
+    );
+
+    let out = kovan(two.path(), two_data.path(), &["stop", "--all"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("b: terminated"));
+    let out = kovan(one.path(), one_data.path(), &["stop", "--all"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("redis-server: terminated"), "{text}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpListener::bind(("127.0.0.1", redis_port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the Redis outlived its last user:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

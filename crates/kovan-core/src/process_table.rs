@@ -88,6 +88,14 @@ pub fn environ_var(pid: i32, key: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
+/// Every live process whose environment sets `key`, with its value.
+pub fn processes_with_env(key: &str) -> Vec<(i32, String)> {
+    pids()
+        .filter(|&pid| is_alive(pid))
+        .filter_map(|pid| environ_var(pid, key).map(|v| (pid, v)))
+        .collect()
+}
+
 /// A handle on one process (pidfd_open(2)): a signal sent through it reaches that process or
 /// nobody, never a later process that was given the same PID.
 #[derive(Debug)]

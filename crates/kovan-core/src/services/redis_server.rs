@@ -169,3 +169,42 @@ pub async fn wait_until_up(port: u16, timeout: Duration) -> bool {
     }
     false
 }
+
+/// Instances of other workspaces that run now against the same Redis server (host and port) as
+/// `redis`, found by the markers every process Kovan starts carries: "b (/p/kovan.toml)". A
+/// redis-server Kovan manages is not stopped while this is not empty: two projects may say the
+/// same `redis://127.0.0.1:6379/0` with `managed = true`.
+pub fn users_elsewhere(ours: &std::path::Path, redis: &RedisConfig) -> Vec<String> {
+    use crate::supervisor::group::{INSTANCE_MARKER, WORKSPACE_MARKER};
+    let server = |r: &RedisConfig| {
+        (
+            r.url().host_str().unwrap_or("").to_string(),
+            r.url().port().unwrap_or(6379),
+        )
+    };
+    let mut users = std::collections::BTreeSet::new();
+    let mut loaded: std::collections::HashMap<String, Option<RedisConfig>> = Default::default();
+    for (pid, file) in crate::process_table::processes_with_env(WORKSPACE_MARKER) {
+        if std::path::Path::new(&file) == ours {
+            continue;
+        }
+        let Some(instance) = crate::process_table::environ_var(pid, INSTANCE_MARKER) else {
+            continue;
+        };
+        if instance == super::REDIS_SERVICE {
+            continue;
+        }
+        let theirs = loaded
+            .entry(file.clone())
+            .or_insert_with(|| {
+                crate::workspace::load(std::path::Path::new(&file))
+                    .ok()
+                    .and_then(|ws| ws.redis)
+            })
+            .clone();
+        if theirs.is_some_and(|t| server(&t) == server(redis)) {
+            users.insert(format!("{instance} ({file})"));
+        }
+    }
+    users.into_iter().collect()
+}

@@ -80,7 +80,8 @@ pub type LogSubscriber = Box<dyn FnMut(&[LogLine]) -> bool + Send>;
 #[serde(rename_all = "camelCase")]
 pub struct StopReport {
     pub instance: String,
-    /// "terminated" (exited after SIGTERM), "killed" (SIGKILL after the grace period) or "not running".
+    /// "terminated" (exited after SIGTERM), "killed" (SIGKILL after the grace period), "not running",
+    /// or for the managed Redis "left running: b (/p/kovan.toml) use it".
     pub how: String,
     #[ts(type = "number")]
     pub millis: u64,

@@ -160,9 +160,26 @@ impl Supervisor {
             .get(REDIS_SERVICE)
             .is_some_and(|s| s.group.is_some());
         if redis_running {
-            reports.push(self.stop(REDIS_SERVICE).await);
+            reports.push(self.stop_redis_unless_used().await);
         }
         reports
+    }
+
+    /// Stop the managed redis-server, unless instances of another workspace use it now: then it
+    /// keeps running (and recorded, so a later stop here stops it once they are gone), and the
+    /// report says for whom.
+    pub async fn stop_redis_unless_used(&self) -> Result<StopReport, SupervisorError> {
+        if let Some(redis) = &self.inner.ws.redis {
+            let users = crate::services::redis_server::users_elsewhere(&self.inner.ws.file, redis);
+            if !users.is_empty() {
+                return Ok(StopReport {
+                    instance: REDIS_SERVICE.into(),
+                    how: format!("left running: {} use it", users.join(", ")),
+                    millis: 0,
+                });
+            }
+        }
+        self.stop(REDIS_SERVICE).await
     }
 
     pub async fn restart(&self, instance: &str) -> Result<InstanceState, SupervisorError> {
