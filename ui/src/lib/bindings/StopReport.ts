@@ -2,6 +2,7 @@
 
 export type StopReport = { instance: string, 
 /**
- * "terminated" (exited after SIGTERM), "killed" (SIGKILL after the grace period) or "not running".
+ * "terminated" (exited after SIGTERM), "killed" (SIGKILL after the grace period), "not running",
+ * or for the managed Redis "left running: b (/p/kovan.toml) use it".
  */
 how: string, millis: number, };
