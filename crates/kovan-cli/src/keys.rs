@@ -73,33 +73,11 @@ fn print_counts(counts: &CacheCounts) {
             ]
         })
         .collect();
-    let header = ["INSTANCE", "CACHE", "KEYS", "SESSIONS", ""];
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([header[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: [&str; 5]| {
-        let text: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, w))| match c {
-                // Numbers right-aligned.
-                2 | 3 => format!("{cell:>w$}"),
-                _ => format!("{cell:<w$}"),
-            })
-            .collect();
-        outln!("{}", text.join("  ").trim_end());
-    };
-    line(header);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
-    }
+    print_table(
+        ["INSTANCE", "CACHE", "KEYS", "SESSIONS", ""],
+        &rows,
+        &[2, 3],
+    );
     if let Some(RedisKeys::Counted {
         url,
         dbsize,
@@ -171,32 +149,11 @@ fn print_groups(found: &KeyGroups) {
             ]
         })
         .collect();
-    let header = ["GROUP", "KEYS", "MEMORY", "EXPIRES IN", "FLUSH WITH"];
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([header[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: [&str; 5]| {
-        let text: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, w))| match c {
-                1 | 2 => format!("{cell:>w$}"),
-                _ => format!("{cell:<w$}"),
-            })
-            .collect();
-        outln!("{}", text.join("  ").trim_end());
-    };
-    line(header);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
-    }
+    print_table(
+        ["GROUP", "KEYS", "MEMORY", "EXPIRES IN", "FLUSH WITH"],
+        &rows,
+        &[1, 2],
+    );
     outln!();
     outln!(
         "{}: {} under {}: in {} ms; memory and lifetimes from up to {} keys of each group.",
@@ -257,5 +214,37 @@ pub fn progress_line(what: &'static str) -> impl FnMut(CountProgress) + Send {
 pub fn clear_progress_line() {
     if std::io::stderr().is_terminal() {
         err_raw!("\r\x1b[2K");
+    }
+}
+
+/// A table on stdout: each column as wide as its widest cell, the `numeric` columns right-aligned.
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]], numeric: &[usize]) {
+    let widths: Vec<usize> = (0..N)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([header[c].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; N]| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, w))| {
+                if numeric.contains(&c) {
+                    format!("{cell:>w$}")
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect();
+        outln!("{}", text.join("  ").trim_end());
+    };
+    line(header);
+    for r in rows {
+        line(std::array::from_fn(|c| r[c].as_str()));
     }
 }
