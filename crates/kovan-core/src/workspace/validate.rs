@@ -751,24 +751,10 @@ impl Validator<'_> {
             let field = format!("site.{name}.instances");
             let mut members: Vec<String> = Vec::new();
             for member in site.instances {
-                let m_line = self.line_of(&member);
-                let m = member.into_inner();
-                if instances.iter().all(|i| i.name != m) {
-                    let known: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
-                    self.report(
-                        field.clone(),
-                        m_line,
-                        format!("`{m}` is not an instance of this workspace."),
-                        format!("Use one of: {}.", known.join(", ")),
-                    );
-                } else if members.contains(&m) {
-                    self.report(
-                        field.clone(),
-                        m_line,
-                        format!("`{m}` is listed twice."),
-                        "List each instance once.".into(),
-                    );
-                } else if let Some(other) = member_of.get(&m) {
+                let Some((m, m_line)) = self.member(&field, member, instances, &members) else {
+                    continue;
+                };
+                if let Some(other) = member_of.get(&m) {
                     self.report(
                         field.clone(),
                         m_line,
@@ -934,24 +920,7 @@ impl Validator<'_> {
             }
             let mut members: Vec<String> = Vec::new();
             for member in preset.instances {
-                let m_line = self.line_of(&member);
-                let m = member.into_inner();
-                if instances.iter().all(|i| i.name != m) {
-                    let known: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
-                    self.report(
-                        field.clone(),
-                        m_line,
-                        format!("`{m}` is not an instance of this workspace."),
-                        format!("Use one of: {}.", known.join(", ")),
-                    );
-                } else if members.contains(&m) {
-                    self.report(
-                        field.clone(),
-                        m_line,
-                        format!("`{m}` is listed twice."),
-                        "List each instance once.".into(),
-                    );
-                } else {
+                if let Some((m, _)) = self.member(&field, member, instances, &members) {
                     members.push(m);
                 }
             }
@@ -961,6 +930,39 @@ impl Validator<'_> {
             });
         }
         out
+    }
+
+    /// One name of a member list (a preset's, a site's): the name and its line when it is an
+    /// instance not yet listed; otherwise the problem is reported and None.
+    fn member(
+        &mut self,
+        field: &str,
+        member: Spanned<String>,
+        instances: &[Instance],
+        listed: &[String],
+    ) -> Option<(String, Option<u32>)> {
+        let line = self.line_of(&member);
+        let m = member.into_inner();
+        if instances.iter().all(|i| i.name != m) {
+            let known: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
+            self.report(
+                field,
+                line,
+                format!("`{m}` is not an instance of this workspace."),
+                format!("Use one of: {}.", known.join(", ")),
+            );
+            None
+        } else if listed.contains(&m) {
+            self.report(
+                field,
+                line,
+                format!("`{m}` is listed twice."),
+                "List each instance once.".into(),
+            );
+            None
+        } else {
+            Some((m, line))
+        }
     }
 }
 
