@@ -137,22 +137,10 @@ async fn a_workspace_named_by_the_environment_that_does_not_exist_is_explained()
 /// A copy of the example project without its env files, venv or databases.
 fn example_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let example = kovan_e2e::repo_root().join("examples/context7");
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(example.join("."))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == ".venv" || name == "logs" {
-            std::fs::remove_dir_all(entry.path()).unwrap();
-        } else if name.starts_with(".env.") || name.ends_with(".sqlite3") {
-            std::fs::remove_file(entry.path()).unwrap();
-        }
-    }
+    kovan_testsupport::copy_project(
+        &kovan_e2e::repo_root().join("examples/context7"),
+        dir.path(),
+    );
     dir
 }
 

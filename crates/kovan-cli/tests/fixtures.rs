@@ -35,27 +35,6 @@ fn venv(django: &str) -> PathBuf {
     dir
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let generated = name.starts_with(".env.")
-            || name.ends_with(".sqlite3")
-            || name.contains(".kovan-backup-")
-            || name.starts_with("staticfiles_")
-            || name.starts_with("media_");
-        if generated || matches!(name.as_str(), ".venv" | "__pycache__" | "logs") {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A fixture copied into a temporary folder, its `.venv` the given Django version's, with its
 /// own Kovan store; everything `kovan up` started is stopped when it is dropped.
 struct Project {
@@ -70,7 +49,7 @@ impl Project {
         let dir = tempfile::tempdir().unwrap();
         let name = Path::new(fixture).file_name().unwrap();
         let root = dir.path().join(name);
-        copy_tree(&repo().join(fixture), &root);
+        kovan_testsupport::copy_project(&repo().join(fixture), &root);
         std::os::unix::fs::symlink(venv(django), root.join(".venv")).unwrap();
         Self {
             _dir: dir,
@@ -704,7 +683,7 @@ fn a_missing_redis_client_is_refused_with_the_pip_command() {
     );
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("django42");
-    copy_tree(&repo().join("fixtures/django42"), &root);
+    kovan_testsupport::copy_project(&repo().join("fixtures/django42"), &root);
     // A venv of its own with Django (and no redis) from the bare folder.
     let made = Command::new("python3")
         .args(["-m", "venv", "--without-pip"])

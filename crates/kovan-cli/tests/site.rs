@@ -27,27 +27,6 @@ fn python() -> PathBuf {
         })
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let generated = name.starts_with(".env.")
-            || name.ends_with(".sqlite3")
-            || name.contains(".kovan-backup-")
-            || name.starts_with("staticfiles_")
-            || name.starts_with("media_");
-        if generated || matches!(name.as_str(), ".venv" | "__pycache__" | "logs") {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 struct Answer {
     status: u16,
     headers: Vec<(String, String)>,
@@ -169,7 +148,7 @@ fn kovan_up_chat_opens_the_front_door_and_one_login_holds_on_every_member() {
     let dir = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let root = dir.path().join("context7");
-    copy_tree(
+    kovan_testsupport::copy_project(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/context7"),
         &root,
     );

@@ -254,25 +254,6 @@ fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::pr
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let generated = name.starts_with(".env.")
-            || name.ends_with(".sqlite3")
-            || name.contains(".kovan-backup-");
-        if generated || matches!(name.as_str(), ".venv" | "__pycache__" | "logs") {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// examples/context7 in a temporary folder on Django 5.2, on free ports with a Redis of its own
 /// (managed), its config generated.
 fn example_copy(root: &Path) {
@@ -282,7 +263,7 @@ fn example_copy(root: &Path) {
         venv.join("bin/python").is_file(),
         "run scripts/setup.sh test"
     );
-    copy_tree(
+    kovan_testsupport::copy_project(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/context7"),
         root,
     );

@@ -34,30 +34,8 @@ pub fn python() -> PathBuf {
 /// A copy of examples/context7 without its venv, databases or env files.
 pub fn copy_example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&repo_root().join("examples/context7"), dir.path());
+    kovan_testsupport::copy_project(&repo_root().join("examples/context7"), dir.path());
     dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name();
-        let name_str = name.to_string_lossy();
-        if matches!(name_str.as_ref(), ".venv" | "__pycache__" | "logs")
-            || name_str.starts_with(".env.")
-            || name_str.ends_with(".sqlite3")
-            || name_str.starts_with("staticfiles_")
-            || name_str.starts_with("media_")
-        {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// A process group started for a test and killed whole when dropped.
