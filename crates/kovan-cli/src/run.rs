@@ -222,11 +222,20 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         // A status event also comes when only the PID is known: the line is said when the status
         // or its detail changes, not once per event.
         let said = std::sync::Mutex::new(std::collections::HashMap::new());
+        // While this command stops what it started, each stop is said once, by its report (with
+        // how and how long), not also by the status events of the same stop.
+        let reporting_stops = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let quiet = reporting_stops.clone();
         // From the start: a SIGTERM while the members start (or the front door opens) is kept for
         // the wait below instead of killing this process and leaving them running.
         let signals = Signals::new();
         let sink = Arc::new(move |event: SupervisorEvent| {
             if let SupervisorEvent::Status(s) = event {
+                if quiet.load(std::sync::atomic::Ordering::Relaxed)
+                    && matches!(s.status, RunStatus::Stopping | RunStatus::Stopped)
+                {
+                    return;
+                }
                 let line = status_line(&s);
                 let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
                 if said.get(&s.instance) != Some(&line) {
@@ -266,6 +275,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
             return ExitCode::from(1);
         }
         if crate::out::any_closed() {
+            reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
             return stop_after_closed_output(&sup).await;
         }
         let failed: Vec<InstanceState> = members
@@ -319,6 +329,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
                 for door in &mut doors {
                     door.close().await;
                 }
+                reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
                 return stop_after_closed_output(&sup).await;
             }
             by = stopped_from_outside(&sup, &members) => {
@@ -330,6 +341,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
                     door.close().await;
                 }
                 // What is still running of what this command started (a managed Redis).
+                reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
                 for r in sup.stop_all().await {
                     match r {
                         Ok(r) if r.how == "not running" => {}
@@ -341,6 +353,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
             }
         }
         errln!("kovan: stopping");
+        reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
         // The front doors first, so no request reaches a member that is stopping.
         for door in &mut doors {
             door.close().await;

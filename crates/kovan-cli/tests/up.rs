@@ -536,6 +536,15 @@ fn a_second_kovan_up_is_told_who_supervises_and_observers_write_nothing() {
     );
     let after = kovan(&["status"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&after.stdout).contains("supervised by"));
+    // Ctrl-C's stop is said once, by its report ("a terminated in 12 ms"), not also as a status.
+    let text = said.text();
+    let stop_lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "kovan: stopping")
+        .filter(|l| l.starts_with("kovan: a "))
+        .collect();
+    assert_eq!(stop_lines.len(), 1, "{text}");
+    assert!(stop_lines[0].starts_with("kovan: a terminated"), "{text}");
 }
 
 /// Two projects whose kovan.toml both say the same Redis with `managed = true`: the one that
