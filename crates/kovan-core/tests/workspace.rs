@@ -652,6 +652,73 @@ fn every_problem_of_the_file_is_said_in_one_run() {
     }
 }
 
+/// Wrong types do not come one per run either: each is said with its line, beside the unknown
+/// and missing keys of the same file.
+#[test]
+fn every_wrong_type_is_said_in_one_run() {
+    let source = "[project]\nname = \"t\"\nsettings = 3\n\n[redis]\nurl = \"redis://127.0.0.1:6379/0\"\nmanaged = \"yes\"\n\n[[instance]]\nname = \"a\"\nport = \"8000\"\nprot = 1\n\n[[instance]]\nname = \"b\"\nport = 8001\nmax_restarts = [1]\n\n[supervisor]\nstop_grace = \"5s\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    let file = dir.path().join("kovan.toml");
+    let Err(kovan_core::workspace::WorkspaceError::Invalid { problems, .. }) =
+        kovan_core::workspace::parse(&file, source)
+    else {
+        panic!("the file is invalid");
+    };
+    let said: Vec<(Option<u32>, &str, &str)> = problems
+        .iter()
+        .map(|p| (p.line, p.field.as_str(), p.message.as_str()))
+        .collect();
+    let expect: &[(u32, &str, &str)] = &[
+        (
+            3,
+            "project.settings",
+            "invalid type: integer `3`, expected a string",
+        ),
+        (
+            7,
+            "redis.managed",
+            "invalid type: string \"yes\", expected a boolean",
+        ),
+        (
+            11,
+            "instance[1].port",
+            "invalid type: string \"8000\", expected a whole number",
+        ),
+        (12, "instance[1].prot", "(did you mean `port`?)"),
+        (
+            17,
+            "instance[2].max_restarts",
+            "invalid type: list, expected a whole number",
+        ),
+        (
+            20,
+            "supervisor.stop_grace",
+            "invalid type: string \"5s\", expected a whole number",
+        ),
+    ];
+    assert_eq!(said.len(), expect.len(), "{said:#?}");
+    for ((line, field, text), said) in expect.iter().zip(&said) {
+        assert_eq!((Some(*line), *field), (said.0, said.1), "{said:#?}");
+        assert!(said.2.contains(text), "{said:#?}");
+    }
+    // A key of the wrong kind where a table belongs is a type problem too.
+    let Err(kovan_core::workspace::WorkspaceError::Invalid { problems, .. }) =
+        kovan_core::workspace::parse(
+            &file,
+            "instance = 3\n[project]\nname = \"t\"\nsettings = \"s\"\n",
+        )
+    else {
+        panic!("the file is invalid");
+    };
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].field, "instance");
+    assert!(
+        problems[0].message.starts_with("invalid type: integer `3`"),
+        "{problems:#?}"
+    );
+}
+
 fn member(name: &str, port: i64, role: &str) -> String {
     format!("\n[[instance]]\nname = \"{name}\"\nport = {port}\nrole = \"{role}\"\n")
 }

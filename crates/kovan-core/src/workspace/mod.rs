@@ -48,8 +48,19 @@ pub fn parse(file: &Path, source: &str) -> Result<Workspace, WorkspaceError> {
         path: file.to_path_buf(),
         problems,
     };
-    let raw: RawFile =
-        toml::from_str(source).map_err(|e| invalid(vec![toml_problem(source, &e)]))?;
+    let raw: RawFile = match toml::from_str(source) {
+        Ok(raw) => raw,
+        Err(e) => {
+            // Valid TOML of the wrong shape: every unknown key, missing key and wrong type at
+            // once. A syntax error (nothing to walk) is serde's one problem.
+            let mut problems = shape::check(source).problems;
+            if problems.is_empty() {
+                problems.push(toml_problem(source, &e));
+            }
+            problems.sort_by_key(|p| p.line.unwrap_or(u32::MAX));
+            return Err(invalid(problems));
+        }
+    };
     let root = file.parent().unwrap_or(Path::new("."));
     let mut v = Validator {
         source,

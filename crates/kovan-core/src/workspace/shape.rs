@@ -7,14 +7,14 @@
 
 use std::ops::Range;
 
-use serde::de::{self, Deserialize, Visitor};
+use serde::de::{self, Deserialize, DeserializeOwned, Visitor};
 use toml_edit::{ImDocument, Item, TableLike};
 
 use super::error::Problem;
 use super::raw::{
     RawDatabase, RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor,
 };
-use super::toml_error::line_at;
+use super::toml_error::{line_at, plain_types};
 
 /// What a table in kovan.toml is, and what its keys hold.
 struct Table {
@@ -23,6 +23,8 @@ struct Table {
     required: &'static [&'static str],
     /// The shape of a key's value when it is itself a table (or tables).
     child: fn(&str) -> Option<Nested>,
+    /// What is wrong with the type of one key's value, read alone by the struct's serde code.
+    value: fn(&str, &Item) -> Option<String>,
 }
 
 enum Nested {
@@ -37,6 +39,7 @@ fn file() -> Table {
     Table {
         fields: fields::<RawFile>(),
         required: &["project"],
+        value: value_error::<RawFile>,
         child: |key| {
             Some(match key {
                 "project" => Nested::One(leaf::<RawProject>(&["name", "settings"])),
@@ -52,12 +55,25 @@ fn file() -> Table {
     }
 }
 
-fn leaf<'de, T: Deserialize<'de>>(required: &'static [&'static str]) -> Table {
+fn leaf<T: DeserializeOwned>(required: &'static [&'static str]) -> Table {
     Table {
         fields: fields::<T>(),
         required,
         child: |_| None,
+        value: value_error::<T>,
     }
+}
+
+/// The type error of `key = item` read alone into `T` (its other keys are optional or default
+/// there), so that every wrong type in the file is said in one run, not only serde's first.
+fn value_error<T: DeserializeOwned>(key: &str, item: &Item) -> Option<String> {
+    let mut alone = toml_edit::DocumentMut::new();
+    alone.insert(key, item.clone());
+    let e = toml::from_str::<T>(&alone.to_string()).err()?;
+    let message = plain_types(e.message().trim());
+    // Only the value's own type: a missing key or an unknown one is the shape check's to say.
+    (!message.starts_with("missing field") && !message.starts_with("unknown field"))
+        .then(|| format!("{message}."))
 }
 
 /// What the shape check found, and the fields whose value problems it already covers (a missing
@@ -148,10 +164,28 @@ impl Walk<'_> {
                 self.shape.covered.push(field);
                 continue;
             }
-            let Some(nested) = (shape.child)(key) else {
+            let nested = (shape.child)(key);
+            let expected_kind = match &nested {
+                None => false,
+                Some(Nested::Array(_)) => !tables_of(item).is_empty() || item.is_array_of_tables(),
+                Some(_) => item.as_table_like().is_some(),
+            };
+            // A plain value, or a table key holding something else (`instance = 3`).
+            if !expected_kind {
+                if let Some(message) = (shape.value)(key, item) {
+                    let field = join(key);
+                    self.shape.problems.push(Problem {
+                        field: field.clone(),
+                        line,
+                        message,
+                        fix: "Give the value the type named above: numbers without quotes, text in quotes.".into(),
+                    });
+                    self.shape.covered.push(field);
+                }
+            }
+            let Some(nested) = nested else {
                 continue;
             };
-            // A value of the wrong kind (`instance = 3`) is left to serde, which names the type.
             match nested {
                 Nested::One(child) => {
                     if let Some(t) = item.as_table_like() {

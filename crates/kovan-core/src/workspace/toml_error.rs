@@ -78,7 +78,7 @@ fn table_header(line: &str) -> Option<(bool, String)> {
 
 /// A TOML error as a problem with its line and field.
 pub(super) fn toml_problem(source: &str, e: &toml::de::Error) -> Problem {
-    let message = e.message().trim().to_string();
+    let message = plain_types(e.message().trim());
     let (line, field) = match e.span() {
         Some(span) => (
             Some(line_at(source, span.start)),
@@ -105,4 +105,21 @@ pub(super) fn toml_problem(source: &str, e: &toml::de::Error) -> Problem {
         message: format!("{message}."),
         fix: fix.into(),
     }
+}
+
+/// Serde's Rust type names in the words of a kovan.toml ("expected i64" -> "expected a whole number").
+pub(super) fn plain_types(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, plain) in [
+        ("expected i64", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected a sequence", "expected a list like [\"a\", \"b\"]"),
+        ("invalid type: sequence", "invalid type: list"),
+        ("invalid type: map", "invalid type: table"),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    out
 }
