@@ -23,6 +23,7 @@ fn main() {
             "flush_preview",
             "flush_cache",
             "cancel_flush",
+            "undo_flush",
             "health_latest",
             "health_samples",
             "event_history",

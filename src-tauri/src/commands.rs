@@ -164,7 +164,22 @@ pub async fn flush_cache(state: State<'_, AppState>, preview: FlushPreview) -> R
     let ws = state.workspace()?;
     let progress = state.cache_progress(CacheProgress::Flush);
     let store = state.store().map(|s| &**s);
-    Ok(state.flusher.run(&ws, &preview, store, progress).await?)
+    let undo = cache::Undo::of(&ws, &kovan_core::store::data_dir());
+    Ok(state
+        .flusher
+        .run(&ws, &preview, Some(&undo), store, progress)
+        .await?)
+}
+
+/// Put back the keys of a flush (`id`; none: the newest not undone yet).
+#[tauri::command]
+pub async fn undo_flush(
+    state: State<'_, AppState>,
+    id: Option<String>,
+) -> Result<cache::UndoReport> {
+    let ws = state.workspace()?;
+    let undo = cache::Undo::of(&ws, &kovan_core::store::data_dir());
+    Ok(cache::undo(&ws, &undo, id.as_deref()).await?)
 }
 
 /// Stop the running flush after its current batch; false when none runs.

@@ -50,6 +50,7 @@ fn main() {
             commands::cache_counts,
             commands::flush_preview,
             commands::flush_cache,
+            commands::undo_flush,
             commands::cancel_flush,
             commands::health_latest,
             commands::health_samples,

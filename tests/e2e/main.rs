@@ -598,14 +598,13 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         result.attr("data-deleted").await.unwrap().as_deref(),
         Some("40")
     );
+    let undo = app.wait_for("[data-testid=flush-undo]").await;
+    assert!(
+        undo.text().await.unwrap().contains("40 anahtar"),
+        "{}",
+        undo.text().await.unwrap()
+    );
     app.screenshot("cache-flushed").await;
-    app.wait_for("[data-testid=flush-close]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    app.wait_for_secs(&keys("chat_main", 2), 20).await;
-    app.wait_for(&keys("chat_api", 26)).await;
 
     let after = redis.keys();
     let gone: Vec<&String> = before.difference(&after).collect();
@@ -625,6 +624,28 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
     ] {
         assert!(after.contains(kept), "{kept} was deleted");
     }
+    app.wait_for_secs(&keys("chat_main", 2), 20).await;
+    app.wait_for(&keys("chat_api", 26)).await;
+
+    // Undo: the 40 keys come back from the flush's snapshot, and the card counts them again.
+    app.wait_for("[data-testid=flush-undo-button]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let undone = app.wait_for_secs("[data-testid=flush-undo-done]", 20).await;
+    assert_eq!(
+        undone.attr("data-restored").await.unwrap().as_deref(),
+        Some("40")
+    );
+    app.screenshot("cache-undone").await;
+    assert_eq!(redis.keys(), before, "the undo did not put back exactly what went");
+    app.wait_for("[data-testid=flush-close]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_secs(&keys("chat_main", 42), 20).await;
     app.quit().await;
 
     let store = kovan_core::store::Store::open(&data.path().join("kovan.sqlite3")).unwrap();

@@ -85,7 +85,7 @@ describe('Cache Temizle on one card', () => {
     expect(text('#flush-title')).toBe('Cache Temizle: chat_main');
     expect(text('[data-testid="flush-line"]')).toBe('chat_main: 1.234 anahtar silinecek (oturumlar dahil)');
     expect(dialog().textContent).toContain('Bunların 12 tanesi oturum');
-    expect(dialog().textContent).toContain('geri alınamaz');
+    expect(dialog().textContent).toContain('silinmeden önce saklanır');
     const stays = one('[data-testid="flush-stays"]');
     expect(stays.textContent).toContain('chat_api: 56 anahtar');
     expect(one('[data-testid="flush-other-apps"]').dataset.count).toBe('7');
@@ -103,6 +103,50 @@ describe('Cache Temizle on one card', () => {
     button('flush-close').click();
     await until(() => target.querySelector('[data-testid="flush-dialog"]') === null, 'the dialog to close');
     expect(document.activeElement).toBe(opener);
+  });
+
+  it('says Redis keys can be undone, and Undo puts them back and counts again', async () => {
+    let counts = cacheCountsFixture;
+    const calls = serve({
+      workspace_view: loadedView,
+      cache_counts: () => counts,
+      flush_preview: chatMainPreview,
+      flush_cache: () => {
+        counts = afterFlush;
+        return chatMainReport;
+      },
+      undo_flush: () => {
+        counts = cacheCountsFixture;
+        return {
+          id: chatMainReport.undo!.id,
+          restored: 1230,
+          skipped: 4,
+          expired: 0,
+          failed: 0,
+          firstFailure: null,
+          cutOff: false,
+          durationMs: 80,
+        };
+      },
+    });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(dialog().textContent).toContain('«Geri al» ile geri getirilebilir');
+    button('flush-confirm').click();
+    await waitFor('[data-testid="flush-undo"]');
+    expect(text('[data-testid="flush-undo"] p')).toBe('Geri alınabilir: silinen 1.234 anahtar 97 KiB olarak saklandı.');
+    await until(() => one('[data-testid="cache-keys"]', card('chat_main')).dataset.keys === '0', 'the count after the flush');
+
+    button('flush-undo-button').click();
+    await waitFor('[data-testid="flush-undo-done"]');
+    expect(named(calls, 'undo_flush').map((c) => c.args)).toEqual([{ id: chatMainReport.undo!.id }]);
+    expect(text('[data-testid="flush-undo-done"]')).toBe(
+      '1.230 anahtar geri yüklendi; 4 anahtar o arada yeniden yazıldığı için olduğu gibi bırakıldı, 0 anahtarın süresi dolmuştu.',
+    );
+    // Once is enough: the button is gone.
+    expect(target.querySelector('[data-testid="flush-undo-button"]')).toBeNull();
+    await until(() => one('[data-testid="cache-keys"]', card('chat_main')).dataset.keys === '1234', 'the count after the undo');
   });
 
   it('deletes nothing when the user keeps the keys', async () => {

@@ -43,6 +43,8 @@ pub struct Options {
     pub part: FlushPart,
     pub dry_run: bool,
     pub yes: bool,
+    /// Save the Redis keys deleted, for `kovan undo`.
+    pub undo: bool,
     pub json: bool,
 }
 
@@ -102,14 +104,20 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
     });
     // Recorded in the history the window's timeline shows, like a flush from the window.
     let store = crate::run::store();
-    let report =
-        match runtime.block_on(flusher.run(&ws, &preview, store.as_deref(), deleting_line())) {
-            Ok(report) => report,
-            Err(e) => {
-                errln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        };
+    let undo = options.undo.then(|| undo_settings(&ws));
+    let report = match runtime.block_on(flusher.run(
+        &ws,
+        &preview,
+        undo.as_ref(),
+        store.as_deref(),
+        deleting_line(),
+    )) {
+        Ok(report) => report,
+        Err(e) => {
+            errln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     clear_progress_line();
     if options.json {
         print_json(serde_json::to_value(&report));
@@ -218,4 +226,103 @@ fn print_report(report: &FlushReport) {
         keys_text(report.deleted),
         report.duration_ms as f64 / 1000.0
     );
+    if let Some(undo) = &report.undo {
+        outln!(
+            "undo: `kovan undo {}` puts the {} back ({} kept for undo).",
+            undo.id,
+            keys_text(undo.keys.unwrap_or(0)),
+            mib(undo.bytes)
+        );
+    }
+    let without: Vec<&str> = report
+        .instances
+        .iter()
+        .filter(|i| !i.undoable && i.deleted > 0)
+        .map(|i| i.instance.as_str())
+        .collect();
+    if !without.is_empty() {
+        outln!(
+            "no undo for {}: only Redis keys can be saved before they are deleted.",
+            without.join(", ")
+        );
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn undo_settings(ws: &Workspace) -> cache::Undo {
+    cache::Undo::of(ws, &kovan_core::store::data_dir())
+}
+
+/// `kovan undo --list`.
+pub fn list_snapshots(ws: &Workspace, json: bool) -> ExitCode {
+    let undo = undo_settings(ws);
+    cache::prune(&undo);
+    let kept = cache::snapshots(ws, &undo);
+    if json {
+        print_json(serde_json::to_value(&kept));
+        return ExitCode::SUCCESS;
+    }
+    if kept.is_empty() {
+        outln!(
+            "no flush of this workspace can be undone (snapshots are kept in {}).",
+            undo.dir.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    for s in &kept {
+        let keys = s
+            .keys
+            .map(keys_text)
+            .unwrap_or_else(|| "keys of a flush that did not finish".into());
+        outln!(
+            "{}  {}  {} of {} (scope {}), {}{}",
+            s.id,
+            s.created_at,
+            keys,
+            s.instances.join(", "),
+            s.part,
+            mib(s.bytes),
+            if s.restored { ", undone" } else { "" }
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// `kovan undo [ID]`.
+pub fn undo(ws: &Workspace, id: Option<&str>, json: bool) -> ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let report = match runtime.block_on(cache::undo(ws, &undo_settings(ws), id)) {
+        Ok(report) => report,
+        Err(e) => {
+            errln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        print_json(serde_json::to_value(&report));
+    } else {
+        outln!(
+            "{}: {} restored, {} skipped (written again since the flush), {} expired since, in {:.1} s.",
+            report.id,
+            keys_text(report.restored),
+            grouped(report.skipped),
+            grouped(report.expired),
+            report.duration_ms as f64 / 1000.0
+        );
+        if report.cut_off {
+            outln!("the snapshot ended inside a key: its flush was stopped while saving it; every key before it was restored.");
+        }
+    }
+    if report.failed > 0 {
+        errln!(
+            "error: Redis refused {} keys: {}",
+            grouped(report.failed),
+            report.first_failure.as_deref().unwrap_or("no reason given")
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }

@@ -204,7 +204,30 @@ enum Command {
         /// Do not ask for confirmation (needed when there is no terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Delete without saving an undo snapshot first (by default the Redis keys deleted are
+        /// saved, so `kovan undo` can put them back).
+        #[arg(long)]
+        no_undo: bool,
         /// Print the report (or with --dry-run, the preview) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put back the Redis keys a flush deleted, from its snapshot: each with the lifetime it had
+    /// left, never over a key written since (those are skipped), and without what would have
+    /// expired since. Without an ID, the newest flush not undone yet.
+    ///
+    /// Exit status: 0 restored (keys skipped or expired are not failures); 1 nothing to undo, a
+    /// snapshot of another workspace or Redis, or keys Redis refused.
+    Undo {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// The snapshot, as `kovan flush` and `kovan undo --list` name it.
+        #[arg(value_name = "ID")]
+        id: Option<String>,
+        /// List the snapshots kept for this workspace, newest first; restore nothing.
+        #[arg(long, conflicts_with = "id")]
+        list: bool,
+        /// Print the report (or the list) as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -337,6 +360,7 @@ fn main() -> ExitCode {
             glob,
             dry_run,
             yes,
+            no_undo,
             json,
         } => with_workspace(workspace.path(), |ws| {
             let options = flush::Options {
@@ -345,9 +369,22 @@ fn main() -> ExitCode {
                 part: scope.part(glob),
                 dry_run,
                 yes,
+                undo: !no_undo,
                 json,
             };
             flush::flush(ws, options)
+        }),
+        Command::Undo {
+            workspace,
+            id,
+            list,
+            json,
+        } => with_workspace(workspace.path(), |ws| {
+            if list {
+                flush::list_snapshots(&ws, json)
+            } else {
+                flush::undo(&ws, id.as_deref(), json)
+            }
         }),
         Command::Gen {
             workspace,

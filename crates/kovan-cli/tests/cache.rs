@@ -63,6 +63,8 @@ fn kovan(args: &[&str], ws: &Path) -> Output {
         .arg("--workspace")
         .arg(ws)
         .env_remove("KOVAN_WORKSPACE")
+        // The history and the undo snapshots of the test's own.
+        .env("KOVAN_DATA_DIR", ws.join(".kovan-data"))
         .stdin(Stdio::null())
         .output()
         .unwrap()
@@ -361,5 +363,139 @@ fn wrong_names_a_stopped_redis_and_missing_arguments_fail_plainly() {
             && stderr.contains("kovan.toml says managed = true")
             && !stderr.contains("set managed = true"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_flush_is_undone_by_kovan_undo_and_without_undo_says_there_is_nothing() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    let out = kovan(
+        &["flush", "chat_main", "--scope", "all", "--yes"],
+        ws.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    let id = said
+        .lines()
+        .find_map(|l| l.strip_prefix("undo: `kovan undo "))
+        .and_then(|l| l.split('`').next())
+        .unwrap_or_else(|| panic!("no undo line: {said}"))
+        .to_string();
+    assert_eq!(count(&redis, "t_chat_main:*"), 0);
+
+    let out = kovan(&["undo", "--list"], ws.path());
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains(&id) && listed.contains("1,234 keys of chat_main"),
+        "{listed}"
+    );
+    let out = kovan(&["undo"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!("{id}: 1,234 keys restored, 0 skipped")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(count(&redis, "t_chat_main:*"), 1234);
+    assert_eq!(redis.cli(&["DBSIZE"]).trim(), "1242");
+
+    // Without undo: nothing saved, and nothing left to undo.
+    let out = kovan(&["flush", "chat_api", "--yes", "--no-undo"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stdout).contains("undo:"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = kovan(&["undo"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("there is no flush of"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// `kovan flush` killed with SIGKILL while it deletes: every key it deleted until then is in its
+/// snapshot, and `kovan undo` puts them all back.
+#[test]
+fn a_flush_killed_halfway_leaves_a_snapshot_that_undoes_what_it_deleted() {
+    let redis = Redis::start();
+    let ws = trio(&redis);
+    // 300,000 more of chat_main's keys, through the mass-insert protocol.
+    let mut protocol = Vec::new();
+    for i in 0..300_000 {
+        let key = format!("t_chat_main:1:bulk{i}");
+        protocol.extend_from_slice(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$5\r\nvalue\r\n",
+                key.len()
+            )
+            .as_bytes(),
+        );
+    }
+    let mut cli = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string(), "--pipe"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    cli.stdin.take().unwrap().write_all(&protocol).unwrap();
+    assert!(cli.wait().unwrap().success());
+    let total = 301_242;
+    assert_eq!(redis.cli(&["DBSIZE"]).trim(), total.to_string());
+
+    let mut flush = Command::new(env!("CARGO_BIN_EXE_kovan"))
+        .args([
+            "flush",
+            "chat_main",
+            "--scope",
+            "all",
+            "--yes",
+            "--workspace",
+        ])
+        .arg(ws.path())
+        .env_remove("KOVAN_WORKSPACE")
+        .env("KOVAN_DATA_DIR", ws.path().join(".kovan-data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let size: u64 = redis.cli(&["DBSIZE"]).trim().parse().unwrap();
+        if size < total - 30_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flush did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: the kovan flush this test started.
+    unsafe { libc::kill(flush.id() as i32, libc::SIGKILL) };
+    flush.wait().unwrap();
+    let left: u64 = redis.cli(&["DBSIZE"]).trim().parse().unwrap();
+    assert!(
+        left > 8,
+        "the flush finished before it was killed ({left} keys left)"
+    );
+
+    let listed = text(&kovan(&["undo", "--list"], ws.path()).stdout);
+    assert!(
+        listed.contains("keys of a flush that did not finish"),
+        "{listed}"
+    );
+    let out = kovan(&["undo", "--json"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(
+        redis.cli(&["DBSIZE"]).trim(),
+        total.to_string(),
+        "not every deleted key came back: {report}"
     );
 }

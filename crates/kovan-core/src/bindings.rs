@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ts_rs::{ExportError, TS};
 
-use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport};
+use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport, UndoReport};
 use crate::django::MigrateOutcome;
 use crate::doctor::Finding;
 use crate::error::IpcError;
@@ -25,6 +25,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     CacheCounts::export_all_to(dir)?;
     FlushPreview::export_all_to(dir)?;
     FlushReport::export_all_to(dir)?;
+    UndoReport::export_all_to(dir)?;
     CacheProgress::export_all_to(dir)?;
     IpcError::export_all_to(dir)?;
     SupervisorEvent::export_all_to(dir)?;

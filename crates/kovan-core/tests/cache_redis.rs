@@ -715,11 +715,11 @@ fn a_flusher_runs_one_flush_at_a_time_cancels_it_from_outside_and_records_it() {
         .unwrap();
         let mut others = None;
         let report = flusher
-            .run(&ws, &preview, Some(&store), |_| {
+            .run(&ws, &preview, None, Some(&store), |_| {
                 // A second flush and a cancel arrive while the first reports progress, as two
                 // more IPC calls would.
                 if others.is_none() {
-                    let again = futures_now(flusher.run(&ws, &preview, None, |_| {}));
+                    let again = futures_now(flusher.run(&ws, &preview, None, None, |_| {}));
                     others = Some((again, flusher.cancel()));
                 }
             })

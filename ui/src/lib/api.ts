@@ -20,6 +20,7 @@ import type { StoreSetAside } from './bindings/StoreSetAside';
 import type { Proposal } from './bindings/Proposal';
 import type { FlushPreview } from './bindings/FlushPreview';
 import type { FlushReport } from './bindings/FlushReport';
+import type { UndoReport } from './bindings/UndoReport';
 import type { FlushScope } from './bindings/FlushScope';
 import type { InstanceState } from './bindings/InstanceState';
 import type { LogLine } from './bindings/LogLine';
@@ -60,6 +61,8 @@ export type { CountProgress } from './bindings/CountProgress';
 export type { FlushProgress } from './bindings/FlushProgress';
 export type { FlushPreview } from './bindings/FlushPreview';
 export type { FlushReport } from './bindings/FlushReport';
+export type { SnapshotInfo } from './bindings/SnapshotInfo';
+export type { UndoReport } from './bindings/UndoReport';
 export type { FlushScope } from './bindings/FlushScope';
 export type { FlushOutcome } from './bindings/FlushOutcome';
 export type { InstanceFlush } from './bindings/InstanceFlush';
@@ -320,6 +323,11 @@ export function flushPreview(scope: FlushScope): Promise<FlushPreview> {
  * Rejects with kind "flush_running" while another flush runs. */
 export function flushCache(preview: FlushPreview): Promise<FlushReport> {
   return call<FlushReport>('flush_cache', { preview });
+}
+
+/** Put back the Redis keys of flush `id` from its snapshot; never over a key written since. */
+export function undoFlush(id: string): Promise<UndoReport> {
+  return call<UndoReport>('undo_flush', { id });
 }
 
 /** Stop the running flush after its current batch; false when none runs. */

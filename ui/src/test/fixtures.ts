@@ -410,8 +410,18 @@ export const chatMainReport: FlushReport = {
       dbSessionsDeleted: 0,
       method: 'unlink',
       outcome: { state: 'done' },
+      undoable: true,
     },
   ],
+  undo: {
+    id: '20261127T120001000Z-4242',
+    createdAt: '2026-11-27T12:00:01Z',
+    instances: ['chat_main'],
+    part: 'all',
+    keys: 1234,
+    bytes: 98765,
+    restored: false,
+  },
 };
 
 export const background: Readonly<Record<string, unknown>> = {

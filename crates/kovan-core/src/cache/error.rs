@@ -23,6 +23,8 @@ pub enum Operation {
     Connect,
     Count,
     Flush,
+    /// Putting a flush's keys back (`kovan undo`).
+    Undo,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,20 @@ pub enum CacheError {
         "a flush is already running ({scope}). Wait for it to finish or cancel it, then try again."
     )]
     FlushRunning { scope: String },
+
+    #[error("{}", undo_limit_text(detail, id, snapshot))]
+    UndoLimit {
+        detail: String,
+        /// Empty when nothing was deleted (the limit holds not even one batch).
+        id: String,
+        snapshot: PathBuf,
+    },
+
+    #[error("the undo snapshot could not be written ({detail}); nothing was deleted after that. Free the disk or fix the data dir's permissions, or flush without undo (`kovan flush --no-undo`).")]
+    UndoWrite { detail: String },
+
+    #[error("{0}")]
+    Undo(String),
 }
 
 /// What to do about a refused connection, worded from the config: never "set managed = true" to
@@ -119,6 +135,18 @@ fn refused_fix(managed: bool) -> &'static str {
         "kovan.toml says managed = true, so Kovan starts redis-server when it starts an instance that uses it: start one (`kovan up`, or Start in the window), or start redis-server yourself, then try again."
     } else {
         "Start redis-server (or set managed = true under [redis] in kovan.toml so Kovan starts it with the instances), then try again."
+    }
+}
+
+fn undo_limit_text(detail: &str, id: &str, snapshot: &std::path::Path) -> String {
+    let fix = "flush without undo (`kovan flush --no-undo`, or \"without undo\" in the window), or raise the limit (`[undo] limit_mib` in kovan.toml)";
+    if id.is_empty() {
+        format!("{detail}: it cannot hold even the first batch of keys, so nothing was deleted. To go on, {fix}.")
+    } else {
+        format!(
+            "{detail}; nothing more was deleted, and every key deleted before is in the snapshot ({}). Undo it with `kovan undo {id}`, or {fix}.",
+            snapshot.display()
+        )
     }
 }
 
@@ -134,6 +162,7 @@ fn during(operation: Operation, reached: Reached) -> String {
             grouped(reached.scanned),
             grouped(reached.deleted)
         ),
+        Operation::Undo => " during the undo".into(),
     }
 }
 
@@ -158,6 +187,9 @@ impl CacheError {
             Self::NothingCached { .. } => "nothing_cached",
             Self::UnknownInstance { .. } => "unknown_instance",
             Self::FlushRunning { .. } => "flush_running",
+            Self::UndoLimit { .. } => "undo_limit",
+            Self::UndoWrite { .. } => "undo_write_failed",
+            Self::Undo(_) => "undo_failed",
         }
     }
 

@@ -1,5 +1,6 @@
 //! Flushing one instance's cache, several, or all: previewed first, cancellable, reported.
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,8 @@ use super::error::CacheError;
 use super::progress::{CountProgress, FlushProgress, Throttle};
 use super::redis::{DeleteCommand, Prefixes, RedisCache, Selection};
 use super::sessions::{self, DbSessions, SessionEngine};
+use super::snapshot::{SnapshotHeader, SnapshotWriter};
+use super::undo::{self, SnapshotInfo, Undo};
 use super::{db, dummy, file, locmem};
 use crate::text::grouped;
 use crate::workspace::{CacheBackend, Instance, Workspace};
@@ -148,6 +151,10 @@ pub struct FlushReport {
     pub cancelled: bool,
     /// In kovan.toml's order.
     pub instances: Vec<InstanceFlush>,
+    /// The snapshot that undoes it (`kovan undo ID`): the Redis keys it deleted. None when the
+    /// flush ran without undo or deleted no Redis key.
+    #[serde(default)]
+    pub undo: Option<SnapshotInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -171,6 +178,10 @@ pub struct InstanceFlush {
     /// How Redis keys were deleted; None for the other backends.
     pub method: Option<DeleteCommand>,
     pub outcome: FlushOutcome,
+    /// Whether what it deleted is in the flush's undo snapshot: only Redis keys can be (a LocMem,
+    /// file or db cache has no DUMP to take them back from).
+    #[serde(default)]
+    pub undoable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -492,11 +503,22 @@ fn summary(p: &InstancePart, part: &FlushPart, count: Option<&counts::KeyCount>)
     text
 }
 
-/// Delete the caches of the preview's scope. Never stops at the first failure: each instance
-/// reports its own outcome, with how many keys went before anything went wrong.
+/// Delete the caches of the preview's scope, without undo. Never stops at the first failure: each
+/// instance reports its own outcome, with how many keys went before anything went wrong.
 pub async fn flush(
     ws: &Workspace,
     preview: &FlushPreview,
+    cancel: &CancelToken,
+    on_progress: impl FnMut(FlushProgress) + Send,
+) -> FlushReport {
+    flush_with(ws, preview, None, cancel, on_progress).await
+}
+
+/// [`flush`], and with `undo` every Redis key is saved to a snapshot before it is deleted.
+pub async fn flush_with(
+    ws: &Workspace,
+    preview: &FlushPreview,
+    undo: Option<&Undo>,
     cancel: &CancelToken,
     on_progress: impl FnMut(FlushProgress) + Send,
 ) -> FlushReport {
@@ -556,9 +578,21 @@ pub async fn flush(
         .copied()
         .filter(|i| i.cache == CacheBackend::Redis)
         .collect();
+    let mut snapshot = None;
     if !redis_scope.is_empty() {
         let selection = part.selection();
-        done.extend(flush_redis(ws, &redis_scope, &selection, cancel, &mut progress).await);
+        let (flushed, saved) = flush_redis(
+            ws,
+            &redis_scope,
+            &selection,
+            undo,
+            part,
+            cancel,
+            &mut progress,
+        )
+        .await;
+        done.extend(flushed);
+        snapshot = saved;
     }
     // The session rows, in each instance's own database.
     if part.takes_session_rows() {
@@ -597,6 +631,7 @@ pub async fn flush(
         db_sessions_deleted: done.iter().filter_map(|i| i.db_sessions_deleted).sum(),
         cancelled: done.iter().any(|i| i.outcome == FlushOutcome::Cancelled),
         instances: done,
+        undo: snapshot,
     }
 }
 
@@ -612,6 +647,7 @@ async fn flush_one(ws: &Workspace, instance: &Instance, piece: Piece) -> Instanc
                 db_sessions_deleted: None,
                 method: None,
                 outcome: FlushOutcome::Skipped { reason },
+                undoable: false,
             }
         }
         (Piece::Nothing, CacheBackend::Db) => Ok((0, Some(0))),
@@ -661,6 +697,7 @@ fn outcome_of(
         db_sessions_deleted: None,
         method: None,
         outcome,
+        undoable: false,
     }
 }
 
@@ -680,6 +717,7 @@ fn cancelled(instance: &Instance, method: Option<DeleteCommand>) -> InstanceFlus
         db_sessions_deleted: None,
         method,
         outcome: FlushOutcome::Cancelled,
+        undoable: false,
     }
 }
 
@@ -691,9 +729,11 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
     ws: &Workspace,
     scope: &[&Instance],
     selection: &Selection,
+    undo: Option<&Undo>,
+    part: &FlushPart,
     cancel: &CancelToken,
     progress: &mut Progress<F>,
-) -> Vec<InstanceFlush> {
+) -> (Vec<InstanceFlush>, Option<SnapshotInfo>) {
     let all_failed = |e: &CacheError| -> Vec<InstanceFlush> {
         scope
             .iter()
@@ -705,22 +745,46 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
                 db_sessions_deleted: None,
                 method: None,
                 outcome: failed(e),
+                undoable: false,
             })
             .collect()
     };
     let Some(config) = ws.redis.as_ref() else {
-        return all_failed(&CacheError::Redis {
+        let e = CacheError::Redis {
             url: "(none)".into(),
             detail: "kovan.toml has no [redis] url".into(),
-        });
+        };
+        return (all_failed(&e), None);
     };
     let redis = match RedisCache::connect(config).await {
         Ok(redis) => redis,
-        Err(e) => return all_failed(&e),
+        Err(e) => return (all_failed(&e), None),
     };
     if cancel.is_cancelled() {
-        return scope.iter().map(|i| cancelled(i, None)).collect();
+        return (scope.iter().map(|i| cancelled(i, None)).collect(), None);
     }
+    let writer = match undo {
+        None => None,
+        Some(undo) => {
+            let header = SnapshotHeader {
+                id: undo::new_id(),
+                workspace: ws.file.clone(),
+                redis: crate::redact::url(config.url()),
+                instances: scope.iter().map(|i| i.name.clone()).collect(),
+                part: part.name(),
+                created_at: now_rfc3339(),
+            };
+            match SnapshotWriter::create(&undo.dir, &header, undo.limit_bytes) {
+                Ok(w) => Some((Arc::new(Mutex::new(w)), header)),
+                Err(e) => {
+                    let e = CacheError::UndoWrite {
+                        detail: e.to_string(),
+                    };
+                    return (all_failed(&e), None);
+                }
+            }
+        }
+    };
     let report = |instance: &Instance, keys: u64, sessions: u64, method, outcome| InstanceFlush {
         instance: instance.name.clone(),
         backend: instance.cache,
@@ -729,24 +793,60 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
         db_sessions_deleted: None,
         method: Some(method),
         outcome,
+        undoable: false,
     };
 
     let prefixes = Prefixes::new(scope.iter().map(|i| i.names.cache_prefix.as_str()));
     let pass = redis
-        .delete_keys(&prefixes, selection, cancel, |batch| {
-            progress.add(batch.keys, batch.sessions)
-        })
+        .delete_keys(
+            &prefixes,
+            selection,
+            writer.as_ref().map(|w| &w.0),
+            cancel,
+            |batch| progress.add(batch.keys, batch.sessions),
+        )
         .await;
+    let snapshot = match (writer, undo) {
+        (Some((w, header)), Some(undo)) => {
+            let w = w.lock().unwrap_or_else(|e| e.into_inner());
+            let (keys, bytes) = (w.keys(), w.bytes());
+            let path = w.path().to_path_buf();
+            drop(w);
+            if keys == 0 {
+                // Nothing was deleted: nothing to undo.
+                let _ = std::fs::remove_file(path);
+                None
+            } else {
+                let _ = undo::finished(&undo.dir, &header.id, keys);
+                undo::prune(undo);
+                Some(SnapshotInfo {
+                    id: header.id,
+                    created_at: header.created_at,
+                    instances: header.instances,
+                    part: header.part,
+                    keys: Some(keys),
+                    bytes,
+                    restored: false,
+                })
+            }
+        }
+        _ => None,
+    };
+    let undoable = snapshot.is_some();
     let outcome = match (&pass.error, pass.cancelled) {
         (Some(e), _) => failed(e),
         (None, true) => FlushOutcome::Cancelled,
         (None, false) => FlushOutcome::Done,
     };
-    scope
+    let flushed = scope
         .iter()
         .zip(&pass.instances)
-        .map(|(i, d)| report(i, d.keys, d.sessions, pass.command, outcome.clone()))
-        .collect()
+        .map(|(i, d)| InstanceFlush {
+            undoable,
+            ..report(i, d.keys, d.sessions, pass.command, outcome.clone())
+        })
+        .collect();
+    (flushed, snapshot)
 }
 
 /// Running totals, reported at most every 50 ms.

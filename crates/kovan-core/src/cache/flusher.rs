@@ -10,8 +10,9 @@ use serde_json::json;
 
 use super::cancel::CancelToken;
 use super::error::CacheError;
-use super::flush::{flush, FlushOutcome, FlushPreview, FlushReport, FlushScope};
+use super::flush::{flush_with, FlushOutcome, FlushPreview, FlushReport, FlushScope};
 use super::progress::FlushProgress;
+use super::undo::Undo;
 use crate::store::{Store, StoreError};
 use crate::workspace::Workspace;
 
@@ -34,18 +35,20 @@ impl Flusher {
         Self::default()
     }
 
-    /// Run the previewed flush, then record it in `store` (when there is one). Refused while
-    /// another flush runs: two flushes over the same keys would only race each other's counts.
+    /// Run the previewed flush (saving what it deletes for `undo` when given), then record it in
+    /// `store` (when there is one). Refused while another flush runs: two flushes over the same
+    /// keys would only race each other's counts.
     pub async fn run(
         &self,
         ws: &Workspace,
         preview: &FlushPreview,
+        undo: Option<&Undo>,
         store: Option<&Store>,
         on_progress: impl FnMut(FlushProgress) + Send,
     ) -> Result<FlushReport, CacheError> {
         let cancel = self.claim(&preview.scope)?;
         let _release = Release(&self.running);
-        let report = flush(ws, preview, &cancel, on_progress).await;
+        let report = flush_with(ws, preview, undo, &cancel, on_progress).await;
         if let Some(store) = store {
             // The flush happened whether or not the history can say so.
             let _ = record(store, &ws.file, &report);
@@ -132,6 +135,7 @@ pub fn record(store: &Store, workspace: &Path, report: &FlushReport) -> Result<(
                 "sessionsDeleted": instance.sessions_deleted,
                 "dbSessionsDeleted": instance.db_sessions_deleted,
                 "outcome": outcome,
+                "undo": report.undo.as_ref().filter(|_| instance.undoable).map(|u| &u.id),
             }),
         )?;
     }

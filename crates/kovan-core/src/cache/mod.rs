@@ -28,17 +28,20 @@ mod locmem;
 mod progress;
 pub mod redis;
 pub mod sessions;
+pub mod snapshot;
+mod undo;
 
 pub use cancel::CancelToken;
 pub use counter::Counter;
 pub use counts::{count, CacheCounts, InstanceKeys, KeyCount, RedisKeys};
 pub use error::CacheError;
 pub use flush::{
-    flush, preview, preview_part, FlushOutcome, FlushPart, FlushPreview, FlushReport, FlushScope,
-    InstanceFlush, InstancePart,
+    flush, flush_with, preview, preview_part, FlushOutcome, FlushPart, FlushPreview, FlushReport,
+    FlushScope, InstanceFlush, InstancePart,
 };
 pub use flusher::{record, Flusher, FLUSH_EVENT};
 pub use groups::{groups, KeyGroup, KeyGroups, SAMPLE as GROUP_SAMPLE};
 pub use progress::{CacheProgress, CountProgress, FlushProgress};
 pub use redis::{DeleteCommand, RedisCache, Selection, Timeouts};
 pub use sessions::{DbSessions, SessionEngine};
+pub use undo::{prune, snapshots, undo, SnapshotInfo, Undo, UndoReport};

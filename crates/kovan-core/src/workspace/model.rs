@@ -20,6 +20,28 @@ pub struct Workspace {
     /// `[site.*]`: groups of instances that are one website. None declared: every instance isolated.
     pub sites: Vec<Site>,
     pub supervisor: SupervisorSettings,
+    pub undo: UndoSettings,
+}
+
+/// How a flush can be undone: `[undo]` in kovan.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UndoSettings {
+    /// A flush's snapshot grows to at most this many MiB; past it the flush stops and says so.
+    pub limit_mib: u64,
+    /// Snapshots older than this are removed.
+    pub keep_hours: u64,
+    /// Per instance, the newest ones kept.
+    pub keep_last: u32,
+}
+
+impl Default for UndoSettings {
+    fn default() -> Self {
+        Self {
+            limit_mib: 256,
+            keep_hours: 24,
+            keep_last: 5,
+        }
+    }
 }
 
 /// Role servers that together are one website: they share the database, SECRET_KEY, session and

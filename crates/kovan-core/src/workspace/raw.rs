@@ -21,6 +21,14 @@ pub(super) struct RawFile {
     #[serde(default, rename = "site")]
     pub(super) sites: IndexMap<String, Spanned<RawSite>>,
     pub(super) supervisor: Option<RawSupervisor>,
+    pub(super) undo: Option<RawUndo>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawUndo {
+    pub(super) limit_mib: Option<Spanned<i64>>,
+    pub(super) keep_hours: Option<Spanned<i64>>,
+    pub(super) keep_last: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

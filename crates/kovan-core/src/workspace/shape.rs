@@ -13,6 +13,7 @@ use toml_edit::{ImDocument, Item, TableLike};
 use super::error::Problem;
 use super::raw::{
     RawDatabase, RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor,
+    RawUndo,
 };
 use super::toml_error::{line_at, plain_types};
 
@@ -46,6 +47,7 @@ fn file() -> Table {
                 "redis" => Nested::One(leaf::<RawRedis>(&["url"])),
                 "database" => Nested::One(leaf::<RawDatabase>(&["engine"])),
                 "supervisor" => Nested::One(leaf::<RawSupervisor>(&[])),
+                "undo" => Nested::One(leaf::<RawUndo>(&[])),
                 "instance" => Nested::Array(leaf::<RawInstance>(&["name", "port"])),
                 "preset" => Nested::Named(leaf::<RawPreset>(&["instances"])),
                 "site" => Nested::Named(leaf::<RawSite>(&["instances", "front_door"])),

@@ -11,10 +11,12 @@ use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
     CacheBackend, DatabaseEngine, Instance, Preset, Project, RedisConfig, Role, Site, SiteRoute,
-    SupervisorSettings, Workspace, RESTART_POLICIES,
+    SupervisorSettings, UndoSettings, Workspace, RESTART_POLICIES,
 };
 use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
-use super::raw::{RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor};
+use super::raw::{
+    RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor, RawUndo,
+};
 use super::toml_error::line_at;
 
 const PORT_RANGE: std::ops::RangeInclusive<i64> = 1024..=65535;
@@ -114,6 +116,7 @@ impl Validator<'_> {
             .supervisor
             .map(|r| self.supervisor(r))
             .unwrap_or_default();
+        let undo = raw.undo.map(|r| self.undo(r)).unwrap_or_default();
         Workspace {
             file: file.to_path_buf(),
             project,
@@ -123,6 +126,34 @@ impl Validator<'_> {
             presets,
             sites,
             supervisor,
+            undo,
+        }
+    }
+
+    fn undo(&mut self, raw: RawUndo) -> UndoSettings {
+        let d = UndoSettings::default();
+        UndoSettings {
+            limit_mib: u64::from(self.number(
+                raw.limit_mib.as_ref(),
+                1..=1_048_576,
+                d.limit_mib as u32,
+                "undo.limit_mib",
+                "MiB a flush's undo snapshot may take",
+            )),
+            keep_hours: u64::from(self.number(
+                raw.keep_hours.as_ref(),
+                1..=8760,
+                d.keep_hours as u32,
+                "undo.keep_hours",
+                "hours a snapshot is kept",
+            )),
+            keep_last: self.number(
+                raw.keep_last.as_ref(),
+                1..=100,
+                d.keep_last,
+                "undo.keep_last",
+                "snapshots kept per instance",
+            ),
         }
     }
 

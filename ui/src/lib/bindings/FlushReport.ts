@@ -2,6 +2,7 @@
 import type { FlushPart } from "./FlushPart";
 import type { FlushScope } from "./FlushScope";
 import type { InstanceFlush } from "./InstanceFlush";
+import type { SnapshotInfo } from "./SnapshotInfo";
 
 /**
  * What a flush did: for the window, `kovan flush --json` and the history in the store.
@@ -30,4 +31,9 @@ cancelled: boolean,
 /**
  * In kovan.toml's order.
  */
-instances: Array<InstanceFlush>, };
+instances: Array<InstanceFlush>, 
+/**
+ * The snapshot that undoes it (`kovan undo ID`): the Redis keys it deleted. None when the
+ * flush ran without undo or deleted no Redis key.
+ */
+undo: SnapshotInfo | null, };

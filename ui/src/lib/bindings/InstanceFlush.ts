@@ -20,4 +20,9 @@ dbSessionsDeleted: number | null,
 /**
  * How Redis keys were deleted; None for the other backends.
  */
-method: DeleteCommand | null, outcome: FlushOutcome, };
+method: DeleteCommand | null, outcome: FlushOutcome, 
+/**
+ * Whether what it deleted is in the flush's undo snapshot: only Redis keys can be (a LocMem,
+ * file or db cache has no DUMP to take them back from).
+ */
+undoable: boolean, };

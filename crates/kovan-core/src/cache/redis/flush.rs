@@ -2,6 +2,7 @@
 //! way while a batch is deleted. Never `FLUSHDB`: only keys a SCAN matched are deleted.
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use redis::aio::MultiplexedConnection;
 use redis::RedisError;
@@ -13,6 +14,10 @@ use super::keyspace::{Prefixes, Selection};
 use super::{is_unknown_command, scan_step, RedisCache, SCAN_COUNT};
 use crate::cache::cancel::CancelToken;
 use crate::cache::error::{CacheError, Operation, Reached};
+use crate::cache::snapshot::{DumpedKey, SnapshotError, SnapshotWriter};
+
+/// The undo snapshot of a flush, written by whichever batch has its keys dumped first.
+pub type SharedSnapshot = Arc<Mutex<SnapshotWriter>>;
 
 /// Delete batches sent and not yet answered, at most. Redis runs a connection's queued commands
 /// back to back, so this bounds how long other clients wait: about this many batches' work.
@@ -79,8 +84,19 @@ impl Batch {
         any.then_some(Self { groups })
     }
 
-    /// Delete the batch; the batch comes back with the outcome, for a retry with DEL.
-    async fn delete(self, mut conn: MultiplexedConnection, command: DeleteCommand) -> BatchResult {
+    /// Delete the batch, its keys saved to the snapshot first when there is one; the batch comes
+    /// back with the outcome, for a retry with DEL.
+    async fn delete(
+        self,
+        mut conn: MultiplexedConnection,
+        command: DeleteCommand,
+        snapshot: Option<SharedSnapshot>,
+    ) -> BatchResult {
+        if let Some(snapshot) = &snapshot {
+            if let Err(e) = self.save(&mut conn, snapshot).await {
+                return (self, Err(e));
+            }
+        }
         let name = match command {
             DeleteCommand::Del => "DEL",
             DeleteCommand::Unlink => "UNLINK",
@@ -107,11 +123,65 @@ impl Batch {
             }
             out
         });
-        (self, counted)
+        (self, counted.map_err(BatchFailure::Redis))
+    }
+
+    /// `DUMP` and `PTTL` of every key, written to the snapshot before any is deleted. A key gone
+    /// since the SCAN has nothing to save (and its UNLINK counts nothing).
+    async fn save(
+        &self,
+        conn: &mut MultiplexedConnection,
+        snapshot: &SharedSnapshot,
+    ) -> Result<(), BatchFailure> {
+        let mut pipe = redis::pipe();
+        for key in self.groups.iter().flatten() {
+            pipe.cmd("DUMP").arg(key).cmd("PTTL").arg(key);
+        }
+        let replies: Vec<redis::Value> =
+            pipe.query_async(conn).await.map_err(BatchFailure::Dump)?;
+        let dumped_at_ms = unix_ms();
+        let mut saved = Vec::with_capacity(replies.len() / 2);
+        for (key, pair) in self.groups.iter().flatten().zip(replies.chunks(2)) {
+            let (redis::Value::BulkString(dump), redis::Value::Int(pttl_ms)) = (&pair[0], &pair[1])
+            else {
+                continue;
+            };
+            // -2: it expired between the two commands.
+            if *pttl_ms == -2 {
+                continue;
+            }
+            saved.push(DumpedKey {
+                key: key.clone(),
+                dump: dump.clone(),
+                pttl_ms: *pttl_ms,
+                dumped_at_ms,
+            });
+        }
+        snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(&saved)
+            .map_err(BatchFailure::Snapshot)
     }
 }
 
-type BatchResult = (Batch, Result<Vec<Deleted>, RedisError>);
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Why a batch was not deleted.
+enum BatchFailure {
+    Redis(RedisError),
+    /// Redis did not give the keys' DUMP: they were left in place (and are never retried without
+    /// their snapshot, as a refused UNLINK is retried as DEL).
+    Dump(RedisError),
+    /// Its keys could not be saved for undo, so they were left in place.
+    Snapshot(SnapshotError),
+}
+
+type BatchResult = (Batch, Result<Vec<Deleted>, BatchFailure>);
 
 impl RedisCache {
     /// Delete every key that starts with one of `prefixes` followed by `:` and that `selection`
@@ -123,10 +193,14 @@ impl RedisCache {
     ///
     /// Deletions go over a second connection, at most [`IN_FLIGHT`] batches at a time, so the
     /// server scans the next batch while this side sorts the last one, and always has work.
+    ///
+    /// With a `snapshot`, each batch's keys are dumped into it before they are deleted; a batch
+    /// that cannot be saved (the snapshot's limit, a full disk) is not deleted and ends the pass.
     pub async fn delete_keys(
         &self,
         prefixes: &Prefixes,
         selection: &Selection,
+        snapshot: Option<&SharedSnapshot>,
         cancel: &CancelToken,
         mut on_batch: impl FnMut(Deleted) + Send,
     ) -> DeletePass {
@@ -147,14 +221,14 @@ impl RedisCache {
         let pattern = prefixes.scan_pattern_for(selection);
         let mut scanner = self.conn.clone();
         let mut in_flight: VecDeque<JoinHandle<BatchResult>> = VecDeque::new();
-        let mut failure: Option<RedisError> = None;
+        let mut failure: Option<BatchFailure> = None;
         let mut cursor = 0;
         loop {
             let reply = scan_step(&mut scanner, cursor, pattern.as_deref(), SCAN_COUNT).await;
             let (next, keys) = match reply {
                 Ok(reply) => reply,
                 Err(e) => {
-                    failure = Some(e);
+                    failure = Some(BatchFailure::Redis(e));
                     break;
                 }
             };
@@ -166,7 +240,11 @@ impl RedisCache {
                 break;
             }
             if let Some(batch) = Batch::sort(prefixes, selection, keys) {
-                in_flight.push_back(tokio::spawn(batch.delete(deleter.clone(), pass.command)));
+                in_flight.push_back(tokio::spawn(batch.delete(
+                    deleter.clone(),
+                    pass.command,
+                    snapshot.cloned(),
+                )));
             }
             while in_flight.len() > IN_FLIGHT || (cursor == 0 && !in_flight.is_empty()) {
                 let done = in_flight.pop_front().expect("not empty");
@@ -185,13 +263,41 @@ impl RedisCache {
                 failure = failure.or(Some(e));
             }
         }
-        if let Some(e) = failure {
-            let reached = Reached {
-                scanned: pass.scanned,
-                deleted: pass.deleted().keys,
-            };
-            pass.error = Some(self.error(&e, Operation::Flush, reached));
-        }
+        pass.error = failure.map(|failure| match failure {
+            BatchFailure::Redis(e) => {
+                let reached = Reached {
+                    scanned: pass.scanned,
+                    deleted: pass.deleted().keys,
+                };
+                self.error(&e, Operation::Flush, reached)
+            }
+            BatchFailure::Dump(e) if is_unknown_command(&e) => CacheError::Undo(format!(
+                "Redis refused DUMP, which the undo snapshot needs ({}); nothing was deleted after that. Flush without undo (`kovan flush --no-undo`, or \"without undo\" in the window).",
+                e.detail().unwrap_or("unknown command")
+            )),
+            BatchFailure::Dump(e) => {
+                let reached = Reached {
+                    scanned: pass.scanned,
+                    deleted: pass.deleted().keys,
+                };
+                self.error(&e, Operation::Flush, reached)
+            }
+            BatchFailure::Snapshot(e @ SnapshotError::LimitReached { .. }) => {
+                let snapshot = snapshot
+                    .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()))
+                    .filter(|s| s.keys() > 0)
+                    .map(|s| (s.id().to_string(), s.path().to_path_buf()))
+                    .unwrap_or_default();
+                CacheError::UndoLimit {
+                    detail: e.to_string(),
+                    id: snapshot.0,
+                    snapshot: snapshot.1,
+                }
+            }
+            BatchFailure::Snapshot(e) => CacheError::UndoWrite {
+                detail: e.to_string(),
+            },
+        });
         pass
     }
 }
@@ -204,18 +310,27 @@ impl DeletePass {
         sent: JoinHandle<BatchResult>,
         conn: &MultiplexedConnection,
         on_batch: &mut impl FnMut(Deleted),
-    ) -> Result<(), RedisError> {
+    ) -> Result<(), BatchFailure> {
         let (batch, outcome) = sent
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        // The retry's keys are in the snapshot already.
         let counts = match outcome {
-            Err(e) if is_unknown_command(&e) && self.command == DeleteCommand::Unlink => {
+            Err(BatchFailure::Redis(e))
+                if is_unknown_command(&e) && self.command == DeleteCommand::Unlink =>
+            {
                 self.command = DeleteCommand::Del;
-                batch.delete(conn.clone(), DeleteCommand::Del).await.1?
+                batch
+                    .delete(conn.clone(), DeleteCommand::Del, None)
+                    .await
+                    .1?
             }
             // A batch sent as UNLINK before the switch, retried as DEL.
-            Err(e) if is_unknown_command(&e) => {
-                batch.delete(conn.clone(), DeleteCommand::Del).await.1?
+            Err(BatchFailure::Redis(e)) if is_unknown_command(&e) => {
+                batch
+                    .delete(conn.clone(), DeleteCommand::Del, None)
+                    .await
+                    .1?
             }
             other => other?,
         };

@@ -6,6 +6,7 @@
 mod count;
 mod flush;
 pub mod keyspace;
+mod restore;
 
 use std::time::Duration;
 
@@ -13,8 +14,9 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ErrorKind, RedisError};
 
 pub use count::KeyspaceCount;
-pub use flush::{DeleteCommand, DeletePass, Deleted};
+pub use flush::{DeleteCommand, DeletePass, Deleted, SharedSnapshot};
 pub use keyspace::{glob_matches, Prefixes, Selection};
+pub use restore::Restored;
 
 use super::error::{CacheError, Operation, Reached};
 use crate::workspace::RedisConfig;
