@@ -639,7 +639,11 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         Some("40")
     );
     app.screenshot("cache-undone").await;
-    assert_eq!(redis.keys(), before, "the undo did not put back exactly what went");
+    assert_eq!(
+        redis.keys(),
+        before,
+        "the undo did not put back exactly what went"
+    );
     app.wait_for("[data-testid=flush-close]")
         .await
         .click()

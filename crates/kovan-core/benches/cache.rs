@@ -7,10 +7,9 @@
 //! Results and their reading: docs/PERFORMANCE.md.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -18,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use kovan_core::cache::{self, CancelToken, FlushScope};
 use kovan_core::Workspace;
+use kovan_testsupport::RedisServer;
 use redis::aio::MultiplexedConnection;
 
 const INSTANCES: [&str; 3] = ["chat_main", "chat_api", "chat_websocket"];
@@ -271,63 +271,6 @@ impl ServerSide {
             .max()
             .unwrap_or(0);
         self.longest_ms = self.longest_ms.max(longest);
-    }
-}
-
-/// A redis-server on a free loopback port, killed by PID when dropped (also on panic) and by the
-/// kernel if this process dies first.
-struct RedisServer {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null());
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL the child with us.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .expect("redis-server (apt install redis-server)");
-        let server = Self {
-            child,
-            port,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

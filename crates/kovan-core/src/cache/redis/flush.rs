@@ -22,6 +22,9 @@ pub type SharedSnapshot = Arc<Mutex<SnapshotWriter>>;
 /// Delete batches sent and not yet answered, at most. Redis runs a connection's queued commands
 /// back to back, so this bounds how long other clients wait: about this many batches' work.
 const IN_FLIGHT: usize = 2;
+/// With an undo snapshot each batch waits for its DUMP before its UNLINK: more batches under way
+/// keep the server busy through that wait (each command still takes well under a millisecond).
+const IN_FLIGHT_SAVING: usize = 8;
 
 /// How the keys were deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -141,19 +144,21 @@ impl Batch {
             pipe.query_async(conn).await.map_err(BatchFailure::Dump)?;
         let dumped_at_ms = unix_ms();
         let mut saved = Vec::with_capacity(replies.len() / 2);
-        for (key, pair) in self.groups.iter().flatten().zip(replies.chunks(2)) {
-            let (redis::Value::BulkString(dump), redis::Value::Int(pttl_ms)) = (&pair[0], &pair[1])
+        let mut replies = replies.into_iter();
+        for key in self.groups.iter().flatten() {
+            let (Some(redis::Value::BulkString(dump)), Some(redis::Value::Int(pttl_ms))) =
+                (replies.next(), replies.next())
             else {
                 continue;
             };
             // -2: it expired between the two commands.
-            if *pttl_ms == -2 {
+            if pttl_ms == -2 {
                 continue;
             }
             saved.push(DumpedKey {
                 key: key.clone(),
-                dump: dump.clone(),
-                pttl_ms: *pttl_ms,
+                dump,
+                pttl_ms,
                 dumped_at_ms,
             });
         }
@@ -222,6 +227,11 @@ impl RedisCache {
         let mut scanner = self.conn.clone();
         let mut in_flight: VecDeque<JoinHandle<BatchResult>> = VecDeque::new();
         let mut failure: Option<BatchFailure> = None;
+        let most = if snapshot.is_some() {
+            IN_FLIGHT_SAVING
+        } else {
+            IN_FLIGHT
+        };
         let mut cursor = 0;
         loop {
             let reply = scan_step(&mut scanner, cursor, pattern.as_deref(), SCAN_COUNT).await;
@@ -246,7 +256,7 @@ impl RedisCache {
                     snapshot.cloned(),
                 )));
             }
-            while in_flight.len() > IN_FLIGHT || (cursor == 0 && !in_flight.is_empty()) {
+            while in_flight.len() > most || (cursor == 0 && !in_flight.is_empty()) {
                 let done = in_flight.pop_front().expect("not empty");
                 if let Err(e) = pass.settle(done, &deleter, &mut on_batch).await {
                     failure = Some(e);
