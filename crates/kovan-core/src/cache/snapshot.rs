@@ -86,6 +86,9 @@ impl std::fmt::Display for SnapshotError {
 /// Appends deleted keys to a new snapshot file.
 pub struct SnapshotWriter {
     out: BufWriter<File>,
+    /// Fingerprints of the keys written: SCAN may return a key twice, and two batches under way
+    /// may both dump it before either deletes it; it is saved once.
+    written: std::collections::HashSet<u128>,
     id: String,
     path: PathBuf,
     bytes: u64,
@@ -121,6 +124,7 @@ impl SnapshotWriter {
         let bytes = (MAGIC.len() + 4 + json.len()) as u64;
         Ok(Self {
             out,
+            written: std::collections::HashSet::new(),
             id: header.id.clone(),
             path,
             bytes,
@@ -133,7 +137,11 @@ impl SnapshotWriter {
     /// after the delete still has them on disk). Nothing of a batch that would pass the limit is
     /// written.
     pub fn append(&mut self, batch: &[DumpedKey]) -> Result<(), SnapshotError> {
-        let size: u64 = batch.iter().map(DumpedKey::size).sum();
+        let fresh: Vec<&DumpedKey> = batch
+            .iter()
+            .filter(|k| !self.written.contains(&xxhash_rust::xxh3::xxh3_128(&k.key)))
+            .collect();
+        let size: u64 = fresh.iter().map(|k| k.size()).sum();
         if self.bytes + size > self.limit {
             return Err(SnapshotError::LimitReached {
                 limit: self.limit,
@@ -145,7 +153,7 @@ impl SnapshotWriter {
             path: path.clone(),
             source,
         };
-        for k in batch {
+        for k in &fresh {
             self.out
                 .write_all(&(k.key.len() as u32).to_le_bytes())
                 .map_err(io)?;
@@ -161,7 +169,10 @@ impl SnapshotWriter {
         }
         self.out.flush().map_err(io)?;
         self.bytes += size;
-        self.keys += batch.len() as u64;
+        self.keys += fresh.len() as u64;
+        for k in fresh {
+            self.written.insert(xxhash_rust::xxh3::xxh3_128(&k.key));
+        }
         Ok(())
     }
 
@@ -321,6 +332,21 @@ mod tests {
         assert!(!r.cut_off);
         // Never over an existing snapshot.
         assert!(SnapshotWriter::create(dir.path(), &header("one"), u64::MAX).is_err());
+    }
+
+    #[test]
+    fn a_key_dumped_twice_is_saved_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SnapshotWriter::create(dir.path(), &header("twice"), u64::MAX).unwrap();
+        w.append(&[key(b"a", -1), key(b"b", -1)]).unwrap();
+        w.append(&[key(b"b", -1), key(b"c", -1)]).unwrap();
+        assert_eq!(w.keys(), 3);
+        let mut r = SnapshotReader::open(w.path()).unwrap();
+        let mut read = Vec::new();
+        while let Some(k) = r.next_key().unwrap() {
+            read.push(k.key);
+        }
+        assert_eq!(read, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
     }
 
     #[test]
