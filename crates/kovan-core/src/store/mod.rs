@@ -72,6 +72,14 @@ pub struct Store {
     trouble: Mutex<Option<StoreTrouble>>,
     /// Told of each new trouble the moment a read or write fails (a long `kovan up`, the window).
     on_trouble: Mutex<Option<TroubleHook>>,
+    /// The file opened (device and inode): another file at the path, or none, means what is
+    /// written now reaches nobody who looks.
+    file_id: Option<(u64, u64)>,
+}
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Called with a store failure as it happens.
@@ -236,6 +244,7 @@ impl Store {
             retained_at: Mutex::new(i64::MIN),
             trouble: Mutex::new(None),
             on_trouble: Mutex::new(None),
+            file_id: file_id(path),
         }
     }
 
@@ -256,6 +265,14 @@ impl Store {
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        if self.file_id.is_some() && file_id(&self.path) != self.file_id {
+            self.failed(&StoreError::Io {
+                path: self.path.display().to_string(),
+                source: std::io::Error::other(
+                    "the file was deleted, moved or replaced while Kovan had it open; what this Kovan records now reaches only the old file, until it is started again",
+                ),
+            });
+        }
         let result = {
             let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
             f(&conn).map_err(|source| StoreError::Sqlite {
@@ -505,5 +522,34 @@ mod tests {
         });
         chattr("-i");
         result.unwrap();
+    }
+
+    #[test]
+    fn a_store_deleted_while_open_is_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite3");
+        let store = Store::open(&path).unwrap();
+        let told = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let heard = told.clone();
+        store.on_trouble(std::sync::Arc::new(move |t| {
+            heard.lock().unwrap().push(t.clone());
+        }));
+        store
+            .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+            .unwrap();
+        assert!(told.lock().unwrap().is_empty());
+        std::fs::remove_file(&path).unwrap();
+        for _ in 0..3 {
+            let _ = store.record_event(Path::new("/w"), None, "x", &serde_json::json!({}));
+        }
+        let told = told.lock().unwrap();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].kind, StoreTroubleKind::Unwritable);
+        assert!(
+            told[0].line().contains("deleted, moved or replaced"),
+            "{}",
+            told[0].line()
+        );
+        assert_eq!(store.trouble().as_ref(), told.first());
     }
 }
