@@ -14,7 +14,7 @@ use kovan_core::health::InstanceHealth;
 use kovan_core::proposal::{self, Proposal};
 use kovan_core::recent::RecentWorkspaces;
 use kovan_core::services::redis_server::{self, RedisProbe};
-use kovan_core::store::{EventRecord, HealthSample, StoreSetAside};
+use kovan_core::store::{EventRecord, HealthSample, StoreTrouble};
 use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
 use kovan_core::{IpcError, WorkspaceView};
 use tauri::ipc::Channel;
@@ -224,7 +224,10 @@ pub async fn event_history(
 #[tauri::command]
 pub async fn doctor_findings(state: State<'_, AppState>) -> Result<Vec<Finding>> {
     state.with_workspace(|ws| {
-        let context = Context::with_health(ws, state.store().map(|s| &**s), state.health_latest());
+        let mut context =
+            Context::with_health(ws, state.store().map(|s| &**s), state.health_latest());
+        // Also when the store could not be opened at all.
+        context.store_trouble = state.store_trouble();
         Ok(doctor::examine(ws, &context))
     })
 }
@@ -239,10 +242,11 @@ pub async fn apply_fix(state: State<'_, AppState>, action: FixAction) -> Result<
     Ok(doctor::apply_fix(&state.workspace()?, &action)?)
 }
 
-/// The damaged history file set aside at start, the first time asked; then null.
+/// What is wrong with Kovan's store now (it could not be opened, cannot be written, or a damaged
+/// file was moved aside at start); null when nothing is. Later failures come as `store://trouble`.
 #[tauri::command]
-pub async fn store_notice(state: State<'_, AppState>) -> Result<Option<StoreSetAside>> {
-    Ok(state.store().and_then(|s| s.take_set_aside_notice()))
+pub async fn store_notice(state: State<'_, AppState>) -> Result<Option<StoreTrouble>> {
+    Ok(state.store_trouble())
 }
 
 /// Open another kovan.toml (or the folder holding one); what the current workspace runs stops first

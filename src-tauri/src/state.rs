@@ -8,13 +8,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use kovan_core::cache::{CacheProgress, Counter, Flusher};
 use kovan_core::health::{self, HealthEvent, InstanceHealth, PollerHandle, PollerOptions};
 use kovan_core::recent::RecentWorkspaces;
-use kovan_core::store::Store;
+use kovan_core::store::{Store, StoreTrouble};
 use kovan_core::supervisor::{EventSink, Supervisor};
 use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
 use tauri::{AppHandle, Emitter, Manager};
 
 /// An instance's state changed (payload: core's InstanceState); the window and the tray follow it.
 pub const INSTANCE_STATUS: &str = "instance://status";
+/// Kovan's store failed (payload: core's StoreTrouble); the window shows it in a banner.
+pub const STORE_TROUBLE: &str = "store://trouble";
 /// Another workspace is shown; the tray redraws its menu from it.
 pub const WORKSPACE_SWITCHED: &str = "workspace://switched";
 
@@ -27,6 +29,9 @@ pub struct AppState {
     /// Checks every instance's health while the workspace is loaded; replaced on reload.
     poller: Mutex<Option<PollerHandle>>,
     store: Option<Arc<Store>>,
+    /// What is wrong with the store (it could not be opened, cannot be written, was moved aside),
+    /// from core: the window's banner asks for it and hears each new failure.
+    store_trouble: Arc<Mutex<Option<StoreTrouble>>>,
     /// Cache counts: the timer's refresh skips while one runs.
     pub counter: Counter,
     /// The running flush, which `cancel_flush` reaches.
@@ -37,13 +42,31 @@ pub struct AppState {
 
 impl AppState {
     pub fn open(app: AppHandle, file: PathBuf) -> Self {
-        let store = match Store::open_default() {
-            Ok(store) => Some(Arc::new(store)),
+        let (store, trouble) = match Store::open_default() {
+            Ok(store) => {
+                let trouble = store.trouble();
+                (Some(Arc::new(store)), trouble)
+            }
             Err(e) => {
-                eprintln!("kovan: history is off: {e}");
-                None
+                let path = kovan_core::store::data_dir().join("kovan.sqlite3");
+                (
+                    None,
+                    Some(StoreTrouble::unavailable(&path.display().to_string(), &e)),
+                )
             }
         };
+        if let Some(t) = &trouble {
+            eprintln!("kovan: {}", t.line());
+        }
+        let store_trouble = Arc::new(Mutex::new(trouble));
+        if let Some(store) = &store {
+            let (app, now) = (app.clone(), store_trouble.clone());
+            store.on_trouble(Arc::new(move |t: &StoreTrouble| {
+                eprintln!("kovan: {}", t.line());
+                *now.lock().unwrap_or_else(|e| e.into_inner()) = Some(t.clone());
+                let _ = app.emit(STORE_TROUBLE, t);
+            }));
+        }
         let state = Self {
             file: RwLock::new(file),
             app,
@@ -53,6 +76,7 @@ impl AppState {
             supervisor: RwLock::new(None),
             poller: Mutex::new(None),
             store,
+            store_trouble,
             counter: Counter::new(),
             flusher: Flusher::new(),
             leave_running: AtomicBool::new(false),
@@ -183,6 +207,14 @@ impl AppState {
 
     pub fn store(&self) -> Option<&Arc<Store>> {
         self.store.as_ref()
+    }
+
+    /// What is wrong with the store now, if anything.
+    pub fn store_trouble(&self) -> Option<StoreTrouble> {
+        self.store_trouble
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The store, or the error that says history is off.

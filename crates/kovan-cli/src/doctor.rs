@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use kovan_core::doctor::{self, Context, Severity};
-use kovan_core::store::Store;
 use kovan_core::Workspace;
 
 fn word(s: Severity) -> &'static str {
@@ -16,19 +15,15 @@ fn word(s: Severity) -> &'static str {
 
 /// Print every finding; exit 1 when any is an error.
 pub fn doctor(ws: Workspace, json: bool) -> ExitCode {
-    // Without the store only instances found on their ports count as running; say why.
-    let store = match Store::open_default() {
-        Ok(s) => Some(s),
-        Err(e) => {
-            errln!("warning: {e}; instances started by Kovan are found by their ports only");
-            None
-        }
-    };
+    // Without the store the instances Kovan started are found by their markers; said here and
+    // as a finding.
+    let (store, trouble) = crate::run::store_and_trouble();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let context = runtime.block_on(Context::observe(&ws, store.as_ref()));
+    let mut context = runtime.block_on(Context::observe(&ws, store.as_deref()));
+    context.store_trouble = trouble;
     let findings = doctor::examine(&ws, &context);
     if json {
         outln!(

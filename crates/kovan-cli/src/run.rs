@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kovan_core::django::migrations;
 use kovan_core::health;
-use kovan_core::store::Store;
+use kovan_core::store::{Store, StoreTrouble, StoreTroubleKind};
 use kovan_core::supervisor::lock::{self, LockError, SupervisorLock};
 use kovan_core::supervisor::{InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent};
 use kovan_core::Workspace;
@@ -22,14 +22,51 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// Kovan's store, and what is wrong with it; whatever is wrong is said on stderr, once, here,
+/// and later failures the moment they happen.
 pub(crate) fn store() -> Option<Arc<Store>> {
-    match Store::open_default() {
-        Ok(s) => Some(Arc::new(s)),
-        Err(e) => {
-            errln!("warning: {e}; instances started now will not be found by `kovan status` or the app");
-            None
+    store_and_trouble().0
+}
+
+pub(crate) fn store_and_trouble() -> (Option<Arc<Store>>, Option<StoreTrouble>) {
+    let (store, trouble) = match Store::open_default() {
+        Ok(s) => {
+            let trouble = s.trouble();
+            (Some(Arc::new(s)), trouble)
         }
+        Err(e) => {
+            let path = kovan_core::store::data_dir().join("kovan.sqlite3");
+            (
+                None,
+                Some(StoreTrouble::unavailable(&path.display().to_string(), &e)),
+            )
+        }
+    };
+    if let Some(t) = &trouble {
+        errln!("{}", t.line());
     }
+    if let Some(s) = &store {
+        s.on_trouble(Arc::new(|t: &StoreTrouble| errln!("{}", t.line())));
+    }
+    (store, trouble)
+}
+
+/// Instances found by their processes' markers that the store had no record of: said, since the
+/// store should have named them (it was emptied, replaced, deleted or cannot be read).
+fn say_found_by_markers(sup: &Supervisor, store: Option<&Store>, said_trouble: bool) {
+    let found = sup.found_by_markers();
+    if found.is_empty() || said_trouble {
+        return;
+    }
+    let file = store.map_or_else(
+        || kovan_core::store::data_dir().join("kovan.sqlite3"),
+        |s| s.path().to_path_buf(),
+    );
+    errln!(
+        "warning: {} found running from the process table by their markers (KOVAN_WORKSPACE, KOVAN_INSTANCE): Kovan's history database {} has no record of them (it was emptied, replaced or deleted); a `kovan stop` or `kovan up` records them again.",
+        found.join(", "),
+        file.display()
+    );
 }
 
 fn status_word(s: RunStatus) -> &'static str {
@@ -193,6 +230,20 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Nothing is started that the store cannot record: a later `kovan status` or window would
+    // then know it only by its markers, and its history would be lost.
+    let (store, trouble) = store_and_trouble();
+    if let Some(t) = trouble
+        .as_ref()
+        .filter(|t| t.kind != StoreTroubleKind::Recovered)
+    {
+        errln!(
+            "error: nothing was started: {} and what starts now would not be recorded. {}",
+            t.message(),
+            t.fix()
+        );
+        return ExitCode::from(1);
+    }
     if let Err(code) = prepare(&ws, &members, yes) {
         return code;
     }
@@ -244,8 +295,9 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
                 }
             }
         });
-        let sup = Supervisor::new(ws, store(), sink);
+        let sup = Supervisor::new(ws, store.clone(), sink);
         sup.set_actor("kovan up");
+        say_found_by_markers(&sup, store.as_deref(), trouble.is_some());
         let mut prefixed: Vec<String> = members.clone();
         prefixed.push(kovan_core::supervisor::REDIS_SERVICE.into());
         for (n, name) in prefixed.iter().enumerate() {
@@ -444,7 +496,9 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
         // Looks only: the store is the supervisor's to write (a record that looks stale here may be
         // one `kovan up` is about to finish).
         let supervised_by = lock::holder(&ws.file);
-        let sup = Supervisor::observe(ws, store());
+        let (store, trouble) = store_and_trouble();
+        let sup = Supervisor::observe(ws, store.clone());
+        say_found_by_markers(&sup, store.as_deref(), trouble.is_some());
         let mut rows = Vec::new();
         let ws = sup.workspace();
         for s in sup.states() {
@@ -520,8 +574,10 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
     };
     let rt = runtime();
     rt.block_on(async move {
-        let sup = Supervisor::new(ws, store(), Arc::new(|_| {}));
+        let (store, trouble) = store_and_trouble();
+        let sup = Supervisor::new(ws, store.clone(), Arc::new(|_| {}));
         sup.set_actor("kovan stop");
+        say_found_by_markers(&sup, store.as_deref(), trouble.is_some());
         let mut reports = sup.stop_many(&members).await;
         if all && sup.state(kovan_core::supervisor::REDIS_SERVICE).is_some() {
             reports.push(sup.stop_redis_unless_used().await);

@@ -93,3 +93,79 @@ fn usage_errors_exit_2_and_a_missing_workspace_exits_1() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_damaged_or_unopenable_store_is_a_finding_and_said_on_stderr() {
+    let dir = workspace(free_port());
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let store = data.join("kovan.sqlite3");
+    let findings = |out: &Output| -> Vec<serde_json::Value> {
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    };
+
+    // Bytes that are no database: moved aside, and said.
+    std::fs::write(&store, vec![0x5Au8; 9000]).unwrap();
+    let out = kovan(&["doctor", "--json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning: {}",
+        text(&out.stderr)
+    );
+    let f = findings(&out);
+    let found = f
+        .iter()
+        .find(|f| f["kind"] == "store-recovered")
+        .unwrap_or_else(|| panic!("{f:?}"));
+    let message = found["message"].as_str().unwrap();
+    assert!(
+        message.contains(&store.display().to_string()) && message.contains(".damaged-"),
+        "{message}"
+    );
+    assert_eq!(found["severity"], "warning");
+    assert!(
+        text(&out.stderr).contains("moved aside to"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Said by the command that moved it; the new store is fine.
+    let again = kovan(&["doctor", "--json"], dir.path());
+    assert_eq!(findings(&again), Vec::<serde_json::Value>::new());
+
+    // A folder where the store's file would be, inside a folder that cannot take a new one: it
+    // cannot be opened, nor set aside.
+    std::fs::remove_file(&store).unwrap();
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", store.display()));
+    }
+    std::fs::create_dir(&store).unwrap();
+    let chattr = |flag: &str| {
+        Command::new("chattr")
+            .arg(flag)
+            .arg(&data)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !chattr("+i") {
+        eprintln!("chattr +i is not possible here: the unopenable store is not checked");
+        return;
+    }
+    let out = kovan(&["doctor", "--json"], dir.path());
+    chattr("-i");
+    let f = findings(&out);
+    let found = f
+        .iter()
+        .find(|f| f["kind"] == "store-unavailable")
+        .unwrap_or_else(|| panic!("{f:?}\n{}", text(&out.stderr)));
+    assert!(
+        found["fix"].as_str().unwrap().contains("KOVAN_DATA_DIR"),
+        "{found}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot be opened") && stderr.contains("from the process table"),
+        "{stderr}"
+    );
+}

@@ -13,7 +13,7 @@ use crate::generate::{Plan, WriteReport};
 use crate::health::HealthEvent;
 use crate::proposal::Proposal;
 use crate::services::redis_server::RedisProbe;
-use crate::store::{EventRecord, HealthSample, StoreSetAside};
+use crate::store::{EventRecord, HealthSample, StoreSetAside, StoreTrouble};
 use crate::supervisor::{StopReport, SupervisorError, SupervisorEvent};
 use crate::view::WorkspaceView;
 
@@ -36,6 +36,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     HealthEvent::export_all_to(dir)?;
     HealthSample::export_all_to(dir)?;
     StoreSetAside::export_all_to(dir)?;
+    StoreTrouble::export_all_to(dir)?;
     Proposal::export_all_to(dir)?;
     MigrateOutcome::export_all_to(dir)?;
     Finding::export_all_to(dir)

@@ -394,6 +394,45 @@ async fn a_new_supervisor_adopts_recorded_groups_and_stops_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_the_store_lost_are_found_by_their_markers_stopped_and_recorded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path(), "", &[("a", &python_server(""), "")]);
+    let (_e1, first) = Events::sink();
+    // Started with no store at all: nothing is recorded.
+    let sup = Supervisor::new(ws.clone(), None, first);
+    sup.start("a", StartOptions::default()).await.unwrap();
+    let pid = sup.state("a").unwrap().pid.unwrap();
+    std::mem::forget(sup);
+
+    // An observer with an empty store sees it running, and writes nothing.
+    let store = Arc::new(Store::open(&data.path().join("k.sqlite3")).unwrap());
+    let look = Supervisor::observe(ws.clone(), Some(store.clone()));
+    let s = look.state("a").unwrap();
+    assert_eq!((s.status, s.pid), (RunStatus::Running, Some(pid)), "{s:?}");
+    assert_eq!(look.found_by_markers(), ["a"]);
+    assert!(!store.has_process(&ws.file, "a"));
+
+    // A supervisor adopts it, records it again, and its stop ends every process of it.
+    let (_e2, second) = Events::sink();
+    let again = Supervisor::new(ws.clone(), Some(store.clone()), second);
+    assert_eq!(again.state("a").unwrap().status, RunStatus::Running);
+    let rec = store
+        .process(&ws.file, "a")
+        .unwrap()
+        .expect("recorded again");
+    assert_eq!(
+        (rec.pid, Some(rec.start_time)),
+        (pid, process_table::start_time(pid))
+    );
+    let port = again.state("a").unwrap().port;
+    again.stop("a").await.unwrap();
+    assert!(process_table::group_members(pid).is_empty());
+    assert!(process_table::port_is_free(port));
+    assert!(!store.has_process(&ws.file, "a"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_without_this_boots_id_is_not_adopted() {
     let dir = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -405,6 +444,19 @@ async fn a_record_without_this_boots_id_is_not_adopted() {
     let rec = store.process(&ws.file, "a").unwrap().unwrap();
     assert_eq!(rec.boot_id, process_table::boot_id());
     assert!(rec.ready);
+    sup.stop("a").await.unwrap();
+    // What another boot's PID names now: a process that is not Kovan's (no markers).
+    let mut stranger = {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new("sleep")
+            .arg("300")
+            .env_remove("KOVAN_WORKSPACE")
+            .env_remove("KOVAN_INSTANCE")
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    let pid = stranger.id() as i32;
     // The same row as an older Kovan (no boot id) or another boot would have written it.
     for boot in [None, Some("another-boot".to_string())] {
         store
@@ -412,6 +464,9 @@ async fn a_record_without_this_boots_id_is_not_adopted() {
                 &ws.file,
                 &kovan_core::store::ProcessRecord {
                     boot_id: boot.clone(),
+                    pid,
+                    pgid: pid,
+                    start_time: process_table::start_time(pid).unwrap(),
                     ..rec.clone()
                 },
             )
@@ -426,8 +481,9 @@ async fn a_record_without_this_boots_id_is_not_adopted() {
         assert_eq!(other.stop("a").await.unwrap().how, "not running");
         assert!(!store.has_process(&ws.file, "a"));
     }
-    assert_eq!(sup.state("a").unwrap().status, RunStatus::Running);
-    sup.stop("a").await.unwrap();
+    assert!(stranger.try_wait().unwrap().is_none(), "not signalled");
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

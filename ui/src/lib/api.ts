@@ -16,7 +16,7 @@ import type { FixAction } from './bindings/FixAction';
 import type { HealthEvent } from './bindings/HealthEvent';
 import type { HealthSample } from './bindings/HealthSample';
 import type { InstanceHealth } from './bindings/InstanceHealth';
-import type { StoreSetAside } from './bindings/StoreSetAside';
+import type { StoreTrouble } from './bindings/StoreTrouble';
 import type { Proposal } from './bindings/Proposal';
 import type { FlushPreview } from './bindings/FlushPreview';
 import type { FlushReport } from './bindings/FlushReport';
@@ -82,7 +82,7 @@ export type { DatabaseHealth } from './bindings/DatabaseHealth';
 export type { Finding } from './bindings/Finding';
 export type { FixAction } from './bindings/FixAction';
 export type { Severity } from './bindings/Severity';
-export type { StoreSetAside } from './bindings/StoreSetAside';
+export type { StoreTrouble } from './bindings/StoreTrouble';
 export type { Proposal } from './bindings/Proposal';
 export type { Detection } from './bindings/Detection';
 
@@ -193,6 +193,7 @@ export async function chooseFolder(title: string): Promise<string | null> {
 
 /** The event core emits on every change of an instance's state (payload: InstanceState). */
 export const INSTANCE_STATUS_EVENT = 'instance://status';
+export const STORE_TROUBLE_EVENT = 'store://trouble';
 
 /** The name of the managed Redis server's state, beside the instances'. */
 export const REDIS_SERVICE = 'redis-server';
@@ -375,9 +376,15 @@ export function applyFix(action: FixAction): Promise<string> {
   return call<string>('apply_fix', { action });
 }
 
-/** The damaged history file Kovan set aside at start, once; null after that or when there was none. */
-export function storeNotice(): Promise<StoreSetAside | null> {
-  return call<StoreSetAside | null>('store_notice');
+/** What is wrong with Kovan's history database now (cannot be opened or written, or a damaged file
+ * was moved aside at start); null when nothing is. */
+export function storeNotice(): Promise<StoreTrouble | null> {
+  return call<StoreTrouble | null>('store_notice');
+}
+
+/** Call `onTrouble` with each store failure as it happens, until the returned function is called. */
+export function onStoreTrouble(onTrouble: (trouble: StoreTrouble) => void): Promise<UnlistenFn> {
+  return subscribe(STORE_TROUBLE_EVENT, onTrouble);
 }
 
 /** Show a desktop notification; asks for permission the first time. Never throws: a missing

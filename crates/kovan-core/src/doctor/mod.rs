@@ -108,6 +108,9 @@ pub struct Context {
     pub running: Vec<RunningInstance>,
     /// The last check of each instance (the poller's [`health::PollerHandle::latest`]).
     pub health: Vec<InstanceHealth>,
+    /// What is wrong with Kovan's store, when something is (a store that could not be opened at
+    /// all is set here by whoever tried).
+    pub store_trouble: Option<crate::store::StoreTrouble>,
 }
 
 impl Context {
@@ -127,7 +130,11 @@ impl Context {
             );
             health.push(poller.poll().await);
         }
-        Self { running, health }
+        Self {
+            running,
+            health,
+            store_trouble: store.and_then(Store::trouble),
+        }
     }
 
     /// The running groups now, with health the poller already has (the desktop's way).
@@ -135,6 +142,7 @@ impl Context {
         Self {
             running: running::find(ws, store),
             health,
+            store_trouble: store.and_then(Store::trouble),
         }
     }
 
@@ -163,6 +171,7 @@ pub fn examine(ws: &Workspace, context: &Context) -> Vec<Finding> {
     checks::secrets::env_files(ws, &mut findings);
     checks::generated::generated_files(ws, &mut findings);
     checks::generated::restart_needed(ws, context, &mut findings);
+    checks::store::store(context, &mut findings);
     findings.sort_by_key(|f| f.severity);
     findings
 }

@@ -12,10 +12,12 @@ mod events;
 mod processes;
 mod samples;
 mod schema;
+mod trouble;
 
 pub use events::EventRecord;
 pub use processes::ProcessRecord;
 pub use samples::{HealthSample, Retention};
+pub use trouble::{StoreTrouble, StoreTroubleKind};
 
 /// Environment variable that moves the data dir (tests, portable installs).
 pub const DATA_DIR_VAR: &str = "KOVAN_DATA_DIR";
@@ -65,7 +67,23 @@ pub struct Store {
     retention: Retention,
     /// Sample time at which retention last ran.
     retained_at: Mutex<i64>,
+    /// What is wrong with it now (moved aside on open, cannot be written), for every command and
+    /// the window to say.
+    trouble: Mutex<Option<StoreTrouble>>,
+    /// Told of each new trouble the moment a read or write fails (a long `kovan up`, the window).
+    on_trouble: Mutex<Option<TroubleHook>>,
+    /// The file opened (device and inode): another file at the path, or none, means what is
+    /// written now reaches nobody who looks.
+    file_id: Option<(u64, u64)>,
 }
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Called with a store failure as it happens.
+pub type TroubleHook = std::sync::Arc<dyn Fn(&StoreTrouble) + Send + Sync>;
 
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -87,8 +105,89 @@ impl Store {
     }
 
     /// Open (or create) the store. A file that is not a usable database is moved aside with a
-    /// timestamp and a fresh one created, so history damage never stops the panel.
+    /// timestamp and a fresh one created, so history damage never stops the panel; that is said by
+    /// [`Store::trouble`], as is a store that opens but cannot be written.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let store = Self::open_or_set_aside(path)?;
+        let trouble = store
+            .take_set_aside_notice_peek()
+            .map(|n| StoreTrouble {
+                kind: StoreTroubleKind::Recovered,
+                path: path.display().to_string(),
+                moved_to: Some(n.moved_to),
+                reason: n.reason,
+            })
+            .or_else(|| store.write_probe().err());
+        *store.trouble.lock().unwrap_or_else(|e| e.into_inner()) = trouble;
+        Ok(store)
+    }
+
+    /// Whether a write goes through, without changing anything: a no-op DELETE still takes the
+    /// write lock, which a read-only or immutable file refuses.
+    fn write_probe(&self) -> Result<(), StoreTrouble> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute_batch("SAVEPOINT probe; DELETE FROM processes WHERE 0; RELEASE probe;")
+            .map_err(|source| StoreTrouble {
+                kind: StoreTroubleKind::Unwritable,
+                path: self.path.display().to_string(),
+                moved_to: None,
+                reason: source.to_string(),
+            })
+    }
+
+    /// What is wrong with the store now, if anything: it was moved aside when opened, it cannot
+    /// be written, or a read or write failed since.
+    pub fn trouble(&self) -> Option<StoreTrouble> {
+        self.trouble
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Be told of a failure as it happens (once per kind of failure).
+    pub fn on_trouble(&self, hook: TroubleHook) {
+        *self.on_trouble.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    fn failed(&self, error: &StoreError) {
+        let trouble = StoreTrouble {
+            kind: if error.is_unwritable() {
+                StoreTroubleKind::Unwritable
+            } else {
+                StoreTroubleKind::Unavailable
+            },
+            path: self.path.display().to_string(),
+            moved_to: None,
+            reason: error.reason(),
+        };
+        let new = {
+            let mut now = self.trouble.lock().unwrap_or_else(|e| e.into_inner());
+            let new = now.as_ref().is_none_or(|t| t.kind != trouble.kind);
+            if new {
+                *now = Some(trouble.clone());
+            }
+            new
+        };
+        if new {
+            let hook = self
+                .on_trouble
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Some(hook) = hook {
+                hook(&trouble);
+            }
+        }
+    }
+
+    fn take_set_aside_notice_peek(&self) -> Option<StoreSetAside> {
+        self.notice
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn open_or_set_aside(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
                 path: dir.display().to_string(),
@@ -97,6 +196,9 @@ impl Store {
         }
         match schema::open_and_migrate(path) {
             Ok(conn) => Ok(Self::with_connection(path, conn, None)),
+            // Only a file that is not a usable database is set aside: one that is locked by
+            // another process, or cannot be read or written, is the user's to fix, and said.
+            Err(first) if !first.is_damage(path) => Err(first),
             Err(first) => {
                 let aside = PathBuf::from(format!(
                     "{}.damaged-{}",
@@ -111,10 +213,21 @@ impl Store {
                     let side = PathBuf::from(format!("{}{suffix}", path.display()));
                     let _ = std::fs::rename(&side, format!("{}{suffix}", aside.display()));
                 }
-                let conn = schema::open_and_migrate(path)?;
+                let conn = schema::open_and_migrate(path).map_err(|e| StoreError::Sqlite {
+                    path: path.display().to_string(),
+                    source: rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                        Some(format!(
+                            "{}; the damaged file was moved aside to {}, and no new one could be made: {}",
+                            first.reason(),
+                            aside.display(),
+                            e.reason()
+                        )),
+                    ),
+                })?;
                 let notice = StoreSetAside {
                     moved_to: aside.display().to_string(),
-                    reason: first.to_string(),
+                    reason: first.reason(),
                 };
                 Ok(Self::with_connection(path, conn, Some(notice)))
             }
@@ -129,6 +242,9 @@ impl Store {
             notice: Mutex::new(notice),
             retention: Retention::default(),
             retained_at: Mutex::new(i64::MIN),
+            trouble: Mutex::new(None),
+            on_trouble: Mutex::new(None),
+            file_id: file_id(path),
         }
     }
 
@@ -149,11 +265,25 @@ impl Store {
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        f(&conn).map_err(|source| StoreError::Sqlite {
-            path: self.path.display().to_string(),
-            source,
-        })
+        if self.file_id.is_some() && file_id(&self.path) != self.file_id {
+            self.failed(&StoreError::Io {
+                path: self.path.display().to_string(),
+                source: std::io::Error::other(
+                    "the file was deleted, moved or replaced while Kovan had it open; what this Kovan records now reaches only the old file, until it is started again",
+                ),
+            });
+        }
+        let result = {
+            let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+            f(&conn).map_err(|source| StoreError::Sqlite {
+                path: self.path.display().to_string(),
+                source,
+            })
+        };
+        if let Err(e) = &result {
+            self.failed(e);
+        }
+        result
     }
 }
 
@@ -314,5 +444,112 @@ mod tests {
         let store = Store::open(&odd).unwrap();
         assert!(store.take_set_aside_notice().is_some());
         assert!(odd.is_file());
+    }
+
+    #[test]
+    fn a_locked_or_unreadable_store_is_not_set_aside_but_damage_is() {
+        let err = |code| StoreError::Sqlite {
+            path: "k".into(),
+            source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.sqlite3");
+        std::fs::write(&file, b"x").unwrap();
+        for code in [
+            rusqlite::ffi::SQLITE_BUSY,
+            rusqlite::ffi::SQLITE_LOCKED,
+            rusqlite::ffi::SQLITE_PERM,
+            rusqlite::ffi::SQLITE_READONLY,
+            rusqlite::ffi::SQLITE_CANTOPEN,
+        ] {
+            assert!(!err(code).is_damage(&file), "{code}");
+        }
+        for code in [rusqlite::ffi::SQLITE_NOTADB, rusqlite::ffi::SQLITE_CORRUPT] {
+            assert!(err(code).is_damage(&file), "{code}");
+        }
+        assert!(err(rusqlite::ffi::SQLITE_CANTOPEN).is_damage(dir.path()));
+    }
+
+    #[test]
+    fn an_immutable_store_opens_and_says_it_cannot_be_written_and_each_failure_is_told_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite3");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.trouble(), None);
+        drop(store);
+        let chattr = |flag: &str| {
+            std::process::Command::new("chattr")
+                .arg(flag)
+                .arg(&path)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !chattr("+i") {
+            eprintln!("chattr +i is not possible here: not checked");
+            return;
+        }
+        let result = std::panic::catch_unwind(|| {
+            let store = Store::open(&path).unwrap();
+            let trouble = store.trouble().expect("said");
+            assert_eq!(trouble.kind, StoreTroubleKind::Unwritable, "{trouble:?}");
+            assert_eq!(trouble.finding_kind(), "store-unavailable");
+            let line = trouble.line();
+            assert!(
+                line.contains(&path.display().to_string())
+                    && line.contains("cannot be written")
+                    && line.contains("chattr -i"),
+                "{line}"
+            );
+            // Reading still works; a write fails, and the hook hears it once.
+            assert!(store.processes(Path::new("/w")).unwrap().is_empty());
+            let told = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let count = told.clone();
+            store.on_trouble(std::sync::Arc::new(move |_| {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }));
+            for _ in 0..3 {
+                assert!(store
+                    .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+                    .is_err());
+            }
+            // Unwritable was known since the open: nothing new to tell.
+            assert_eq!(told.load(std::sync::atomic::Ordering::SeqCst), 0);
+            assert!(std::fs::read_dir(dir.path())
+                .unwrap()
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().contains(".damaged-")));
+        });
+        chattr("-i");
+        result.unwrap();
+    }
+
+    #[test]
+    fn a_store_deleted_while_open_is_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite3");
+        let store = Store::open(&path).unwrap();
+        let told = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let heard = told.clone();
+        store.on_trouble(std::sync::Arc::new(move |t| {
+            heard.lock().unwrap().push(t.clone());
+        }));
+        store
+            .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+            .unwrap();
+        assert!(told.lock().unwrap().is_empty());
+        std::fs::remove_file(&path).unwrap();
+        for _ in 0..3 {
+            let _ = store.record_event(Path::new("/w"), None, "x", &serde_json::json!({}));
+        }
+        let told = told.lock().unwrap();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].kind, StoreTroubleKind::Unwritable);
+        assert!(
+            told[0].line().contains("deleted, moved or replaced"),
+            "{}",
+            told[0].line()
+        );
+        assert_eq!(store.trouble().as_ref(), told.first());
     }
 }

@@ -1,10 +1,16 @@
 //! Recovery: groups an earlier panel recorded, adopted when they are still the same processes, and
-//! watched by polling since they are not our children.
+//! watched by polling since they are not our children. Groups the store does not name (it was
+//! damaged, replaced, deleted or cannot be read) are found by the markers their processes carry.
 
 use super::*;
 
 impl Supervisor {
     pub(super) fn adopt_recorded(&self) {
+        self.adopt_from_store();
+        self.adopt_marked();
+    }
+
+    fn adopt_from_store(&self) {
         let Some(store) = &self.inner.store else {
             return;
         };
@@ -55,6 +61,99 @@ impl Supervisor {
                 tokio::spawn(self.clone().watch_adopted(rec.instance.clone(), group));
             }
         }
+    }
+
+    /// Every instance the store did not name that has a group whose processes carry this
+    /// workspace's markers: adopted like a recorded one, and recorded again when the store can be
+    /// written. Only the marked processes of such a group are ever signalled (group.rs), unless
+    /// its leader is alive and carries the markers itself.
+    fn adopt_marked(&self) {
+        let unnamed = self.slots().values().any(|s| s.group.is_none());
+        if !unnamed {
+            return;
+        }
+        for found in crate::running::marked_groups(&self.workspace_marker()) {
+            let fresh = self
+                .slots()
+                .get(&found.instance)
+                .is_some_and(|s| s.group.is_none());
+            if !fresh {
+                continue;
+            }
+            let configured = self.slots()[&found.instance].state.port;
+            let port = found.port.unwrap_or(configured);
+            // It runs when one of its processes listens on its port; until then it is starting.
+            let listening =
+                process_table::port_owner(port).is_some_and(|o| found.members.contains(&o.pid));
+            let started_ms = process_table::started_at(found.pgid)
+                .or_else(|| {
+                    found
+                        .members
+                        .first()
+                        .and_then(|&p| process_table::started_at(p))
+                })
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or_else(store_now, |d| d.as_millis() as i64);
+            let group = GroupIdentity {
+                pgid: found.pgid,
+                leader_start: found.leader_start,
+                workspace: self.workspace_marker(),
+                instance: found.instance.clone(),
+            };
+            {
+                let mut slots = self.slots();
+                let slot = slots.get_mut(&found.instance).expect("checked above");
+                slot.run += 1;
+                slot.group = Some(group.clone());
+                slot.state = InstanceState {
+                    status: if listening {
+                        RunStatus::Running
+                    } else {
+                        RunStatus::Starting
+                    },
+                    pid: Some(found.pgid),
+                    port,
+                    started_at: Some(started_ms),
+                    adopted: true,
+                    ..InstanceState::stopped(&found.instance, port)
+                };
+                slot.ring.push(
+                    Stream::Kovan,
+                    &format!(
+                        "kovan: found {} running from its processes' markers (group {}), not from Kovan's history database",
+                        found.instance, found.pgid
+                    ),
+                );
+            }
+            self.inner
+                .found_by_markers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(found.instance.clone());
+            // Known again to the store, when it can be written (record_process writes only
+            // for a supervisor, and only a group whose leader's start time is known).
+            self.record_process(
+                &found.instance,
+                &group,
+                port,
+                started_ms,
+                String::new(),
+                listening,
+            );
+            if !self.inner.observer && tokio::runtime::Handle::try_current().is_ok() {
+                tokio::spawn(self.clone().watch_adopted(found.instance.clone(), group));
+            }
+        }
+    }
+
+    /// The instances found running by their markers rather than by the store's records (the
+    /// store did not name them: it was damaged, replaced or could not be read).
+    pub fn found_by_markers(&self) -> Vec<String> {
+        self.inner
+            .found_by_markers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// An adopted group is not our child: watch it by polling the process table.

@@ -59,6 +59,8 @@ struct Inner {
     actor: Mutex<String>,
     /// Built to look (`kovan status`): it reads the store and never writes it, and watches nothing.
     observer: bool,
+    /// Instances adopted from their processes' markers, the store having no record of them.
+    found_by_markers: Mutex<Vec<String>>,
 }
 
 /// Starts, watches and stops the workspace's instances (and its managed Redis).
@@ -103,6 +105,7 @@ impl Supervisor {
                 retired: std::sync::atomic::AtomicBool::new(false),
                 actor: Mutex::new(format!("Kovan, PID {}", std::process::id())),
                 observer,
+                found_by_markers: Mutex::new(Vec::new()),
             }),
         };
         sup.adopt_recorded();

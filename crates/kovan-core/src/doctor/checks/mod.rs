@@ -5,3 +5,4 @@ pub(super) mod processes;
 pub(super) mod redis;
 pub(super) mod reported;
 pub(super) mod secrets;
+pub(super) mod store;
