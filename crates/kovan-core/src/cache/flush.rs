@@ -12,6 +12,7 @@ use super::progress::{CountProgress, FlushProgress, Throttle};
 use super::redis::{DeleteCommand, Prefixes, RedisCache, Selection};
 use super::sessions::{self, DbSessions, SessionEngine};
 use super::{db, dummy, file, locmem};
+use crate::error::{Classified, ErrorDetail, ErrorKind};
 use crate::text::grouped;
 use crate::workspace::{CacheBackend, Instance, Workspace};
 
@@ -187,8 +188,9 @@ pub enum FlushOutcome {
         reason: String,
     },
     Failed {
-        kind: String,
+        kind: ErrorKind,
         message: String,
+        detail: Option<ErrorDetail>,
     },
 }
 
@@ -223,7 +225,9 @@ impl FlushReport {
     /// The instances whose flush failed, with the error kind and message.
     pub fn failures(&self) -> impl Iterator<Item = (&InstanceFlush, &str, &str)> {
         self.instances.iter().filter_map(|i| match &i.outcome {
-            FlushOutcome::Failed { kind, message } => Some((i, kind.as_str(), message.as_str())),
+            FlushOutcome::Failed { kind, message, .. } => {
+                Some((i, kind.as_str(), message.as_str()))
+            }
             _ => None,
         })
     }
@@ -666,8 +670,9 @@ fn outcome_of(
 
 fn failed(e: &CacheError) -> FlushOutcome {
     FlushOutcome::Failed {
-        kind: e.kind().into(),
+        kind: e.kind(),
         message: e.to_string(),
+        detail: e.detail(),
     }
 }
 
