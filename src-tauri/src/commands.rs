@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use kovan_core::cache::{self, CacheCounts, CacheProgress, FlushPreview, FlushReport, FlushScope};
 use kovan_core::django::{self, MigrateOutcome};
 use kovan_core::doctor::{self, Context, Finding, FixAction};
+use kovan_core::error::ErrorKind;
 use kovan_core::generate::{self, Plan, WriteReport};
 use kovan_core::health::InstanceHealth;
 use kovan_core::proposal::{self, Proposal};
@@ -122,10 +123,9 @@ pub fn subscribe_logs(
         &instance,
         Box::new(move |lines| sender.send(lines.to_vec()).is_ok()),
     )?;
-    channel.send(snapshot).map_err(|e| IpcError {
-        kind: "channel".into(),
-        message: e.to_string(),
-    })
+    channel
+        .send(snapshot)
+        .map_err(|e| IpcError::new(ErrorKind::Channel, e.to_string()))
 }
 
 #[tauri::command]
@@ -299,10 +299,7 @@ pub async fn migrate_instance(
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tauri::async_runtime::spawn_blocking(f)
         .await
-        .map_err(|e| IpcError {
-            kind: "internal".into(),
-            message: e.to_string(),
-        })
+        .map_err(|e| IpcError::new(ErrorKind::Internal, e.to_string()))
 }
 
 /// The window's language, for the tray menu's words.

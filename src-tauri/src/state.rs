@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use kovan_core::cache::{CacheProgress, Counter, Flusher};
+use kovan_core::error::ErrorKind;
 use kovan_core::health::{self, HealthEvent, InstanceHealth, PollerHandle, PollerOptions};
 use kovan_core::recent::RecentWorkspaces;
 use kovan_core::store::{Store, StoreTrouble};
@@ -139,14 +140,14 @@ impl AppState {
     ) -> Result<T, IpcError> {
         match &*self.workspace.read().unwrap_or_else(|e| e.into_inner()) {
             Ok(ws) => f(ws),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(IpcError::of(e)),
         }
     }
 
     pub fn supervisor(&self) -> Result<Supervisor, IpcError> {
         let loaded = self.workspace.read().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = &*loaded {
-            return Err(e.into());
+            return Err(IpcError::of(e));
         }
         Ok(self
             .supervisor
@@ -219,9 +220,11 @@ impl AppState {
 
     /// The store, or the error that says history is off.
     pub fn history(&self) -> Result<&Store, IpcError> {
-        self.store.as_deref().ok_or_else(|| IpcError {
-            kind: "store_unavailable".into(),
-            message: "Kovan's history is off: its database could not be opened (see the terminal Kovan was started from).".into(),
+        self.store.as_deref().ok_or_else(|| {
+            IpcError::new(
+                ErrorKind::StoreUnavailable,
+                "Kovan's history is off: its database could not be opened (see the terminal Kovan was started from).",
+            )
         })
     }
 

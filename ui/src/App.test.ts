@@ -154,14 +154,14 @@ describe('App with a broken workspace', () => {
   it('shows a failed invoke as an error panel, never a blank window', async () => {
     serve({
       workspace_view: () => {
-        throw { kind: 'state_unavailable', message: 'The workspace is still being opened.' };
+        throw { kind: 'internal', message: 'The workspace is still being opened.' };
       },
     });
     render();
     const panel = await waitFor('[data-testid="workspace-error"]');
     expect(panel.querySelector('h2')?.textContent).toBe('Çalışma alanı yüklenemedi');
-    expect(text('[data-testid="error-message"]', panel)).toBe('The workspace is still being opened.');
-    expect(panel.textContent).toContain('state_unavailable');
+    expect(text('[data-testid="error-message"]', panel)).toBe('Kovan’ın içinde bir şey ters gitti: bir hata, lütfen bildirin.');
+    expect(panel.textContent).toContain('internal');
     expect(target.querySelector('[data-testid="reload"]')).not.toBeNull();
   });
 

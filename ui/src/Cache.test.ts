@@ -53,14 +53,29 @@ describe('key counts on the cards', () => {
         ...cacheCountsFixture,
         instances: cacheCountsFixture.instances.map((i) =>
           i.instance === 'chat_api'
-            ? { ...i, count: { state: 'failed', kind: 'redis_refused', message: 'Redis at redis://127.0.0.1:6379/0 refused the connection' } }
+            ? {
+                ...i,
+                count: {
+                  state: 'failed',
+                  kind: 'redis_refused',
+                  message: 'Redis at redis://127.0.0.1:6379/0 refused the connection',
+                  detail: { type: 'redis', url: 'redis://127.0.0.1:6379/0', managed: true },
+                },
+              }
             : i,
         ),
       },
     });
     await ready();
     expect(one('[data-testid="count-failed"]', card('chat_api')).dataset.kind).toBe('redis_refused');
-    expect(text('[data-testid="count-error"]', card('chat_api'))).toContain('refused the connection');
+    // The Turkish card words it from the detail (managed = true: Kovan starts Redis with an instance),
+    // never core's English sentence, which stays in the tooltip.
+    const error = one('[data-testid="count-error"]', card('chat_api'));
+    expect(error.textContent).toBe(
+      'redis://127.0.0.1:6379/0 adresindeki Redis henüz çalışmıyor. Kovan onu, onu kullanan ilk instance ile başlatır: birini başlatın, sonra yeniden deneyin.',
+    );
+    expect(error.textContent).not.toContain('refused the connection');
+    expect(error.title).toContain('refused the connection');
   });
 });
 
@@ -256,7 +271,11 @@ describe('Cache Temizle on one card', () => {
       flush_preview: () => {
         attempts += 1;
         if (attempts === 1) {
-          throw { kind: 'redis_refused', message: 'Redis at redis://127.0.0.1:6379/0 refused the connection' };
+          throw {
+            kind: 'redis_refused',
+            message: 'Redis at redis://127.0.0.1:6379/0 refused the connection',
+            detail: { type: 'redis', url: 'redis://127.0.0.1:6379/0', managed: false },
+          };
         }
         return chatMainPreview;
       },
@@ -265,7 +284,7 @@ describe('Cache Temizle on one card', () => {
     button('flush', card('chat_main')).click();
     const error = await waitFor('[data-testid="flush-error"]');
     expect(error.dataset.kind).toBe('redis_refused');
-    expect(error.textContent).toContain('refused the connection');
+    expect(error.textContent).toContain('redis://127.0.0.1:6379/0 adresindeki Redis bağlantıyı reddetti.');
     expect(error.textContent).toContain('Hiçbir şey silinmedi.');
     button('flush-retry').click();
     await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');

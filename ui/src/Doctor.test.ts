@@ -235,17 +235,22 @@ describe('the doctor dialog', () => {
       workspace_view: loadedView,
       doctor_findings: findings,
       apply_fix: () => {
-        throw { kind: 'permission_denied', message: '.env.chat_api: Operation not permitted (os error 1)' };
+        throw {
+          kind: 'fix_io',
+          message: '.env.chat_api: Operation not permitted (os error 1)',
+          detail: { type: 'path', path: '.env.chat_api' },
+        };
       },
     });
     await openDoctor();
     button('finding-fix', finding('env-file-readable')).click();
     const failure = await waitFor('[data-testid="fix-error"]');
-    expect(failure.dataset.kind).toBe('permission_denied');
+    expect(failure.dataset.kind).toBe('fix_io');
     expect(failure.getAttribute('role')).toBe('alert');
-    expect(text('[data-testid="fix-error"] .copyable')).toBe('.env.chat_api: Operation not permitted (os error 1)');
+    expect(text('[data-testid="fix-error"] .copyable')).toBe('.env.chat_api değiştirilemedi.');
+    expect(one('[data-testid="fix-error"] .copyable').title).toBe('.env.chat_api: Operation not permitted (os error 1)');
     expect(failure.textContent).toContain('Düzeltme uygulanamadı');
-    expect(failure.textContent).toContain('Hata türü: permission_denied');
+    expect(failure.textContent).toContain('Hata türü: fix_io');
     // The finding is still there to try again.
     expect(finding('env-file-readable')).toBeTruthy();
   });
@@ -262,7 +267,8 @@ describe('the doctor dialog', () => {
     const failure = await waitFor('[data-testid="doctor-error"]');
     expect(failure.dataset.kind).toBe('store_unavailable');
     expect(failure.textContent).toContain('Denetim yapılamadı');
-    expect(failure.textContent).toContain('history database is locked');
+    expect(failure.textContent).toContain('Kovan’ın geçmişi kapalı');
+    expect(one('[data-testid="doctor-error"] .copyable').title).toBe('history database is locked');
   });
 
   it('says nothing was found, and what was checked; Check again asks again', async () => {

@@ -257,7 +257,11 @@ describe('selection and writing', () => {
       workspace_view: loadedView,
       generator_plan: generatorPlanFixture,
       generator_write: () => {
-        throw { kind: 'io', message: 'nginx/kovan.conf: Permission denied (os error 13).' };
+        throw {
+          kind: 'generate_io',
+          message: 'nginx/kovan.conf: Permission denied (os error 13).',
+          detail: { type: 'path', path: 'nginx/kovan.conf' },
+        };
       },
     });
     await openGenerator();
@@ -265,7 +269,8 @@ describe('selection and writing', () => {
     const result = await waitFor('[data-testid="generator-result"]');
     expect(result.dataset.outcome).toBe('writeFailed');
     expect(result.getAttribute('role')).toBe('alert');
-    expect(text('[data-testid="notice-message"]', result)).toBe('nginx/kovan.conf: Permission denied (os error 13).');
+    expect(text('[data-testid="notice-message"]', result)).toBe('nginx/kovan.conf yazılamadı.');
+    expect(one('[data-testid="notice-message"]', result).title).toBe('nginx/kovan.conf: Permission denied (os error 13).');
     await until(() => calls.filter((c) => c.cmd === 'generator_plan').length === 2, 'the plan to be re-read');
   });
 });
@@ -436,14 +441,19 @@ describe('exporting env files', () => {
       generator_plan: generatorPlanFixture,
       'plugin:dialog|open': '/readonly',
       export_env_files: () => {
-        throw { kind: 'io', message: '/readonly/.env.chat_main: Read-only file system (os error 30).' };
+        throw {
+          kind: 'generate_io',
+          message: '/readonly/.env.chat_main: Read-only file system (os error 30).',
+          detail: { type: 'path', path: '/readonly/.env.chat_main' },
+        };
       },
     });
     await openGenerator();
     one('[data-testid="export-env"]').click();
     const result = await waitFor('[data-testid="export-result"]');
     expect(result.dataset.outcome).toBe('exportFailed');
-    expect(text('[data-testid="notice-message"]', result)).toContain('Read-only file system');
+    expect(text('[data-testid="notice-message"]', result)).toBe('/readonly/.env.chat_main yazılamadı.');
+    expect(one('[data-testid="notice-message"]', result).title).toContain('Read-only file system');
   });
 });
 

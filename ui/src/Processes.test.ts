@@ -207,6 +207,7 @@ describe('instance cards', () => {
 
 describe('port conflicts', () => {
   const foreign = 'chat_main: port 8000 is taken by PID 77 (nc -l 8000). Stop that process yourself.';
+  const foreignDetail = { type: 'portInUse', instance: 'chat_main', port: 8000, holder: { pid: 77, command: 'nc -l 8000' }, lostInstance: false, nextFree: null };
 
   it('show the message and start on the port the user picks', async () => {
     let attempt = 0;
@@ -214,7 +215,7 @@ describe('port conflicts', () => {
       workspace_view: loadedView,
       start_instance: (args: Record<string, unknown>) => {
         attempt++;
-        if (attempt === 1) throw { kind: 'port_in_use', message: foreign };
+        if (attempt === 1) throw { kind: 'port_in_use', message: foreign, detail: foreignDetail };
         return running('chat_main', args.port as number);
       },
     });
@@ -223,7 +224,12 @@ describe('port conflicts', () => {
     button('start', main).click();
 
     const panel = await waitFor('[data-testid="port-conflict"]', main);
-    expect(text('[data-testid="conflict-message"]', panel)).toBe(foreign);
+    // Worded in the window's language from the detail; core's sentence is the tooltip.
+    const message = one('[data-testid="conflict-message"]', panel);
+    expect(message.textContent?.trim()).toBe(
+      'chat_main: 8000 portunu PID 77 (nc -l 8000) tutuyor. O süreci kendiniz durdurun ya da başka bir portta başlatın.',
+    );
+    expect(message.title).toBe(foreign);
     const port = one('[data-testid="conflict-port"]', panel) as HTMLInputElement;
     expect(port.value).toBe('8001');
     expect(text('[data-testid="start-on-port"]', panel)).toBe('Port 8001 ile başlat');
@@ -252,10 +258,10 @@ describe('port conflicts', () => {
     const calls = serve({
       workspace_view: loadedView,
       start_instance: () => {
-        throw { kind: 'port_in_use', message: lost };
+        throw { kind: 'port_in_use', message: lost, detail: { type: 'portInUse', instance: 'chat_main', port: 8000, holder: { pid: 4242, command: 'python manage.py runserver 127.0.0.1:8000' }, lostInstance: true, nextFree: 8003 } };
       },
       stop_lost_instance: () => {
-        throw { kind: 'port_in_use', message: foreign };
+        throw { kind: 'port_in_use', message: foreign, detail: foreignDetail };
       },
     });
     await ready();
@@ -283,7 +289,12 @@ describe('port conflicts', () => {
       workspace_view: loadedView,
       start_instance: () => {
         attempt++;
-        if (attempt === 1) throw { kind: 'port_in_use', message: 'chat_main: port 8000 is taken by PID 4242.' };
+        if (attempt === 1)
+          throw {
+            kind: 'port_in_use',
+            message: 'chat_main: port 8000 is taken by PID 4242.',
+            detail: { type: 'portInUse', instance: 'chat_main', port: 8000, holder: { pid: 4242, command: 'python' }, lostInstance: true, nextFree: null },
+          };
         return running('chat_main', 8000);
       },
       stop_lost_instance: { instance: 'chat_main', how: 'terminated', millis: 90 },
@@ -351,7 +362,32 @@ describe('presets and Stop all', () => {
     serve({
       workspace_view: loadedView,
       start_preset: () => {
-        throw { kind: 'preflight_failed', message };
+        throw {
+          kind: 'preflight_failed',
+          message,
+          detail: {
+            type: 'preflight',
+            problems: [
+              {
+                kind: 'port_in_use',
+                message: 'chat_main: port 8000 is taken by PID 77 (nc -l 8000). Stop that process yourself.',
+                detail: {
+                  type: 'portInUse',
+                  instance: 'chat_main',
+                  port: 8000,
+                  holder: { pid: 77, command: 'nc -l 8000' },
+                  lostInstance: false,
+                  nextFree: null,
+                },
+              },
+              {
+                kind: 'missing',
+                message: 'chat_api: Python not found at /p/.venv/bin/python. Create the venv.',
+                detail: { type: 'instance', instance: 'chat_api' },
+              },
+            ],
+          },
+        };
       },
     });
     await ready();
@@ -363,7 +399,15 @@ describe('presets and Stop all', () => {
     expect(text('[data-testid="banner-title"]', banner)).toBe(
       '“chat” başlatılamadı: denetimlerden biri başarısız olduğu için hiçbir üye başlatılmadı',
     );
-    expect(text('[data-testid="banner-message"]', banner)).toBe(message);
+    expect(text('[data-testid="banner-message"]', banner)).toBe('2 denetim başarısız oldu; hiçbir şey başlatılmadı.');
+    expect(one('[data-testid="banner-message"]', banner).title).toBe(message);
+    // Every member's problem, worded in the window's language, core's sentence as its tooltip.
+    const problems = all('[data-testid="banner-problem"]', banner);
+    expect(problems.map((p) => p.dataset.kind)).toEqual(['port_in_use', 'missing']);
+    expect(problems[0].textContent?.trim()).toBe(
+      'chat_main: 8000 portunu PID 77 (nc -l 8000) tutuyor. O süreci kendiniz durdurun ya da başka bir portta başlatın.',
+    );
+    expect(problems[1].title).toBe('chat_api: Python not found at /p/.venv/bin/python. Create the venv.');
     expect(all('[data-testid="instance-card"]').every((c) => c.dataset.status === 'stopped')).toBe(true);
 
     setLanguage('en');

@@ -172,7 +172,7 @@ describe('the History section', () => {
     chip('flush').click();
     const failure = await waitFor('[data-testid="timeline-error"]');
     expect(failure.dataset.kind).toBe('store_unavailable');
-    expect(failure.textContent?.trim()).toBe('Geçmiş okunamadı: history database is locked');
+    expect(failure.textContent?.trim()).toBe('Geçmiş okunamadı: Kovan’ın geçmişi kapalı: veritabanı açılamadı.');
   });
 
   it('never has two requests out, and answers for the newest filters', async () => {

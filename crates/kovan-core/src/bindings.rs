@@ -14,7 +14,7 @@ use crate::health::HealthEvent;
 use crate::proposal::Proposal;
 use crate::services::redis_server::RedisProbe;
 use crate::store::{EventRecord, HealthSample, StoreSetAside, StoreTrouble};
-use crate::supervisor::{StopReport, SupervisorError, SupervisorEvent};
+use crate::supervisor::{StopReport, SupervisorEvent};
 use crate::view::WorkspaceView;
 
 /// Write the declarations of every type the UI uses (and the types they depend on) into `dir`.
@@ -30,7 +30,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     IpcError::export_all_to(dir)?;
     SupervisorEvent::export_all_to(dir)?;
     StopReport::export_all_to(dir)?;
-    SupervisorError::export_all_to(dir)?;
     RedisProbe::export_all_to(dir)?;
     EventRecord::export_all_to(dir)?;
     HealthEvent::export_all_to(dir)?;

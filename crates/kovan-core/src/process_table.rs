@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// The fields of /proc/PID/stat after the command name, which may itself hold spaces and `)`.
@@ -143,7 +143,7 @@ pub fn port_is_free(port: u16) -> bool {
 }
 
 /// A process listening on a port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PortOwner {
     pub pid: i32,

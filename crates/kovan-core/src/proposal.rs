@@ -63,23 +63,26 @@ pub enum ProposalError {
     Invalid(WorkspaceError),
 }
 
-impl ProposalError {
-    /// A stable name for the kind of error, for `--json` and the window.
-    pub fn kind(&self) -> &'static str {
+impl crate::error::Classified for ProposalError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
             Self::Detect(e) => e.kind(),
-            Self::Exists { .. } => "workspace_exists",
-            Self::Write { .. } => "workspace_unwritable",
-            Self::Invalid(_) => "proposal_invalid",
+            Self::Exists { .. } => ErrorKind::WorkspaceExists,
+            Self::Write { .. } => ErrorKind::WorkspaceUnwritable,
+            Self::Invalid(_) => ErrorKind::ProposalInvalid,
         }
     }
-}
 
-impl From<ProposalError> for crate::IpcError {
-    fn from(e: ProposalError) -> Self {
-        Self {
-            kind: e.kind().into(),
-            message: e.to_string(),
+    fn detail(&self) -> Option<crate::error::ErrorDetail> {
+        match self {
+            Self::Detect(e) => e.detail(),
+            Self::Exists { path } | Self::Write { path, .. } => {
+                Some(crate::error::ErrorDetail::Path {
+                    path: path.display().to_string(),
+                })
+            }
+            Self::Invalid(e) => e.detail(),
         }
     }
 }
@@ -487,6 +490,7 @@ fn one_line(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::detect::{CacheSetting, DatabaseSetting};
+    use crate::error::Classified;
 
     /// A folder with a manage.py (so the proposal can validate) and a detection of it.
     fn detection(
@@ -689,7 +693,7 @@ mod tests {
         let again = from_detection(p.detection.clone()).unwrap();
         assert!(again.exists);
         let err = write(&again).unwrap_err();
-        assert_eq!(err.kind(), "workspace_exists");
+        assert_eq!(err.kind().as_str(), "workspace_exists");
         assert!(err.to_string().contains("kovan init --dry-run"), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "# mine\n");
     }

@@ -21,12 +21,15 @@ pub struct RecentError {
     pub source: std::io::Error,
 }
 
-impl From<RecentError> for crate::IpcError {
-    fn from(e: RecentError) -> Self {
-        Self {
-            kind: "recent_unwritable".into(),
-            message: e.to_string(),
-        }
+impl crate::error::Classified for RecentError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::RecentUnwritable
+    }
+
+    fn detail(&self) -> Option<crate::error::ErrorDetail> {
+        Some(crate::error::ErrorDetail::Path {
+            path: self.path.display().to_string(),
+        })
     }
 }
 

@@ -5,6 +5,8 @@ use std::path::Path;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::error::{Classified, ErrorKind};
+
 use crate::workspace::{
     self, CacheBackend, DerivedNames, Problem, RestartPolicy, Role, Scope, Workspace,
     WorkspaceError,
@@ -104,8 +106,8 @@ pub struct InstanceCard {
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceFault {
-    /// A stable name: workspace_not_found, workspace_unreadable, workspace_invalid.
-    pub kind: String,
+    /// workspace_not_found, workspace_unreadable or workspace_invalid.
+    pub kind: ErrorKind,
     pub file: String,
     /// The whole message, as `kovan check` prints it.
     pub message: String,
@@ -185,7 +187,7 @@ impl WorkspaceOverview {
 impl WorkspaceFault {
     pub fn of(e: &WorkspaceError) -> Self {
         Self {
-            kind: e.kind().to_string(),
+            kind: e.kind(),
             file: e.path().display().to_string(),
             message: e.to_string(),
             problems: e.problems(),

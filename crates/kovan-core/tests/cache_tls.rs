@@ -118,7 +118,7 @@ fn rediss_counts_through_tls_and_an_untrusted_certificate_is_a_tls_failure() {
     let counts = rt.block_on(cache::count(&ws, |_| {}));
     match &counts.redis {
         Some(RedisKeys::Failed { kind, message, .. }) => {
-            assert_eq!(kind, "redis_tls_failed", "{message}");
+            assert_eq!(kind.as_str(), "redis_tls_failed", "{message}");
             assert!(message.contains("certificate"), "{message}");
         }
         other => panic!("{other:?}"),

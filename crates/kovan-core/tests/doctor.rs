@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
 use kovan_core::doctor::{self, Context, Finding, FixAction};
+use kovan_core::error::Classified;
 use kovan_core::health::NameField;
 use kovan_core::process_table;
 use kovan_core::store::{ProcessRecord, Store};
@@ -163,7 +164,7 @@ fn files_findings_are_found_and_cleared_by_their_fixes() {
         instance: "chat_main".into(),
     };
     let refused = doctor::apply_fix(&ws, &restart).unwrap_err();
-    assert_eq!(refused.kind(), "restart-by-caller");
+    assert_eq!(refused.kind().as_str(), "restart_by_caller");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
+use kovan_core::error::Classified;
 use kovan_core::generate::{self, FileStatus, GenerateError, Purpose};
 use kovan_core::workspace::{self, Workspace};
 
@@ -477,7 +478,7 @@ fn an_env_file_linked_to_another_instances_is_refused_and_neither_is_written() {
     .unwrap();
     let ws = load(dir.path());
     let err = generate::plan(&ws).unwrap_err();
-    assert_eq!(err.kind(), "symlink", "{err}");
+    assert_eq!(err.kind().as_str(), "symlink", "{err}");
     let text = err.to_string();
     assert!(
         text.contains(".env.chat_api is a symbolic link (to .env.chat_main)")
@@ -595,7 +596,7 @@ fn on_a_full_64_kib_tmpfs_nothing_is_half_written_and_the_error_lists_every_file
     let before = tree(root);
 
     let err = generate::write(&plan, None).unwrap_err();
-    assert_eq!(err.kind(), "write_incomplete", "{err}");
+    assert_eq!(err.kind().as_str(), "write_incomplete", "{err}");
     let text = err.to_string();
     assert!(
         text.contains("(the disk is full)")

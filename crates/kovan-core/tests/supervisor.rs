@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kovan_core::error::Classified;
 use kovan_core::process_table;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{
@@ -538,7 +539,7 @@ async fn an_interpreter_that_cannot_run_says_why_not_that_it_is_missing() {
     let (sup, _events) = supervisor(workspace::load(dir.path()).unwrap());
     let why = |sup: &Supervisor| {
         let e = sup.preflight("a", StartOptions::default()).unwrap_err();
-        (e.kind(), e.to_string())
+        (e.kind().as_str(), e.to_string())
     };
 
     let (kind, text) = why(&sup);

@@ -72,7 +72,7 @@ describe('api', () => {
   it('turns a string rejection into an ApiError', async () => {
     mockIPC(() => Promise.reject('command reload_workspace not found'));
     await expect(reloadWorkspace()).rejects.toMatchObject({
-      kind: 'error',
+      kind: 'internal',
       message: 'command reload_workspace not found',
     });
   });

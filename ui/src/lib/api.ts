@@ -9,6 +9,7 @@ import { open } from '@tauri-apps/plugin-dialog';
 import { isPermissionGranted, requestPermission, sendNotification } from '@tauri-apps/plugin-notification';
 
 import type { CacheCounts } from './bindings/CacheCounts';
+import { isErrorKind, NO_BACKEND, type ErrorDetail, type ErrorKind, type Failure } from './errors';
 import type { CacheProgress } from './bindings/CacheProgress';
 import type { EventRecord } from './bindings/EventRecord';
 import type { Finding } from './bindings/Finding';
@@ -55,6 +56,7 @@ export type { Purpose } from './bindings/Purpose';
 export type { WriteReport } from './bindings/WriteReport';
 export type { WrittenFile } from './bindings/WrittenFile';
 export type { IpcError } from './bindings/IpcError';
+export type { ErrorDetail, ErrorKind, Failure } from './errors';
 export type { CacheCounts } from './bindings/CacheCounts';
 export type { CacheProgress } from './bindings/CacheProgress';
 export type { CountProgress } from './bindings/CountProgress';
@@ -86,18 +88,19 @@ export type { StoreTrouble } from './bindings/StoreTrouble';
 export type { Proposal } from './bindings/Proposal';
 export type { Detection } from './bindings/Detection';
 
-/** The kind given to a failure when the page is not inside the Kovan window at all. */
-export const NO_BACKEND = 'ipc_unavailable';
+export { NO_BACKEND } from './errors';
 
-/** A failed command. `kind` is the backend's stable error kind (`{kind, message}` over IPC). */
-export class ApiError extends Error {
-  readonly kind: string;
+/** A failed command: core's kind, its English sentence and the typed detail (lib/errors.ts words it). */
+export class ApiError extends Error implements Failure {
+  readonly kind: ErrorKind;
+  readonly detail: ErrorDetail | null;
   readonly command: string;
 
-  constructor(kind: string, message: string, command: string) {
+  constructor(kind: ErrorKind, message: string, command: string, detail: ErrorDetail | null = null) {
     super(message);
     this.name = 'ApiError';
     this.kind = kind;
+    this.detail = detail;
     this.command = command;
   }
 }
@@ -124,7 +127,10 @@ export function toApiError(command: string, reason: unknown): ApiError {
     );
   }
   const kindField = field(reason, 'kind');
-  const kind = typeof kindField === 'string' && kindField !== '' ? kindField : 'error';
+  // A kind this page does not know (an older window against a newer core) reads as a bug.
+  const kind: ErrorKind = isErrorKind(kindField) ? kindField : 'internal';
+  const detailField = field(reason, 'detail');
+  const detail = typeof detailField === 'object' && detailField !== null ? (detailField as ErrorDetail) : null;
   let message: string;
   const messageField = field(reason, 'message');
   if (typeof reason === 'string') {
@@ -140,7 +146,7 @@ export function toApiError(command: string, reason: unknown): ApiError {
   }
   message = message.trim();
   if (message === '') message = `\`${command}\` failed without a message.`;
-  return new ApiError(kind, message, command);
+  return new ApiError(kind, message, command, detail);
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {

@@ -12,7 +12,6 @@ import {
   MAX_LINES,
   searchPattern,
 } from './logbuffer';
-import { nextFreePort } from './runtime.svelte';
 
 describe('appendCapped', () => {
   it('keeps the newest lines only, and never mutates its input', () => {
@@ -133,16 +132,5 @@ describe('formatDuration', () => {
     setLanguage('en');
     expect(formatDuration(192_000)).toBe('3m 12s');
     expect(formatDuration(3_723_000)).toBe('1h 2m');
-  });
-});
-
-describe('nextFreePort', () => {
-  it('reads the port core offers, if any', () => {
-    expect(
-      nextFreePort(
-        'chat_main: port 8000 is taken by PID 4242 (python manage.py runserver). It is this instance, left running by an earlier Kovan: stop it or start it on the next free port, 8003.',
-      ),
-    ).toBe(8003);
-    expect(nextFreePort('chat_main: port 8000 is taken by another process. Stop that process yourself.')).toBeNull();
   });
 });

@@ -6,7 +6,6 @@ import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import {
   ApiError,
   instanceStates,
-  NO_BACKEND,
   restartInstance,
   startInstance,
   startPreset,
@@ -18,15 +17,17 @@ import {
   type InstanceState,
   type RunStatus,
 } from './api';
+import { isNoBackend, isPreflight, portConflict } from './errors';
 import type { MessageKey } from './i18n/index.svelte';
 
 /** What a card is waiting on. Stop stays possible while a start waits for readiness. */
 export type CardAction = 'start' | 'stop' | 'restart' | 'stopLost';
 
-/** A start refused because the port is taken: core's message, and the port the user may try instead. */
+/** A start refused because the port is taken: core's error (its detail names the holder), and the port
+ * the user may try instead. */
 export interface PortConflict {
-  message: string;
-  /** Prefilled into the port field: core's "next free port" when its message names one, else port + 1. */
+  error: ApiError;
+  /** Prefilled into the port field: the next free port core found, else port + 1. */
   suggestedPort: number;
   /** Why "Stop it" was refused (a foreign owner), shown in the same panel. */
   stopError: ApiError | null;
@@ -65,14 +66,6 @@ export function canStop(status: RunStatus): boolean {
 /** Whether Restart makes sense. */
 export function canRestart(status: RunStatus): boolean {
   return status === 'running';
-}
-
-/** The port core's port_in_use message offers ("… the next free port, 8003."), if any. */
-export function nextFreePort(message: string): number | null {
-  const match = /next free port,?\s*(\d{1,5})/i.exec(message);
-  if (!match) return null;
-  const port = Number(match[1]);
-  return port >= 1 && port <= 65535 ? port : null;
 }
 
 export class Runtime {
@@ -133,7 +126,7 @@ export class Runtime {
       if (request !== this.#latest) return;
       const error = toApiError('instance_states', reason);
       // Outside the app window the workspace panel already says there is no backend.
-      if (error.kind !== NO_BACKEND) this.banner = { title: 'banner.statesFailed', error };
+      if (!isNoBackend(error)) this.banner = { title: 'banner.statesFailed', error };
     }
   }
 
@@ -232,7 +225,7 @@ export class Runtime {
     } catch (reason) {
       const error = toApiError('start_preset', reason);
       this.banner =
-        error.kind === 'preflight_failed'
+        isPreflight(error)
           ? { title: 'banner.preflight', params: { name: preset }, error }
           : { title: 'banner.presetFailed', params: { name: preset }, error };
     } finally {
@@ -260,11 +253,12 @@ export class Runtime {
   }
 
   #failed(instance: string, action: CardAction, error: ApiError, port?: number): void {
-    if (error.kind === 'port_in_use') {
-      const tried = port ?? this.#ports.get(instance) ?? this.states.get(instance)?.port ?? 8000;
+    const conflict = portConflict(error);
+    if (conflict) {
+      const tried = port ?? this.#ports.get(instance) ?? this.states.get(instance)?.port ?? conflict.port;
       this.conflicts.set(instance, {
-        message: error.message,
-        suggestedPort: nextFreePort(error.message) ?? Math.min(tried + 1, 65535),
+        error,
+        suggestedPort: conflict.nextFree ?? Math.min(tried + 1, 65535),
         stopError: null,
       });
       this.errors.delete(instance);

@@ -29,7 +29,12 @@ describe('Runtime', () => {
     mockIPC((cmd) => {
       if (cmd !== 'start_instance') return null;
       attempt++;
-      if (attempt === 1) throw { kind: 'port_in_use', message: 'chat_api: port 8001 is taken by PID 5.' };
+      if (attempt === 1)
+        throw {
+          kind: 'port_in_use',
+          message: 'chat_api: port 8001 is taken by PID 5.',
+          detail: { type: 'portInUse', instance: 'chat_api', port: 8001, holder: null, lostInstance: false, nextFree: null },
+        };
       return instanceState('chat_api', 8009, { status: 'running', pid: 10, startedAt: Date.now() });
     });
     const runtime = new Runtime();

@@ -10,6 +10,7 @@ use super::error::CacheError;
 use super::progress::CountProgress;
 use super::redis::{KeyspaceCount, Prefixes, RedisCache};
 use super::{db, dummy, file, locmem};
+use crate::error::{Classified, ErrorDetail, ErrorKind};
 use crate::workspace::{CacheBackend, Instance, Workspace};
 
 /// Every instance's key count, as the cards and `kovan keys` show them.
@@ -56,8 +57,12 @@ pub enum KeyCount {
     NothingCached { reason: String },
     /// A LocMem instance that is not running: its cache is empty, and there is nothing to flush.
     NotRunning { reason: String },
-    /// The count failed; `kind` is the stable error kind.
-    Failed { kind: String, message: String },
+    /// The count failed; `kind` is the stable error kind, `detail` what the window words it from.
+    Failed {
+        kind: ErrorKind,
+        message: String,
+        detail: Option<ErrorDetail>,
+    },
 }
 
 /// The shared Redis database as a whole.
@@ -83,8 +88,9 @@ pub enum RedisKeys {
     },
     Failed {
         url: String,
-        kind: String,
+        kind: ErrorKind,
         message: String,
+        detail: Option<ErrorDetail>,
     },
 }
 
@@ -104,8 +110,9 @@ impl KeyCount {
 
     fn failed(e: &CacheError) -> Self {
         Self::Failed {
-            kind: e.kind().into(),
+            kind: e.kind(),
             message: e.to_string(),
+            detail: e.detail(),
         }
     }
 
@@ -214,8 +221,9 @@ pub async fn count(ws: &Workspace, on_progress: impl FnMut(CountProgress) + Send
             Ok(found) => redis_keys(url, &found),
             Err(e) => RedisKeys::Failed {
                 url,
-                kind: e.kind().into(),
+                kind: e.kind(),
                 message: e.to_string(),
+                detail: e.detail(),
             },
         }),
     }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::IpcError;
+use crate::error::{Classified, ErrorDetail, ErrorKind};
 use crate::text::grouped;
 
 /// How far a Redis operation got before it stopped.
@@ -166,33 +166,68 @@ fn during(operation: Operation, reached: Reached) -> String {
     }
 }
 
-impl CacheError {
-    /// A stable name for the kind of error, for `--json` and the window.
-    pub fn kind(&self) -> &'static str {
+impl Classified for CacheError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            Self::RedisRefused { .. } => "redis_refused",
-            Self::RedisAuthFailed { .. } => "redis_auth_failed",
-            Self::RedisTls { .. } => "redis_tls_failed",
-            Self::RedisTimeout { .. } => "redis_timeout",
-            Self::RedisConnectionLost { .. } => "redis_connection_lost",
-            Self::Redis { .. } => "redis_error",
-            Self::NotRunning { .. } => "instance_not_running",
-            Self::Health { .. } => "instance_health",
-            Self::Token { .. } => "cache_token",
-            Self::NoDatabase { .. } => "cache_database_missing",
-            Self::NoCacheTable { .. } => "cache_table_missing",
-            Self::Database { .. } => "cache_database",
-            Self::Io { .. } => "cache_io",
-            Self::Unsupported { .. } => "cache_unsupported",
-            Self::NothingCached { .. } => "nothing_cached",
-            Self::UnknownInstance { .. } => "unknown_instance",
-            Self::FlushRunning { .. } => "flush_running",
-            Self::UndoLimit { .. } => "undo_limit",
-            Self::UndoWrite { .. } => "undo_write_failed",
-            Self::Undo(_) => "undo_failed",
+            Self::RedisRefused { .. } => ErrorKind::RedisRefused,
+            Self::RedisAuthFailed { .. } => ErrorKind::RedisAuthFailed,
+            Self::RedisTls { .. } => ErrorKind::RedisTlsFailed,
+            Self::RedisTimeout { .. } => ErrorKind::RedisTimeout,
+            Self::RedisConnectionLost { .. } => ErrorKind::RedisConnectionLost,
+            Self::Redis { .. } => ErrorKind::RedisError,
+            Self::NotRunning { .. } => ErrorKind::InstanceNotRunning,
+            Self::Health { .. } => ErrorKind::InstanceHealth,
+            Self::Token { .. } => ErrorKind::CacheToken,
+            Self::NoDatabase { .. } => ErrorKind::CacheDatabaseMissing,
+            Self::NoCacheTable { .. } => ErrorKind::CacheTableMissing,
+            Self::Database { .. } => ErrorKind::CacheDatabase,
+            Self::Io { .. } => ErrorKind::CacheIo,
+            Self::Unsupported { .. } => ErrorKind::CacheUnsupported,
+            Self::NothingCached { .. } => ErrorKind::NothingCached,
+            Self::UnknownInstance { .. } => ErrorKind::UnknownInstance,
+            Self::FlushRunning { .. } => ErrorKind::FlushRunning,
+            Self::UndoLimit { .. } => ErrorKind::UndoLimit,
+            Self::UndoWrite { .. } => ErrorKind::UndoWriteFailed,
+            Self::Undo(_) => ErrorKind::UndoFailed,
         }
     }
 
+    fn detail(&self) -> Option<ErrorDetail> {
+        let instance = |instance: &String| ErrorDetail::Instance {
+            instance: instance.clone(),
+        };
+        Some(match self {
+            Self::RedisRefused { url, managed } => ErrorDetail::Redis {
+                url: url.clone(),
+                managed: Some(*managed),
+            },
+            Self::RedisAuthFailed { url, .. }
+            | Self::RedisTls { url, .. }
+            | Self::RedisTimeout { url, .. }
+            | Self::RedisConnectionLost { url, .. }
+            | Self::Redis { url, .. } => ErrorDetail::Redis {
+                url: url.clone(),
+                managed: None,
+            },
+            Self::NotRunning { instance: i }
+            | Self::Health { instance: i, .. }
+            | Self::Token { instance: i, .. }
+            | Self::NoDatabase { instance: i, .. }
+            | Self::NoCacheTable { instance: i, .. }
+            | Self::Database { instance: i, .. }
+            | Self::Io { instance: i, .. }
+            | Self::Unsupported { instance: i, .. }
+            | Self::NothingCached { instance: i } => instance(i),
+            Self::UnknownInstance { name, .. } => instance(name),
+            Self::FlushRunning { .. }
+            | Self::UndoLimit { .. }
+            | Self::UndoWrite { .. }
+            | Self::Undo(_) => return None,
+        })
+    }
+}
+
+impl CacheError {
     /// How far the Redis operation got, for errors that stopped one part-way.
     pub fn reached(&self) -> Option<Reached> {
         match self {
@@ -201,20 +236,5 @@ impl CacheError {
             }
             _ => None,
         }
-    }
-}
-
-impl From<&CacheError> for IpcError {
-    fn from(e: &CacheError) -> Self {
-        Self {
-            kind: e.kind().into(),
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<CacheError> for IpcError {
-    fn from(e: CacheError) -> Self {
-        Self::from(&e)
     }
 }

@@ -15,6 +15,7 @@ use super::sessions::{self, DbSessions, SessionEngine};
 use super::snapshot::{SnapshotHeader, SnapshotWriter};
 use super::undo::{self, SnapshotInfo, Undo};
 use super::{db, dummy, file, locmem};
+use crate::error::{Classified, ErrorDetail, ErrorKind};
 use crate::text::grouped;
 use crate::workspace::{CacheBackend, Instance, Workspace};
 
@@ -198,8 +199,9 @@ pub enum FlushOutcome {
         reason: String,
     },
     Failed {
-        kind: String,
+        kind: ErrorKind,
         message: String,
+        detail: Option<ErrorDetail>,
     },
 }
 
@@ -234,7 +236,9 @@ impl FlushReport {
     /// The instances whose flush failed, with the error kind and message.
     pub fn failures(&self) -> impl Iterator<Item = (&InstanceFlush, &str, &str)> {
         self.instances.iter().filter_map(|i| match &i.outcome {
-            FlushOutcome::Failed { kind, message } => Some((i, kind.as_str(), message.as_str())),
+            FlushOutcome::Failed { kind, message, .. } => {
+                Some((i, kind.as_str(), message.as_str()))
+            }
             _ => None,
         })
     }
@@ -703,8 +707,9 @@ fn outcome_of(
 
 fn failed(e: &CacheError) -> FlushOutcome {
     FlushOutcome::Failed {
-        kind: e.kind().into(),
+        kind: e.kind(),
         message: e.to_string(),
+        detail: e.detail(),
     }
 }
 

@@ -118,7 +118,7 @@ pub fn record(store: &Store, workspace: &Path, report: &FlushReport) -> Result<(
             FlushOutcome::Done => json!({ "state": "done" }),
             FlushOutcome::Cancelled => json!({ "state": "cancelled" }),
             FlushOutcome::Skipped { reason } => json!({ "state": "skipped", "reason": reason }),
-            FlushOutcome::Failed { kind, message } => {
+            FlushOutcome::Failed { kind, message, .. } => {
                 json!({ "state": "failed", "kind": kind, "message": message })
             }
         };

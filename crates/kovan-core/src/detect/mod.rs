@@ -155,23 +155,23 @@ pub enum DetectError {
     },
 }
 
-impl DetectError {
-    /// A stable name for the kind of error, for `--json` and the window.
-    pub fn kind(&self) -> &'static str {
+impl crate::error::Classified for DetectError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
-            Self::NoFolder { .. } => "detect_no_folder",
-            Self::NoManagePy { .. } => "detect_no_manage_py",
-            Self::SeveralManagePy { .. } => "detect_several_manage_py",
+            Self::NoFolder { .. } => ErrorKind::DetectNoFolder,
+            Self::NoManagePy { .. } => ErrorKind::DetectNoManagePy,
+            Self::SeveralManagePy { .. } => ErrorKind::DetectSeveralManagePy,
         }
     }
-}
 
-impl From<DetectError> for crate::IpcError {
-    fn from(e: DetectError) -> Self {
-        Self {
-            kind: e.kind().into(),
-            message: e.to_string(),
-        }
+    fn detail(&self) -> Option<crate::error::ErrorDetail> {
+        let (Self::NoFolder { path }
+        | Self::NoManagePy { path }
+        | Self::SeveralManagePy { path, .. }) = self;
+        Some(crate::error::ErrorDetail::Path {
+            path: path.display().to_string(),
+        })
     }
 }
 

@@ -159,26 +159,31 @@ pub struct MigrateOutcome {
     pub output: Vec<String>,
 }
 
-impl MigrationError {
-    /// A stable name for the kind of error, for `--json` and the window.
-    pub fn kind(&self) -> &'static str {
+impl crate::error::Classified for MigrationError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
-            Self::UnknownInstance { .. } => "unknown_instance",
-            Self::Environment(_) => "no_env_file",
-            Self::Script { .. } => "python_failed",
-            Self::Setup { .. } => "django_setup_failed",
-            Self::Database { .. } => "database_unreadable",
-            Self::NotStarted { .. } => "spawn_failed",
-            Self::Failed { .. } => "migrate_failed",
+            Self::UnknownInstance { .. } => ErrorKind::UnknownInstance,
+            Self::Environment(_) => ErrorKind::NoEnvFile,
+            Self::Script { .. } => ErrorKind::PythonFailed,
+            Self::Setup { .. } => ErrorKind::DjangoSetupFailed,
+            Self::Database { .. } => ErrorKind::DatabaseUnreadable,
+            Self::NotStarted { .. } => ErrorKind::SpawnFailed,
+            Self::Failed { .. } => ErrorKind::MigrateFailed,
         }
     }
-}
 
-impl From<MigrationError> for crate::IpcError {
-    fn from(e: MigrationError) -> Self {
-        Self {
-            kind: e.kind().into(),
-            message: e.to_string(),
+    fn detail(&self) -> Option<crate::error::ErrorDetail> {
+        match self {
+            Self::UnknownInstance { name: instance }
+            | Self::Script { instance, .. }
+            | Self::Setup { instance, .. }
+            | Self::Database { instance, .. }
+            | Self::NotStarted { instance, .. }
+            | Self::Failed { instance, .. } => Some(crate::error::ErrorDetail::Instance {
+                instance: instance.clone(),
+            }),
+            Self::Environment(_) => None,
         }
     }
 }

@@ -23,22 +23,27 @@ pub enum DoctorError {
     RestartByCaller(String),
 }
 
-impl DoctorError {
-    pub fn kind(&self) -> &'static str {
+impl crate::error::Classified for DoctorError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
             Self::Generate(e) => e.kind(),
-            Self::Io { .. } => "io",
-            Self::UnknownInstance(_) => "unknown-instance",
-            Self::RestartByCaller(_) => "restart-by-caller",
+            Self::Io { .. } => ErrorKind::FixIo,
+            Self::UnknownInstance(_) => ErrorKind::UnknownInstance,
+            Self::RestartByCaller(_) => ErrorKind::RestartByCaller,
         }
     }
-}
 
-impl From<DoctorError> for crate::IpcError {
-    fn from(e: DoctorError) -> Self {
-        Self {
-            kind: e.kind().into(),
-            message: e.to_string(),
+    fn detail(&self) -> Option<crate::error::ErrorDetail> {
+        use crate::error::ErrorDetail;
+        match self {
+            Self::Generate(e) => e.detail(),
+            Self::Io { path, .. } => Some(ErrorDetail::Path { path: path.clone() }),
+            Self::UnknownInstance(instance) | Self::RestartByCaller(instance) => {
+                Some(ErrorDetail::Instance {
+                    instance: instance.clone(),
+                })
+            }
         }
     }
 }

@@ -172,28 +172,34 @@ pub enum GenerateError {
     UnsupportedDjango { python: String, version: String },
 }
 
-impl GenerateError {
-    pub fn kind(&self) -> &'static str {
+impl crate::error::Classified for GenerateError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
-            Self::Io { .. } => "io",
-            Self::OutsideRoot { .. } => "outside_root",
-            Self::Symlink { .. } => "symlink",
-            Self::SameFile { .. } => "same_file",
-            Self::Incomplete { .. } => "write_incomplete",
-            Self::Unquotable { .. } => "unquotable_value",
-            Self::UnknownFile(_) => "unknown_file",
-            Self::Template(_) => "template",
-            Self::UnsupportedDjango { .. } => "unsupported_django",
+            Self::Io { .. } => ErrorKind::GenerateIo,
+            Self::OutsideRoot { .. } => ErrorKind::OutsideRoot,
+            Self::Symlink { .. } => ErrorKind::Symlink,
+            Self::SameFile { .. } => ErrorKind::SameFile,
+            Self::Incomplete { .. } => ErrorKind::WriteIncomplete,
+            Self::Unquotable { .. } => ErrorKind::UnquotableValue,
+            Self::UnknownFile(_) => ErrorKind::UnknownFile,
+            Self::Template(_) => ErrorKind::Template,
+            Self::UnsupportedDjango { .. } => ErrorKind::UnsupportedDjango,
         }
     }
-}
 
-impl From<GenerateError> for crate::IpcError {
-    fn from(e: GenerateError) -> Self {
-        Self {
-            kind: e.kind().into(),
-            message: e.to_string(),
-        }
+    fn detail(&self) -> Option<crate::error::ErrorDetail> {
+        let path = match self {
+            Self::Io { path, .. } | Self::OutsideRoot { path, .. } | Self::Symlink { path, .. } => {
+                path
+            }
+            Self::SameFile { second, .. } => second,
+            Self::Incomplete { failed, .. } => failed,
+            Self::Unquotable { file, .. } => file,
+            Self::UnknownFile(path) => path,
+            Self::Template(_) | Self::UnsupportedDjango { .. } => return None,
+        };
+        Some(crate::error::ErrorDetail::Path { path: path.clone() })
     }
 }
 

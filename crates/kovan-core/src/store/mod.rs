@@ -48,12 +48,14 @@ pub enum StoreError {
     },
 }
 
-impl From<StoreError> for crate::IpcError {
-    fn from(e: StoreError) -> Self {
-        Self {
-            kind: "store".into(),
-            message: e.to_string(),
-        }
+impl crate::error::Classified for StoreError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::Store
+    }
+
+    fn detail(&self) -> Option<crate::error::ErrorDetail> {
+        let (Self::Sqlite { path, .. } | Self::Io { path, .. }) = self;
+        Some(crate::error::ErrorDetail::Path { path: path.clone() })
     }
 }
 

@@ -1,10 +1,7 @@
-use serde::Serialize;
-use ts_rs::TS;
-
+use crate::error::{Classified, ErrorDetail, ErrorKind, IpcError};
 use crate::process_table::PortOwner;
 
-#[derive(Debug, Clone, thiserror::Error, Serialize, TS)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SupervisorError {
     #[error("{instance} is not an instance of this workspace.")]
     UnknownInstance { instance: String },
@@ -42,7 +39,12 @@ pub enum SupervisorError {
     )]
     StuckGroup { instance: String, pids: Vec<i32> },
     #[error("Redis at {url} does not answer and {why}")]
-    Redis { url: String, why: String },
+    Redis {
+        url: String,
+        /// `[redis] managed` in kovan.toml.
+        managed: bool,
+        why: String,
+    },
     #[error("{message}")]
     Preflight {
         /// Every member's problem, so the user fixes all of them at once.
@@ -69,28 +71,55 @@ fn port_advice(lost_instance: bool, next_free: Option<u16>) -> String {
     }
 }
 
-impl SupervisorError {
-    pub fn kind(&self) -> &'static str {
+impl Classified for SupervisorError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            Self::UnknownInstance { .. } => "unknown_instance",
-            Self::UnknownPreset { .. } => "unknown_preset",
-            Self::AlreadyRunning { .. } => "already_running",
-            Self::PortInUse { .. } => "port_in_use",
-            Self::Missing { .. } => "missing",
-            Self::NotRunnable { .. } => "not_runnable",
-            Self::Spawn { .. } => "spawn_failed",
-            Self::StuckGroup { .. } => "stuck_group",
-            Self::Redis { .. } => "redis_unavailable",
-            Self::Preflight { .. } => "preflight_failed",
+            Self::UnknownInstance { .. } => ErrorKind::UnknownInstance,
+            Self::UnknownPreset { .. } => ErrorKind::UnknownPreset,
+            Self::AlreadyRunning { .. } => ErrorKind::AlreadyRunning,
+            Self::PortInUse { .. } => ErrorKind::PortInUse,
+            Self::Missing { .. } => ErrorKind::Missing,
+            Self::NotRunnable { .. } => ErrorKind::NotRunnable,
+            Self::Spawn { .. } => ErrorKind::SpawnFailed,
+            Self::StuckGroup { .. } => ErrorKind::StuckGroup,
+            Self::Redis { .. } => ErrorKind::RedisUnavailable,
+            Self::Preflight { .. } => ErrorKind::PreflightFailed,
         }
     }
-}
 
-impl From<SupervisorError> for crate::IpcError {
-    fn from(e: SupervisorError) -> Self {
-        Self {
-            kind: e.kind().into(),
-            message: e.to_string(),
-        }
+    fn detail(&self) -> Option<ErrorDetail> {
+        Some(match self {
+            Self::UnknownInstance { instance }
+            | Self::AlreadyRunning { instance, .. }
+            | Self::Missing { instance, .. }
+            | Self::NotRunnable { instance, .. }
+            | Self::Spawn { instance, .. }
+            | Self::StuckGroup { instance, .. } => ErrorDetail::Instance {
+                instance: instance.clone(),
+            },
+            Self::UnknownPreset { preset } => ErrorDetail::Preset {
+                preset: preset.clone(),
+            },
+            Self::PortInUse {
+                instance,
+                port,
+                owner,
+                lost_instance,
+                next_free,
+            } => ErrorDetail::PortInUse {
+                instance: instance.clone(),
+                port: *port,
+                holder: owner.clone(),
+                lost_instance: *lost_instance,
+                next_free: *next_free,
+            },
+            Self::Redis { url, managed, .. } => ErrorDetail::Redis {
+                url: url.clone(),
+                managed: Some(*managed),
+            },
+            Self::Preflight { problems, .. } => ErrorDetail::Preflight {
+                problems: problems.iter().map(IpcError::of).collect(),
+            },
+        })
     }
 }

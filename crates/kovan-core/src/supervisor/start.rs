@@ -102,6 +102,7 @@ impl Supervisor {
         }
         let fail = |why: String| SupervisorError::Redis {
             url: redis.redacted(),
+            managed: redis.managed,
             why,
         };
         if !redis.managed {
@@ -126,10 +127,12 @@ impl Supervisor {
         self.redis_startable().await?;
         let port = redis_server::can_manage(&redis).map_err(|why| SupervisorError::Redis {
             url: redis.redacted(),
+            managed: redis.managed,
             why,
         })?;
         let binary = redis_server::server_binary().map_err(|why| SupervisorError::Redis {
             url: redis.redacted(),
+            managed: redis.managed,
             why,
         })?;
         let dir = crate::store::data_dir().join("redis");
@@ -161,6 +164,7 @@ impl Supervisor {
             });
             Err(SupervisorError::Redis {
                 url: redis.redacted(),
+                managed: redis.managed,
                 why: "the redis-server Kovan started did not accept connections within 10 s; see its log.".into(),
             })
         }

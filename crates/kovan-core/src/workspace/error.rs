@@ -1,32 +1,10 @@
 //! What is wrong with a kovan.toml: each problem names the file, the field, the line and the fix.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use serde::Serialize;
-use ts_rs::TS;
+use crate::error::{Classified, ErrorDetail, ErrorKind};
 
-/// One thing wrong in a kovan.toml, with where it is and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct Problem {
-    /// The field, as a path into the file: `instance[2].port`, `preset.dev.instances`.
-    pub field: String,
-    /// 1-based line in the file, when the problem has one.
-    pub line: Option<u32>,
-    pub message: String,
-    pub fix: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}, {}: {}", self.field, self.message)?,
-            None => write!(f, "{}: {}", self.field, self.message)?,
-        }
-        write!(f, " Fix: {}", self.fix)
-    }
-}
+pub use crate::error::Problem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
@@ -71,17 +49,30 @@ impl WorkspaceError {
             _ => Vec::new(),
         }
     }
+}
 
-    /// A stable name for the kind of error, for `--json` and the window.
-    pub fn kind(&self) -> &'static str {
+impl Classified for WorkspaceError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            Self::NotFound { .. } => "workspace_not_found",
+            Self::NotFound { .. } => ErrorKind::WorkspaceNotFound,
             // For the window these are one kind: a kovan.toml there that cannot be read.
             Self::Unreadable { .. } | Self::NotAFile { .. } | Self::TooLarge { .. } => {
-                "workspace_unreadable"
+                ErrorKind::WorkspaceUnreadable
             }
-            Self::Invalid { .. } => "workspace_invalid",
+            Self::Invalid { .. } => ErrorKind::WorkspaceInvalid,
         }
+    }
+
+    fn detail(&self) -> Option<ErrorDetail> {
+        Some(match self {
+            Self::Invalid { path, problems } => ErrorDetail::Fields {
+                file: path.display().to_string(),
+                problems: problems.clone(),
+            },
+            _ => ErrorDetail::Path {
+                path: self.path().display().to_string(),
+            },
+        })
     }
 }
 
@@ -95,13 +86,4 @@ fn summarize(problems: &[Problem]) -> String {
         out.push_str(&p.to_string());
     }
     out
-}
-
-impl From<&WorkspaceError> for crate::IpcError {
-    fn from(e: &WorkspaceError) -> Self {
-        Self {
-            kind: e.kind().into(),
-            message: e.to_string(),
-        }
-    }
 }
