@@ -43,6 +43,11 @@ pub enum SupervisorError {
     StuckGroup { instance: String, pids: Vec<i32> },
     #[error("Redis at {url} does not answer and {why}")]
     Redis { url: String, why: String },
+    #[error("{site} is not a site of this workspace.")]
+    UnknownSite { site: String },
+    /// The site's nginx could not open (or follow a change of members); its members keep running.
+    #[error("{message}")]
+    FrontDoor { site: String, message: String },
     #[error("{message}")]
     Preflight {
         /// Every member's problem, so the user fixes all of them at once.
@@ -81,6 +86,8 @@ impl SupervisorError {
             Self::Spawn { .. } => "spawn_failed",
             Self::StuckGroup { .. } => "stuck_group",
             Self::Redis { .. } => "redis_unavailable",
+            Self::UnknownSite { .. } => "unknown_site",
+            Self::FrontDoor { .. } => "front_door",
             Self::Preflight { .. } => "preflight_failed",
         }
     }
