@@ -15,7 +15,7 @@ use crate::proposal::Proposal;
 use crate::services::redis_server::RedisProbe;
 use crate::store::{EventRecord, HealthSample, StoreSetAside};
 use crate::supervisor::{StopReport, SupervisorError, SupervisorEvent};
-use crate::view::WorkspaceView;
+use crate::view::{FrontDoorHealth, WorkspaceView};
 
 /// Write the declarations of every type the UI uses (and the types they depend on) into `dir`.
 pub fn export_all(dir: &Path) -> Result<(), ExportError> {
@@ -37,5 +37,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     StoreSetAside::export_all_to(dir)?;
     Proposal::export_all_to(dir)?;
     MigrateOutcome::export_all_to(dir)?;
+    FrontDoorHealth::export_all_to(dir)?;
     Finding::export_all_to(dir)
 }

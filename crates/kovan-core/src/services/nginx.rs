@@ -252,7 +252,7 @@ pub fn server_config(door: &FrontDoor) -> String {
 /// The HTML of a 502 the door answers itself, as an nginx single-quoted string's content.
 fn down_page(site: &str, why: &str) -> String {
     let text = format!(
-        "<!doctype html><meta charset=utf-8><title>502 - {site}</title><h1>The front door of {site} has nobody to ask</h1><p>{why}</p>\n"
+        "<!doctype html><meta charset=utf-8><title>502 - {site}</title><h1>The front door of {site} has nobody to ask</h1><p>{why}</p>"
     );
     text.replace('\\', "\\\\").replace('\'', "\\'")
 }
