@@ -17,6 +17,7 @@ use kovan_core::recent::RecentWorkspaces;
 use kovan_core::services::redis_server::{self, RedisProbe};
 use kovan_core::store::{EventRecord, HealthSample, StoreTrouble};
 use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
+use kovan_core::view::FrontDoorHealth;
 use kovan_core::{IpcError, WorkspaceView};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -98,6 +99,47 @@ pub async fn start_preset(
     preset: String,
 ) -> Result<Vec<InstanceState>> {
     Ok(state.supervisor()?.start_preset(&preset).await?)
+}
+
+/// A site's members, then its front door once they answer (as `kovan up SITE`).
+#[tauri::command]
+pub async fn start_site(state: State<'_, AppState>, site: String) -> Result<Vec<InstanceState>> {
+    Ok(state.supervisor()?.start_site(&site).await?)
+}
+
+/// A site's front door, then its members.
+#[tauri::command]
+pub async fn stop_site(state: State<'_, AppState>, site: String) -> Result<Vec<StopReport>> {
+    state
+        .supervisor()?
+        .stop_site(&site)
+        .await?
+        .into_iter()
+        .map(|r| r.map_err(IpcError::from))
+        .collect()
+}
+
+/// One look at a site's front door: nginx answers, and the members it routes to.
+#[tauri::command]
+pub async fn front_door_health(
+    state: State<'_, AppState>,
+    site: String,
+) -> Result<FrontDoorHealth> {
+    let sup = state.supervisor()?;
+    let ws = sup.workspace();
+    let s = ws.site(&site).ok_or_else(|| {
+        IpcError::from(kovan_core::supervisor::SupervisorError::UnknownSite { site: site.clone() })
+    })?;
+    let running = s
+        .instances
+        .iter()
+        .filter(|m| {
+            sup.state(m)
+                .is_some_and(|st| st.status == kovan_core::supervisor::RunStatus::Running)
+        })
+        .cloned()
+        .collect();
+    Ok(FrontDoorHealth::look(&site, s.front_door, running).await)
 }
 
 #[tauri::command]

@@ -251,6 +251,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
     let width = members
         .iter()
         .map(String::len)
+        .chain(ws.sites.iter().map(|s| s.name.len()))
         .max()
         .unwrap_or(0)
         .max("redis-server".len());
@@ -267,7 +268,6 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         .filter(|s| s.instances.iter().all(|m| members.contains(m)))
         .cloned()
         .collect();
-    let door_ws = ws.clone();
     let rt = runtime();
     rt.block_on(async move {
         // A status event also comes when only the PID is known: the line is said when the status
@@ -299,6 +299,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         sup.set_actor("kovan up");
         say_found_by_markers(&sup, store.as_deref(), trouble.is_some());
         let mut prefixed: Vec<String> = members.clone();
+        prefixed.extend(sites.iter().map(|s| s.name.clone()));
         prefixed.push(kovan_core::supervisor::REDIS_SERVICE.into());
         for (n, name) in prefixed.iter().enumerate() {
             let tag = crate::style::paint(
@@ -346,30 +347,15 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
             sup.stop_all().await;
             return ExitCode::from(1);
         }
-        let mut doors = Vec::new();
-        for (n, site) in sites.iter().enumerate() {
-            let tag = crate::style::paint(
-                colour,
-                COLOURS[(members.len() + 1 + n) % COLOURS.len()],
-                &format!("{:<width$} |", site.name),
-            );
-            let on_line = Arc::new(move |is_err: bool, line: String| {
-                if is_err {
-                    err_raw!("{tag} {line}\n");
-                } else {
-                    out_raw!("{tag} {line}\n");
-                }
-            });
-            let data = kovan_core::store::data_dir();
-            match kovan_core::services::nginx::open(&door_ws, site, &data, on_line).await {
-                Ok(door) => {
-                    errln!(
-                        "kovan: the front door of {} is open: {}",
-                        site.name,
-                        door.door.url()
-                    );
-                    doors.push(door);
-                }
+        // The front doors, each a group the supervisor records: `kovan stop` and the window find
+        // them, and a member started or stopped alone meanwhile is followed by a reload.
+        for site in &sites {
+            match sup.open_door(&site.name).await {
+                Ok(_) => errln!(
+                    "kovan: the front door of {} is open: http://127.0.0.1:{}/",
+                    site.name,
+                    site.front_door
+                ),
                 // The members keep running on their own ports.
                 Err(e) => errln!("error: {e}"),
             }
@@ -378,9 +364,6 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         tokio::select! {
             () = signals.wait() => {}
             () = output_closed.notified() => {
-                for door in &mut doors {
-                    door.close().await;
-                }
                 reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
                 return stop_after_closed_output(&sup).await;
             }
@@ -389,15 +372,12 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
                     "kovan: {} stopped by {by}; nothing left to supervise",
                     members.join(", ")
                 );
-                for door in &mut doors {
-                    door.close().await;
-                }
-                // What is still running of what this command started (a managed Redis).
+                // What is still running of what this command started (a front door, a managed Redis).
                 reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
                 for r in sup.stop_all().await {
                     match r {
                         Ok(r) if r.how == "not running" => {}
-                        Ok(r) => errln!("kovan: {} {}{}", r.instance, r.how, took(&r)),
+                        Ok(r) => errln!("kovan: {} {}{}", named(sup.workspace(), &r.instance), r.how, took(&r)),
                         Err(e) => errln!("error: {e}"),
                     }
                 }
@@ -406,16 +386,12 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         }
         errln!("kovan: stopping");
         reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
-        // The front doors first, so no request reaches a member that is stopping.
-        for door in &mut doors {
-            door.close().await;
-            errln!("kovan: the front door of {} closed", door.door.site);
-        }
+        // stop_all closes the front doors first, so no request reaches a member that is stopping.
         let mut code = ExitCode::SUCCESS;
         for r in sup.stop_all().await {
             match r {
                 Ok(r) if r.how == "not running" => {}
-                Ok(r) => errln!("kovan: {} {}{}", r.instance, r.how, took(&r)),
+                Ok(r) => errln!("kovan: {} {}{}", named(sup.workspace(), &r.instance), r.how, took(&r)),
                 Err(e) => {
                     errln!("error: {e}");
                     code = ExitCode::from(1);
@@ -433,7 +409,12 @@ async fn stop_after_closed_output(sup: &Supervisor) -> ExitCode {
     let mut code = ExitCode::from(crate::out::status());
     for r in sup.stop_all().await {
         match r {
-            Ok(r) => errln!("kovan: {} {}{}", r.instance, r.how, took(&r)),
+            Ok(r) => errln!(
+                "kovan: {} {}{}",
+                named(sup.workspace(), &r.instance),
+                r.how,
+                took(&r)
+            ),
             Err(e) => {
                 errln!("error: {e}");
                 code = ExitCode::from(1);
@@ -489,7 +470,38 @@ impl Signals {
     }
 }
 
+/// One row of `kovan status --json`: an instance, a site's front door or the managed Redis.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusRow<'a> {
+    /// The instance's name, the site's for its front door, `redis-server`.
+    instance: &'a str,
+    kind: RowKind,
+    /// The site the row belongs to: the front door's own, or the member's.
+    site: Option<&'a str>,
+    status: RunStatus,
+    pid: Option<i32>,
+    port: u16,
+    health: Option<&'a health::once::Verdict>,
+    health_detail: Option<&'a str>,
+    started_at: Option<i64>,
+    /// The address a browser opens (front doors only).
+    url: Option<String>,
+    /// The members the front door routes to now (front doors only).
+    routes_to: Vec<&'a str>,
+}
+
+#[derive(serde::Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+enum RowKind {
+    Instance,
+    FrontDoor,
+    Redis,
+}
+
 /// Every instance of the workspace: state, PID, port and health, including ones the app started.
+/// A site is a line of its own (its front door) with its members beneath; isolated instances and
+/// the Redis follow.
 pub fn status(ws: Workspace, json: bool) -> ExitCode {
     let rt = runtime();
     rt.block_on(async move {
@@ -499,53 +511,124 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
         let (store, trouble) = store_and_trouble();
         let sup = Supervisor::observe(ws, store.clone());
         say_found_by_markers(&sup, store.as_deref(), trouble.is_some());
-        let mut rows = Vec::new();
         let ws = sup.workspace();
-        for s in sup.states() {
-            // The window's rule: the health endpoint and the derived names for an instance, PING
-            // for the Redis.
+        let states: Vec<InstanceState> = sup.states();
+        let state_of = |name: &str| states.iter().find(|s| s.instance == name);
+        // Sites first, each door then its members, in the file's order; then the rest.
+        let mut order: Vec<(&InstanceState, RowKind, Option<&str>)> = Vec::new();
+        for site in &ws.sites {
+            if let Some(s) = state_of(&site.name) {
+                order.push((s, RowKind::FrontDoor, Some(&site.name)));
+            }
+            for m in &site.instances {
+                if let Some(s) = state_of(m) {
+                    order.push((s, RowKind::Instance, Some(&site.name)));
+                }
+            }
+        }
+        for s in &states {
+            if order.iter().any(|(o, _, _)| o.instance == s.instance) {
+                continue;
+            }
+            let kind = if s.instance == kovan_core::supervisor::REDIS_SERVICE {
+                RowKind::Redis
+            } else {
+                RowKind::Instance
+            };
+            order.push((s, kind, None));
+        }
+        let mut rows = Vec::new();
+        for (s, kind, site) in order {
+            // The window's rule: the health endpoint and the derived names for an instance, the
+            // probe nginx answers itself for a front door, PING for the Redis.
             let health = if s.status != RunStatus::Running {
                 None
-            } else if s.instance == kovan_core::supervisor::REDIS_SERVICE {
-                health::once::redis(ws).await
             } else {
-                match ws.instance(&s.instance) {
-                    Some(i) => {
-                        Some(health::once::instance(ws, i, s.port, Duration::from_secs(2)).await)
-                    }
-                    None => None,
+                match kind {
+                    RowKind::Redis => health::once::redis(ws).await,
+                    RowKind::FrontDoor => Some(
+                        health::once::front_door(&s.instance, s.port, Duration::from_secs(2)).await,
+                    ),
+                    RowKind::Instance => match ws.instance(&s.instance) {
+                        Some(i) => Some(
+                            health::once::instance(ws, i, s.port, Duration::from_secs(2)).await,
+                        ),
+                        None => None,
+                    },
                 }
             };
-            rows.push((s, health));
+            rows.push((s, kind, site, health));
         }
+        let routes_to = |site: &str| -> Vec<&str> {
+            ws.site(site)
+                .map(|st| {
+                    st.instances
+                        .iter()
+                        .filter(|m| state_of(m).is_some_and(|s| s.status == RunStatus::Running))
+                        .map(String::as_str)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         if json {
-            let out: Vec<serde_json::Value> = rows
+            let out: Vec<StatusRow> = rows
                 .iter()
-                .map(|(s, h)| {
-                    serde_json::json!({
-                        "instance": s.instance, "status": s.status, "pid": s.pid, "port": s.port,
-                        "health": h.as_ref().map(|h| &h.verdict),
-                        "healthDetail": h.as_ref().map(|h| &h.detail), "startedAt": s.started_at,
-                    })
+                .map(|(s, kind, site, h)| {
+                    let door = *kind == RowKind::FrontDoor;
+                    StatusRow {
+                        instance: &s.instance,
+                        kind: *kind,
+                        site: *site,
+                        status: s.status,
+                        pid: s.pid,
+                        port: s.port,
+                        health: h.as_ref().map(|h| &h.verdict),
+                        health_detail: h.as_ref().map(|h| h.detail.as_str()),
+                        started_at: s.started_at,
+                        url: door.then(|| format!("http://127.0.0.1:{}/", s.port)),
+                        routes_to: if door && s.status == RunStatus::Running {
+                            routes_to(&s.instance)
+                        } else {
+                            Vec::new()
+                        },
+                    }
                 })
                 .collect();
             outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
         } else {
             outln!(
-                "{:<16} {:<16} {:>7} {:>6}  HEALTH",
+                "{:<18} {:<16} {:>7} {:>6}  HEALTH",
                 "INSTANCE",
                 "STATE",
                 "PID",
                 "PORT"
             );
-            for (s, h) in &rows {
+            for (s, kind, site, h) in &rows {
                 let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+                let name = match (kind, site) {
+                    (RowKind::FrontDoor, _) => format!("site {}", s.instance),
+                    (_, Some(_)) => format!("  {}", s.instance),
+                    _ => s.instance.clone(),
+                };
+                let detail = match (kind, h) {
+                    (RowKind::FrontDoor, Some(h)) => {
+                        let to = routes_to(&s.instance);
+                        if to.is_empty() {
+                            format!("{}; no member runs", h.detail)
+                        } else {
+                            format!("{}; routes to {}", h.detail, to.join(", "))
+                        }
+                    }
+                    (RowKind::FrontDoor, None) => {
+                        format!("front door http://127.0.0.1:{}/ closed", s.port)
+                    }
+                    (_, Some(h)) => h.detail.clone(),
+                    (_, None) => "-".into(),
+                };
                 outln!(
-                    "{:<16} {:<16} {pid:>7} {:>6}  {}",
-                    s.instance,
+                    "{name:<18} {:<16} {pid:>7} {:>6}  {detail}",
                     status_word(s.status),
                     s.port,
-                    h.as_ref().map_or("-", |h| h.detail.as_str())
                 );
             }
             if let Some(by) = &supervised_by {
@@ -556,7 +639,8 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
     })
 }
 
-/// Stop groups recorded in the store, whoever started them.
+/// Stop groups recorded in the store, whoever started them. A site named stops its front door
+/// first, then its members; `--all` stops every front door, instance and the Redis Kovan started.
 pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
     let members = if all {
         ws.instances
@@ -572,13 +656,24 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
             }
         }
     };
+    let doors: Vec<String> = ws
+        .sites
+        .iter()
+        .filter(|s| all || names.contains(&s.name))
+        .map(|s| s.name.clone())
+        .collect();
     let rt = runtime();
     rt.block_on(async move {
         let (store, trouble) = store_and_trouble();
         let sup = Supervisor::new(ws, store.clone(), Arc::new(|_| {}));
         sup.set_actor("kovan stop");
         say_found_by_markers(&sup, store.as_deref(), trouble.is_some());
-        let mut reports = sup.stop_many(&members).await;
+        let mut reports = Vec::new();
+        // The doors first: no request reaches a member that is stopping.
+        for door in &doors {
+            reports.push(sup.stop(door).await);
+        }
+        reports.extend(sup.stop_many(&members).await);
         if all && sup.state(kovan_core::supervisor::REDIS_SERVICE).is_some() {
             reports.push(sup.stop_redis_unless_used().await);
         }
@@ -586,7 +681,12 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         for r in reports {
             match r {
                 Ok(r) if r.how == "not running" => {}
-                Ok(r) => outln!("{}: {}{}", r.instance, r.how, took(&r)),
+                Ok(r) => outln!(
+                    "{}: {}{}",
+                    named(sup.workspace(), &r.instance),
+                    r.how,
+                    took(&r)
+                ),
                 Err(e) => {
                     errln!("error: {e}");
                     code = ExitCode::from(1);
@@ -595,6 +695,15 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         }
         code
     })
+}
+
+/// How a stopped group is named: "front door of chat" for a site's, its name otherwise.
+fn named(ws: &Workspace, name: &str) -> String {
+    if ws.site(name).is_some() {
+        format!("front door of {name}")
+    } else {
+        name.to_string()
+    }
 }
 
 /// " in 29 ms" after a stop; nothing when nothing was stopped (a Redis left running for others).

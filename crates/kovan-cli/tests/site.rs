@@ -1,8 +1,11 @@
 //! `kovan up chat` on a copy of the example: the site's members start, its shared database is
 //! migrated once, then its front door (nginx, run by Kovan) opens. Through the door a user signs up
 //! and logs in with real form POSTs (CSRF token, Origin of the door), and the session holds on
-//! chat_api (through the door's /api/ route and on chat_api's own port); SIGTERM closes the door
-//! first, then stops the members.
+//! chat_api (through the door's /api/ route and on chat_api's own port). A room is created, two
+//! websocket clients in it talk through the door over the real channel layer on the real Redis.
+//! `kovan status` shows the site as a line with its members beneath; `kovan stop chat_api` alone
+//! makes the door reload and answer /api/ with its 502 page while the open websockets keep
+//! talking; `kovan stop chat` closes the door first, then stops the members.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -90,7 +93,11 @@ fn post_form(port: u16, path: &str, csrf: &str, cookies: &str, fields: &str) -> 
         .cookie(csrf)
         .unwrap_or_else(|| panic!("no {csrf} cookie from {path}: {:?}", page.headers));
     let origin = format!("http://127.0.0.1:{port}");
-    let cookie = format!("{csrf}={token}");
+    let cookie = if cookies.is_empty() {
+        format!("{csrf}={token}")
+    } else {
+        format!("{cookies}; {csrf}={token}")
+    };
     http(
         port,
         "POST",
@@ -258,10 +265,107 @@ fn kovan_up_chat_opens_the_front_door_and_one_login_holds_on_every_member() {
     let page = http(door, "GET", "/", &[("Cookie", &cookie)], "");
     assert_eq!(page.status, 200, "{}", page.body);
 
-    // SIGTERM: the door closes first, then the members stop.
-    // SAFETY: SIGTERM to the kovan up this test started.
-    unsafe { libc::kill(up.child.id() as i32, libc::SIGTERM) };
-    // Every line up to the end of kovan up (its stderr closes when it exits).
+    // A room, created on chat_main through the door (a form POST with the session).
+    let room = post_form(door, "/", csrf, &cookie, "name=genel");
+    assert_eq!(room.status, 302, "{}", room.body);
+    // Two tabs in it, their websockets through the door to chat_websocket.
+    let mut a = socket(door, "/ws/rooms/genel/", &cookie);
+    let mut b = socket(door, "/ws/rooms/genel/", &cookie);
+    a.send(tungstenite::Message::text(r#"{"message": "merhaba"}"#))
+        .unwrap();
+    let got = next_json(&mut b);
+    assert_eq!(
+        (&got["user"], &got["text"], &got["room"], &got["instance"]),
+        (
+            &serde_json::json!("ayse"),
+            &serde_json::json!("merhaba"),
+            &serde_json::json!("genel"),
+            &serde_json::json!("chat_websocket")
+        ),
+        "{got}"
+    );
+    assert_eq!(next_json(&mut a)["text"], "merhaba", "the sender's tab too");
+
+    // kovan status: the site's line (its front door routing to all three), its members beneath.
+    let status = kovan(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    let site_line = text
+        .lines()
+        .find(|l| l.starts_with("site chat "))
+        .unwrap_or_else(|| panic!("no site line: {text}"));
+    assert!(site_line.contains("running"), "{text}");
+    assert!(
+        site_line.contains("routes to chat_main, chat_api, chat_websocket"),
+        "{text}"
+    );
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {text}"))
+    };
+    assert!(at("site chat ") < at("\n  chat_main ") && at("\n  chat_websocket ") < at("\nreview "));
+    let rows = status_json(&kovan);
+    let door_row = rows.iter().find(|r| r["kind"] == "frontDoor").unwrap();
+    assert_eq!(door_row["instance"], "chat");
+    assert_eq!(door_row["health"], "ok", "{door_row}");
+    assert_eq!(door_row["url"], format!("http://127.0.0.1:{door}/"));
+    assert_eq!(
+        door_row["routesTo"],
+        serde_json::json!(["chat_main", "chat_api", "chat_websocket"])
+    );
+    let member = rows.iter().find(|r| r["instance"] == "chat_api").unwrap();
+    assert_eq!(
+        (&member["kind"], &member["site"]),
+        (&"instance".into(), &"chat".into())
+    );
+
+    // chat_api stopped alone: the door reloads without it, and /api/ gets the door's own page.
+    let stopped = kovan(&["stop", "chat_api"]).output().unwrap();
+    assert!(
+        stopped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    let api = http(door, "GET", "/api/me/", &[("Cookie", &cookie)], "");
+    assert_eq!(api.status, 502, "{}", api.body);
+    assert!(
+        api.body
+            .contains("no api member of this site is running (chat_api stopped)"),
+        "{}",
+        api.body
+    );
+    // The rest still answers, and the websockets opened before the reload still talk.
+    assert_eq!(
+        http(door, "GET", "/", &[("Cookie", &cookie)], "").status,
+        200
+    );
+    b.send(tungstenite::Message::text(r#"{"message": "hâlâ burada"}"#))
+        .unwrap();
+    assert_eq!(next_json(&mut a)["text"], "hâlâ burada");
+    let rows = status_json(&kovan);
+    let door_row = rows.iter().find(|r| r["kind"] == "frontDoor").unwrap();
+    assert_eq!(
+        door_row["routesTo"],
+        serde_json::json!(["chat_main", "chat_websocket"])
+    );
+    drop((a, b));
+
+    // kovan stop chat: the door first, then the members; kovan up sees them stopped and ends.
+    let stopped = kovan(&["stop", "chat"]).output().unwrap();
+    let said = String::from_utf8_lossy(&stopped.stdout).into_owned();
+    assert!(
+        stopped.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    let closed = said
+        .find("front door of chat: terminated")
+        .unwrap_or_else(|| panic!("{said}"));
+    let main_stopped = said
+        .find("chat_main: terminated")
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(closed < main_stopped, "{said}");
+    assert!(said.contains("chat_websocket: terminated"), "{said}");
+    assert!(!said.contains("chat_api"), "already stopped: {said}");
     let deadline = Instant::now() + Duration::from_secs(60);
     while let Ok(line) = up
         .lines
@@ -270,21 +374,51 @@ fn kovan_up_chat_opens_the_front_door_and_one_login_holds_on_every_member() {
         up.seen.push_str(&line);
         up.seen.push('\n');
     }
-    for member in ["chat_main", "chat_api", "chat_websocket"] {
-        assert!(
-            up.seen.contains(&format!("{member} terminated")),
-            "{}",
-            up.seen
-        );
-    }
-    let closed = up
-        .seen
-        .find("the front door of chat closed")
-        .expect("closed");
-    let stopped = up.seen.find("chat_main terminated").expect("stopped");
-    assert!(closed < stopped, "{}", up.seen);
+    assert!(up.seen.contains("stopped by kovan stop"), "{}", up.seen);
     assert!(
         TcpListener::bind(("127.0.0.1", door)).is_ok(),
         "the front door's port is free again"
     );
+    let rows = status_json(&kovan);
+    assert!(rows.iter().all(|r| r["status"] == "stopped"), "{rows:?}");
+}
+
+fn status_json(kovan: &dyn Fn(&[&str]) -> Command) -> Vec<serde_json::Value> {
+    let out = kovan(&["status", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A websocket as a browser tab opens it: the page's origin and the session cookie.
+fn socket(port: u16, path: &str, cookie: &str) -> tungstenite::WebSocket<TcpStream> {
+    use tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://127.0.0.1:{port}{path}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Origin",
+        format!("http://127.0.0.1:{port}").parse().unwrap(),
+    );
+    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let (ws, response) = tungstenite::client(req, stream).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(response.status(), 101);
+    ws
+}
+
+fn next_json(ws: &mut tungstenite::WebSocket<TcpStream>) -> serde_json::Value {
+    loop {
+        match ws.read().expect("a message within 15 s") {
+            tungstenite::Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            tungstenite::Message::Close(c) => panic!("closed: {c:?}"),
+            _ => {}
+        }
+    }
 }

@@ -15,7 +15,7 @@ use crate::proposal::Proposal;
 use crate::services::redis_server::RedisProbe;
 use crate::store::{EventRecord, HealthSample, StoreSetAside, StoreTrouble};
 use crate::supervisor::{StopReport, SupervisorEvent};
-use crate::view::WorkspaceView;
+use crate::view::{FrontDoorHealth, WorkspaceView};
 
 /// Write the declarations of every type the UI uses (and the types they depend on) into `dir`.
 pub fn export_all(dir: &Path) -> Result<(), ExportError> {
@@ -38,5 +38,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     StoreTrouble::export_all_to(dir)?;
     Proposal::export_all_to(dir)?;
     MigrateOutcome::export_all_to(dir)?;
+    FrontDoorHealth::export_all_to(dir)?;
     Finding::export_all_to(dir)
 }

@@ -58,6 +58,8 @@ error_kinds! {
     StuckGroup = "stuck_group",
     RedisUnavailable = "redis_unavailable",
     PreflightFailed = "preflight_failed",
+    UnknownSite = "unknown_site",
+    FrontDoor = "front_door",
     // Counting and flushing caches
     RedisRefused = "redis_refused",
     RedisAuthFailed = "redis_auth_failed",

@@ -47,6 +47,9 @@ pub struct SiteView {
     pub url: String,
     /// Path prefix and the role that answers it, longest prefix first.
     pub routes: Vec<RouteView>,
+    /// What the members share, as one website: the unit's names (database, SECRET_KEY, session
+    /// and CSRF cookies, session store, media root, channel-layer prefix).
+    pub shares: Vec<SiteShare>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -54,6 +57,47 @@ pub struct SiteView {
 pub struct RouteView {
     pub prefix: String,
     pub role: Role,
+    /// The site's members of that role, the upstream the door sends the path to.
+    pub members: Vec<String>,
+}
+
+/// One name a site's members share.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteShare {
+    /// `database`, `secret_key`, `session_cookie`, … as in [`ScopedName`].
+    pub name: String,
+    pub value: String,
+}
+
+/// One look at a site's front door, for its group header: does nginx answer, and which members
+/// it routes to now.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FrontDoorHealth {
+    pub site: String,
+    pub url: String,
+    /// nginx answered its own probe path (without asking a member).
+    pub answers: bool,
+    /// "front door of chat answers on …", "nothing listens on port 8080", ….
+    pub detail: String,
+    /// The members that run, which the door routes to.
+    pub routes_to: Vec<String>,
+}
+
+impl FrontDoorHealth {
+    /// Probe the door of `site` on `port`; `running` names the members that run now.
+    pub async fn look(site: &str, port: u16, running: Vec<String>) -> Self {
+        let look =
+            crate::health::once::front_door(site, port, std::time::Duration::from_secs(2)).await;
+        Self {
+            site: site.into(),
+            url: format!("http://127.0.0.1:{port}/"),
+            answers: look.verdict == crate::health::once::Verdict::Ok,
+            detail: look.detail,
+            routes_to: running,
+        }
+    }
 }
 
 /// One derived name and whether the instance shares it with the other members of its site.
@@ -159,8 +203,30 @@ impl WorkspaceOverview {
                         .map(|r| RouteView {
                             prefix: r.prefix.clone(),
                             role: r.role,
+                            members: s
+                                .instances
+                                .iter()
+                                .filter(|m| ws.instance(m).is_some_and(|i| i.role == r.role))
+                                .cloned()
+                                .collect(),
                         })
                         .collect(),
+                    shares: s
+                        .instances
+                        .first()
+                        .and_then(|m| ws.instance(m))
+                        .map(|i| {
+                            i.names
+                                .scoped()
+                                .into_iter()
+                                .filter(|(_, _, scope)| *scope == Scope::Unit)
+                                .map(|(name, value, _)| SiteShare {
+                                    name: name.to_string(),
+                                    value,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 })
                 .collect(),
             instances: ws

@@ -20,6 +20,7 @@ import type { InstanceHealth } from './bindings/InstanceHealth';
 import type { StoreTrouble } from './bindings/StoreTrouble';
 import type { Proposal } from './bindings/Proposal';
 import type { FlushPreview } from './bindings/FlushPreview';
+import type { FrontDoorHealth } from './bindings/FrontDoorHealth';
 import type { FlushReport } from './bindings/FlushReport';
 import type { UndoReport } from './bindings/UndoReport';
 import type { FlushScope } from './bindings/FlushScope';
@@ -45,6 +46,10 @@ export type { StopReport } from './bindings/StopReport';
 export type { RedisProbe } from './bindings/RedisProbe';
 export type { EventRecord } from './bindings/EventRecord';
 export type { PresetView } from './bindings/PresetView';
+export type { SiteView } from './bindings/SiteView';
+export type { SiteShare } from './bindings/SiteShare';
+export type { RouteView } from './bindings/RouteView';
+export type { FrontDoorHealth } from './bindings/FrontDoorHealth';
 export type { Problem } from './bindings/Problem';
 export type { Role } from './bindings/Role';
 export type { CacheBackend } from './bindings/CacheBackend';
@@ -263,6 +268,22 @@ export function stopLostInstance(instance: string): Promise<StopReport> {
 /** Check every member, then start them in order; a failed check starts none ("preflight_failed"). */
 export function startPreset(preset: string): Promise<InstanceState[]> {
   return call<InstanceState[]>('start_preset', { preset });
+}
+
+/** Start a site: its members (all checked first), then its front door once they answer. A door
+ * that cannot open rejects with kind "front_door"; the members keep running. */
+export function startSite(site: string): Promise<InstanceState[]> {
+  return call<InstanceState[]>('start_site', { site });
+}
+
+/** Stop a site: its front door first, then its members. */
+export function stopSite(site: string): Promise<StopReport[]> {
+  return call<StopReport[]>('stop_site', { site });
+}
+
+/** One look at a site's front door: nginx answers its probe, and the members it routes to. */
+export function frontDoorHealth(site: string): Promise<FrontDoorHealth> {
+  return call<FrontDoorHealth>('front_door_health', { site });
 }
 
 /** Stop every instance (and the managed Redis), in reverse order. */

@@ -74,6 +74,8 @@ const SAMPLE: Record<ErrorKind, ErrorDetail | null> = {
   cache_unsupported: instance,
   nothing_cached: instance,
   flush_running: null,
+  unknown_site: null,
+  front_door: null,
   undo_limit: null,
   undo_write_failed: null,
   undo_failed: null,

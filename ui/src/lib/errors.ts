@@ -59,6 +59,8 @@ const WORDS: Record<ErrorKind, Row> = {
   cache_unsupported: 'err.cache_unsupported',
   nothing_cached: 'err.nothing_cached',
   flush_running: 'err.flush_running',
+  unknown_site: 'err.unknown_site',
+  front_door: 'err.front_door',
   undo_limit: 'err.undo_limit',
   undo_write_failed: 'err.undo_write_failed',
   undo_failed: 'err.undo_failed',

@@ -81,3 +81,34 @@ pub async fn redis(ws: &Workspace) -> Option<Look> {
         },
     })
 }
+
+/// The front door of `site` on `port`: nginx answers its own probe path (without asking a
+/// member), and which members the site routes to.
+pub async fn front_door(site: &str, port: u16, timeout: Duration) -> Look {
+    let answer = tokio::time::timeout(
+        timeout,
+        crate::cache::http::request(port, "GET", crate::services::nginx::PROBE_PATH, &[]),
+    )
+    .await;
+    match answer {
+        Ok(Ok(r)) if r.status == 200 => Look {
+            verdict: Verdict::Ok,
+            detail: format!("front door of {site} answers on http://127.0.0.1:{port}/"),
+        },
+        Ok(Ok(r)) => Look {
+            verdict: Verdict::Failing,
+            detail: format!(
+                "port {port} answers {} to the front door's probe: it is not this site's nginx",
+                r.status
+            ),
+        },
+        Ok(Err(e)) => Look {
+            verdict: Verdict::Failing,
+            detail: e.to_string(),
+        },
+        Err(_) => Look {
+            verdict: Verdict::Failing,
+            detail: format!("no answer on port {port} within {} s", timeout.as_secs()),
+        },
+    }
+}

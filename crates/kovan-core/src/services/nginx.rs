@@ -56,7 +56,11 @@ pub struct FrontDoor {
 pub struct Upstream {
     /// The role's name (`main`, `api`, `websocket`); the nginx upstream is named after it.
     pub role: String,
+    /// The running members of the role; empty when all of them are stopped (then the role's
+    /// paths answer 502 with a page naming them).
     pub servers: Vec<UpstreamServer>,
+    /// Members of the role left out because they are not running.
+    pub stopped: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -82,20 +86,34 @@ impl FrontDoor {
     /// The front door of a workspace's site: its members pooled by role with their kovan.toml
     /// weights, and the site's routes (`/ws/` held open for websockets).
     pub fn of(ws: &Workspace, site: &Site) -> Self {
+        Self::of_members(ws, site, |_| true)
+    }
+
+    /// The front door routing only to the members `running` says run: the others' servers are
+    /// left out, and a role without a running member answers 502 with a page naming them.
+    pub fn of_members(ws: &Workspace, site: &Site, running: impl Fn(&str) -> bool) -> Self {
         let mut upstreams: Vec<Upstream> = Vec::new();
         for m in site.instances.iter().filter_map(|m| ws.instance(m)) {
             let role = m.role.to_string();
-            let server = UpstreamServer {
-                instance: m.name.clone(),
-                port: m.port,
-                weight: m.weight,
+            let upstream = match upstreams.iter().position(|u| u.role == role) {
+                Some(n) => &mut upstreams[n],
+                None => {
+                    upstreams.push(Upstream {
+                        role,
+                        servers: Vec::new(),
+                        stopped: Vec::new(),
+                    });
+                    upstreams.last_mut().expect("just pushed")
+                }
             };
-            match upstreams.iter_mut().find(|u| u.role == role) {
-                Some(u) => u.servers.push(server),
-                None => upstreams.push(Upstream {
-                    role,
-                    servers: vec![server],
-                }),
+            if running(&m.name) {
+                upstream.servers.push(UpstreamServer {
+                    instance: m.name.clone(),
+                    port: m.port,
+                    weight: m.weight,
+                });
+            } else {
+                upstream.stopped.push(m.name.clone());
             }
         }
         let routes = site
@@ -141,7 +159,7 @@ impl FrontDoor {
 pub fn server_config(door: &FrontDoor) -> String {
     let mut out = String::new();
     let var = |what: &str| format!("$kovan_{}_{}_{what}", door.project, door.site);
-    for upstream in &door.upstreams {
+    for upstream in door.upstreams.iter().filter(|u| !u.servers.is_empty()) {
         let _ = writeln!(out, "upstream {} {{", door.upstream_name(&upstream.role));
         for s in &upstream.servers {
             let _ = writeln!(
@@ -178,10 +196,39 @@ pub fn server_config(door: &FrontDoor) -> String {
         "    location = {PROBE_PATH} {{\n        access_log off;\n        default_type application/json;\n        return 200 '{{\"site\": \"{}\", \"frontDoor\": true}}';\n    }}\n",
         door.site
     );
+    // A member in the config that does not answer (it crashed, it is restarting): nginx's own
+    // 502 page would not say which site or what to do.
+    let _ = writeln!(
+        out,
+        "    location @kovan_down {{\n        default_type text/html;\n        return 502 '{}';\n    }}\n",
+        down_page(
+            &door.site,
+            "a member of this site does not answer: it may have crashed or be restarting. Its card in Kovan, or kovan status, says why."
+        )
+    );
     for route in &door.routes {
+        let upstream = door.upstreams.iter().find(|u| u.role == route.role);
+        if upstream.is_none_or(|u| u.servers.is_empty()) {
+            let stopped = upstream.map(|u| u.stopped.join(", ")).unwrap_or_default();
+            let why = if stopped.is_empty() {
+                format!("no member of this site has the role {}.", route.role)
+            } else {
+                format!(
+                    "no {} member of this site is running ({stopped} stopped). Start it in Kovan, or with kovan up {}.",
+                    route.role, door.site
+                )
+            };
+            let _ = writeln!(
+                out,
+                "    location {} {{\n        default_type text/html;\n        return 502 '{}';\n    }}\n",
+                route.prefix,
+                down_page(&door.site, &why)
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
-            "    location {} {{\n        proxy_pass http://{};",
+            "    location {} {{\n        proxy_pass http://{};\n        error_page 502 504 @kovan_down;",
             route.prefix,
             door.upstream_name(&route.role)
         );
@@ -200,6 +247,14 @@ pub fn server_config(door: &FrontDoor) -> String {
     out.truncate(out.trim_end().len());
     out.push_str("\n}\n");
     out
+}
+
+/// The HTML of a 502 the door answers itself, as an nginx single-quoted string's content.
+fn down_page(site: &str, why: &str) -> String {
+    let text = format!(
+        "<!doctype html><meta charset=utf-8><title>502 - {site}</title><h1>The front door of {site} has nobody to ask</h1><p>{why}</p>"
+    );
+    text.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
 /// The folder of one front door: config, pid file and temporary files.
@@ -244,6 +299,14 @@ pub fn main_config(door: &FrontDoor, paths: &Paths) -> String {
         door.site
     );
     out.push_str("daemon off;\nmaster_process on;\nworker_processes 1;\n");
+    // nginx clears its workers' environment; these keep the markers by which Kovan tells the
+    // processes of a group it started (supervisor/group.rs), so a stop reaches the workers too.
+    for var in [
+        crate::supervisor::group::WORKSPACE_MARKER,
+        crate::supervisor::group::INSTANCE_MARKER,
+    ] {
+        let _ = writeln!(out, "env {var};");
+    }
     // Run as root (a container, CI), nginx would hand the workers to `nobody`, who cannot reach
     // temporary files under root's home.
     if is_root() {
@@ -615,10 +678,12 @@ mod tests {
                 Upstream {
                     role: "main".into(),
                     servers: vec![server("chat_main", 8000, 3), server("chat_main2", 8003, 1)],
+                    stopped: Vec::new(),
                 },
                 Upstream {
                     role: "websocket".into(),
                     servers: vec![server("chat_websocket", 8002, 1)],
+                    stopped: Vec::new(),
                 },
             ],
             routes: vec![

@@ -45,6 +45,11 @@ pub enum SupervisorError {
         managed: bool,
         why: String,
     },
+    #[error("{site} is not a site of this workspace.")]
+    UnknownSite { site: String },
+    /// The site's nginx could not open (or follow a change of members); its members keep running.
+    #[error("{message}")]
+    FrontDoor { site: String, message: String },
     #[error("{message}")]
     Preflight {
         /// Every member's problem, so the user fixes all of them at once.
@@ -83,6 +88,8 @@ impl Classified for SupervisorError {
             Self::Spawn { .. } => ErrorKind::SpawnFailed,
             Self::StuckGroup { .. } => ErrorKind::StuckGroup,
             Self::Redis { .. } => ErrorKind::RedisUnavailable,
+            Self::UnknownSite { .. } => ErrorKind::UnknownSite,
+            Self::FrontDoor { .. } => ErrorKind::FrontDoor,
             Self::Preflight { .. } => ErrorKind::PreflightFailed,
         }
     }
@@ -117,6 +124,7 @@ impl Classified for SupervisorError {
                 url: url.clone(),
                 managed: Some(*managed),
             },
+            Self::UnknownSite { .. } | Self::FrontDoor { .. } => return None,
             Self::Preflight { problems, .. } => ErrorDetail::Preflight {
                 problems: problems.iter().map(IpcError::of).collect(),
             },

@@ -104,6 +104,10 @@ impl Supervisor {
             return;
         }
         self.forget(&instance);
+        // The door stops routing to a member that crashed (and routes again once it restarts).
+        if self.inner.ws.site_of(&instance).is_some() {
+            self.follow_members(&instance, None).await;
+        }
         self.record_event(
             &instance,
             "crash",

@@ -3,6 +3,7 @@
 //! What it starts is recorded in the store, so a panel restarted after a crash finds it again.
 
 mod adopt;
+mod door;
 mod error;
 mod exit;
 pub mod group;
@@ -89,6 +90,13 @@ impl Supervisor {
         for i in &ws.instances {
             slots.insert(i.name.clone(), Slot::new(&i.name, i.port, capacity));
         }
+        // A site's front door runs in a slot of the site's name (no instance has it).
+        for site in &ws.sites {
+            slots.insert(
+                site.name.clone(),
+                Slot::new(&site.name, site.front_door, capacity),
+            );
+        }
         if let Some(r) = &ws.redis {
             let port = r.url().port().unwrap_or(6379);
             slots.insert(
@@ -124,6 +132,7 @@ impl Supervisor {
             .instances
             .iter()
             .map(|i| i.name.as_str())
+            .chain(self.inner.ws.sites.iter().map(|s| s.name.as_str()))
             .collect();
         order.push(REDIS_SERVICE);
         order

@@ -289,6 +289,8 @@ impl Supervisor {
                     "start",
                     serde_json::json!({ "port": port, "pid": group.pgid }),
                 );
+                // A member joining an open front door: it routes to it from now on.
+                self.follow_members(instance, None).await;
                 return Ok(self.state(instance).expect("slot"));
             }
             if Instant::now() >= deadline {

@@ -7,6 +7,15 @@ impl Supervisor {
     /// SIGTERM to the instance's group, SIGKILL after the grace period; stopped means the group is
     /// empty and the port is free.
     pub async fn stop(&self, instance: &str) -> Result<StopReport, SupervisorError> {
+        // A member leaving an open front door: the door stops sending it requests first.
+        if self.inner.ws.site_of(instance).is_some()
+            && self
+                .slots()
+                .get(instance)
+                .is_some_and(|s| s.group.is_some())
+        {
+            self.follow_members(instance, Some(instance)).await;
+        }
         let (group, port) = {
             let mut slots = self.slots();
             let slot = slots.get_mut(instance).ok_or_else(|| unknown(instance))?;
@@ -145,8 +154,12 @@ impl Supervisor {
         reports
     }
 
-    /// Stop every instance (last declared first), then the managed Redis.
+    /// Stop every front door, then every instance (last declared first), then the managed Redis.
     pub async fn stop_all(&self) -> Vec<Result<StopReport, SupervisorError>> {
+        let mut reports = Vec::new();
+        for site in &self.inner.ws.sites {
+            reports.push(self.stop(&site.name).await);
+        }
         let names: Vec<String> = self
             .inner
             .ws
@@ -154,7 +167,7 @@ impl Supervisor {
             .iter()
             .map(|i| i.name.clone())
             .collect();
-        let mut reports = self.stop_many(&names).await;
+        reports.extend(self.stop_many(&names).await);
         let redis_running = self
             .slots()
             .get(REDIS_SERVICE)
