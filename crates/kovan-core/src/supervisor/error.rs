@@ -43,6 +43,8 @@ pub enum SupervisorError {
     StuckGroup { instance: String, pids: Vec<i32> },
     #[error("Redis at {url} does not answer and {why}")]
     Redis { url: String, why: String },
+    #[error("PostgreSQL ({server}): {why}")]
+    Postgres { server: String, why: String },
     #[error("{message}")]
     Preflight {
         /// Every member's problem, so the user fixes all of them at once.
@@ -81,6 +83,7 @@ impl SupervisorError {
             Self::Spawn { .. } => "spawn_failed",
             Self::StuckGroup { .. } => "stuck_group",
             Self::Redis { .. } => "redis_unavailable",
+            Self::Postgres { .. } => "postgres_unavailable",
             Self::Preflight { .. } => "preflight_failed",
         }
     }

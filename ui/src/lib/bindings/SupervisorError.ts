@@ -5,7 +5,7 @@ export type SupervisorError = { "kind": "unknownInstance", instance: string, } |
 /**
  * The owner is this workspace's instance, started earlier and no longer tracked: safe to stop.
  */
-lost_instance: boolean, next_free: number | null, } | { "kind": "missing", instance: string, what: string, path: string, fix: string, } | { "kind": "notRunnable", instance: string, path: string, why: string, fix: string, } | { "kind": "spawn", instance: string, message: string, } | { "kind": "stuckGroup", instance: string, pids: Array<number>, } | { "kind": "redis", url: string, why: string, } | { "kind": "preflight", 
+lost_instance: boolean, next_free: number | null, } | { "kind": "missing", instance: string, what: string, path: string, fix: string, } | { "kind": "notRunnable", instance: string, path: string, why: string, fix: string, } | { "kind": "spawn", instance: string, message: string, } | { "kind": "stuckGroup", instance: string, pids: Array<number>, } | { "kind": "redis", url: string, why: string, } | { "kind": "postgres", server: string, why: string, } | { "kind": "preflight", 
 /**
  * Every member's problem, so the user fixes all of them at once.
  */
