@@ -193,6 +193,12 @@ impl Drop for Cleanup<'_> {
             }
         }
         let _ = std::fs::remove_dir_all(&self.cluster.dir);
+        // As root: the data dir's folder under /var/tmp, once empty.
+        if let Some(parent) = self.cluster.dir.parent() {
+            if parent.starts_with(kovan_core::services::postgres::ROOT_CLUSTERS) {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
     }
 }
 
