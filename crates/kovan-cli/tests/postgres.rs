@@ -423,3 +423,73 @@ fn a_missing_driver_is_a_preflight_error_with_its_pip_command() {
     );
     assert!(!cluster.dir.exists(), "nothing started before the refusal");
 }
+
+/// SQLite through the online backup API: clone copies the rows (a snapshot of the target first),
+/// restore brings the target's back; a file kovan.toml names itself is not Kovan's to touch.
+#[test]
+fn sqlite_databases_are_cloned_and_restored_with_the_backup_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        format!(
+            "[project]\nname = \"lite\"\nsettings = \"t.settings\"\n{}{}{}",
+            "\n[[instance]]\nname = \"a\"\nport = 18501\ncache = \"locmem\"\n",
+            "\n[[instance]]\nname = \"b\"\nport = 18502\ncache = \"locmem\"\n",
+            "\n[[instance]]\nname = \"own\"\nport = 18503\ncache = \"locmem\"\ndatabase = \"mine.sqlite3\"\n"
+        ),
+    )
+    .unwrap();
+    let sql = |file: &str, script: &str| {
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); r = c.executescript(sys.argv[2]) if ';' in sys.argv[2] else c.execute(sys.argv[2]).fetchall(); c.commit(); print(r if isinstance(r, list) else '')"
+            ))
+            .arg(dir.path().join(file))
+            .arg(script)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", both(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    sql(
+        "db_a.sqlite3",
+        "CREATE TABLE t (x); INSERT INTO t VALUES ('from a');",
+    );
+    sql(
+        "db_b.sqlite3",
+        "CREATE TABLE t (x); INSERT INTO t VALUES ('b before');",
+    );
+    let kovan = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kovan"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("KOVAN_DATA_DIR", data.path())
+            .env_remove("KOVAN_WORKSPACE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = kovan(&["db", "clone", "b", "--from", "a"]);
+    assert!(out.status.success(), "{}", both(&out));
+    assert!(
+        both(&out).contains("db_b.sqlite3.kovan-snapshot"),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(sql("db_b.sqlite3", "SELECT x FROM t"), "[('from a',)]");
+    let out = kovan(&["db", "restore", "b", "--yes"]);
+    assert!(out.status.success(), "{}", both(&out));
+    assert_eq!(sql("db_b.sqlite3", "SELECT x FROM t"), "[('b before',)]");
+    let out = kovan(&["db", "clone", "own", "--from", "a"]);
+    assert!(!out.status.success());
+    assert!(
+        both(&out).contains("mine.sqlite3 is not a database Kovan created"),
+        "{}",
+        both(&out)
+    );
+    let out = kovan(&["db", "restore", "a", "--yes"]);
+    assert!(both(&out).contains("has no snapshot"), "{}", both(&out));
+}
