@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Kovan needs on Debian/Ubuntu, as root (or with sudo). Safe to run again: it skips
 # what is there. `setup.sh app` sets up building and running the app; `setup.sh test` adds what the
-# tests use (WebKitWebDriver, tauri-driver, Xvfb, redis-server).
+# tests use (WebKitWebDriver, tauri-driver, Xvfb, redis-server, nginx, PostgreSQL and psycopg).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-app}
@@ -13,7 +13,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libssl-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev python3 python3-venv)
 if [ "$what" = test ]; then
-  apt_packages+=(webkit2gtk-driver xvfb xauth redis-server nginx imagemagick openssl util-linux
+  apt_packages+=(webkit2gtk-driver xvfb xauth redis-server nginx postgresql imagemagick openssl util-linux
     xdotool x11-utils x11-apps desktop-file-utils)  # the last four: scripts/package-test.sh, bench-window.sh
 fi
 missing=()

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 #[macro_use]
 mod out;
+mod db;
 mod doctor;
 mod flush;
 mod init;
@@ -304,6 +305,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A unit's database: clone, reset and restore (PostgreSQL that Kovan provisions, or
+    /// SQLite files at the names Kovan derives), and each one's size and connections.
+    ///
+    /// Exit status: 0 done; 1 refused (in use, not Kovan's, no snapshot, not confirmed) or failed;
+    /// 2 on a usage error.
+    Db {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[command(subcommand)]
+        action: db::Action,
+    },
     /// Print a shell completion script for kovan.
     ///
     /// Load it for the current shell with e.g. `source <(kovan completions bash)`, or save it where
@@ -431,6 +443,9 @@ fn main() -> ExitCode {
                 },
             )
         }),
+        Command::Db { workspace, action } => {
+            with_workspace(workspace.path(), |ws| db::run(ws, action))
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "kovan", &mut script);

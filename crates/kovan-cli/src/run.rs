@@ -139,8 +139,14 @@ fn targets(ws: &Workspace, names: &[String]) -> Result<Vec<String>, String> {
 }
 
 /// Before starting: the interpreter has what each instance needs, and each database is migrated
-/// (asked on a terminal; applied with `--yes`; left, and said, with neither).
-fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode> {
+/// (asked on a terminal; applied with `--yes`; left, and said, with neither); without
+/// `migrations`, only the first.
+fn prepare(
+    ws: &Workspace,
+    members: &[String],
+    yes: bool,
+    migrations: bool,
+) -> Result<(), ExitCode> {
     let probe = match kovan_core::django::probe::probe(ws) {
         Ok(p) => p,
         Err(e) => {
@@ -159,7 +165,7 @@ fn prepare(ws: &Workspace, members: &[String], yes: bool) -> Result<(), ExitCode
     if missing {
         return Err(ExitCode::from(1));
     }
-    if !probe.has("django") {
+    if !migrations || !probe.has("django") {
         // No instance needs Django (their commands are their own): no migrations to look at.
         return Ok(());
     }
@@ -244,9 +250,14 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    if let Err(code) = prepare(&ws, &members, yes) {
+    // With a PostgreSQL Kovan provisions, the databases exist only once the server runs: the
+    // migrations are looked at after it started (below).
+    let provisioned = ws.postgres.is_some();
+    // A missing driver (psycopg) is said before anything starts.
+    if let Err(code) = prepare(&ws, &members, yes, !provisioned) {
         return code;
     }
+    let prepare_ws = ws.clone();
     let colour = crate::style::colour();
     let width = members
         .iter()
@@ -254,7 +265,11 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         .chain(ws.sites.iter().map(|s| s.name.len()))
         .max()
         .unwrap_or(0)
-        .max("redis-server".len());
+        .max(if provisioned {
+            kovan_core::supervisor::POSTGRES_SERVICE.len()
+        } else {
+            "redis-server".len()
+        });
     // A closed stdout or stderr (`kovan up dev | head -3`) stops what this command started, like
     // Ctrl-C does, and only then ends it.
     let output_closed = Arc::new(tokio::sync::Notify::new());
@@ -301,6 +316,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         let mut prefixed: Vec<String> = members.clone();
         prefixed.extend(sites.iter().map(|s| s.name.clone()));
         prefixed.push(kovan_core::supervisor::REDIS_SERVICE.into());
+        prefixed.push(kovan_core::supervisor::POSTGRES_SERVICE.into());
         for (n, name) in prefixed.iter().enumerate() {
             let tag = crate::style::paint(
                 colour,
@@ -321,6 +337,19 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
                     true
                 }),
             );
+        }
+        if provisioned {
+            if let Err(e) = sup.ensure_postgres(&members).await {
+                errln!("error: {e}");
+                sup.stop_all().await;
+                return ExitCode::from(1);
+            }
+            if let Err(code) =
+                tokio::task::block_in_place(|| prepare(&prepare_ws, &members, yes, true))
+            {
+                sup.stop_all().await;
+                return code;
+            }
         }
         if let Err(e) = sup.start_many(&members).await {
             errln!("error: {e}");
@@ -497,6 +526,7 @@ enum RowKind {
     Instance,
     FrontDoor,
     Redis,
+    Postgres,
 }
 
 /// Every instance of the workspace: state, PID, port and health, including ones the app started.
@@ -532,6 +562,8 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
             }
             let kind = if s.instance == kovan_core::supervisor::REDIS_SERVICE {
                 RowKind::Redis
+            } else if s.instance == kovan_core::supervisor::POSTGRES_SERVICE {
+                RowKind::Postgres
             } else {
                 RowKind::Instance
             };
@@ -546,6 +578,7 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
             } else {
                 match kind {
                     RowKind::Redis => health::once::redis(ws).await,
+                    RowKind::Postgres => health::once::postgres(ws).await,
                     RowKind::FrontDoor => Some(
                         health::once::front_door(&s.instance, s.port, Duration::from_secs(2)).await,
                     ),
@@ -676,6 +709,13 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         reports.extend(sup.stop_many(&members).await);
         if all && sup.state(kovan_core::supervisor::REDIS_SERVICE).is_some() {
             reports.push(sup.stop_redis_unless_used().await);
+        }
+        if all
+            && sup
+                .state(kovan_core::supervisor::POSTGRES_SERVICE)
+                .is_some()
+        {
+            reports.push(sup.stop_postgres_unless_used().await);
         }
         let mut code = ExitCode::SUCCESS;
         for r in reports {

@@ -214,6 +214,9 @@ fn commands(init_dir: &Path) -> Vec<(Vec<String>, Vec<i32>)> {
         (vec!["flush", "a", "--yes"], vec![CLOSED_PIPE]),
         (vec!["flush", "a", "--yes", "--json"], vec![CLOSED_PIPE]),
         (vec!["gen", "--write"], vec![CLOSED_PIPE]),
+        (vec!["help", "db"], vec![CLOSED_PIPE]),
+        // An SQLite workspace: nothing to show, said on stderr.
+        (vec!["db", "status"], vec![1]),
     ];
     table
         .into_iter()

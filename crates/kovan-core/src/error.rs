@@ -60,6 +60,13 @@ error_kinds! {
     PreflightFailed = "preflight_failed",
     UnknownSite = "unknown_site",
     FrontDoor = "front_door",
+    PostgresUnavailable = "postgres_unavailable",
+    // kovan db
+    UnknownUnit = "unknown_unit",
+    NotKovansDatabase = "not_kovans_database",
+    DatabaseInUse = "database_in_use",
+    NoSnapshot = "no_snapshot",
+    DatabaseFailed = "database_failed",
     // Counting and flushing caches
     RedisRefused = "redis_refused",
     RedisAuthFailed = "redis_auth_failed",

@@ -632,3 +632,77 @@ fn on_a_full_64_kib_tmpfs_nothing_is_half_written_and_the_error_lists_every_file
     );
     assert!(generate::plan(&ws).unwrap().pending().next().is_none());
 }
+
+/// `[database] managed = true`: each unit's role and password in its members' env files (one
+/// password per unit, hidden in previews), and settings that read them with only options Django
+/// and psycopg have: the pool where Django has it, CONN_MAX_AGE otherwise, never MAX_CONNS.
+#[test]
+fn a_managed_postgresql_gives_each_unit_a_role_and_valid_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        "[project]\nname = \"shop\"\nsettings = \"shop.settings\"\n\n[database]\nengine = \"postgresql\"\nmanaged = true\nport = 54999\n\n[[instance]]\nname = \"main\"\nport = 8000\ncache = \"locmem\"\n\n[[instance]]\nname = \"api\"\nport = 8001\ncache = \"locmem\"\n\n[[instance]]\nname = \"solo\"\nport = 8002\ncache = \"locmem\"\n\n[site.web]\ninstances = [\"main\", \"api\"]\nfront_door = 8080\n",
+    )
+    .unwrap();
+    let ws = load(dir.path());
+    let facts = |v: &str| kovan_core::django::ProjectFacts::for_version(Some(v.parse().unwrap()));
+    let (files, _) =
+        generate::render_with(&ws, &generate::KeptSecrets::default(), &facts("5.2.0")).unwrap();
+    let file = |p: &str| files.iter().find(|f| f.path == p).unwrap();
+    let vars = |p: &str| -> BTreeMap<String, String> {
+        generate::env_file::parse(&file(p).contents)
+            .into_iter()
+            .collect()
+    };
+    let (main, api, solo) = (vars(".env.main"), vars(".env.api"), vars(".env.solo"));
+    assert_eq!(main["KOVAN_DATABASE_USER"], "shop_web");
+    assert_eq!(main["KOVAN_DATABASE_PORT"], "54999");
+    assert_eq!(main["KOVAN_DATABASE_HOST"], "127.0.0.1");
+    assert_eq!(solo["KOVAN_DATABASE_USER"], "shop_solo");
+    assert_eq!(
+        main["KOVAN_DATABASE_PASSWORD"], api["KOVAN_DATABASE_PASSWORD"],
+        "one per unit"
+    );
+    assert_ne!(
+        main["KOVAN_DATABASE_PASSWORD"],
+        solo["KOVAN_DATABASE_PASSWORD"]
+    );
+    assert!(main["KOVAN_DATABASE_PASSWORD"].len() >= 32);
+    assert!(!file(".env.main")
+        .preview
+        .contains(&main["KOVAN_DATABASE_PASSWORD"]));
+    let settings = &file("shop/multi_server_settings.py").contents;
+    for needle in [
+        "\"ENGINE\": \"django.db.backends.postgresql\"",
+        "_env(\"KOVAN_DATABASE_PASSWORD\")",
+        "\"application_name\"",
+        "_kovan_db_options[\"pool\"] = True",
+        "\"CONN_MAX_AGE\": _kovan_conn_max_age",
+    ] {
+        assert!(settings.contains(needle), "{needle} missing:\n{settings}");
+    }
+    assert!(!settings.contains("MAX_CONNS"));
+    // Django 4.2 has no pool: persistent connections only.
+    let (files, _) =
+        generate::render_with(&ws, &generate::KeptSecrets::default(), &facts("4.2.0")).unwrap();
+    let settings = &files
+        .iter()
+        .find(|f| f.path == "shop/multi_server_settings.py")
+        .unwrap()
+        .contents;
+    assert!(!settings.contains("\"pool\""), "{settings}");
+    // Valid Python, both.
+    let path = dir.path().join("settings_check.py");
+    std::fs::write(&path, settings).unwrap();
+    let out = Command::new(support::python())
+        .args(["-m", "py_compile"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

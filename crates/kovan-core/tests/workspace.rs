@@ -902,3 +902,59 @@ fn a_cache_prefix_meeting_another_units_channel_prefix_is_refused() {
         "channel-layer prefix `context7_s`",
     );
 }
+
+#[test]
+fn a_managed_postgresql_has_a_port_and_a_server_of_ones_own_a_url() {
+    let base = "[project]\nname = \"shop\"\nsettings = \"shop.settings\"\n";
+    let with = |db: &str| {
+        format!(
+            "{base}\n[database]\n{db}\n{}cache = \"locmem\"\n",
+            instance("a", 8000)
+        )
+    };
+    let ws = load(&with("engine = \"postgresql\"\nmanaged = true")).unwrap();
+    let pg = ws.postgres.unwrap();
+    assert!(pg.managed);
+    assert_eq!(
+        (pg.host.as_str(), pg.port),
+        ("127.0.0.1", workspace::DEFAULT_POSTGRES_PORT)
+    );
+    let ws = load(&with(
+        "engine = \"postgresql\"\nurl = \"postgresql://admin:s3cret@db.local:6543/\"",
+    ))
+    .unwrap();
+    let pg = ws.postgres.unwrap();
+    assert!(!pg.managed);
+    assert_eq!((pg.host.as_str(), pg.port), ("db.local", 6543));
+    assert!(!pg.redacted().contains("s3cret"), "{}", pg.redacted());
+    // Names only, as before: the project's own server.
+    assert!(load(&with("engine = \"postgresql\""))
+        .unwrap()
+        .postgres
+        .is_none());
+    one_problem(
+        &with("engine = \"postgresql\"\nmanaged = true\nurl = \"postgresql://a@h/\""),
+        "database.url",
+        "both say where the server is",
+    );
+    one_problem(
+        &with("engine = \"postgresql\"\nmanaged = true\nport = 80"),
+        "database.port",
+        "out of range",
+    );
+    one_problem(
+        &with("engine = \"postgresql\"\nport = 5433"),
+        "database.port",
+        "not managed",
+    );
+    one_problem(
+        &with("engine = \"postgresql\"\nurl = \"mysql://h/\""),
+        "database.url",
+        "not a postgresql:// URL",
+    );
+    one_problem(
+        &with("engine = \"sqlite\"\nmanaged = true"),
+        "database",
+        "for a PostgreSQL server",
+    );
+}

@@ -87,7 +87,10 @@ pub fn wanted_features(ws: &Workspace) -> Vec<Feature> {
     }
     match ws.database {
         DatabaseEngine::Sqlite => wanted.push(Feature::SqliteTransactionMode),
-        DatabaseEngine::Postgresql => wanted.push(Feature::ConnHealthChecks),
+        DatabaseEngine::Postgresql => {
+            wanted.push(Feature::ConnHealthChecks);
+            wanted.push(Feature::PostgresPool);
+        }
     }
     wanted
 }

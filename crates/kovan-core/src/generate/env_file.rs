@@ -68,7 +68,11 @@ pub fn parse_pairs(text: &str) -> Vec<(String, String)> {
 }
 
 /// Variables whose values are never shown.
-const SECRET_KEYS: [&str; 2] = ["SECRET_KEY", "KOVAN_TOKEN"];
+const SECRET_KEYS: [&str; 3] = [
+    "SECRET_KEY",
+    "KOVAN_TOKEN",
+    crate::services::postgres::ENV_PASSWORD,
+];
 
 /// The env file with secrets masked and passwords in URLs replaced, for previews and diffs.
 pub fn redact(text: &str) -> String {
@@ -163,10 +167,13 @@ mod tests {
 
     #[test]
     fn previews_hide_secrets_and_passwords() {
-        let text = "# c\nSECRET_KEY='abc$def'\nKOVAN_TOKEN='tok'\nKOVAN_CACHE_SECRET_URL='redis://u:pw@127.0.0.1:6379/0'\nX='1'\n";
+        let text = "# c\nSECRET_KEY='abc$def'\nKOVAN_TOKEN='tok'\nKOVAN_CACHE_SECRET_URL='redis://u:pw@127.0.0.1:6379/0'\nKOVAN_DATABASE_PASSWORD='pgpw'\nX='1'\n";
         let shown = redact(text);
         assert!(
-            !shown.contains("abc$def") && !shown.contains("tok'") && !shown.contains(":pw@"),
+            !shown.contains("abc$def")
+                && !shown.contains("tok'")
+                && !shown.contains(":pw@")
+                && !shown.contains("pgpw"),
             "{shown}"
         );
         assert!(

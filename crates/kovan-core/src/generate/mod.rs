@@ -352,6 +352,20 @@ pub fn render_with(
             unit_secrets.insert(&i.names.unit, secret);
         }
     }
+    // One PostgreSQL role per unit, its password kept like the SECRET_KEY.
+    let mut unit_passwords: HashMap<&str, String> = HashMap::new();
+    if ws.postgres.is_some() {
+        for i in &ws.instances {
+            if !unit_passwords.contains_key(i.names.unit.as_str()) {
+                let password = ws
+                    .unit_members(&i.name)
+                    .iter()
+                    .find_map(|m| kept.get(&m.name, crate::services::postgres::ENV_PASSWORD))
+                    .map_or_else(env_file::new_token, str::to_string);
+                unit_passwords.insert(&i.names.unit, password);
+            }
+        }
+    }
     for i in &ws.instances {
         let secret = unit_secrets[i.names.unit.as_str()].clone();
         let token = kept
@@ -365,6 +379,19 @@ pub fn render_with(
             ("KOVAN_TOKEN".to_string(), token),
             ("DATABASE_NAME".to_string(), i.names.database.clone()),
         ];
+        if let Some(pg) = &ws.postgres {
+            use crate::services::postgres as pgs;
+            vars.extend([
+                (pgs::ENV_HOST.to_string(), pg.host.clone()),
+                (pgs::ENV_PORT.to_string(), pg.port.to_string()),
+                // The unit's role has the database's name.
+                (pgs::ENV_USER.to_string(), i.names.database.clone()),
+                (
+                    pgs::ENV_PASSWORD.to_string(),
+                    unit_passwords[i.names.unit.as_str()].clone(),
+                ),
+            ]);
+        }
         if let (true, Some(redis)) = (i.cache == CacheBackend::Redis, &ws.redis) {
             // Named SECRET so that Django's error pages mask it: the URL may carry a password.
             vars.push((

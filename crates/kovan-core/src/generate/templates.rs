@@ -192,6 +192,8 @@ pub fn settings(ws: &Workspace, facts: &ProjectFacts) -> Result<String, Generate
         app_package => DJANGO_APP_PACKAGE,
         project => ws.project.name,
         engine => engine,
+        kovan_server => ws.postgres.is_some(),
+        kovan_server_managed => ws.postgres.as_ref().is_some_and(|p| p.managed),
         instances => instances,
         django_target => facts.django.map(|v| v.series()),
         features_used => listed(&choice.used),

@@ -112,3 +112,36 @@ pub async fn front_door(site: &str, port: u16, timeout: Duration) -> Look {
         },
     }
 }
+
+/// The units' databases on the workspace's PostgreSQL: name, size and open connections of each.
+pub async fn postgres(ws: &Workspace) -> Option<Look> {
+    let pg = ws.postgres.as_ref()?;
+    let mut names: Vec<String> = ws
+        .instances
+        .iter()
+        .map(|i| i.names.database.clone())
+        .collect();
+    names.dedup();
+    Some(match crate::services::postgres::stats(pg, &names).await {
+        Ok(stats) => Look {
+            verdict: Verdict::Ok,
+            detail: format!(
+                "ok ({})",
+                stats
+                    .iter()
+                    .map(|s| format!(
+                        "{} {:.1} MB, {} connections",
+                        s.name,
+                        s.size_bytes as f64 / 1e6,
+                        s.connections.len()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        },
+        Err(why) => Look {
+            verdict: Verdict::Failing,
+            detail: why,
+        },
+    })
+}

@@ -50,6 +50,8 @@ pub enum SupervisorError {
     /// The site's nginx could not open (or follow a change of members); its members keep running.
     #[error("{message}")]
     FrontDoor { site: String, message: String },
+    #[error("PostgreSQL ({server}): {why}")]
+    Postgres { server: String, why: String },
     #[error("{message}")]
     Preflight {
         /// Every member's problem, so the user fixes all of them at once.
@@ -90,6 +92,7 @@ impl Classified for SupervisorError {
             Self::Redis { .. } => ErrorKind::RedisUnavailable,
             Self::UnknownSite { .. } => ErrorKind::UnknownSite,
             Self::FrontDoor { .. } => ErrorKind::FrontDoor,
+            Self::Postgres { .. } => ErrorKind::PostgresUnavailable,
             Self::Preflight { .. } => ErrorKind::PreflightFailed,
         }
     }
@@ -124,7 +127,9 @@ impl Classified for SupervisorError {
                 url: url.clone(),
                 managed: Some(*managed),
             },
-            Self::UnknownSite { .. } | Self::FrontDoor { .. } => return None,
+            Self::UnknownSite { .. } | Self::FrontDoor { .. } | Self::Postgres { .. } => {
+                return None
+            }
             Self::Preflight { problems, .. } => ErrorDetail::Preflight {
                 problems: problems.iter().map(IpcError::of).collect(),
             },

@@ -36,8 +36,8 @@ use crate::store::{ProcessRecord, Store};
 use crate::workspace::{Instance, RestartPolicy, Workspace};
 use logs::LogFile;
 
-use crate::services::redis_server;
-pub use crate::services::REDIS_SERVICE;
+use crate::services::{postgres, redis_server};
+pub use crate::services::{POSTGRES_SERVICE, REDIS_SERVICE};
 
 use group::GroupIdentity;
 use state::Slot;
@@ -104,6 +104,12 @@ impl Supervisor {
                 Slot::new(REDIS_SERVICE, port, capacity),
             );
         }
+        if let Some(pg) = ws.postgres.as_ref().filter(|p| p.managed) {
+            slots.insert(
+                POSTGRES_SERVICE.into(),
+                Slot::new(POSTGRES_SERVICE, pg.port, capacity),
+            );
+        }
         let sup = Self {
             inner: Arc::new(Inner {
                 ws,
@@ -135,6 +141,7 @@ impl Supervisor {
             .chain(self.inner.ws.sites.iter().map(|s| s.name.as_str()))
             .collect();
         order.push(REDIS_SERVICE);
+        order.push(POSTGRES_SERVICE);
         order
             .iter()
             .filter_map(|n| slots.get(*n).map(|s| s.state.clone()))

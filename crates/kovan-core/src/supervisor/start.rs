@@ -11,6 +11,7 @@ impl Supervisor {
         options: StartOptions,
     ) -> Result<InstanceState, SupervisorError> {
         self.preflight(instance, options)?;
+        self.ensure_postgres(&[instance.to_string()]).await?;
         if self.instance(instance)?.cache == crate::workspace::CacheBackend::Redis {
             self.ensure_redis().await?;
         }
@@ -67,6 +68,11 @@ impl Supervisor {
                 problems.push(e);
             }
         }
+        if !pending.is_empty() {
+            if let Err(e) = self.postgres_startable(&pending).await {
+                problems.push(e);
+            }
+        }
         if !problems.is_empty() {
             let message = format!(
                 "Nothing was started: {}",
@@ -81,6 +87,8 @@ impl Supervisor {
         if needs_redis {
             self.ensure_redis().await?;
         }
+        let pending_names: Vec<String> = pending.iter().map(|m| m.to_string()).collect();
+        self.ensure_postgres(&pending_names).await?;
         let mut states = Vec::new();
         for m in pending {
             self.reset_restarts(m);
@@ -167,6 +175,148 @@ impl Supervisor {
                 managed: redis.managed,
                 why: "the redis-server Kovan started did not accept connections within 10 s; see its log.".into(),
             })
+        }
+    }
+
+    fn postgres_error(&self, why: String) -> SupervisorError {
+        SupervisorError::Postgres {
+            server: self
+                .inner
+                .ws
+                .postgres
+                .as_ref()
+                .map(|p| p.redacted())
+                .unwrap_or_default(),
+            why,
+        }
+    }
+
+    /// What can be known before anything starts: the units' passwords are in their env files,
+    /// and a managed server's binaries are installed.
+    pub(super) async fn postgres_startable(
+        &self,
+        members: &[&String],
+    ) -> Result<(), SupervisorError> {
+        let Some(pg) = &self.inner.ws.postgres else {
+            return Ok(());
+        };
+        let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+        postgres::units_of(&self.inner.ws, &members).map_err(|why| self.postgres_error(why))?;
+        if pg.managed && !postgres::answers(pg).await {
+            postgres::bin_dir().map_err(|why| self.postgres_error(why))?;
+        }
+        Ok(())
+    }
+
+    /// Make sure the workspace's PostgreSQL answers (starting the managed one: initdb on first
+    /// use) and that the units of `members` have their role and database.
+    pub async fn ensure_postgres(&self, members: &[String]) -> Result<(), SupervisorError> {
+        let Some(pg) = self.inner.ws.postgres.clone() else {
+            return Ok(());
+        };
+        let units =
+            postgres::units_of(&self.inner.ws, members).map_err(|why| self.postgres_error(why))?;
+        if units.is_empty() {
+            return Ok(());
+        }
+        let ours_running = self
+            .state(POSTGRES_SERVICE)
+            .is_some_and(|s| s.status == RunStatus::Running);
+        if pg.managed && !ours_running {
+            if postgres::answers(&pg).await {
+                // Started by another workspace from this data dir (then our password works), or
+                // a server that is not Kovan's.
+                if let Err(why) = postgres::connect_admin(&pg, "postgres").await {
+                    let owner = process_table::port_owner(pg.port)
+                        .map(|o| format!("PID {} ({})", o.pid, o.command))
+                        .unwrap_or_else(|| "another process".into());
+                    return Err(self.postgres_error(format!(
+                        "port {} is taken by {owner}, which is not the PostgreSQL Kovan manages ({why}). Stop it, or give [database] another port.",
+                        pg.port
+                    )));
+                }
+            } else {
+                self.start_postgres(&pg).await?;
+            }
+        }
+        let created = postgres::provision(&pg, &units)
+            .await
+            .map_err(|why| self.postgres_error(why))?;
+        for db in created {
+            self.record_event(
+                POSTGRES_SERVICE,
+                "database_created",
+                serde_json::json!({ "database": db }),
+            );
+        }
+        Ok(())
+    }
+
+    async fn start_postgres(
+        &self,
+        pg: &crate::workspace::PostgresConfig,
+    ) -> Result<(), SupervisorError> {
+        let fail = |why: String| self.postgres_error(why);
+        let bin = postgres::bin_dir().map_err(fail)?;
+        let cluster = postgres::Cluster::for_port(pg.port);
+        let begun = Instant::now();
+        let made =
+            tokio::task::block_in_place(|| postgres::init_cluster(&bin, &cluster)).map_err(fail)?;
+        if made {
+            self.note(
+                POSTGRES_SERVICE,
+                &format!(
+                    "kovan: initdb made the cluster {} in {} ms",
+                    cluster.data().display(),
+                    begun.elapsed().as_millis()
+                ),
+            );
+        }
+        postgres::make_socket_dir(&cluster).map_err(fail)?;
+        let argv = postgres::server_argv(&bin, &cluster).map_err(fail)?;
+        let run = self.begin_run(POSTGRES_SERVICE, pg.port);
+        let group = self.spawn_group(
+            POSTGRES_SERVICE,
+            run,
+            argv,
+            &cluster.dir,
+            Vec::new(),
+            pg.port,
+            None,
+        )?;
+        match postgres::wait_until_up(pg, Duration::from_secs(20)).await {
+            Ok(()) => {
+                self.update(POSTGRES_SERVICE, Some(run), |s| {
+                    s.status = RunStatus::Running
+                });
+                self.record_process(
+                    POSTGRES_SERVICE,
+                    &group,
+                    pg.port,
+                    store_now(),
+                    String::new(),
+                    true,
+                );
+                self.record_event(
+                    POSTGRES_SERVICE,
+                    "start",
+                    serde_json::json!({ "port": pg.port, "pid": group.pgid, "initdb": made, "millis": begun.elapsed().as_millis() as u64 }),
+                );
+                Ok(())
+            }
+            Err(why) => {
+                let _ = self.stop_group(POSTGRES_SERVICE, &group, pg.port).await;
+                self.clear_group(POSTGRES_SERVICE, run);
+                let last = self.last_lines(POSTGRES_SERVICE);
+                self.update(POSTGRES_SERVICE, Some(run), |s| {
+                    s.status = RunStatus::FailedToStart;
+                    s.detail = Some(format!("did not accept logins within 20 s: {why}"));
+                });
+                Err(fail(format!(
+                    "the server Kovan started did not accept logins within 20 s ({why}). Its last lines: {}",
+                    last.join(" | ")
+                )))
+            }
         }
     }
 

@@ -100,6 +100,24 @@ impl Supervisor {
                 self.note(instance, &text);
             }
         };
+        let grace = self.inner.ws.supervisor.stop_grace;
+        if instance == POSTGRES_SERVICE && group.leader_check().is_ok() {
+            // PostgreSQL's fast shutdown: SIGINT to the postmaster alone, which ends the
+            // sessions and writes a checkpoint. SIGTERM to every process of its group would stop
+            // its helpers under it and leave a cluster that needs recovery.
+            // SAFETY: kill(2) on the leader just checked to be the one Kovan started.
+            unsafe { libc::kill(group.pgid, libc::SIGINT) };
+            while !group.own_members().is_empty() && started.elapsed() < grace {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            if group.own_members().is_empty() && process_table::port_is_free(port) {
+                return Ok(StopReport {
+                    instance: instance.into(),
+                    how: "terminated".into(),
+                    millis: started.elapsed().as_millis() as u64,
+                });
+            }
+        }
         let mut termed = Vec::new();
         pass(libc::SIGTERM, &mut termed);
         if termed.is_empty() && group.own_members().is_empty() {
@@ -112,7 +130,6 @@ impl Supervisor {
         let gone = |port: u16| {
             group.own_members().is_empty() && (port == 0 || process_table::port_is_free(port))
         };
-        let grace = self.inner.ws.supervisor.stop_grace;
         let mut how = "terminated";
         let mut killed = Vec::new();
         while !gone(port) {
@@ -175,7 +192,30 @@ impl Supervisor {
         if redis_running {
             reports.push(self.stop_redis_unless_used().await);
         }
+        let postgres_running = self
+            .slots()
+            .get(POSTGRES_SERVICE)
+            .is_some_and(|s| s.group.is_some());
+        if postgres_running {
+            reports.push(self.stop_postgres_unless_used().await);
+        }
         reports
+    }
+
+    /// Stop the managed PostgreSQL, unless instances of another workspace use it now (then it
+    /// keeps running, recorded, and the report says for whom).
+    pub async fn stop_postgres_unless_used(&self) -> Result<StopReport, SupervisorError> {
+        if let Some(pg) = &self.inner.ws.postgres {
+            let users = crate::services::postgres::users_elsewhere(&self.inner.ws.file, pg);
+            if !users.is_empty() {
+                return Ok(StopReport {
+                    instance: POSTGRES_SERVICE.into(),
+                    how: format!("left running: {} use it", users.join(", ")),
+                    millis: 0,
+                });
+            }
+        }
+        self.stop(POSTGRES_SERVICE).await
     }
 
     /// Stop the managed redis-server, unless instances of another workspace use it now: then it

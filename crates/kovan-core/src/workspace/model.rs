@@ -15,6 +15,10 @@ pub struct Workspace {
     pub project: Project,
     pub redis: Option<RedisConfig>,
     pub database: DatabaseEngine,
+    /// The PostgreSQL server Kovan creates the units' databases on: its own (`managed = true`)
+    /// or one the user runs (`url`). None: SQLite, or PostgreSQL with the project's own
+    /// DATABASES credentials and databases made by hand.
+    pub postgres: Option<PostgresConfig>,
     pub instances: Vec<Instance>,
     pub presets: Vec<Preset>,
     /// `[site.*]`: groups of instances that are one website. None declared: every instance isolated.
@@ -119,6 +123,36 @@ impl RedisConfig {
     /// The URL with its password replaced, safe for the window and logs.
     pub fn redacted(&self) -> String {
         crate::redact::url(&self.url)
+    }
+}
+
+/// `[database] engine = "postgresql"` with `managed = true` or a `url`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresConfig {
+    /// Kovan runs the server itself, from the system's PostgreSQL, on 127.0.0.1:`port`.
+    pub managed: bool,
+    pub host: String,
+    pub port: u16,
+    /// A server the user runs: the URL with the credentials Kovan creates databases and roles
+    /// with. Never show it: use [`PostgresConfig::redacted`].
+    pub(super) url: Option<url::Url>,
+}
+
+/// The port of a managed PostgreSQL when kovan.toml names none: not 5432, where a system
+/// server usually is.
+pub const DEFAULT_POSTGRES_PORT: u16 = 54320;
+
+impl PostgresConfig {
+    pub fn url(&self) -> Option<&url::Url> {
+        self.url.as_ref()
+    }
+
+    /// Where the server is, safe for the window and logs.
+    pub fn redacted(&self) -> String {
+        match &self.url {
+            Some(url) => crate::redact::url(url),
+            None => format!("the managed PostgreSQL on {}:{}", self.host, self.port),
+        }
     }
 }
 

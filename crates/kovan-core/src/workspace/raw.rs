@@ -60,6 +60,12 @@ pub(super) struct RawRedis {
 pub(super) struct RawDatabase {
     #[serde(default = "missing")]
     pub(super) engine: Spanned<String>,
+    /// PostgreSQL: Kovan runs its own server (a cluster under its data dir).
+    pub(super) managed: Option<Spanned<bool>>,
+    /// PostgreSQL: the port of the managed server.
+    pub(super) port: Option<Spanned<i64>>,
+    /// PostgreSQL: a server the user runs, with credentials that may create databases and roles.
+    pub(super) url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

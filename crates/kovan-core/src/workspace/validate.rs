@@ -10,12 +10,13 @@ use toml::Spanned;
 use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
-    CacheBackend, DatabaseEngine, Instance, Preset, Project, RedisConfig, Role, Site, SiteRoute,
-    SupervisorSettings, UndoSettings, Workspace, RESTART_POLICIES,
+    CacheBackend, DatabaseEngine, Instance, PostgresConfig, Preset, Project, RedisConfig, Role,
+    Site, SiteRoute, SupervisorSettings, UndoSettings, Workspace, RESTART_POLICIES,
 };
 use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
 use super::raw::{
-    RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor, RawUndo,
+    RawDatabase, RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor,
+    RawUndo,
 };
 use super::toml_error::line_at;
 
@@ -67,11 +68,25 @@ impl Validator<'_> {
 
     pub(super) fn workspace(&mut self, file: &Path, root: &Path, raw: RawFile) -> Workspace {
         let project = self.project(root, raw.project);
+        let mut postgres = None;
         let database = match raw.database {
             None => DatabaseEngine::Sqlite,
             Some(db) => match db.engine.get_ref().as_str() {
+                "postgresql" => {
+                    postgres = self.postgres(&db);
+                    DatabaseEngine::Postgresql
+                }
+                "sqlite" if db.managed.is_some() || db.port.is_some() || db.url.is_some() => {
+                    let line = self.line_of(&db.engine);
+                    self.report(
+                        "database",
+                        line,
+                        "`managed`, `port` and `url` are for a PostgreSQL server; an SQLite database is a file per unit.".into(),
+                        "Remove them, or set engine = \"postgresql\".".into(),
+                    );
+                    DatabaseEngine::Sqlite
+                }
                 "sqlite" => DatabaseEngine::Sqlite,
-                "postgresql" => DatabaseEngine::Postgresql,
                 other => {
                     let line = self.line_of(&db.engine);
                     self.report(
@@ -122,6 +137,7 @@ impl Validator<'_> {
             project,
             redis,
             database,
+            postgres,
             instances,
             presets,
             sites,
@@ -228,6 +244,91 @@ impl Validator<'_> {
             settings,
             python: raw.python.map(Spanned::into_inner),
         }
+    }
+
+    fn postgres(&mut self, db: &RawDatabase) -> Option<PostgresConfig> {
+        let managed = db.managed.as_ref().is_some_and(|m| *m.get_ref());
+        if let (true, Some(url)) = (managed, &db.url) {
+            let line = self.line_of(url);
+            self.report(
+                "database.url",
+                line,
+                "`managed = true` and a `url` both say where the server is.".into(),
+                "Keep `managed = true` for a server Kovan runs, or the `url` of one you run."
+                    .into(),
+            );
+            return None;
+        }
+        if managed {
+            let port = match &db.port {
+                None => super::model::DEFAULT_POSTGRES_PORT,
+                Some(p) if PORT_RANGE.contains(p.get_ref()) => *p.get_ref() as u16,
+                Some(p) => {
+                    let line = self.line_of(p);
+                    self.report(
+                        "database.port",
+                        line,
+                        format!("port {} is out of range.", p.get_ref()),
+                        format!(
+                            "Use a port from {} to {}.",
+                            PORT_RANGE.start(),
+                            PORT_RANGE.end()
+                        ),
+                    );
+                    return None;
+                }
+            };
+            return Some(PostgresConfig {
+                managed: true,
+                host: "127.0.0.1".into(),
+                port,
+                url: None,
+            });
+        }
+        if let Some(p) = &db.port {
+            let line = self.line_of(p);
+            self.report(
+                "database.port",
+                line,
+                "`port` is the port of the server Kovan manages, and this one is not managed."
+                    .into(),
+                "Add `managed = true`, or give the server's port in `url`.".into(),
+            );
+            return None;
+        }
+        let raw = db.url.as_ref()?;
+        let line = self.line_of(raw);
+        let fix = "Write it as postgresql://user:password@host:port/ (a user who may create databases and roles).";
+        let url = match url::Url::parse(raw.get_ref()) {
+            Ok(url)
+                if matches!(url.scheme(), "postgresql" | "postgres")
+                    && url.host_str().is_some_and(|h| !h.is_empty()) =>
+            {
+                url
+            }
+            _ => {
+                self.report(
+                    "database.url",
+                    line,
+                    format!(
+                        "`{}` is not a postgresql:// URL with a host.",
+                        crate::redact::url_text(raw.get_ref())
+                    ),
+                    fix.into(),
+                );
+                return None;
+            }
+        };
+        Some(PostgresConfig {
+            managed: false,
+            host: url
+                .host_str()
+                .unwrap_or_default()
+                .trim_matches(['[', ']'])
+                .to_string(),
+            port: url.port().unwrap_or(5432),
+            url: Some(url),
+        })
     }
 
     fn redis(&mut self, raw: RawRedis) -> Option<RedisConfig> {
