@@ -444,9 +444,9 @@ fn sqlite_databases_are_cloned_and_restored_with_the_backup_api() {
     let sql = |file: &str, script: &str| {
         let out = Command::new("python3")
             .arg("-c")
-            .arg(format!(
-                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); r = c.executescript(sys.argv[2]) if ';' in sys.argv[2] else c.execute(sys.argv[2]).fetchall(); c.commit(); print(r if isinstance(r, list) else '')"
-            ))
+            .arg(
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); r = c.executescript(sys.argv[2]) if ';' in sys.argv[2] else c.execute(sys.argv[2]).fetchall(); c.commit(); print(r if isinstance(r, list) else '')",
+            )
             .arg(dir.path().join(file))
             .arg(script)
             .output()
