@@ -254,6 +254,31 @@ fn managed_postgres_is_made_shared_cloned_reset_and_stopped_when_nobody_uses_it(
         assert_eq!(h["database"]["unapplied_migrations"], 0, "{h}");
     }
     assert_eq!(one.shell("a", CATALOG_COUNT), "2", "the data migration ran");
+    // A connection under a's environment held open for the checks below (runserver's own close
+    // with the request's thread, at a moment no test can choose).
+    let mut holder = one
+        .kovan(&[
+            "manage",
+            "a",
+            "--",
+            "shell",
+            "-c",
+            "import time; from django.db import connection; connection.ensure_connection(); print('held', flush=True); time.sleep(120)",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Django 5.2's shell first says what it imported.
+    let mut said = String::new();
+    for line in BufReader::new(holder.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        said.push_str(&line);
+        if line.contains("held") {
+            break;
+        }
+    }
+    assert!(said.contains("held"), "{said}");
     // The card's figures: name, size, who is connected (each instance by its application_name).
     let status: serde_json::Value =
         serde_json::from_str(&one.ok(&["db", "status", "--json"])).unwrap();
@@ -280,6 +305,9 @@ fn managed_postgres_is_made_shared_cloned_reset_and_stopped_when_nobody_uses_it(
         text.contains("one_a is in use") && text.contains("one_a (PID"),
         "{text}"
     );
+    // SAFETY: the kovan manage this test started; its shell ends with it.
+    unsafe { libc::kill(holder.id() as i32, libc::SIGTERM) };
+    holder.wait().unwrap();
 
     // A second workspace on the same port: no second initdb, its own database.
     let started = Instant::now();
