@@ -127,6 +127,10 @@ enum Command {
         /// Apply missing migrations without asking.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// When another `kovan up` or the window supervises the workspace, ask it to hand over:
+        /// it lets go without stopping anything, and this one adopts what runs and supervises it.
+        #[arg(long)]
+        take_over: bool,
     },
     /// Show every instance of the workspace (state, PID, port, health), including ones the app or
     /// another `kovan up` started.
@@ -343,7 +347,8 @@ fn main() -> ExitCode {
             names,
             all: _,
             yes,
-        } => with_workspace(workspace.path(), |ws| run::up(ws, &names, yes)),
+            take_over,
+        } => with_workspace(workspace.path(), |ws| run::up(ws, &names, yes, take_over)),
         Command::Status { workspace, json } => {
             with_workspace(workspace.path(), |ws| run::status(ws, json))
         }

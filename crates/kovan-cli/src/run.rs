@@ -212,7 +212,7 @@ fn prepare(
 }
 
 /// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every group started.
-pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
+pub fn up(ws: Workspace, names: &[String], yes: bool, take_over: bool) -> ExitCode {
     let members = match targets(&ws, names) {
         Ok(m) => m,
         Err(e) => {
@@ -222,11 +222,16 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
     };
     // One supervisor per workspace: a second one would fight the first over its processes.
     let who = format!("kovan up, PID {}", std::process::id());
-    let _lock = match SupervisorLock::acquire(&ws.file, &who) {
+    let acquired = if take_over {
+        SupervisorLock::take_over(&ws.file, &who, HAND_OVER_WAIT)
+    } else {
+        SupervisorLock::acquire(&ws.file, &who)
+    };
+    let lock = match acquired {
         Ok(lock) => lock,
         Err(LockError::Held { by }) => {
             errln!(
-                "error: {} is already supervised by {by}. Stop it there (Ctrl-C), or stop its instances with `kovan stop --all`, then run kovan up again.",
+                "error: {} is already supervised by {by}. Take over with `kovan up --take-over` (what it runs keeps running), stop it there (Ctrl-C), or stop its instances with `kovan stop --all`.",
                 ws.file.display()
             );
             return ExitCode::from(1);
@@ -392,6 +397,15 @@ pub fn up(ws: Workspace, names: &[String], yes: bool) -> ExitCode {
         errln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
         tokio::select! {
             () = signals.wait() => {}
+            by = hand_over_asked(&lock) => {
+                // Nothing is stopped: the one that asked adopts what runs. The lock goes with
+                // this process.
+                errln!(
+                    "kovan: {by} took over {}; what ran here keeps running under it",
+                    sup.workspace().file.display()
+                );
+                return ExitCode::SUCCESS;
+            }
             () = output_closed.notified() => {
                 reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
                 return stop_after_closed_output(&sup).await;
@@ -451,6 +465,19 @@ async fn stop_after_closed_output(sup: &Supervisor) -> ExitCode {
         }
     }
     code
+}
+
+/// How long `kovan up --take-over` waits for the supervisor it asks to let go.
+const HAND_OVER_WAIT: Duration = Duration::from_secs(15);
+
+/// Resolves when another Kovan asks to take this workspace over, with who asks.
+async fn hand_over_asked(lock: &SupervisorLock) -> String {
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if let Some(by) = lock.hand_over_asked() {
+            return by;
+        }
+    }
 }
 
 /// Resolves when every member was stopped by another Kovan (`kovan stop`, the window), with who

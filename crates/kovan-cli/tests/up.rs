@@ -547,6 +547,104 @@ fn a_second_kovan_up_is_told_who_supervises_and_observers_write_nothing() {
     assert!(stop_lines[0].starts_with("kovan: a terminated"), "{text}");
 }
 
+/// `kovan up --take-over` beside a running `kovan up`: the first lets go without stopping
+/// anything and exits 0 saying who took over; the second adopts the very same processes (same
+/// PID, same port, nothing restarted) and its Ctrl-C then stops them: no orphan.
+#[test]
+fn kovan_up_take_over_adopts_what_runs_and_stops_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    std::fs::write(dir.path().join(".env.a"), "").unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        format!(
+            "[project]\nname = \"t\"\nsettings = \"t.settings\"\n\n[[instance]]\nname = \"a\"\nport = {port}\ncache = \"locmem\"\ncommand = \"python3 {} {{port}}\"\n",
+            server()
+        ),
+    )
+    .unwrap();
+    let kovan = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kovan"));
+        c.args(args)
+            .arg("--workspace")
+            .arg(dir.path())
+            .env("KOVAN_DATA_DIR", data.path())
+            .stdin(Stdio::null());
+        c
+    };
+    let _cleanup = StopAllOnDrop(kovan(&["stop", "--all"]));
+    let mut first = kovan(&["up", "a"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first_said = Lines::of(&mut first);
+    first_said.wait_for("a running; Ctrl-C", Duration::from_secs(30));
+    let server_pid = kovan_core::process_table::port_owner(port)
+        .expect("a listens")
+        .pid;
+
+    // Without --take-over, the second is refused and told how to take over.
+    let refused = kovan(&["up", "a"]).output().unwrap();
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert!(text.contains("kovan up --take-over"), "{text}");
+
+    let mut second = kovan(&["up", "--take-over", "a"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let second_said = Lines::of(&mut second);
+    assert_eq!(
+        wait_exit(&mut first, Duration::from_secs(20)).and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        first_said.text()
+    );
+    let handed = first_said.text();
+    assert!(
+        handed.contains(&format!("kovan up, PID {} took over", second.id())),
+        "{handed}"
+    );
+    assert!(!handed.contains("kovan: stopping"), "{handed}");
+    second_said.wait_for("a running; Ctrl-C", Duration::from_secs(30));
+    // The same process serves, adopted rather than restarted.
+    assert_eq!(
+        kovan_core::process_table::port_owner(port).map(|o| o.pid),
+        Some(server_pid),
+        "{}",
+        second_said.text()
+    );
+    let status = kovan(&["status"]).output().unwrap();
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains(&format!("supervised by kovan up, PID {}", second.id())),
+        "{shown}"
+    );
+
+    // SAFETY: the kovan up this test started.
+    unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
+    assert_eq!(
+        wait_exit(&mut second, Duration::from_secs(15)).and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        second_said.text()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while kovan_core::process_table::port_owner(port).is_some() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        kovan_core::process_table::port_owner(port).is_none(),
+        "the adopted server outlived the Ctrl-C of the one that took over: {}",
+        second_said.text()
+    );
+    assert!(!kovan_core::process_table::is_alive(server_pid));
+}
+
 /// Two projects whose kovan.toml both say the same Redis with `managed = true`: the one that
 /// started it does not stop it while the other's instance runs against it; once that is gone, it
 /// does.

@@ -14,6 +14,7 @@ use crate::health::HealthEvent;
 use crate::proposal::Proposal;
 use crate::services::redis_server::RedisProbe;
 use crate::store::{EventRecord, HealthSample, StoreSetAside, StoreTrouble};
+use crate::supervisor::lock::Supervision;
 use crate::supervisor::{StopReport, SupervisorEvent};
 use crate::view::{FrontDoorHealth, WorkspaceView};
 
@@ -39,5 +40,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     Proposal::export_all_to(dir)?;
     MigrateOutcome::export_all_to(dir)?;
     FrontDoorHealth::export_all_to(dir)?;
+    Supervision::export_all_to(dir)?;
     Finding::export_all_to(dir)
 }

@@ -61,6 +61,13 @@ error_kinds! {
     UnknownSite = "unknown_site",
     FrontDoor = "front_door",
     PostgresUnavailable = "postgres_unavailable",
+    // One supervisor per workspace
+    /// Another program (`kovan up`, another window) supervises the workspace: this one only looks.
+    SupervisedElsewhere = "supervised_elsewhere",
+    /// Asked to hand the workspace over, the supervisor did not let go in time.
+    NotHandedOver = "not_handed_over",
+    /// The supervisor lock file could not be used.
+    SupervisorLock = "supervisor_lock",
     // kovan db
     UnknownUnit = "unknown_unit",
     NotKovansDatabase = "not_kovans_database",
@@ -186,6 +193,8 @@ pub enum ErrorDetail {
     Path { path: String },
     /// Several instances' problems found before starting any of them.
     Preflight { problems: Vec<IpcError> },
+    /// Who supervises the workspace ("kovan up, PID 4242").
+    Supervisor { by: String },
 }
 
 /// A core error that knows its kind and the detail the window acts on.
