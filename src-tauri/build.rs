@@ -10,6 +10,8 @@ fn main() {
             "generator_write",
             "export_env_files",
             "instance_states",
+            "supervision",
+            "take_over",
             "start_instance",
             "stop_instance",
             "restart_instance",

@@ -16,6 +16,7 @@ use kovan_core::proposal::{self, Proposal};
 use kovan_core::recent::RecentWorkspaces;
 use kovan_core::services::redis_server::{self, RedisProbe};
 use kovan_core::store::{EventRecord, HealthSample, StoreTrouble};
+use kovan_core::supervisor::lock::Supervision;
 use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
 use kovan_core::view::FrontDoorHealth;
 use kovan_core::{IpcError, WorkspaceView};
@@ -60,6 +61,18 @@ pub async fn instance_states(state: State<'_, AppState>) -> Result<Vec<InstanceS
     Ok(state.supervisor()?.states())
 }
 
+/// Whether this window supervises its workspace, or only looks while another program does.
+#[tauri::command]
+pub async fn supervision(state: State<'_, AppState>) -> Result<Supervision> {
+    Ok(state.supervision())
+}
+
+/// Ask the program supervising the workspace to hand it over; nothing running is stopped.
+#[tauri::command]
+pub async fn take_over(state: State<'_, AppState>) -> Result<WorkspaceView> {
+    state.take_over().await
+}
+
 #[tauri::command]
 pub async fn start_instance(
     state: State<'_, AppState>,
@@ -67,14 +80,14 @@ pub async fn start_instance(
     port: Option<u16>,
 ) -> Result<InstanceState> {
     Ok(state
-        .supervisor()?
+        .supervising()?
         .start(&instance, StartOptions { port })
         .await?)
 }
 
 #[tauri::command]
 pub async fn stop_instance(state: State<'_, AppState>, instance: String) -> Result<StopReport> {
-    Ok(state.supervisor()?.stop(&instance).await?)
+    Ok(state.supervising()?.stop(&instance).await?)
 }
 
 #[tauri::command]
@@ -82,7 +95,7 @@ pub async fn restart_instance(
     state: State<'_, AppState>,
     instance: String,
 ) -> Result<InstanceState> {
-    Ok(state.supervisor()?.restart(&instance).await?)
+    Ok(state.supervising()?.restart(&instance).await?)
 }
 
 #[tauri::command]
@@ -90,7 +103,7 @@ pub async fn stop_lost_instance(
     state: State<'_, AppState>,
     instance: String,
 ) -> Result<StopReport> {
-    Ok(state.supervisor()?.stop_lost_instance(&instance).await?)
+    Ok(state.supervising()?.stop_lost_instance(&instance).await?)
 }
 
 #[tauri::command]
@@ -98,20 +111,20 @@ pub async fn start_preset(
     state: State<'_, AppState>,
     preset: String,
 ) -> Result<Vec<InstanceState>> {
-    Ok(state.supervisor()?.start_preset(&preset).await?)
+    Ok(state.supervising()?.start_preset(&preset).await?)
 }
 
 /// A site's members, then its front door once they answer (as `kovan up SITE`).
 #[tauri::command]
 pub async fn start_site(state: State<'_, AppState>, site: String) -> Result<Vec<InstanceState>> {
-    Ok(state.supervisor()?.start_site(&site).await?)
+    Ok(state.supervising()?.start_site(&site).await?)
 }
 
 /// A site's front door, then its members.
 #[tauri::command]
 pub async fn stop_site(state: State<'_, AppState>, site: String) -> Result<Vec<StopReport>> {
     state
-        .supervisor()?
+        .supervising()?
         .stop_site(&site)
         .await?
         .into_iter()
@@ -145,7 +158,7 @@ pub async fn front_door_health(
 #[tauri::command]
 pub async fn stop_all(state: State<'_, AppState>) -> Result<Vec<StopReport>> {
     state
-        .supervisor()?
+        .supervising()?
         .stop_all()
         .await
         .into_iter()
@@ -278,7 +291,7 @@ pub async fn doctor_findings(state: State<'_, AppState>) -> Result<Vec<Finding>>
 #[tauri::command]
 pub async fn apply_fix(state: State<'_, AppState>, action: FixAction) -> Result<String> {
     if let FixAction::Restart { instance } = &action {
-        state.supervisor()?.restart(instance).await?;
+        state.supervising()?.restart(instance).await?;
         return Ok(format!("{instance} restarted."));
     }
     Ok(doctor::apply_fix(&state.workspace()?, &action)?)

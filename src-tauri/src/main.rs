@@ -28,6 +28,7 @@ fn main() {
                 .clone()
                 .unwrap_or_else(|| state::bundled_example(app.handle()));
             app.manage(state::AppState::open(app.handle().clone(), file));
+            state::AppState::watch_supervision(app.handle().clone());
             tray::install(app.handle());
             Ok(())
         })
@@ -38,6 +39,8 @@ fn main() {
             commands::generator_write,
             commands::export_env_files,
             commands::instance_states,
+            commands::supervision,
+            commands::take_over,
             commands::start_instance,
             commands::stop_instance,
             commands::restart_instance,

@@ -10,7 +10,8 @@ use kovan_core::error::ErrorKind;
 use kovan_core::health::{self, HealthEvent, InstanceHealth, PollerHandle, PollerOptions};
 use kovan_core::recent::RecentWorkspaces;
 use kovan_core::store::{Store, StoreTrouble};
-use kovan_core::supervisor::{EventSink, Supervisor};
+use kovan_core::supervisor::lock::{LockError, Supervision, SupervisorLock};
+use kovan_core::supervisor::{EventSink, InstanceState, Supervisor};
 use kovan_core::{workspace, IpcError, Workspace, WorkspaceError, WorkspaceView};
 use tauri::{AppHandle, Emitter, Manager};
 
@@ -20,6 +21,14 @@ pub const INSTANCE_STATUS: &str = "instance://status";
 pub const STORE_TROUBLE: &str = "store://trouble";
 /// Another workspace is shown; the tray redraws its menu from it.
 pub const WORKSPACE_SWITCHED: &str = "workspace://switched";
+/// The window began or stopped supervising its workspace (payload: core's Supervision).
+pub const SUPERVISION_CHANGED: &str = "supervision://changed";
+
+/// How long "take over" waits for the supervisor it asks to let go.
+const HAND_OVER_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How often the window looks for a request to hand over, or (observing) for the supervisor
+/// having gone and for what changed.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct AppState {
     /// The kovan.toml shown; "Proje aç" switches it.
@@ -39,6 +48,10 @@ pub struct AppState {
     pub flusher: Flusher,
     /// The user's choice for the panel's exit: leave the instances running (a later panel adopts them).
     pub leave_running: AtomicBool,
+    /// The workspace's supervisor lock while this window supervises it, with the kovan.toml it is for.
+    lock: Mutex<Option<(PathBuf, SupervisorLock)>>,
+    /// Whether this window supervises its workspace or only looks at it.
+    supervision: RwLock<Supervision>,
 }
 
 impl AppState {
@@ -81,9 +94,153 @@ impl AppState {
             counter: Counter::new(),
             flusher: Flusher::new(),
             leave_running: AtomicBool::new(false),
+            lock: Mutex::new(None),
+            supervision: RwLock::new(Supervision::Supervising),
         };
         state.reload();
         state
+    }
+
+    /// Watch the supervision for as long as the app runs: hand over when another Kovan asks,
+    /// and, while only looking, follow what the supervisor does and take over once it is gone.
+    pub fn watch_supervision(app: AppHandle) {
+        tauri::async_runtime::spawn(async move {
+            // Taken only when nobody holds the lock at two looks in a row: just after this window
+            // handed over, the one that asked may not have taken it yet.
+            let mut free_before = false;
+            loop {
+                tokio::time::sleep(WATCH_EVERY).await;
+                let state = app.state::<AppState>();
+                free_before = state.watch_once(free_before);
+            }
+        });
+    }
+
+    /// One look of [`AppState::watch_supervision`]; returns whether the lock was free.
+    fn watch_once(&self, free_before: bool) -> bool {
+        if self.workspace.read().unwrap_or_else(|e| e.into_inner()).is_err() {
+            return false;
+        }
+        match self.supervision() {
+            Supervision::Supervising => {
+                let asked = self
+                    .lock
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .and_then(|(_, l)| l.hand_over_asked());
+                if let Some(by) = asked {
+                    self.hand_over(by);
+                }
+                false
+            }
+            Supervision::Observing { .. } => {
+                let Ok(ws) = self.workspace() else {
+                    return false;
+                };
+                match kovan_core::supervisor::lock::holder(&ws.file) {
+                    None if free_before => {
+                        self.reload();
+                        self.announce_supervision();
+                        false
+                    }
+                    None => true,
+                    Some(by) => {
+                        *self.supervision.write().unwrap_or_else(|e| e.into_inner()) =
+                            Supervision::Observing { by };
+                        self.look_again();
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    /// Another Kovan asked to take over: let go of the lock without stopping anything (what this
+    /// window started keeps its output read here) and only look from now on.
+    fn hand_over(&self, to: String) {
+        eprintln!("kovan: {to} took over {}; this window only looks now", self.file().display());
+        let previous = self.supervisor.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(previous) = previous {
+            previous.retire();
+        }
+        *self.lock.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.supervision.write().unwrap_or_else(|e| e.into_inner()) =
+            Supervision::Observing { by: to };
+        self.look_again();
+        self.announce_supervision();
+    }
+
+    /// While only looking: read the store and the processes again, and tell the window what changed.
+    fn look_again(&self) {
+        let Ok(ws) = self.workspace() else { return };
+        let _guard = tauri::async_runtime::handle().inner().enter();
+        let fresh = Supervisor::observe(ws, self.store.clone());
+        let before: Vec<InstanceState> = self
+            .supervisor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(Supervisor::states)
+            .unwrap_or_default();
+        for state in fresh.states() {
+            if !before.contains(&state) {
+                let _ = self.app.emit(INSTANCE_STATUS, &state);
+            }
+        }
+        *self.supervisor.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+    }
+
+    fn announce_supervision(&self) {
+        let _ = self.app.emit(SUPERVISION_CHANGED, self.supervision());
+    }
+
+    pub fn supervision(&self) -> Supervision {
+        self.supervision
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Ask the program that supervises the workspace to hand it over, wait until it lets go, then
+    /// supervise: what it ran is adopted, nothing is stopped.
+    pub async fn take_over(&self) -> Result<WorkspaceView, IpcError> {
+        let file = self.workspace()?.file;
+        let who = window_name();
+        let lock = {
+            let file = file.clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                SupervisorLock::take_over(&file, &who, HAND_OVER_WAIT)
+            })
+            .await
+            .map_err(|e| IpcError::new(ErrorKind::Internal, e.to_string()))??
+        };
+        *self.lock.lock().unwrap_or_else(|e| e.into_inner()) = Some((file, lock));
+        let view = self.reload();
+        self.announce_supervision();
+        Ok(view)
+    }
+
+    /// Supervise `file` when nobody else does: keep the lock already held for it, or take it.
+    fn supervise(&self, file: &std::path::Path) -> Supervision {
+        let mut held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if held.as_ref().is_some_and(|(f, _)| f == file) {
+            return Supervision::Supervising;
+        }
+        // Another workspace's lock goes first: this window supervises one workspace at a time.
+        *held = None;
+        match SupervisorLock::acquire(file, &window_name()) {
+            Ok(lock) => {
+                *held = Some((file.to_path_buf(), lock));
+                Supervision::Supervising
+            }
+            Err(LockError::Held { by }) => Supervision::Observing { by },
+            Err(e) => {
+                // Without the lock file the window still supervises, as before there was one; said.
+                eprintln!("kovan: {e}; supervising without it");
+                Supervision::Supervising
+            }
+        }
     }
 
     /// Core's events become window events; log lines go to the subscribers' channels instead.
@@ -144,6 +301,15 @@ impl AppState {
         }
     }
 
+    /// The supervisor, for what starts or stops processes: refused while another program
+    /// supervises the workspace (the window offers to take over).
+    pub fn supervising(&self) -> Result<Supervisor, IpcError> {
+        if let Supervision::Observing { by } = self.supervision() {
+            return Err(LockError::Held { by }.into());
+        }
+        self.supervisor()
+    }
+
     pub fn supervisor(&self) -> Result<Supervisor, IpcError> {
         let loaded = self.workspace.read().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = &*loaded {
@@ -168,10 +334,20 @@ impl AppState {
         let view = WorkspaceView::of(&loaded);
         // Entering the runtime lets the supervisor and the poller start their tasks.
         let _guard = tauri::async_runtime::handle().inner().enter();
-        let next = loaded
+        let supervision = loaded
             .as_ref()
-            .ok()
-            .map(|ws| Supervisor::new(ws.clone(), self.store.clone(), self.sink()));
+            .map_or(Supervision::Supervising, |ws| self.supervise(&ws.file));
+        let observing = supervision != Supervision::Supervising;
+        *self.supervision.write().unwrap_or_else(|e| e.into_inner()) = supervision;
+        let next = loaded.as_ref().ok().map(|ws| {
+            if observing {
+                Supervisor::observe(ws.clone(), self.store.clone())
+            } else {
+                let s = Supervisor::new(ws.clone(), self.store.clone(), self.sink());
+                s.set_actor("the Kovan window");
+                s
+            }
+        });
         let poller = loaded.as_ref().ok().map(|ws| {
             health::start(
                 ws.clone(),
@@ -193,8 +369,12 @@ impl AppState {
         view
     }
 
-    /// On exit: stop what this panel runs, unless the user chose to leave it running.
+    /// On exit: stop what this panel runs, unless the user chose to leave it running; a window
+    /// that only looks stops nothing.
     pub fn shutdown(&self) {
+        if self.supervision() != Supervision::Supervising {
+            return;
+        }
         let supervisor = self
             .supervisor
             .read()
@@ -235,11 +415,14 @@ impl AppState {
     /// Show another workspace. What the current one runs is stopped first, as on exit, unless the
     /// user chose to leave it running (a later panel adopts it from the store).
     pub async fn switch(&self, file: PathBuf) -> WorkspaceView {
-        let current = self
-            .supervisor
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let current = if self.supervision() == Supervision::Supervising {
+            self.supervisor
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        } else {
+            None
+        };
         if let Some(s) = current {
             s.shutdown(self.leave_running.load(Ordering::SeqCst)).await;
         }
@@ -248,6 +431,11 @@ impl AppState {
         let _ = self.app.emit(WORKSPACE_SWITCHED, ());
         view
     }
+}
+
+/// How this window names itself in the lock and in what it stops.
+fn window_name() -> String {
+    format!("the Kovan window, PID {}", std::process::id())
 }
 
 /// `--workspace PATH` (or `--workspace=PATH`) from the command line, else `KOVAN_WORKSPACE`.

@@ -910,3 +910,133 @@ fn help_prints_usage_without_a_window_and_a_missing_display_is_said_plainly() {
         "{stderr}"
     );
 }
+
+/// A workspace another program supervises (here: this test, holding its lock as `kovan up` does):
+/// the window only watches, says who supervises it in a banner, refuses to start, and takes over
+/// on a click once the holder lets go; then it starts what it is asked to.
+#[tokio::test]
+async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click() {
+    use kovan_core::supervisor::lock::SupervisorLock;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    std::fs::write(dir.path().join(".env.web"), "").unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        format!(
+            "[project]\nname = \"shop\"\nsettings = \"shop.settings\"\n\n[[instance]]\nname = \"web\"\nport = {port}\ncache = \"locmem\"\ncommand = \"python3 -m http.server --bind 127.0.0.1 {{port}}\"\n"
+        ),
+    )
+    .unwrap();
+    let file = kovan_core::workspace::load(dir.path()).unwrap().file;
+    let held = SupervisorLock::acquire_in(data.path(), &file, "kovan up, PID 4242").unwrap();
+
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    let banner = app.wait_for("[data-testid=supervision-banner]").await;
+    assert_eq!(
+        app.text("[data-testid=supervision-by]").await,
+        "Bu çalışma alanını kovan up, PID 4242 yönetiyor"
+    );
+    assert!(banner.text().await.unwrap().contains("Yönetimi devral"));
+    app.screenshot("supervised-elsewhere").await;
+    app.click("[data-testid=lang-toggle]").await;
+    assert_eq!(
+        app.text("[data-testid=supervision-by]").await,
+        "kovan up, PID 4242 supervises this workspace"
+    );
+    app.screenshot("supervised-elsewhere-en").await;
+
+    // Watching only: a start is refused with who supervises, and nothing listens on the port.
+    app.click("[data-testid=instance-card] [data-testid=start]").await;
+    let refused = app.wait_for("[data-testid=card-error]").await;
+    assert_eq!(
+        refused.attr("data-kind").await.unwrap().as_deref(),
+        Some("supervised_elsewhere")
+    );
+    let said = refused.text().await.unwrap();
+    assert!(said.contains("kovan up, PID 4242"), "{said}");
+    assert!(port_is_free(port));
+
+    // "Take over": the holder sees the request and lets go; the window supervises.
+    app.click("[data-testid=take-over]").await;
+    let mut asked = None;
+    for _ in 0..100 {
+        asked = held.hand_over_asked();
+        if asked.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let asked = asked.expect("the window asked to take over");
+    assert!(asked.starts_with("the Kovan window, PID "), "{asked}");
+    drop(held);
+    for _ in 0..100 {
+        if app.all("[data-testid=supervision-banner]").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(app.all("[data-testid=supervision-banner]").await.is_empty());
+    assert_eq!(
+        kovan_core::supervisor::lock::holder_in(data.path(), &file).as_deref(),
+        Some(asked.as_str())
+    );
+    app.click("[data-testid=instance-card] [data-testid=start]").await;
+    for _ in 0..200 {
+        if !port_is_free(port) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!port_is_free(port), "the window did not start web once it supervised");
+    app.wait_for_secs("[data-testid=instance-card][data-status=running]", 30)
+        .await;
+    app.quit().await;
+    for _ in 0..100 {
+        if port_is_free(port) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(port_is_free(port), "quitting the window left web running");
+}
+
+/// Kovan's history database damaged before the window opens: it is moved aside, a new one made, and
+/// the window says so in a banner, in both languages, with where the damaged file went.
+#[tokio::test]
+async fn a_damaged_store_is_said_in_a_banner_in_both_languages() {
+    let data = tempfile::tempdir().unwrap();
+    let damaged: Vec<u8> = (0..64 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(data.path().join("kovan.sqlite3"), damaged).unwrap();
+    let app = App::launch(&[], &[("KOVAN_DATA_DIR", data.path())]).await;
+    let banner = app.wait_for("[data-testid=store-banner]").await;
+    assert_eq!(
+        banner.attr("data-kind").await.unwrap().as_deref(),
+        Some("recovered")
+    );
+    let moved = std::fs::read_dir(data.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .find(|p| p.contains(".damaged-"))
+        .expect("the damaged file was moved aside");
+    let said = app.text("[data-testid=store-banner-message]").await;
+    assert!(said.contains(&moved), "{said}");
+    app.wait_for("[data-testid=instance-card]").await;
+    app.screenshot("store-recovered").await;
+    app.click("[data-testid=lang-toggle]").await;
+    assert_eq!(
+        app.text("[data-testid=store-banner] h2").await,
+        "Kovan’s history database was damaged and moved aside"
+    );
+    app.screenshot("store-recovered-en").await;
+    app.quit().await;
+}

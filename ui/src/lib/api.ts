@@ -18,6 +18,7 @@ import type { HealthEvent } from './bindings/HealthEvent';
 import type { HealthSample } from './bindings/HealthSample';
 import type { InstanceHealth } from './bindings/InstanceHealth';
 import type { StoreTrouble } from './bindings/StoreTrouble';
+import type { Supervision } from './bindings/Supervision';
 import type { Proposal } from './bindings/Proposal';
 import type { FlushPreview } from './bindings/FlushPreview';
 import type { FrontDoorHealth } from './bindings/FrontDoorHealth';
@@ -205,6 +206,7 @@ export async function chooseFolder(title: string): Promise<string | null> {
 /** The event core emits on every change of an instance's state (payload: InstanceState). */
 export const INSTANCE_STATUS_EVENT = 'instance://status';
 export const STORE_TROUBLE_EVENT = 'store://trouble';
+export const SUPERVISION_EVENT = 'supervision://changed';
 
 /** The name of the managed Redis server's state, beside the instances'. */
 export const REDIS_SERVICE = 'redis-server';
@@ -412,6 +414,22 @@ export function storeNotice(): Promise<StoreTrouble | null> {
 /** Call `onTrouble` with each store failure as it happens, until the returned function is called. */
 export function onStoreTrouble(onTrouble: (trouble: StoreTrouble) => void): Promise<UnlistenFn> {
   return subscribe(STORE_TROUBLE_EVENT, onTrouble);
+}
+
+/** Whether this window supervises its workspace, or only looks while another program does. */
+export function supervision(): Promise<Supervision> {
+  return call<Supervision>('supervision');
+}
+
+/** Ask the program supervising the workspace to hand it over (nothing running stops); resolves
+ * with the workspace as the window now supervises it. */
+export function takeOver(): Promise<WorkspaceView> {
+  return call<WorkspaceView>('take_over');
+}
+
+/** Call `onChange` each time the window begins or stops supervising, until the returned function is called. */
+export function onSupervision(onChange: (now: Supervision) => void): Promise<UnlistenFn> {
+  return subscribe(SUPERVISION_EVENT, onChange);
 }
 
 /** Show a desktop notification; asks for permission the first time. Never throws: a missing

@@ -62,6 +62,9 @@ const WORDS: Record<ErrorKind, Row> = {
   unknown_site: 'err.unknown_site',
   front_door: 'err.front_door',
   postgres_unavailable: 'err.postgres_unavailable',
+  supervised_elsewhere: 'err.supervised_elsewhere',
+  not_handed_over: 'err.not_handed_over',
+  supervisor_lock: 'err.supervisor_lock',
   unknown_unit: 'err.unknown_unit',
   not_kovans_database: 'err.not_kovans_database',
   database_in_use: 'err.database_in_use',
@@ -140,6 +143,8 @@ export function detailParams(detail: ErrorDetail | null): Record<string, string 
       return { path: detail.path };
     case 'preflight':
       return { count: detail.problems.length };
+    case 'supervisor':
+      return { by: detail.by };
   }
 }
 

@@ -156,6 +156,14 @@ export const ICONS = {
       { circle: [16, 9.5, 1.6], stroke: 1.5 },
     ],
   },
+  /** Only watching: another program supervises the workspace. */
+  'eye-lg': {
+    grid: 20,
+    parts: [
+      { path: 'M1.8 10S4.8 4.5 10 4.5 18.2 10 18.2 10 15.2 15.5 10 15.5 1.8 10 1.8 10z', stroke: 1.6, join: true },
+      { circle: [10, 10, 2.6], stroke: 1.6 },
+    ],
+  },
   'check-lg': { grid: 20, parts: [{ path: 'm5 10.5 3.2 3L15 6.5', stroke: 1.8, cap: true, join: true }] },
 } as const satisfies Record<string, IconShape>;
 

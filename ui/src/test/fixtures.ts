@@ -434,6 +434,7 @@ export const background: Readonly<Record<string, unknown>> = {
   health_latest: [],
   health_samples: [],
   store_notice: null,
+  supervision: { state: 'supervising' },
   event_history: [],
   doctor_findings: [],
   set_language: null,
