@@ -526,6 +526,54 @@ mod tests {
         result.unwrap();
     }
 
+    /// A full disk gives SQLite's SQLITE_FULL; `max_page_count` makes SQLite answer exactly that
+    /// (the same code, the same "database or disk is full") without filling a real disk.
+    #[test]
+    fn a_full_disk_is_said_once_as_unwritable_and_reading_still_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite3");
+        let store = Store::open(&path).unwrap();
+        let told = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let heard = told.clone();
+        store.on_trouble(std::sync::Arc::new(move |t| {
+            heard.lock().unwrap().push(t.clone());
+        }));
+        store
+            .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+            .unwrap();
+        {
+            let conn = store.conn.lock().unwrap();
+            let pages: i64 = conn
+                .query_row("PRAGMA page_count", [], |r| r.get(0))
+                .unwrap();
+            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+                .unwrap();
+        }
+        // Enough to need pages the "disk" no longer has.
+        let big = "x".repeat(64 * 1024);
+        let mut failures = 0;
+        for _ in 0..3 {
+            if store
+                .record_event(Path::new("/w"), None, "x", &serde_json::json!({ "big": big }))
+                .is_err()
+            {
+                failures += 1;
+            }
+        }
+        assert_eq!(failures, 3);
+        let told = told.lock().unwrap();
+        assert_eq!(told.len(), 1, "said once, not per failed write: {told:?}");
+        assert_eq!(told[0].kind, StoreTroubleKind::Unwritable);
+        let line = told[0].line();
+        assert!(
+            line.contains("cannot be written") && line.contains("disk is full"),
+            "{line}"
+        );
+        assert!(line.contains("free disk space"), "the fix says what to do: {line}");
+        // What was recorded before is still there to read.
+        assert_eq!(store.events(Path::new("/w"), 10).unwrap().len(), 1);
+    }
+
     #[test]
     fn a_store_deleted_while_open_is_said_once() {
         let dir = tempfile::tempdir().unwrap();
