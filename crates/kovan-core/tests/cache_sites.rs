@@ -62,9 +62,7 @@ fn load(redis: &Redis) {
             script.push_str(&format!("SET t_{m}:1:views.k{i} v\n"));
         }
         for i in 0..2 {
-            script.push_str(&format!(
-                "SET t_{m}:1:django.contrib.sessions.cache{i} v\n"
-            ));
+            script.push_str(&format!("SET t_{m}:1:django.contrib.sessions.cache{i} v\n"));
         }
     }
     script.push_str("SET other_app:1 v\nSET other_app:2 v\nSET t_chat:1:not_a_layer_key v\n");
@@ -120,7 +118,9 @@ async fn flush(ws: &Workspace, scope: FlushScope, part: FlushPart) -> FlushRepor
 }
 
 fn layer_count(counts: &CacheCounts) -> Option<u64> {
-    let site = counts.site("chat").expect("the site's layer is in the count");
+    let site = counts
+        .site("chat")
+        .expect("the site's layer is in the count");
     assert_eq!(site.channel_prefix, "t_chat");
     site.keys
 }
@@ -168,7 +168,11 @@ fn no_flush_of_a_member_of_the_site_or_of_everything_deletes_a_channel_layer_key
         .map(|m| FlushScope::Instances(vec![m.to_string()]))
         .chain([FlushScope::Site("chat".into()), FlushScope::All]);
     for scope in scopes {
-        for part in [FlushPart::All, FlushPart::Cache, FlushPart::Match("*".into())] {
+        for part in [
+            FlushPart::All,
+            FlushPart::Cache,
+            FlushPart::Match("*".into()),
+        ] {
             redis.cli(&["FLUSHALL"]);
             load(&redis);
             let before = keys(&redis);
@@ -220,7 +224,10 @@ fn a_site_flush_deletes_exactly_its_members_keys_and_keeps_their_sessions_with_s
     for m in MEMBERS {
         assert!(after.contains(&format!("t_{m}:1:django.contrib.sessions.cache0")));
     }
-    assert_eq!(after.iter().filter(|k| k.starts_with("t_review:")).count(), 7);
+    assert_eq!(
+        after.iter().filter(|k| k.starts_with("t_review:")).count(),
+        7
+    );
     assert!(after.contains("other_app:1") && after.contains("other_app:2"));
     assert_eq!(layer_keys(&after).len(), CHANNEL_KEYS.len());
 
@@ -328,7 +335,11 @@ print(specific)
     );
     let rt = runtime();
     let counts = rt.block_on(cache::count(&ws, |_| {}));
-    assert_eq!(layer_count(&counts), Some(written.len() as u64), "{written:?}");
+    assert_eq!(
+        layer_count(&counts),
+        Some(written.len() as u64),
+        "{written:?}"
+    );
     assert_eq!(counts.other_apps(), Some(3));
 
     for scope in [

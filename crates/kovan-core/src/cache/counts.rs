@@ -163,7 +163,10 @@ impl CacheCounts {
 
 /// The workspace's Redis instances, in kovan.toml's order, and their prefixes in the same order,
 /// with the sites' channel-layer prefixes in [`site_layers`]' order.
-fn redis_instances<'w>(ws: &'w Workspace, layers: &[(&str, &str)]) -> (Vec<&'w Instance>, Prefixes) {
+fn redis_instances<'w>(
+    ws: &'w Workspace,
+    layers: &[(&str, &str)],
+) -> (Vec<&'w Instance>, Prefixes) {
     let instances: Vec<&Instance> = ws
         .instances
         .iter()
