@@ -53,7 +53,8 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
     let scope = if options.all {
         FlushScope::All
     } else {
-        FlushScope::Instances(options.instances.clone())
+        // A site's name flushes its members, each under its own prefix.
+        FlushScope::named(&ws, &options.instances)
     };
     let preview = runtime.block_on(cache::preview_part(
         &ws,
@@ -145,6 +146,12 @@ fn print_json(value: serde_json::Result<serde_json::Value>) {
 /// database.
 fn print_preview(to: Stream, preview: &FlushPreview, will: &str) {
     let line = |text: String| out::write(to, format_args!("{text}\n"));
+    if let FlushScope::Site(site) = &preview.scope {
+        line(format!(
+            "site {site}: its members {}, each under its own cache prefix.",
+            preview.instances.join(", ")
+        ));
+    }
     line(format!(
         "scope {} ({}), {will}:",
         preview.part.name(),
@@ -152,6 +159,16 @@ fn print_preview(to: Stream, preview: &FlushPreview, will: &str) {
     ));
     for part in &preview.parts {
         line(format!("  {}.", part.summary));
+    }
+    for layer in &preview.counts.sites {
+        if let Some(keys) = layer.keys {
+            line(format!(
+                "channel layer of {} ({}): {} stay untouched.",
+                layer.site,
+                layer.channel_prefix,
+                keys_text(keys)
+            ));
+        }
     }
     if let Some(other) = preview.counts.other_apps() {
         line(format!(

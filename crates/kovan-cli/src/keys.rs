@@ -1,4 +1,5 @@
-//! `kovan keys`: every instance's cache key count, cached sessions, other apps' keys and DBSIZE.
+//! `kovan keys`: every instance's cache key count, cached sessions, each site's channel-layer keys,
+//! other apps' keys and DBSIZE.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -87,6 +88,16 @@ fn print_counts(counts: &CacheCounts) {
     {
         outln!();
         outln!("redis  {url}");
+        for layer in &counts.sites {
+            if let Some(keys) = layer.keys {
+                outln!(
+                    "  site {}  channel layer {}: {} (no flush touches them)",
+                    layer.site,
+                    layer.channel_prefix,
+                    keys_text(keys)
+                );
+            }
+        }
         outln!(
             "  other apps  {} (no flush touches them)",
             keys_text(*other_apps)

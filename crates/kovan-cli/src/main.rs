@@ -156,8 +156,9 @@ enum Command {
         #[arg(long, conflicts_with = "names")]
         all: bool,
     },
-    /// Count every instance's cache keys: Redis in one SCAN pass (keys, cached sessions, other
-    /// apps' keys, DBSIZE), LocMem through the running instance, file and db caches directly.
+    /// Count every instance's cache keys: Redis in one SCAN pass (keys, cached sessions, each
+    /// site's channel-layer keys, other apps' keys, DBSIZE), LocMem through the running instance,
+    /// file and db caches directly.
     ///
     /// Exit status: 0 when every cache was counted (a dummy cache or a stopped LocMem instance has
     /// nothing to count), 1 when a count failed or the workspace is invalid, 2 on a usage error.
@@ -177,9 +178,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Delete the cache keys of the named instances, or of all with --all. Only keys under their
-    /// prefixes go: other instances' and other apps' keys are never touched. Shows what will be
-    /// deleted and asks on a terminal first.
+    /// Delete the cache keys of the named instances (or of a site's members: `kovan flush chat`),
+    /// or of all with --all. Only keys under their prefixes go: other instances' and other apps'
+    /// keys, and every site's channel layer, are never touched. Shows what will be deleted and
+    /// asks on a terminal first.
     ///
     /// Exit status: 0 flushed (or previewed with --dry-run); 1 a flush failed, or was not confirmed
     /// (answered no, or no terminal to ask on and no --yes), or the workspace or an instance name
@@ -187,8 +189,10 @@ enum Command {
     Flush {
         #[command(flatten)]
         workspace: WorkspaceArg,
-        /// The instances whose cache to delete.
-        #[arg(value_name = "INSTANCE", required_unless_present = "all")]
+        /// The instances whose cache to delete. A site's name (e.g. chat) flushes its members,
+        /// each under its own cache prefix; the site's channel layer and every other unit's keys
+        /// stay.
+        #[arg(value_name = "INSTANCE|SITE", required_unless_present = "all")]
         instances: Vec<String>,
         /// Every instance of the workspace.
         #[arg(long, conflicts_with = "instances")]

@@ -499,3 +499,126 @@ fn a_flush_killed_halfway_leaves_a_snapshot_that_undoes_what_it_deleted() {
         "not every deleted key came back: {report}"
     );
 }
+
+/// The trio as the site `chat` (channel prefix `t_chat`) and `review` isolated, on Redis: 4 cache
+/// keys and 1 session per instance, 2 of another app's, and 3 keys of the site's channel layer in
+/// channels_redis's shapes.
+fn site(redis: &Redis) -> tempfile::TempDir {
+    let mut keys = String::new();
+    for name in ["chat_main", "chat_api", "chat_websocket", "review"] {
+        for i in 0..4 {
+            keys.push_str(&format!("SET t_{name}:1:k{i} v\n"));
+        }
+        keys.push_str(&format!(
+            "SET t_{name}:1:django.contrib.sessions.cachex v\n"
+        ));
+    }
+    keys.push_str("SET other_app:1 v\nSET other_app:2 v\n");
+    keys.push_str("ZADD t_chat:group:lobby 1 chat.inbox\nZADD t_chatchat.inbox 1 m\nZADD t_chatspecific.0a1b2c! 1 m\n");
+    let mut cli = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    cli.stdin
+        .take()
+        .unwrap()
+        .write_all(keys.as_bytes())
+        .unwrap();
+    assert!(cli.wait().unwrap().success());
+
+    let mut body = format!("[redis]\nurl = \"{}\"\n", redis.url());
+    let roles = ["main", "api", "websocket", "main"];
+    for (i, name) in ["chat_main", "chat_api", "chat_websocket", "review"]
+        .iter()
+        .enumerate()
+    {
+        body.push_str(&format!(
+            "\n[[instance]]\nname = \"{name}\"\nport = {}\nrole = \"{}\"\n",
+            21100 + i,
+            roles[i]
+        ));
+    }
+    body.push_str(&format!(
+        "\n[site.chat]\ninstances = [\"chat_main\", \"chat_api\", \"chat_websocket\"]\nfront_door = {}\n",
+        support::free_port()
+    ));
+    support::cache_workspace(&body).0
+}
+
+#[test]
+fn keys_shows_a_sites_channel_layer_on_a_line_of_its_own_apart_from_other_apps() {
+    let redis = Redis::start();
+    let ws = site(&redis);
+    let out = kovan(&["keys"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  site chat  channel layer t_chat: 3 keys (no flush touches them)\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("other apps  2 keys"), "{stdout}");
+
+    let out = kovan(&["keys", "--json"], ws.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["sites"],
+        serde_json::json!([{ "site": "chat", "channelPrefix": "t_chat", "keys": 3 }])
+    );
+    assert_eq!(v["redis"]["otherApps"], 2);
+}
+
+#[test]
+fn flush_of_a_sites_name_deletes_exactly_its_members_cache_keys() {
+    let redis = Redis::start();
+    let ws = site(&redis);
+    let before: std::collections::BTreeSet<String> = redis.keys().into_iter().collect();
+
+    let out = kovan(&["flush", "chat", "--dry-run"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("site chat: its members chat_main, chat_api, chat_websocket, each under its own cache prefix.\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("channel layer of chat (t_chat): 3 keys stay untouched."),
+        "{stdout}"
+    );
+
+    let out = kovan(&["flush", "chat", "--yes", "--json"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["scope"], serde_json::json!({ "site": "chat" }));
+    assert_eq!(report["deleted"], 12);
+    let after: std::collections::BTreeSet<String> = redis.keys().into_iter().collect();
+    let gone: Vec<&String> = before.difference(&after).collect();
+    let expected: Vec<String> = ["chat_api", "chat_main", "chat_websocket"]
+        .iter()
+        .flat_map(|m| (0..4).map(move |i| format!("t_{m}:1:k{i}")))
+        .collect();
+    assert_eq!(gone, expected.iter().collect::<Vec<_>>());
+    for kept in [
+        "t_chat:group:lobby",
+        "t_chatchat.inbox",
+        "t_chatspecific.0a1b2c!",
+        "t_chat_main:1:django.contrib.sessions.cachex",
+        "t_review:1:k0",
+        "other_app:1",
+    ] {
+        assert!(after.contains(kept), "{kept} stays");
+    }
+
+    // An unknown site where a site is meant: the names there are.
+    let out = kovan(&["flush", "shop", "--yes"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("`shop` is not an instance of this workspace. Use one of: chat_main, chat_api, chat_websocket, review, or a site: chat."),
+        "{}",
+        text(&out.stderr)
+    );
+    let help = text(&kovan(&["flush", "--help"], ws.path()).stdout);
+    assert!(help.contains("INSTANCE|SITE"), "{help}");
+    assert!(help.contains("kovan flush chat"), "{help}");
+}

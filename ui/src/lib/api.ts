@@ -64,6 +64,7 @@ export type { WrittenFile } from './bindings/WrittenFile';
 export type { IpcError } from './bindings/IpcError';
 export type { ErrorDetail, ErrorKind, Failure } from './errors';
 export type { CacheCounts } from './bindings/CacheCounts';
+export type { SiteKeys } from './bindings/SiteKeys';
 export type { CacheProgress } from './bindings/CacheProgress';
 export type { CountProgress } from './bindings/CountProgress';
 export type { FlushProgress } from './bindings/FlushProgress';

@@ -8,6 +8,7 @@ import {
   type CacheCounts,
   type CountProgress,
   type KeyCount,
+  type SiteKeys,
 } from './api';
 
 /** How often the cards' counts refresh while the window is open. */
@@ -57,6 +58,11 @@ export class Caches {
   /** One instance's count, once known. */
   of(instance: string): KeyCount | null {
     return this.counts?.instances.find((i) => i.instance === instance)?.count ?? null;
+  }
+
+  /** A site's channel layer in the shared Redis, once counted (its keys null when not counted). */
+  siteLayer(site: string): SiteKeys | null {
+    return this.counts?.sites?.find((s) => s.site === site) ?? null;
   }
 
   /** Keys in the shared Redis database that belong to no instance, once counted. */

@@ -366,6 +366,7 @@ export const cacheCountsFixture: CacheCounts = {
     },
   ],
   redis: { state: 'counted', url: 'redis://127.0.0.1:6379/0', dbsize: 1297, scanned: 1297, otherApps: 7 },
+  sites: [],
 };
 
 /** What flushing chat_main alone would delete. */

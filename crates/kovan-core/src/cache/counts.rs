@@ -25,6 +25,22 @@ pub struct CacheCounts {
     pub instances: Vec<InstanceKeys>,
     /// The Redis database the redis instances share; None when no instance uses Redis.
     pub redis: Option<RedisKeys>,
+    /// Each site's channel layer, in kovan.toml's order: counted in the same pass, never flushed.
+    #[serde(default)]
+    pub sites: Vec<SiteKeys>,
+}
+
+/// A site's channel layer in the shared Redis: the keys channels_redis wrote under the site's
+/// prefix (`{prefix}:group:…`, `{prefix}{channel}`). Its members' cache flushes leave them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteKeys {
+    pub site: String,
+    /// channels_redis `prefix`, the site's.
+    pub channel_prefix: String,
+    /// None when the Redis pass did not run (no instance caches in Redis) or failed.
+    #[ts(type = "number | null")]
+    pub keys: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -82,7 +98,8 @@ pub enum RedisKeys {
         /// Distinct keys the pass saw.
         #[ts(type = "number")]
         scanned: u64,
-        /// Keys that belong to no instance: other apps sharing the database. No flush touches them.
+        /// Keys that belong to no instance and to no site's channel layer: other apps sharing the
+        /// database. No flush touches them.
         #[ts(type = "number")]
         other_apps: u64,
     },
@@ -130,6 +147,11 @@ impl CacheCounts {
         self.instances.iter().find(|i| i.instance == name)
     }
 
+    /// A site's channel layer, once counted.
+    pub fn site(&self, name: &str) -> Option<&SiteKeys> {
+        self.sites.iter().find(|s| s.site == name)
+    }
+
     /// Keys in the Redis database that belong to no instance.
     pub fn other_apps(&self) -> Option<u64> {
         match &self.redis {
@@ -139,21 +161,38 @@ impl CacheCounts {
     }
 }
 
-/// The workspace's Redis instances, in kovan.toml's order, and their prefixes in the same order.
-fn redis_instances(ws: &Workspace) -> (Vec<&Instance>, Prefixes) {
+/// The workspace's Redis instances, in kovan.toml's order, and their prefixes in the same order,
+/// with the sites' channel-layer prefixes in [`site_layers`]' order.
+fn redis_instances<'w>(
+    ws: &'w Workspace,
+    layers: &[(&str, &str)],
+) -> (Vec<&'w Instance>, Prefixes) {
     let instances: Vec<&Instance> = ws
         .instances
         .iter()
         .filter(|i| i.cache == CacheBackend::Redis)
         .collect();
-    let prefixes = Prefixes::new(instances.iter().map(|i| i.names.cache_prefix.as_str()));
+    let prefixes = Prefixes::new(instances.iter().map(|i| i.names.cache_prefix.as_str()))
+        .with_channels(layers.iter().map(|(_, prefix)| *prefix));
     (instances, prefixes)
+}
+
+/// Each site with its channel-layer prefix (its members' unit's), in kovan.toml's order.
+fn site_layers(ws: &Workspace) -> Vec<(&str, &str)> {
+    ws.sites
+        .iter()
+        .filter_map(|site| {
+            let member = ws.instances.iter().find(|i| i.names.unit == site.name)?;
+            Some((site.name.as_str(), member.names.channel_prefix.as_str()))
+        })
+        .collect()
 }
 
 /// Count every instance's cache. Never fails as a whole: what could not be counted says why.
 pub async fn count(ws: &Workspace, on_progress: impl FnMut(CountProgress) + Send) -> CacheCounts {
     let started = Instant::now();
-    let (redis_members, prefixes) = redis_instances(ws);
+    let layers = site_layers(ws);
+    let (redis_members, prefixes) = redis_instances(ws, &layers);
     let redis = async {
         let config = ws.redis.as_ref()?;
         if redis_members.is_empty() {
@@ -213,10 +252,23 @@ pub async fn count(ws: &Workspace, on_progress: impl FnMut(CountProgress) + Send
             }
         })
         .collect();
+    let sites = layers
+        .iter()
+        .enumerate()
+        .map(|(index, (site, prefix))| SiteKeys {
+            site: site.to_string(),
+            channel_prefix: prefix.to_string(),
+            keys: match &redis {
+                Some((_, Ok(found))) => found.channels.get(index).copied(),
+                _ => None,
+            },
+        })
+        .collect();
     CacheCounts {
         counted_at: now_rfc3339(),
         duration_ms: started.elapsed().as_millis() as u64,
         instances,
+        sites,
         redis: redis.map(|(url, counted)| match counted {
             Ok(found) => redis_keys(url, &found),
             Err(e) => RedisKeys::Failed {

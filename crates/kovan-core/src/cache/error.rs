@@ -108,6 +108,10 @@ pub enum CacheError {
     #[error("`{name}` is not an instance of this workspace. Use one of: {known}.")]
     UnknownInstance { name: String, known: String },
 
+    /// A site scope names no site of kovan.toml (`known` lists them, or says there are none).
+    #[error("`{name}` is not a site of this workspace. {known}")]
+    UnknownSite { name: String, known: String },
+
     #[error(
         "a flush is already running ({scope}). Wait for it to finish or cancel it, then try again."
     )]
@@ -185,6 +189,7 @@ impl Classified for CacheError {
             Self::Unsupported { .. } => ErrorKind::CacheUnsupported,
             Self::NothingCached { .. } => ErrorKind::NothingCached,
             Self::UnknownInstance { .. } => ErrorKind::UnknownInstance,
+            Self::UnknownSite { .. } => ErrorKind::UnknownSite,
             Self::FlushRunning { .. } => ErrorKind::FlushRunning,
             Self::UndoLimit { .. } => ErrorKind::UndoLimit,
             Self::UndoWrite { .. } => ErrorKind::UndoWriteFailed,
@@ -219,7 +224,8 @@ impl Classified for CacheError {
             | Self::Unsupported { instance: i, .. }
             | Self::NothingCached { instance: i } => instance(i),
             Self::UnknownInstance { name, .. } => instance(name),
-            Self::FlushRunning { .. }
+            Self::UnknownSite { .. }
+            | Self::FlushRunning { .. }
             | Self::UndoLimit { .. }
             | Self::UndoWrite { .. }
             | Self::Undo(_) => return None,

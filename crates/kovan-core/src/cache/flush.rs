@@ -27,6 +27,9 @@ pub enum FlushScope {
     All,
     /// These instances, by name.
     Instances(Vec<String>),
+    /// A site's members, each under its own cache prefix ("Cache Temizle" on the site's header).
+    /// The site's channel layer and every other unit's keys stay.
+    Site(String),
 }
 
 /// What of each instance's cache a flush deletes (while [`FlushScope`] says whose).
@@ -206,10 +209,42 @@ pub enum FlushOutcome {
 }
 
 impl FlushScope {
+    /// The scope `kovan flush NAME…` means: a site's name alone is that site; among other names
+    /// it stands for its members. Names that are neither stay, for [`FlushScope::resolve`] to refuse.
+    pub fn named(ws: &Workspace, names: &[String]) -> Self {
+        let site = |n: &String| ws.site(n).filter(|_| ws.instance(n).is_none());
+        if let [one] = names {
+            if site(one).is_some() {
+                return Self::Site(one.clone());
+            }
+        }
+        let mut out: Vec<String> = Vec::new();
+        for name in names {
+            let members = match site(name) {
+                Some(s) => s.instances.clone(),
+                None => vec![name.clone()],
+            };
+            for m in members {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        Self::Instances(out)
+    }
+
     /// The instances in the scope, in kovan.toml's order.
     pub fn resolve<'w>(&self, ws: &'w Workspace) -> Result<Vec<&'w Instance>, CacheError> {
         match self {
             Self::All => Ok(ws.instances.iter().collect()),
+            Self::Site(name) => {
+                let site = ws.site(name).ok_or_else(|| unknown_site(ws, name))?;
+                Ok(ws
+                    .instances
+                    .iter()
+                    .filter(|i| site.instances.contains(&i.name))
+                    .collect())
+            }
             Self::Instances(names) => {
                 if let Some(name) = names.iter().find(|n| ws.instance(n).is_none()) {
                     return Err(unknown_instance(ws, name));
@@ -226,9 +261,26 @@ impl FlushScope {
 
 fn unknown_instance(ws: &Workspace, name: &str) -> CacheError {
     let known: Vec<&str> = ws.instances.iter().map(|i| i.name.as_str()).collect();
+    let sites: Vec<&str> = ws.sites.iter().map(|s| s.name.as_str()).collect();
+    let mut known = known.join(", ");
+    if !sites.is_empty() {
+        known.push_str(&format!(", or a site: {}", sites.join(", ")));
+    }
     CacheError::UnknownInstance {
         name: name.to_string(),
-        known: known.join(", "),
+        known,
+    }
+}
+
+fn unknown_site(ws: &Workspace, name: &str) -> CacheError {
+    let sites: Vec<&str> = ws.sites.iter().map(|s| s.name.as_str()).collect();
+    CacheError::UnknownSite {
+        name: name.to_string(),
+        known: if sites.is_empty() {
+            "kovan.toml has no [site.*].".into()
+        } else {
+            format!("Its sites: {}.", sites.join(", "))
+        },
     }
 }
 

@@ -103,6 +103,7 @@ fn scope_text(scope: &FlushScope) -> String {
     match scope {
         FlushScope::All => "every instance".into(),
         FlushScope::Instances(names) => names.join(", "),
+        FlushScope::Site(site) => format!("site {site}"),
     }
 }
 
@@ -112,6 +113,7 @@ pub fn record(store: &Store, workspace: &Path, report: &FlushReport) -> Result<(
     let scope = match &report.scope {
         FlushScope::All => json!("all"),
         FlushScope::Instances(names) => json!(names),
+        FlushScope::Site(site) => json!({ "site": site }),
     };
     for instance in &report.instances {
         let outcome = match &instance.outcome {

@@ -3,4 +3,4 @@
 /**
  * Whose cache a flush deletes.
  */
-export type FlushScope = "all" | { "instances": Array<string> };
+export type FlushScope = "all" | { "instances": Array<string> } | { "site": string };

@@ -19,6 +19,7 @@ dbsize: number,
  */
 scanned: number, 
 /**
- * Keys that belong to no instance: other apps sharing the database. No flush touches them.
+ * Keys that belong to no instance and to no site's channel layer: other apps sharing the
+ * database. No flush touches them.
  */
 otherApps: number, } | { "state": "failed", url: string, kind: ErrorKind, message: string, detail: ErrorDetail | null, };

@@ -14,12 +14,15 @@ pub struct KeyspaceCount {
     pub scanned: u64,
     /// Per prefix, in the order given: (keys, of which cached sessions).
     pub instances: Vec<(u64, u64)>,
-    /// Keys that belong to no instance: other apps sharing the database.
+    /// Per channel-layer prefix, in the order given: channels_redis's keys under it.
+    pub channels: Vec<u64>,
+    /// Keys that belong to no instance and no channel layer: other apps sharing the database.
     pub other: u64,
 }
 
 impl RedisCache {
-    /// Count the keys of every prefix, their cached sessions and everyone else's keys, in one pass.
+    /// Count the keys of every prefix, their cached sessions, the channel layers' keys and everyone
+    /// else's keys, in one pass.
     pub async fn count(
         &self,
         prefixes: &Prefixes,
@@ -102,9 +105,12 @@ impl RedisCache {
 }
 
 /// The pass's running count. Each key is sorted into a slot: instance `i`'s plain keys are slot
-/// `2i`, its sessions `2i + 1`, everyone else's the last.
+/// `2i`, its sessions `2i + 1`, channel layer `c`'s keys `2n + c` (n instances), everyone else's
+/// the last.
 struct Tally {
     slots: Vec<u64>,
+    /// How many cache prefixes (the slots before the channel layers' are theirs, two each).
+    instances: usize,
     dbsize: u64,
     /// SCAN may return a key twice (when the server resizes its table mid-pass). Every key seen is
     /// kept as a 128-bit fingerprint with its slot in the low 16 bits; sorting them once at the end
@@ -117,9 +123,11 @@ const SLOT_BITS: u32 = 16;
 
 impl Tally {
     fn new(prefixes: &Prefixes, dbsize: u64) -> Self {
-        assert!(prefixes.len() < 1 << (SLOT_BITS - 2), "too many prefixes");
+        let slots = prefixes.len() * 2 + prefixes.channel_len() + 1;
+        assert!(slots < 1 << SLOT_BITS, "too many prefixes");
         Self {
-            slots: vec![0; prefixes.len() * 2 + 1],
+            slots: vec![0; slots],
+            instances: prefixes.len(),
             dbsize,
             seen: Vec::with_capacity(usize::try_from(dbsize).unwrap_or(0).min(1 << 24)),
         }
@@ -127,10 +135,12 @@ impl Tally {
 
     fn add(&mut self, prefixes: &Prefixes, keys: Vec<Vec<u8>>) {
         let other = self.slots.len() - 1;
+        let layers = prefixes.len() * 2;
         for key in keys {
-            let slot = prefixes
-                .owner(&key)
-                .map_or(other, |o| o.index * 2 + usize::from(o.session));
+            let slot = match prefixes.owner(&key) {
+                Some(o) => o.index * 2 + usize::from(o.session),
+                None => prefixes.channel_owner(&key).map_or(other, |c| layers + c),
+            };
             self.slots[slot] += 1;
             let hash = xxhash_rust::xxh3::xxh3_128(&key) >> SLOT_BITS << SLOT_BITS;
             self.seen.push(hash | slot as u128);
@@ -156,13 +166,15 @@ impl Tally {
             }
         }
         let other = self.slots.len() - 1;
+        let layers = self.instances * 2;
         KeyspaceCount {
             dbsize: self.dbsize,
             scanned: distinct,
-            instances: self.slots[..other]
+            instances: self.slots[..layers]
                 .chunks(2)
                 .map(|pair| (pair[0] + pair[1], pair[1]))
                 .collect(),
+            channels: self.slots[layers..other].to_vec(),
             other: self.slots[other],
         }
     }
@@ -196,5 +208,28 @@ mod tests {
         let count = tally.finish();
         assert_eq!(count.instances, vec![(2, 0), (1, 1)]);
         assert_eq!((count.other, count.scanned, count.dbsize), (1, 4, 5));
+    }
+
+    #[test]
+    fn channel_layer_keys_have_slots_of_their_own_between_the_instances_and_the_rest() {
+        let prefixes = Prefixes::new(["c_main", "c_api"]).with_channels(["c", "d"]);
+        let mut tally = Tally::new(&prefixes, 9);
+        let key = |k: &str| k.as_bytes().to_vec();
+        tally.add(
+            &prefixes,
+            vec![
+                key("c_main:1:x"),
+                key("c:group:room"),
+                key("cspecific.ab!"),
+                key("c:group:room"),
+                key("d:group:x"),
+                key("c_api:1:django.contrib.sessions.cachez"),
+                key("c_other:1:x"),
+            ],
+        );
+        let count = tally.finish();
+        assert_eq!(count.instances, vec![(1, 0), (1, 1)]);
+        assert_eq!(count.channels, vec![2, 1]);
+        assert_eq!((count.other, count.scanned), (1, 6));
     }
 }

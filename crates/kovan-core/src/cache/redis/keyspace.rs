@@ -3,6 +3,13 @@
 //! Django's RedisCache writes `{KEY_PREFIX}:{version}:{key}`. A key belongs to the instance whose
 //! prefix followed by `:` starts it. Workspace validation refuses two prefixes where one is the other
 //! followed by `:`, so at most one instance matches any key.
+//!
+//! A site's members share one Channels layer (channels_redis with the site's `prefix`) on the same
+//! database. channels_redis writes `{prefix}:group:{group}` and `{prefix}{channel}` (a process's
+//! channels as their non-local part, `{prefix}specific.{hex}!`): no `:` after the prefix but the
+//! group's, so no such key is ever `{cache prefix}:…` (validation refuses a cache prefix equal to
+//! another unit's channel prefix). Those keys are counted apart, per site, and no flush takes them:
+//! [`Prefixes::owner`] never answers for them.
 
 /// What Django's cache session backends put after `{prefix}:{version}:`; `cached_db` keys
 /// (`django.contrib.sessions.cached_db…`) start with it too.
@@ -15,6 +22,8 @@ const GLOB_SPECIAL: &[u8] = b"*?[]\\";
 #[derive(Debug, Clone)]
 pub struct Prefixes {
     starts: Vec<Vec<u8>>,
+    /// Channel-layer prefixes (channels_redis `prefix`), each as written: counted, never owned.
+    channels: Vec<Vec<u8>>,
 }
 
 /// Where a key belongs: the instance's index in [`Prefixes`], and whether it is a cached session.
@@ -35,7 +44,34 @@ impl Prefixes {
                     start
                 })
                 .collect(),
+            channels: Vec::new(),
         }
+    }
+
+    /// These prefixes, and channel-layer prefixes whose keys the count attributes to their layer.
+    pub fn with_channels<'a>(mut self, channels: impl IntoIterator<Item = &'a str>) -> Self {
+        self.channels = channels
+            .into_iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
+        self
+    }
+
+    /// How many channel-layer prefixes there are.
+    pub fn channel_len(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// The channel layer (its index in [`Prefixes::with_channels`]) that wrote `key`: a key of
+    /// channels_redis's shapes after its prefix. Where two prefixes could have written it (one
+    /// prefix the start of the other), the longer one. Asked only of keys no cache prefix owns.
+    pub fn channel_owner(&self, key: &[u8]) -> Option<usize> {
+        self.channels
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| key.strip_prefix(p.as_slice()).is_some_and(is_channel_key))
+            .max_by_key(|(_, p)| p.len())
+            .map(|(index, _)| index)
     }
 
     pub fn len(&self) -> usize {
@@ -75,6 +111,25 @@ impl Prefixes {
             pattern
         })
     }
+}
+
+/// What channels_redis (4.x, `core.py`) writes after its prefix: `_group_key` is
+/// `{prefix}:group:{group}`; a message goes to `{prefix}{channel}`, a process's own channel
+/// (`specific.{hex}!{hex}`) to `{prefix}` and its non-local part up to and with the `!`. Names are
+/// as Channels validates them: a group `[a-zA-Z0-9-_.]+`, a channel that with an optional
+/// `!`-tail of `[\w-_.]` (`\w` takes non-ASCII letters too, here any byte above 0x7f).
+fn is_channel_key(rest: &[u8]) -> bool {
+    let name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if let Some(group) = rest.strip_prefix(b":group:") {
+        return !group.is_empty() && group.iter().all(name_byte);
+    }
+    let (name, tail) = match rest.iter().position(|&b| b == b'!') {
+        Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+        None => (rest, None),
+    };
+    !name.is_empty()
+        && name.iter().all(name_byte)
+        && tail.is_none_or(|t| t.iter().all(|b| name_byte(b) || *b > 0x7f))
 }
 
 /// After `{prefix}:`: a version (digits), `:`, then the session backends' key prefix.
@@ -273,6 +328,41 @@ mod tests {
         assert_eq!(owner(b"chat"), None);
         assert_eq!(owner(b"a*b:\xff\n"), Some(2));
         assert_eq!(owner(b"axb:1:x"), None);
+    }
+
+    #[test]
+    fn channel_layer_keys_of_channels_redis_shapes_belong_to_their_layer_never_to_a_cache() {
+        let p = Prefixes::new(["t_chat_main", "t_chat_api", "t_review"])
+            .with_channels(["t_chat", "t_chatx"]);
+        let layer = |k: &[u8]| p.channel_owner(k);
+        let cache = |k: &[u8]| p.owner(k).map(|o| o.index);
+        for key in [
+            &b"t_chat:group:room_lobby"[..],
+            b"t_chatspecific.0f3a9c!",
+            b"t_chatchat.room-1",
+            b"t_chatspecific.a!b\xc3\xa9",
+        ] {
+            assert_eq!(layer(key), Some(0), "{key:?}");
+            assert_eq!(cache(key), None, "{key:?}");
+        }
+        assert_eq!(layer(b"t_chatx:group:r"), Some(1), "the longer prefix");
+        assert_eq!(layer(b"t_chatxspecific.a!"), Some(1), "the longer prefix");
+        // Cache keys of the members are theirs, not the layer's.
+        assert_eq!(layer(b"t_chat_main:1:x"), None);
+        assert_eq!(cache(b"t_chat_main:1:x"), Some(0));
+        // Not of channels_redis's shapes.
+        for key in [
+            &b"t_chat"[..],
+            b"t_chat:group:",
+            b"t_chat:group:a b",
+            b"t_chat:1:x",
+            b"t_chat!x",
+            b"t_chatroom:x",
+            b"t_chat room",
+            b"other:group:x",
+        ] {
+            assert_eq!(layer(key), None, "{key:?}");
+        }
     }
 
     #[test]
