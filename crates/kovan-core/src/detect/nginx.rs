@@ -212,7 +212,7 @@ mod tests {
             name: "app".into(),
             ports: vec![9101, 9102],
         };
-        assert_eq!(find_upstreams(dir.path(), "."), [app.clone()]);
+        assert_eq!(find_upstreams(dir.path(), "."), std::slice::from_ref(&app));
         std::fs::write(
             dir.path().join("other.conf"),
             "upstream b { server 127.0.0.1:9301; server 127.0.0.1:9302; }\n",
