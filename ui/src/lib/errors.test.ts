@@ -76,6 +76,7 @@ const SAMPLE: Record<ErrorKind, ErrorDetail | null> = {
   flush_running: null,
   unknown_site: null,
   front_door: null,
+  site_not_migrated: instance,
   postgres_unavailable: null,
   unknown_unit: null,
   not_kovans_database: null,

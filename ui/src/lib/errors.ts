@@ -61,6 +61,7 @@ const WORDS: Record<ErrorKind, Row> = {
   flush_running: 'err.flush_running',
   unknown_site: 'err.unknown_site',
   front_door: 'err.front_door',
+  site_not_migrated: 'err.site_not_migrated',
   postgres_unavailable: 'err.postgres_unavailable',
   unknown_unit: 'err.unknown_unit',
   not_kovans_database: 'err.not_kovans_database',

@@ -545,6 +545,7 @@ export const en: { readonly [K in MessageKey]: string } = {
   'err.nothing_cached': '{instance} uses the dummy cache: nothing to count or clear.',
   'err.flush_running': 'A cache clear is already running: wait for it or cancel it.',
   'err.unknown_site': 'There is no such site in this workspace.',
+  'err.site_not_migrated': 'The site’s shared database could not be migrated, so none of its members was started. Its log shows what migrate said.',
   'err.front_door': 'The site’s front door (nginx) could not open; its members keep running on their own ports.',
   'err.postgres_unavailable': 'PostgreSQL is not available; the detail is in the tooltip.',
   'err.unknown_unit': 'There is no such database unit in this workspace.',

@@ -545,6 +545,7 @@ export const tr = {
   'err.nothing_cached': '{instance} dummy cache kullanıyor: sayılacak ya da silinecek bir şey yok.',
   'err.flush_running': 'Zaten bir cache temizliği sürüyor: bitmesini bekleyin ya da iptal edin.',
   'err.unknown_site': 'Bu çalışma alanında böyle bir site yok.',
+  'err.site_not_migrated': 'Sitenin ortak veritabanı migrate edilemedi; bu yüzden üyelerinden hiçbiri başlatılmadı. migrate çıktısı sitenin günlüğünde.',
   'err.front_door': 'Sitenin ön kapısı (nginx) açılamadı; üyeleri kendi portlarında çalışmaya devam ediyor.',
   'err.postgres_unavailable': 'PostgreSQL kullanılamıyor; ayrıntı ipucunda.',
   'err.unknown_unit': 'Bu çalışma alanında böyle bir veritabanı birimi yok.',
