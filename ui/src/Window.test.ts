@@ -12,6 +12,8 @@ const proposal: Proposal = {
   exists: false,
   text: '[project]\nname = "shop"\n',
   name: 'shop',
+  reason:
+    'proposed isolated instances: Django could not be asked whether the project uses Channels, and it has no nginx upstream over several servers',
   undetected: ['No virtualenv (.venv or venv) found: using python3 from PATH.'],
   detection: {
     folder: '/home/dev/shop',
@@ -21,6 +23,7 @@ const proposal: Proposal = {
     python: 'python3',
     virtualenv: false,
     django: { state: 'failed', stage: 'django', message: 'No module named django' },
+    nginxUpstreams: [],
   },
 };
 
@@ -50,6 +53,7 @@ describe('the first-run screen', () => {
     expect(named(calls, 'propose_workspace').map((c) => c.args)).toEqual([{ folder: '/home/dev/shop' }]);
     expect(text('[data-testid="project-name"]')).toBe('shop');
     expect(text('[data-testid="project-undetected"]')).toContain('No virtualenv');
+    expect(text('[data-testid="project-reason"]')).toBe(proposal.reason);
     expect(named(calls, 'create_workspace')).toEqual([]);
 
     button('project-create').click();

@@ -27,6 +27,8 @@ pub fn init(dir: &Path, dry_run: bool, json: bool) -> ExitCode {
     if !json {
         describe(&proposal);
     }
+    // Why a site or isolated instances, in one line (also `reason` in the JSON).
+    errln!("{}", proposal.reason);
     let written = if dry_run {
         if proposal.exists {
             errln!(

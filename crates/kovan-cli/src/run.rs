@@ -170,43 +170,34 @@ fn prepare(
         return Ok(());
     }
     let terminal = std::io::stdin().is_terminal();
-    for m in members {
-        let Some(i) = ws.instance(m) else { continue };
-        if !kovan_core::django::packages::runs_django(i.command.as_deref()) {
-            continue;
-        }
-        let status = match migrations::status(ws, i) {
-            Ok(s) => s,
-            Err(e) => {
-                errln!("error: {e}");
-                return Err(ExitCode::from(1));
-            }
-        };
-        if status.unapplied.is_empty() {
-            continue;
-        }
+    // Once per unit: a site's members share one database, migrated through its first member.
+    let confirm = |u: &migrations::UnitMigrations| {
+        let m = &u.through;
         let apply = if yes {
             true
         } else if terminal {
-            err!("kovan: {m}: {}. Apply them now? [Y/n] ", status.summary());
+            err!("kovan: {m}: {}. Apply them now? [Y/n] ", u.status.summary());
             let mut answer = String::new();
             let _ = std::io::stdin().read_line(&mut answer);
             !answer.trim().to_lowercase().starts_with('n')
         } else {
             errln!(
                 "kovan: {m}: {}; not applied without a terminal to ask on: run `kovan up --yes` or `kovan migrate {m}`",
-                status.summary()
+                u.status.summary()
             );
             false
         };
         if apply {
-            errln!("kovan: {m}: applying {}", status.summary());
-            let tag = format!("{m} | migrate |");
-            if let Err(e) = migrations::migrate_unit(ws, i, |line| errln!("{tag} {line}")) {
-                errln!("error: {e}");
-                return Err(ExitCode::from(1));
-            }
+            errln!("kovan: {m}: applying {}", u.status.summary());
         }
+        apply
+    };
+    let on_line = |u: &migrations::UnitMigrations, line: &str| {
+        errln!("{} | migrate | {line}", u.through);
+    };
+    if let Err(e) = migrations::migrate_units(ws, members, confirm, on_line) {
+        errln!("error: {e}");
+        return Err(ExitCode::from(1));
     }
     Ok(())
 }

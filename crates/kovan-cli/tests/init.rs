@@ -303,3 +303,197 @@ fn every_command_has_help_and_bash_completions_are_printed() {
     let out = kovan(&["completions", "tcsh"], dir.path(), dir.path());
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A fixture copied into a temporary folder, the test venv as its `.venv`, its kovan.toml (if
+/// any) removed.
+fn fixture(path: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let name = Path::new(path).file_name().unwrap();
+    let project = dir.path().join(name);
+    kovan_testsupport::copy_project(&support::repo_root().join(path), &project);
+    let _ = std::fs::remove_file(project.join("kovan.toml"));
+    link_test_venv(&project);
+    (dir, project)
+}
+
+/// `kovan init --dry-run --json`: the proposal as JSON, its text parsed, and the one line on
+/// stderr (with --json the reason is all stderr says).
+fn proposal_of(project: &Path) -> (serde_json::Value, kovan_core::Workspace, String) {
+    let data = tempfile::tempdir().unwrap();
+    let out = kovan(&["init", "--dry-run", "--json"], project, data.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ws = kovan_core::workspace::parse(&project.join("kovan.toml"), v["text"].as_str().unwrap())
+        .unwrap_or_else(|e| panic!("the proposal does not validate: {e}\n{}", v["text"]));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr}");
+    let line = stderr.trim_end().to_string();
+    assert_eq!(v["reason"].as_str(), Some(line.as_str()), "{v:#}");
+    (v, ws, line)
+}
+
+/// (name, port, role, command) of each instance.
+fn instances(ws: &kovan_core::Workspace) -> Vec<(String, u16, String, Option<String>)> {
+    ws.instances
+        .iter()
+        .map(|i| {
+            (
+                i.name.clone(),
+                i.port,
+                format!("{:?}", i.role).to_lowercase(),
+                i.command.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_wsgi_project_with_one_nginx_upstream_over_three_servers_gets_a_site_on_those_ports() {
+    let (_dir, project) = fixture("fixtures/wsgisite");
+    let (v, ws, reason) = proposal_of(&project);
+    assert_eq!(
+        reason,
+        "proposed the site `board`: nginx/site.conf has one upstream `board` over 3 servers (ports 9101, 9102, 9103)"
+    );
+    assert_eq!(
+        v["detection"]["nginxUpstreams"],
+        serde_json::json!([{"file": "nginx/site.conf", "name": "board", "ports": [9101, 9102, 9103]}])
+    );
+    assert_eq!(
+        v["detection"]["django"]["asgiApplication"],
+        serde_json::Value::Null
+    );
+    let members = instances(&ws);
+    assert_eq!(
+        members,
+        [
+            ("board_main".to_string(), 9101, "main".to_string(), None),
+            ("board_api".to_string(), 9102, "api".to_string(), None),
+            (
+                "board_websocket".to_string(),
+                9103,
+                "websocket".to_string(),
+                None
+            ),
+        ]
+    );
+    assert_eq!(ws.sites.len(), 1, "{}", v["text"]);
+    let site = &ws.sites[0];
+    assert_eq!(site.name, "board");
+    assert_eq!(
+        site.instances,
+        ["board_main", "board_api", "board_websocket"]
+    );
+    assert!(
+        ![9101, 9102, 9103, 6379].contains(&site.front_door),
+        "{}",
+        site.front_door
+    );
+    // The members share the unit's names; each keeps its own cache prefix.
+    let units: Vec<&str> = ws.instances.iter().map(|i| i.names.unit.as_str()).collect();
+    assert_eq!(units, ["board"; 3]);
+    assert_eq!(v["undetected"], serde_json::json!([]), "{v:#}");
+
+    // Written, it checks and generates as any proposal does.
+    let data = tempfile::tempdir().unwrap();
+    let out = kovan(&["init"], &project, data.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("proposed "))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains(&reason), "{stderr}");
+    check_gen_write_check(&project, data.path());
+}
+
+#[test]
+fn a_channels_project_gets_the_site_chat_with_its_websocket_member_under_its_asgi_server() {
+    let (_dir, project) = fixture("examples/context7");
+    let (v, ws, reason) = proposal_of(&project);
+    assert_eq!(
+        reason,
+        "proposed the site `chat`: the project uses Django Channels (ASGI_APPLICATION = dashboard_project.asgi.application)"
+    );
+    let django = &v["detection"]["django"];
+    // The example has daphne in INSTALLED_APPS: its runserver speaks ASGI, so no command.
+    assert_eq!(django["asgiServers"][0], "daphneRunserver", "{django:#}");
+    assert_eq!(
+        instances(&ws),
+        [
+            ("chat_main".to_string(), 8000, "main".to_string(), None),
+            ("chat_api".to_string(), 8001, "api".to_string(), None),
+            (
+                "chat_websocket".to_string(),
+                8002,
+                "websocket".to_string(),
+                None
+            ),
+        ]
+    );
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("daphne is in INSTALLED_APPS: its runserver speaks ASGI"),
+        "{}",
+        v["text"]
+    );
+    let site = ws.site("chat").expect("the site chat");
+    assert_eq!(site.instances, ["chat_main", "chat_api", "chat_websocket"]);
+    assert!(![8000, 8001, 8002, 6379].contains(&site.front_door));
+    let presets: Vec<(&str, &[String])> = ws
+        .presets
+        .iter()
+        .map(|p| (p.name.as_str(), p.instances.as_slice()))
+        .collect();
+    assert_eq!(
+        presets,
+        [(
+            "dev",
+            &["chat_main".to_string(), "chat_api".to_string()][..]
+        )]
+    );
+
+    // Without daphne in INSTALLED_APPS the websocket member runs the daphne command.
+    let settings = project.join("dashboard_project/settings.py");
+    let source = std::fs::read_to_string(&settings).unwrap();
+    let without = source.replacen("    \"daphne\",\n", "", 1);
+    assert_ne!(
+        without, source,
+        "the example lists daphne in INSTALLED_APPS"
+    );
+    std::fs::write(&settings, without).unwrap();
+    let (_, ws, _) = proposal_of(&project);
+    assert_eq!(
+        ws.instance("chat_websocket").unwrap().command.as_deref(),
+        Some("{python} -m daphne -b 127.0.0.1 -p {port} dashboard_project.asgi:application")
+    );
+}
+
+#[test]
+fn a_project_without_channels_or_an_upstream_gets_isolated_instances_and_says_why() {
+    let (_dir, project) = fixture("fixtures/django42");
+    let (v, ws, reason) = proposal_of(&project);
+    assert_eq!(
+        reason,
+        "proposed isolated instances: the project uses no Django Channels and has no nginx upstream over several servers"
+    );
+    assert!(ws.sites.is_empty(), "{}", v["text"]);
+    let names: Vec<(String, u16)> = instances(&ws).into_iter().map(|i| (i.0, i.1)).collect();
+    assert_eq!(
+        names,
+        [
+            ("main".to_string(), 8000),
+            ("api".to_string(), 8001),
+            ("websocket".to_string(), 8002)
+        ]
+    );
+    // Each its own unit: nothing shared.
+    assert!(ws.instances.iter().all(|i| i.names.unit == i.name));
+    assert_eq!(v["detection"]["nginxUpstreams"], serde_json::json!([]));
+}

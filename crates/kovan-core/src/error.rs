@@ -60,6 +60,7 @@ error_kinds! {
     PreflightFailed = "preflight_failed",
     UnknownSite = "unknown_site",
     FrontDoor = "front_door",
+    SiteNotMigrated = "site_not_migrated",
     PostgresUnavailable = "postgres_unavailable",
     // One supervisor per workspace
     /// Another program (`kovan up`, another window) supervises the workspace: this one only looks.

@@ -9,7 +9,8 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::detect::{
-    self, DetectError, Detection, DjangoAnswer, DjangoSettings, FailedStage, SettingsSource,
+    self, AsgiServer, DetectError, Detection, DjangoAnswer, DjangoSettings, FailedStage,
+    NginxUpstream, SettingsSource,
 };
 use crate::services::redis_server;
 use crate::workspace::{self, suggest_name, WorkspaceError, FILE_NAME};
@@ -39,6 +40,8 @@ pub struct Proposal {
     pub text: String,
     /// The project name chosen (the base of every derived name).
     pub name: String,
+    /// Why the instances are proposed as a site or as isolated instances, in one line.
+    pub reason: String,
     /// What Kovan could not detect, each with what it used instead and what to do.
     pub undetected: Vec<String>,
     pub detection: Detection,
@@ -109,6 +112,7 @@ pub fn from_detection(detection: Detection) -> Result<Proposal, ProposalError> {
         file: file.display().to_string(),
         text,
         name: choices.name,
+        reason: choices.shape.reason.clone(),
         undetected,
         detection,
     })
@@ -158,7 +162,43 @@ struct Choices {
     redis_why: String,
     cookies_why: String,
     caches_why: Vec<String>,
+    shape: Shape,
 }
+
+/// The proposed instances: one site of role servers, or isolated instances.
+struct Shape {
+    /// The site's name and front-door port; None: every instance isolated.
+    site: Option<(String, u16)>,
+    /// name, port, role, cache, cache_timeout.
+    members: Vec<Member>,
+    /// The websocket member's `command` line, or the comment explaining there is none.
+    websocket_command: Option<String>,
+    reason: String,
+}
+
+struct Member {
+    name: String,
+    port: u16,
+    role: &'static str,
+    cache: &'static str,
+    /// None: Django's default.
+    cache_timeout: Option<u32>,
+}
+
+/// The site's name when the project uses Channels (the guide's chat trio).
+const CHANNELS_SITE: &str = "chat";
+/// The site's name when the upstream's own name gives none.
+const FALLBACK_SITE: &str = "site";
+/// Member names are `{site}_websocket`: the site's name leaves room for the longest role.
+const MAX_SITE_NAME: usize = crate::workspace::MAX_NAME_LEN - "_websocket".len();
+/// The first front-door port tried.
+const FRONT_DOOR: u16 = 8080;
+/// The guide's per-role caches: (role, cache, timeout in seconds).
+const ROLES: [(&str, &str, u32); 3] = [
+    ("main", "redis", 3600),
+    ("api", "redis", 1800),
+    ("websocket", "locmem", 300),
+];
 
 impl Choices {
     fn new(d: &Detection, folder: &Path, undetected: &mut Vec<String>) -> Self {
@@ -225,6 +265,14 @@ impl Choices {
             None => "Each instance gets its own cookie names (sessionid_main, csrftoken_main, ...): browsers ignore the port, so equal names would log users out of each other.".into(),
         };
         let caches_why = caches(settings_django);
+        let shape = shape(d, settings_django, &redis_url, undetected);
+        let (database_why, cookies_why) = match &shape.site {
+            Some((site, _)) => (
+                format!("{database_why} The site's members share one database (db_{site}.sqlite3 in WAL mode for SQLite, or {{project}}_{site}): a row written through one member is there for the others."),
+                format!("{cookies_why} The site's members share theirs (sessionid_{site}, csrftoken_{site}) and SECRET_KEY: a user logged in through the front door stays logged in on every member."),
+            ),
+            None => (database_why, cookies_why),
+        };
         Self {
             name,
             name_why,
@@ -238,6 +286,7 @@ impl Choices {
             redis_why,
             cookies_why,
             caches_why,
+            shape,
         }
     }
 
@@ -288,34 +337,261 @@ impl Choices {
         line(&format!("url = {}", quoted(&self.redis_url)));
         line(&managed_line);
         line("");
-        line("# One block per runserver process: `role` decides nginx routing, `cache` the Django cache");
-        line("# backend. Start them together with `kovan up dev` (main + api) or `kovan up chat` (all three).");
+        self.render_instances(&mut line);
+        out
+    }
+}
+
+impl Choices {
+    fn render_instances(&self, line: &mut impl FnMut(&str)) {
+        let shape = &self.shape;
+        let Some((site, front_door)) = &shape.site else {
+            line("# One block per runserver process: `role` decides nginx routing, `cache` the Django cache");
+            line("# backend. Start them together with `kovan up dev` (main + api) or `kovan up chat` (all three).");
+            line(&comment(&format!(
+                "Kovan {}; each instance has its own database, SECRET_KEY, cookies and cache prefix.",
+                shape.reason
+            )));
+            line(&comment(&self.cookies_why));
+            for why in &self.caches_why {
+                line(&comment(why));
+            }
+            for m in &shape.members {
+                if m.role == "websocket" {
+                    line("# Real-time data is short-lived and process-local, so this one keeps its own LocMem cache.");
+                }
+                member(line, m, None);
+            }
+            line("# Named groups to start and stop together.");
+            line("[preset.dev]");
+            line("instances = [\"main\", \"api\"]");
+            line("");
+            line("[preset.chat]");
+            line("instances = [\"main\", \"api\", \"websocket\"]");
+            return;
+        };
+        line("# The site's members, one block per role server: `role` decides the front door's routing,");
+        line("# `cache` the Django cache backend and `cache_timeout` its TTL (each keeps its own prefix).");
         line(&comment(&self.cookies_why));
         for why in &self.caches_why {
             line(&comment(why));
         }
-        for (name, port, cache) in [("main", 8000, "redis"), ("api", 8001, "redis")] {
-            line("[[instance]]");
-            line(&format!("name = {}", quoted(name)));
-            line(&format!("port = {port}"));
-            line(&format!("role = {}", quoted(name)));
-            line(&format!("cache = {}", quoted(cache)));
-            line("");
+        for m in &shape.members {
+            let command = if m.role == "websocket" {
+                line("# Real-time data is short-lived and process-local, so this one keeps its own LocMem cache.");
+                shape.websocket_command.as_deref()
+            } else {
+                None
+            };
+            member(line, m, command);
         }
-        line("# Real-time data is short-lived and process-local, so this one keeps its own LocMem cache.");
-        line("[[instance]]");
-        line("name = \"websocket\"");
-        line("port = 8002");
-        line("role = \"websocket\"");
-        line("cache = \"locmem\"");
-        line("");
-        line("# Named groups to start and stop together.");
-        line("[preset.dev]");
-        line("instances = [\"main\", \"api\"]");
-        line("");
-        line("[preset.chat]");
-        line("instances = [\"main\", \"api\", \"websocket\"]");
-        out
+        line(&comment(&format!(
+            "Kovan {}. Its members are one website behind one front door, an nginx Kovan runs on front_door routing /ws/ to the websocket role, /api/ to the api role and the rest to main. `kovan up {site}` starts it.",
+            shape.reason
+        )));
+        line(&format!("[site.{site}]"));
+        let names: Vec<String> = shape.members.iter().map(|m| quoted(&m.name)).collect();
+        line(&format!("instances = [{}]", names.join(", ")));
+        line(&format!("front_door = {front_door}"));
+        if let [main, api, ..] = &shape.members[..] {
+            line("");
+            line("# A named group to start and stop together: the dev pair.");
+            line("[preset.dev]");
+            line(&format!(
+                "instances = [{}, {}]",
+                quoted(&main.name),
+                quoted(&api.name)
+            ));
+        }
+    }
+}
+
+fn member(line: &mut impl FnMut(&str), m: &Member, command: Option<&str>) {
+    line("[[instance]]");
+    line(&format!("name = {}", quoted(&m.name)));
+    line(&format!("port = {}", m.port));
+    line(&format!("role = {}", quoted(m.role)));
+    line(&format!("cache = {}", quoted(m.cache)));
+    if let Some(timeout) = m.cache_timeout {
+        line(&format!("cache_timeout = {timeout}"));
+    }
+    if let Some(command) = command {
+        if command.starts_with('#') {
+            line(command);
+        } else {
+            line(&format!("command = {}", quoted(command)));
+        }
+    }
+    line("");
+}
+
+/// A site when the project uses Channels or its nginx config has one upstream over several local
+/// servers (the guide's layout); isolated instances otherwise.
+fn shape(
+    d: &Detection,
+    settings: Option<&DjangoSettings>,
+    redis_url: &str,
+    undetected: &mut Vec<String>,
+) -> Shape {
+    let channels = settings.filter(|s| s.uses_channels());
+    let upstream: Option<&NginxUpstream> = match &d.nginx_upstreams[..] {
+        [one] => Some(one),
+        [] => None,
+        several => {
+            let named: Vec<String> = several
+                .iter()
+                .map(|u| format!("`{}` in {}", u.name, u.file))
+                .collect();
+            undetected.push(format!("the nginx config has several upstreams over several servers ({}); Kovan proposes a site for one upstream only. Add a [site.NAME] per website yourself (see `kovan check`).", named.join(", ")));
+            None
+        }
+    };
+    let upstream_words = |u: &NginxUpstream| {
+        let ports: Vec<String> = u.ports.iter().map(u16::to_string).collect();
+        format!(
+            "{} has one upstream `{}` over {} servers (ports {})",
+            u.file,
+            u.name,
+            u.ports.len(),
+            ports.join(", ")
+        )
+    };
+    let (site, reason) = match (channels, upstream) {
+        (None, None) => {
+            let why = match settings {
+                Some(_) => "the project uses no Django Channels and has no nginx upstream over several servers",
+                None => "Django could not be asked whether the project uses Channels, and it has no nginx upstream over several servers",
+            };
+            let members = ROLES
+                .iter()
+                .zip([8000, 8001, 8002])
+                .map(|(&(role, cache, _), port)| Member {
+                    name: role.into(),
+                    port,
+                    role,
+                    cache,
+                    cache_timeout: None,
+                })
+                .collect();
+            return Shape {
+                site: None,
+                members,
+                websocket_command: None,
+                reason: format!("proposed isolated instances: {why}"),
+            };
+        }
+        (Some(s), upstream) => {
+            let asgi = s.asgi_application.as_deref().unwrap_or("?");
+            let also = upstream
+                .map(|u| format!(", and {}", upstream_words(u)))
+                .unwrap_or_default();
+            (
+                CHANNELS_SITE.to_string(),
+                format!("the project uses Django Channels (ASGI_APPLICATION = {asgi}){also}"),
+            )
+        }
+        (None, Some(u)) => (site_name(&u.name), upstream_words(u)),
+    };
+    let ports: Vec<u16> = match upstream {
+        Some(u) => u.ports.clone(),
+        None => vec![8000, 8001, 8002],
+    };
+    let mut counts = std::collections::HashMap::<&str, u32>::new();
+    let members: Vec<Member> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, &port)| {
+            // The guide's trio first; more servers are more main-role members (weighted by nginx).
+            let (role, cache, cache_timeout) = ROLES.get(i).copied().unwrap_or(ROLES[0]);
+            let n = counts.entry(role).or_default();
+            *n += 1;
+            let name = if *n == 1 {
+                format!("{site}_{role}")
+            } else {
+                format!("{site}_{role}_{n}")
+            };
+            Member {
+                name,
+                port,
+                role,
+                cache,
+                cache_timeout: Some(cache_timeout),
+            }
+        })
+        .collect();
+    let mut taken: Vec<u16> = members.iter().map(|m| m.port).collect();
+    if let Some(port) = url::Url::parse(redis_url)
+        .ok()
+        .and_then(|u| u.port_or_known_default())
+    {
+        taken.push(port);
+    }
+    let front_door = front_door(&taken);
+    let websocket_command = channels.and_then(|s| websocket_command(s, &site, undetected));
+    if let Some(s) = channels {
+        if !s.channels_redis_installed {
+            undetected.push(format!("channels_redis is not installed: the members of the site {site} cannot share a channel layer (an in-memory one does not span processes). Install channels_redis into the project's interpreter."));
+        }
+    }
+    Shape {
+        site: Some((site.clone(), front_door)),
+        members,
+        websocket_command,
+        reason: format!("proposed the site `{site}`: {reason}"),
+    }
+}
+
+/// A valid site name from an upstream's name, short enough for its members' names.
+fn site_name(upstream: &str) -> String {
+    let name: String = suggest_name(upstream).chars().take(MAX_SITE_NAME).collect();
+    let name = name.trim_end_matches('_').to_string();
+    if name.is_empty() {
+        FALLBACK_SITE.into()
+    } else {
+        name
+    }
+}
+
+/// The first port from 8080 that no member or Redis uses and nothing on this machine listens on
+/// now (a project's own nginx often does).
+fn front_door(taken: &[u16]) -> u16 {
+    let free =
+        |p: u16| !taken.contains(&p) && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+    (FRONT_DOOR..FRONT_DOOR + 20)
+        .chain(18080..18100)
+        .find(|&p| free(p))
+        .or_else(|| (FRONT_DOOR..).find(|p| !taken.contains(p)))
+        .unwrap_or(FRONT_DOOR)
+}
+
+/// The websocket member's command under the ASGI server the project has: a `command` line, or a
+/// comment when daphne's runserver already speaks ASGI; None (and a note) without one.
+fn websocket_command(
+    s: &DjangoSettings,
+    site: &str,
+    undetected: &mut Vec<String>,
+) -> Option<String> {
+    // ASGI_APPLICATION is `package.asgi.application`: the server takes `package.asgi:application`.
+    let target = s
+        .asgi_application
+        .as_deref()
+        .and_then(|a| a.rsplit_once('.'))
+        .map(|(module, attr)| format!("{module}:{attr}"))?;
+    match s.asgi_servers.first() {
+        Some(AsgiServer::DaphneRunserver) => Some(
+            "# daphne is in INSTALLED_APPS: its runserver speaks ASGI (websockets included), so no `command`."
+                .into(),
+        ),
+        Some(AsgiServer::Daphne) => Some(format!(
+            "{{python}} -m daphne -b 127.0.0.1 -p {{port}} {target}"
+        )),
+        Some(AsgiServer::Uvicorn) => Some(format!(
+            "{{python}} -m uvicorn --host 127.0.0.1 --port {{port}} {target}"
+        )),
+        None => {
+            undetected.push(format!("no ASGI server (daphne, uvicorn) is installed: {site}_websocket would run Django's runserver, which serves no websockets. Install daphne (or uvicorn) into the project's interpreter."));
+            None
+        }
     }
 }
 
@@ -510,6 +786,7 @@ mod tests {
             python: ".venv/bin/python".into(),
             virtualenv: true,
             django,
+            nginx_upstreams: Vec::new(),
         };
         (dir, d)
     }
@@ -676,6 +953,89 @@ mod tests {
             "{:?}",
             p.undetected
         );
+    }
+
+    #[test]
+    fn channels_with_uvicorn_only_runs_the_websocket_member_under_uvicorn_and_names_what_is_missing(
+    ) {
+        let mut django = read(vec![], "django.db.backends.sqlite3");
+        if let DjangoAnswer::Read(s) = &mut django {
+            s.asgi_application = Some("shop.asgi.application".into());
+            s.channels_version = Some("4.2.0".into());
+            s.asgi_servers = vec![AsgiServer::Uvicorn];
+        }
+        let (_dir, d) = detection("shop", "shop.settings", django);
+        let p = from_detection(d).unwrap();
+        assert_eq!(
+            p.reason,
+            "proposed the site `chat`: the project uses Django Channels (ASGI_APPLICATION = shop.asgi.application)"
+        );
+        let ws = parsed(&p);
+        let site = ws.site("chat").expect("a site");
+        assert_eq!(site.instances, ["chat_main", "chat_api", "chat_websocket"]);
+        assert_eq!(
+            ws.instance("chat_websocket").unwrap().command.as_deref(),
+            Some("{python} -m uvicorn --host 127.0.0.1 --port {port} shop.asgi:application")
+        );
+        let timeouts: Vec<u32> = ws.instances.iter().map(|i| i.cache_timeout).collect();
+        assert_eq!(timeouts, [3600, 1800, 300]);
+        assert!(
+            p.undetected
+                .iter()
+                .any(|u| u.contains("channels_redis is not installed")),
+            "{:?}",
+            p.undetected
+        );
+        assert!(
+            p.text
+                .lines()
+                .all(|l| l.len() <= 100 || !l.starts_with('#')),
+            "{}",
+            p.text
+        );
+    }
+
+    #[test]
+    fn an_upstream_takes_its_ports_and_the_front_door_avoids_them_and_a_busy_port() {
+        // Something on this machine listens on the first candidate that the members leave free.
+        let busy = (FRONT_DOOR + 1..FRONT_DOOR + 20)
+            .find_map(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok());
+        let busy_port = busy.as_ref().map(|l| l.local_addr().unwrap().port());
+        let (_dir, mut d) = detection(
+            "shop",
+            "shop.settings",
+            read(vec![], "django.db.backends.sqlite3"),
+        );
+        d.nginx_upstreams = vec![NginxUpstream {
+            file: "nginx/shop.conf".into(),
+            name: "Shop-Backend".into(),
+            ports: (FRONT_DOOR..=busy_port.unwrap_or(FRONT_DOOR + 1))
+                .chain([9000, 9001])
+                .collect(),
+        }];
+        let p = from_detection(d).unwrap();
+        let ws = parsed(&p);
+        let site = ws.site("shop_backend").expect("named after the upstream");
+        assert!(p.reason.starts_with("proposed the site `shop_backend`: nginx/shop.conf has one upstream `Shop-Backend` over"), "{}", p.reason);
+        let names: Vec<(&str, workspace::Role)> = ws
+            .instances
+            .iter()
+            .map(|i| (i.name.as_str(), i.role))
+            .collect();
+        assert_eq!(
+            names[..3],
+            [
+                ("shop_backend_main", workspace::Role::Main),
+                ("shop_backend_api", workspace::Role::Api),
+                ("shop_backend_websocket", workspace::Role::Websocket),
+            ]
+        );
+        assert_eq!(names[3], ("shop_backend_main_2", workspace::Role::Main));
+        assert_eq!(ws.instances[0].port, FRONT_DOOR);
+        assert!(ws.instances.iter().all(|i| i.port != site.front_door));
+        assert_ne!(Some(site.front_door), busy_port);
+        assert!(ws.instances.iter().all(|i| i.command.is_none()));
+        drop(busy);
     }
 
     #[test]

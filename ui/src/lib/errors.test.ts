@@ -76,6 +76,7 @@ const SAMPLE: Record<ErrorKind, ErrorDetail | null> = {
   flush_running: null,
   unknown_site: null,
   front_door: null,
+  site_not_migrated: instance,
   postgres_unavailable: null,
   supervised_elsewhere: { type: 'supervisor', by: 'kovan up, PID 4242' },
   not_handed_over: { type: 'supervisor', by: 'kovan up, PID 4242' },

@@ -61,6 +61,7 @@ const WORDS: Record<ErrorKind, Row> = {
   flush_running: 'err.flush_running',
   unknown_site: 'err.unknown_site',
   front_door: 'err.front_door',
+  site_not_migrated: 'err.site_not_migrated',
   postgres_unavailable: 'err.postgres_unavailable',
   supervised_elsewhere: 'err.supervised_elsewhere',
   not_handed_over: 'err.not_handed_over',

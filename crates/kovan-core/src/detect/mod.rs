@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod nginx;
+pub use nginx::{find_upstreams, NginxUpstream};
+
 use crate::redact;
 use crate::workspace;
 
@@ -42,6 +45,9 @@ pub struct Detection {
     pub virtualenv: bool,
     /// What Django reported about its settings, or why it could not be asked.
     pub django: DjangoAnswer,
+    /// The `upstream` blocks over several local servers in the project's nginx config
+    /// (`nginx/*.conf`, `*.conf`): the guide's role servers of one website.
+    pub nginx_upstreams: Vec<NginxUpstream>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -194,6 +200,7 @@ pub fn detect(folder: &Path) -> Result<Detection, DetectError> {
             message: "no settings module is known: manage.py sets no DJANGO_SETTINGS_MODULE default and no single settings.py was found".into(),
         },
     };
+    let nginx_upstreams = find_upstreams(&folder, &django_root);
     Ok(Detection {
         folder: folder.display().to_string(),
         django_root,
@@ -202,6 +209,7 @@ pub fn detect(folder: &Path) -> Result<Detection, DetectError> {
         python,
         virtualenv: venv.is_some(),
         django,
+        nginx_upstreams,
     })
 }
 

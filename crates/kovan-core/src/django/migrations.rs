@@ -73,11 +73,14 @@ pub enum MigrationError {
     Database { instance: String, message: String },
     #[error("{instance}: `manage.py migrate` could not be started: {why}")]
     NotStarted { instance: String, why: String },
-    #[error("{instance}: `manage.py migrate` failed (exit status {status}){}", last(.output))]
+    #[error("{instance}: `manage.py migrate` failed (exit status {status}){}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_else(|| last(output)))]
     Failed {
         instance: String,
         status: i32,
         output: Vec<String>,
+        /// The last line migrate wrote to stderr (a traceback's exception), when it wrote one:
+        /// stdout's "Applying x..." may come last, its line ended only when the pipe closes.
+        cause: Option<String>,
     },
 }
 
@@ -219,7 +222,7 @@ pub fn migrate_unit(
         why,
     };
     let mut child = command.spawn().map_err(|e| not_started(e.to_string()))?;
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let (tx, rx) = std::sync::mpsc::channel::<(bool, String)>();
     let readers: Vec<_> = [
         child
             .stdout
@@ -231,20 +234,25 @@ pub fn migrate_unit(
             .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
     ]
     .into_iter()
-    .flatten()
-    .map(|pipe| {
+    .enumerate()
+    .filter_map(|(n, pipe)| pipe.map(|p| (n == 1, p)))
+    .map(|(stderr, pipe)| {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
+                let _ = tx.send((stderr, line));
             }
         })
     })
     .collect();
     drop(tx);
     let mut output = Vec::new();
-    for line in rx {
+    let mut cause = None;
+    for (stderr, line) in rx {
         on_line(&line);
+        if stderr && !line.trim().is_empty() {
+            cause = Some(line.trim().to_string());
+        }
         output.push(line);
     }
     for r in readers {
@@ -256,10 +264,80 @@ pub fn migrate_unit(
             instance: through.name.clone(),
             status: status.code().unwrap_or(-1),
             output,
+            cause,
         });
     }
     Ok(MigrateOutcome {
         instance: through.name.clone(),
         output,
     })
+}
+
+/// One isolation unit's database as `members` reach it: through which member it is migrated, and
+/// what migrate would do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitMigrations {
+    /// The site's name for its members, the instance's own otherwise.
+    pub unit: String,
+    /// The unit's members among those asked about, in their order.
+    pub members: Vec<String>,
+    /// The first of them that runs Django: the database is looked at and migrated through it.
+    pub through: String,
+    pub status: MigrationStatus,
+}
+
+/// The databases of `members`, once per isolation unit (a site's members share one), each with
+/// the migrations it lacks; members whose command does not run Django are left out.
+pub fn pending_by_unit(
+    ws: &Workspace,
+    members: &[String],
+) -> Result<Vec<UnitMigrations>, MigrationError> {
+    let mut units: Vec<(String, Vec<String>, &Instance)> = Vec::new();
+    for name in members {
+        let instance = ws
+            .instance(name)
+            .ok_or_else(|| MigrationError::UnknownInstance { name: name.clone() })?;
+        if !super::packages::runs_django(instance.command.as_deref()) {
+            continue;
+        }
+        match units.iter_mut().find(|(u, ..)| *u == instance.names.unit) {
+            Some((_, names, _)) => names.push(name.clone()),
+            None => units.push((instance.names.unit.clone(), vec![name.clone()], instance)),
+        }
+    }
+    units
+        .into_iter()
+        .map(|(unit, members, through)| {
+            Ok(UnitMigrations {
+                unit,
+                members,
+                through: through.name.clone(),
+                status: status(ws, through)?,
+            })
+        })
+        .collect()
+}
+
+/// Migrate each unit of `members` once, before they start: the units [`pending_by_unit`] finds
+/// with migrations to apply, each applied when `confirm` says so (the CLI asks on its terminal,
+/// the window's Start applies), its output passed to `on_line(unit, line)` as it comes. Stops at
+/// the first failure. Returns the units migrated.
+pub fn migrate_units(
+    ws: &Workspace,
+    members: &[String],
+    mut confirm: impl FnMut(&UnitMigrations) -> bool,
+    mut on_line: impl FnMut(&UnitMigrations, &str),
+) -> Result<Vec<UnitMigrations>, MigrationError> {
+    let mut migrated = Vec::new();
+    for unit in pending_by_unit(ws, members)? {
+        if unit.status.unapplied.is_empty() || !confirm(&unit) {
+            continue;
+        }
+        let through = ws
+            .instance(&unit.through)
+            .expect("pending_by_unit names instances of the workspace");
+        migrate_unit(ws, through, |line| on_line(&unit, line))?;
+        migrated.push(unit);
+    }
+    Ok(migrated)
 }

@@ -6,12 +6,14 @@ use super::*;
 use crate::services::nginx::{self, FrontDoor, Paths};
 
 impl Supervisor {
-    /// Start a site: its members (all checked first), then its front door once they answer. A
-    /// member that does not come up leaves the door closed; a door that cannot open (no nginx)
+    /// Start a site: its members (all checked first; their shared database migrated once before
+    /// any starts, a failure starting none), then its front door once they answer. A member that
+    /// does not come up leaves the door closed; a door that cannot open (no nginx)
     /// leaves the members running and says why.
     pub async fn start_site(&self, site: &str) -> Result<Vec<InstanceState>, SupervisorError> {
         let members = self.site_members(site)?;
-        let mut states = self.start_many(&members).await?;
+        // The shared database is migrated once, before any member starts.
+        let mut states = self.start_members(&members, Some(site)).await?;
         if let Some(failed) = states.iter().find(|s| s.status != RunStatus::Running) {
             return Err(SupervisorError::FrontDoor {
                 site: site.into(),

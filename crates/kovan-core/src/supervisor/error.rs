@@ -50,6 +50,15 @@ pub enum SupervisorError {
     /// The site's nginx could not open (or follow a change of members); its members keep running.
     #[error("{message}")]
     FrontDoor { site: String, message: String },
+    /// The site's shared database could not be migrated before its start: none of its members
+    /// was started.
+    #[error(
+        "{site}: its shared database was not migrated, so none of its members was started: {error}"
+    )]
+    SiteNotMigrated {
+        site: String,
+        error: crate::django::MigrationError,
+    },
     #[error("PostgreSQL ({server}): {why}")]
     Postgres { server: String, why: String },
     #[error("{message}")]
@@ -92,6 +101,7 @@ impl Classified for SupervisorError {
             Self::Redis { .. } => ErrorKind::RedisUnavailable,
             Self::UnknownSite { .. } => ErrorKind::UnknownSite,
             Self::FrontDoor { .. } => ErrorKind::FrontDoor,
+            Self::SiteNotMigrated { .. } => ErrorKind::SiteNotMigrated,
             Self::Postgres { .. } => ErrorKind::PostgresUnavailable,
             Self::Preflight { .. } => ErrorKind::PreflightFailed,
         }
@@ -127,6 +137,8 @@ impl Classified for SupervisorError {
                 url: url.clone(),
                 managed: Some(*managed),
             },
+            // The member it was migrated through, whose output the error carries.
+            Self::SiteNotMigrated { error, .. } => return error.detail(),
             Self::UnknownSite { .. } | Self::FrontDoor { .. } | Self::Postgres { .. } => {
                 return None
             }

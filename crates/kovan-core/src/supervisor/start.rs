@@ -45,6 +45,17 @@ impl Supervisor {
         &self,
         members: &[String],
     ) -> Result<Vec<InstanceState>, SupervisorError> {
+        self.start_members(members, None).await
+    }
+
+    /// [`Self::start_many`]; with `migrate_site`, the databases of the members about to start are
+    /// migrated first, once per unit (a site's members share one), the output going to the site's
+    /// log, and a failure starts none of them.
+    pub(super) async fn start_members(
+        &self,
+        members: &[String],
+        migrate_site: Option<&str>,
+    ) -> Result<Vec<InstanceState>, SupervisorError> {
         let pending: Vec<&String> = members
             .iter()
             .filter(|m| {
@@ -84,17 +95,65 @@ impl Supervisor {
             );
             return Err(SupervisorError::Preflight { problems, message });
         }
+        let pending_names: Vec<String> = pending.iter().map(|m| m.to_string()).collect();
+        // A provisioned PostgreSQL database exists only once its server runs: before migrating.
+        self.ensure_postgres(&pending_names).await?;
+        if let Some(site) = migrate_site.filter(|_| !pending_names.is_empty()) {
+            self.migrate_before_start(site, &pending_names).await?;
+        }
         if needs_redis {
             self.ensure_redis().await?;
         }
-        let pending_names: Vec<String> = pending.iter().map(|m| m.to_string()).collect();
-        self.ensure_postgres(&pending_names).await?;
         let mut states = Vec::new();
         for m in pending {
             self.reset_restarts(m);
             states.push(self.spawn_and_wait(m, StartOptions::default()).await?);
         }
         Ok(states)
+    }
+
+    /// Migrate the databases of `members` once per unit, each line of `manage.py migrate` into the
+    /// log of `site` (the window's site log) as it comes.
+    async fn migrate_before_start(
+        &self,
+        site: &str,
+        members: &[String],
+    ) -> Result<(), SupervisorError> {
+        let sup = self.clone();
+        let (log, members) = (site.to_string(), members.to_vec());
+        let result = tokio::task::spawn_blocking(move || {
+            crate::django::migrations::migrate_units(
+                &sup.inner.ws,
+                &members,
+                |u| {
+                    sup.note(
+                        &log,
+                        &format!(
+                            "migrating the database of {} once, through {}: {}",
+                            u.members.join(", "),
+                            u.through,
+                            u.status.summary()
+                        ),
+                    );
+                    true
+                },
+                |_, line| sup.push_lines(&log, Stream::Stdout, &[line.to_string()]),
+            )
+        })
+        .await;
+        let error = match result {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(error)) => error,
+            Err(join) => crate::django::MigrationError::NotStarted {
+                instance: members_first(self, site),
+                why: join.to_string(),
+            },
+        };
+        self.note(site, &format!("not started: {error}"));
+        Err(SupervisorError::SiteNotMigrated {
+            site: site.into(),
+            error,
+        })
     }
 
     pub(super) async fn redis_startable(&self) -> Result<(), SupervisorError> {
@@ -570,4 +629,13 @@ impl Supervisor {
         ));
         Ok(group)
     }
+}
+
+/// The site's first member, named when the migration could not even run.
+fn members_first(sup: &Supervisor, site: &str) -> String {
+    sup.inner
+        .ws
+        .site(site)
+        .and_then(|s| s.instances.first().cloned())
+        .unwrap_or_else(|| site.to_string())
 }

@@ -22,6 +22,10 @@ text: string,
  */
 name: string, 
 /**
+ * Why the instances are proposed as a site or as isolated instances, in one line.
+ */
+reason: string, 
+/**
  * What Kovan could not detect, each with what it used instead and what to do.
  */
 undetected: Array<string>, detection: Detection, };

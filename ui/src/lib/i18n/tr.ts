@@ -560,6 +560,7 @@ export const tr = {
   'err.supervised_elsewhere': 'Bu çalışma alanını {by} yönetiyor; pencere yalnızca izliyor. Başlatmak ya da durdurmak için yönetimi devralın.',
   'err.not_handed_over': '{by} çalışma alanını zamanında bırakmadı (başlatıyor ya da durduruyor olabilir). Yeniden deneyin ya da onu orada durdurun (Ctrl-C).',
   'err.supervisor_lock': 'Yönetici kilidi {path} kullanılamadı.',
+  'err.site_not_migrated': 'Sitenin ortak veritabanı migrate edilemedi; bu yüzden üyelerinden hiçbiri başlatılmadı. migrate çıktısı sitenin günlüğünde.',
   'err.front_door': 'Sitenin ön kapısı (nginx) açılamadı; üyeleri kendi portlarında çalışmaya devam ediyor.',
   'err.postgres_unavailable': 'PostgreSQL kullanılamıyor; ayrıntı ipucunda.',
   'err.unknown_unit': 'Bu çalışma alanında böyle bir veritabanı birimi yok.',
