@@ -996,6 +996,29 @@ fn companion_processes_run_with_an_instances_or_a_sites_environment() {
     assert_eq!(names("review"), ["worker"]);
     assert_eq!(names("chat_main"), ["beat"]);
     assert!(names("chat_api").is_empty());
+
+    // The window gets each on its unit: the instance's card, the site's group.
+    let view = kovan_core::view::WorkspaceOverview::of(&ws);
+    let card = view.instances.iter().find(|c| c.name == "review").unwrap();
+    assert_eq!(card.companions.len(), 1);
+    assert_eq!(card.companions[0].name, "worker");
+    assert_eq!(card.companions[0].log_file, "logs/worker.log");
+    let main = view
+        .instances
+        .iter()
+        .find(|c| c.name == "chat_main")
+        .unwrap();
+    assert!(main.companions.is_empty(), "beat is the site's");
+    let site = &view.sites[0];
+    assert_eq!(site.companions.len(), 1);
+    assert_eq!(
+        (
+            site.companions[0].name.as_str(),
+            site.companions[0].runs_with.as_str()
+        ),
+        ("beat", "chat_main")
+    );
+    assert!(!site.companions[0].autostart);
 }
 
 #[test]
