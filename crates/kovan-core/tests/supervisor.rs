@@ -829,3 +829,48 @@ async fn a_companion_the_store_lost_is_found_by_its_markers_without_its_instance
         r.unwrap();
     }
 }
+
+/// A site's companion runs with its main-role member's environment: started once that member is
+/// ready, stopped before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sites_companion_follows_its_main_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = format!(
+        "\n[site.shop]\ninstances = [\"shop_api\", \"shop_main\"]\nfront_door = {}\n\n[[process]]\nname = \"shop_beat\"\nsite = \"shop\"\ncommand = \"sleep 600\"\n",
+        support::free_port()
+    );
+    let ws = workspace(
+        dir.path(),
+        "",
+        &[
+            ("shop_api", &python_server(""), "role = \"api\""),
+            (
+                "shop_main",
+                &python_server(""),
+                &format!("role = \"main\"\n{site}"),
+            ),
+        ],
+    );
+    let (sup, _events) = supervisor(ws);
+    sup.start("shop_api", StartOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(sup.state("shop_beat").unwrap().status, RunStatus::Stopped);
+    sup.start("shop_main", StartOptions::default())
+        .await
+        .unwrap();
+    let beat = sup.state("shop_beat").unwrap();
+    assert_eq!(beat.status, RunStatus::Running, "{beat:?}");
+    let pid = beat.pid.unwrap();
+    assert_eq!(
+        environ_var(pid, "DJANGO_SERVER_INSTANCE").as_deref(),
+        Some("shop_main")
+    );
+    sup.stop("shop_main").await.unwrap();
+    assert_eq!(sup.state("shop_beat").unwrap().status, RunStatus::Stopped);
+    assert!(process_table::group_members(pid).is_empty());
+    assert_eq!(sup.state("shop_api").unwrap().status, RunStatus::Running);
+    for r in sup.stop_all().await {
+        r.unwrap();
+    }
+}
