@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { InstanceState } from './lib/bindings/InstanceState';
 import { setLanguage } from './lib/i18n/index.svelte';
-import { instanceState, loadedView, stoppedStates } from './test/fixtures';
+import { instanceState, loadedView, stoppedStates, viewWithWorker } from './test/fixtures';
 import {
   all,
   button,
@@ -523,5 +523,39 @@ describe('leave running on exit', () => {
     await until(() => named(calls, 'set_leave_running').length === 2, 'the switch');
     expect(named(calls, 'set_leave_running')[1].args).toEqual({ leave: true });
     await until(() => toggle.checked && !toggle.disabled, 'the switch to settle');
+  });
+});
+
+describe('companion processes', () => {
+  it('show on their unit’s card with the state core sends, and open their own log', async () => {
+    const calls = serve({
+      workspace_view: viewWithWorker,
+      instance_states: [running('chat_main', 8000, { pid: 4242 }), instanceState('chat_worker', 0)],
+      subscribe_logs: () => null,
+    });
+    await ready();
+    const main = card('chat_main');
+    const worker = await waitFor('[data-companion="chat_worker"]', main);
+    expect(text('.title', one('[data-testid="companions"]', main))).toBe('Yardımcı süreçler');
+    expect(worker.dataset.status).toBe('stopped');
+    expect(text('[data-testid="companion-status"]', worker)).toBe('Durduruldu');
+    // The other cards have none.
+    expect(card('chat_api').querySelector('[data-testid="companions"]')).toBeNull();
+
+    await emit('instance://status', instanceState('chat_worker', 0, { status: 'running', pid: 5151, restarts: 1 }));
+    flushSync();
+    expect(worker.dataset.status).toBe('running');
+    expect(text('[data-testid="companion-status"]', worker)).toBe('Çalışıyor');
+    expect(worker.textContent).toContain('PID 5151');
+    expect(worker.textContent).toContain('yeniden başlatma: 1');
+    // The card's own state is the instance's, untouched by its companion's.
+    expect(text('[data-testid="pid"]', main)).toBe('PID 4242');
+
+    button('companion-logs', worker).click();
+    const drawer = await waitFor('[data-testid="log-drawer"]');
+    expect(drawer.dataset.instance).toBe('chat_worker');
+    await until(() => named(calls, 'subscribe_logs').length === 1, 'subscribe_logs');
+    expect(named(calls, 'subscribe_logs')[0].args.instance).toBe('chat_worker');
+    expect(drawer.textContent).toContain('logs/chat_worker.log');
   });
 });

@@ -149,10 +149,14 @@ enum Command {
     Stop {
         #[command(flatten)]
         workspace: WorkspaceArg,
-        /// Instances, or presets standing for their instances.
-        #[arg(value_name = "INSTANCE|PRESET", required_unless_present = "all")]
+        /// Instances (their companion processes first), sites and presets standing for their
+        /// instances, or companion processes alone.
+        #[arg(
+            value_name = "INSTANCE|SITE|PRESET|PROCESS",
+            required_unless_present = "all"
+        )]
         names: Vec<String>,
-        /// Every instance, and the Redis server Kovan started.
+        /// Every instance and companion process, and the Redis server Kovan started.
         #[arg(long, conflicts_with = "names")]
         all: bool,
     },

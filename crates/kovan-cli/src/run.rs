@@ -101,8 +101,9 @@ fn status_line(s: &InstanceState) -> String {
 }
 
 /// Sites and presets expand to their members; instance names stay; nothing given means every
-/// instance.
-fn targets(ws: &Workspace, names: &[String]) -> Result<Vec<String>, String> {
+/// instance. A companion process is a target only with `processes` (`kovan stop worker`); it
+/// starts with its unit.
+fn targets(ws: &Workspace, names: &[String], processes: bool) -> Result<Vec<String>, String> {
     if names.is_empty() {
         return Ok(ws.instances.iter().map(|i| i.name.clone()).collect());
     }
@@ -113,6 +114,16 @@ fn targets(ws: &Workspace, names: &[String]) -> Result<Vec<String>, String> {
         } else if let Some(p) = ws.presets.iter().find(|p| &p.name == n) {
             p.instances.clone()
         } else if ws.instance(n).is_some() {
+            vec![n.clone()]
+        } else if let Some(p) = ws.process(n) {
+            if !processes {
+                return Err(format!(
+                    "`{n}` is a companion process of {}: it starts once {} is ready (kovan up {}).",
+                    p.unit.name(),
+                    p.unit.name(),
+                    p.unit.name()
+                ));
+            }
             vec![n.clone()]
         } else {
             let presets: Vec<&str> = ws.presets.iter().map(|p| p.name.as_str()).collect();
@@ -204,7 +215,7 @@ fn prepare(
 
 /// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every group started.
 pub fn up(ws: Workspace, names: &[String], yes: bool, take_over: bool) -> ExitCode {
-    let members = match targets(&ws, names) {
+    let members = match targets(&ws, names, false) {
         Ok(m) => m,
         Err(e) => {
             errln!("error: {e}");
@@ -255,8 +266,16 @@ pub fn up(ws: Workspace, names: &[String], yes: bool, take_over: bool) -> ExitCo
     }
     let prepare_ws = ws.clone();
     let colour = crate::style::colour();
+    // The companions that start with the members, once each is ready.
+    let companions: Vec<String> = members
+        .iter()
+        .flat_map(|m| ws.companions_of(m))
+        .filter(|p| p.autostart)
+        .map(|p| p.name.clone())
+        .collect();
     let width = members
         .iter()
+        .chain(&companions)
         .map(String::len)
         .chain(ws.sites.iter().map(|s| s.name.len()))
         .max()
@@ -310,6 +329,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool, take_over: bool) -> ExitCo
         sup.set_actor("kovan up");
         say_found_by_markers(&sup, store.as_deref(), trouble.is_some());
         let mut prefixed: Vec<String> = members.clone();
+        prefixed.extend(companions.iter().cloned());
         prefixed.extend(sites.iter().map(|s| s.name.clone()));
         prefixed.push(kovan_core::supervisor::REDIS_SERVICE.into());
         prefixed.push(kovan_core::supervisor::POSTGRES_SERVICE.into());
@@ -385,7 +405,20 @@ pub fn up(ws: Workspace, names: &[String], yes: bool, take_over: bool) -> ExitCo
                 Err(e) => errln!("error: {e}"),
             }
         }
-        errln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
+        let with: Vec<&str> = companions
+            .iter()
+            .filter(|c| sup.state(c).is_some_and(|s| s.status == RunStatus::Running))
+            .map(String::as_str)
+            .collect();
+        if with.is_empty() {
+            errln!("kovan: {} running; Ctrl-C stops them", members.join(", "));
+        } else {
+            errln!(
+                "kovan: {} running (with {}); Ctrl-C stops them",
+                members.join(", "),
+                with.join(", ")
+            );
+        }
         tokio::select! {
             () = signals.wait() => {}
             by = hand_over_asked(&lock) => {
@@ -536,6 +569,8 @@ struct StatusRow<'a> {
     url: Option<String>,
     /// The members the front door routes to now (front doors only).
     routes_to: Vec<&'a str>,
+    /// The instance or site whose environment it runs with (processes only).
+    unit: Option<&'a str>,
 }
 
 #[derive(serde::Serialize, Clone, Copy, PartialEq, Eq)]
@@ -545,6 +580,8 @@ enum RowKind {
     FrontDoor,
     Redis,
     Postgres,
+    /// A companion process (`[[process]]`), beneath its unit.
+    Process,
 }
 
 /// Every instance of the workspace: state, PID, port and health, including ones the app started.
@@ -564,6 +601,14 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
         let state_of = |name: &str| states.iter().find(|s| s.instance == name);
         // Sites first, each door then its members, in the file's order; then the rest.
         let mut order: Vec<(&InstanceState, RowKind, Option<&str>)> = Vec::new();
+        // Each unit's companions right beneath it: a site's after its members.
+        let companions_of = |unit: &str| {
+            ws.processes
+                .iter()
+                .filter(|p| p.unit.name() == unit)
+                .filter_map(|p| state_of(&p.name))
+                .collect::<Vec<_>>()
+        };
         for site in &ws.sites {
             if let Some(s) = state_of(&site.name) {
                 order.push((s, RowKind::FrontDoor, Some(&site.name)));
@@ -571,13 +616,23 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
             for m in &site.instances {
                 if let Some(s) = state_of(m) {
                     order.push((s, RowKind::Instance, Some(&site.name)));
+                    for c in companions_of(m) {
+                        order.push((c, RowKind::Process, None));
+                    }
                 }
+            }
+            for c in companions_of(&site.name) {
+                order.push((c, RowKind::Process, None));
             }
         }
         for s in &states {
             if order.iter().any(|(o, _, _)| o.instance == s.instance) {
                 continue;
             }
+            if ws.process(&s.instance).is_some() {
+                continue; // beneath its unit
+            }
+            let isolated = ws.instance(&s.instance).is_some();
             let kind = if s.instance == kovan_core::supervisor::REDIS_SERVICE {
                 RowKind::Redis
             } else if s.instance == kovan_core::supervisor::POSTGRES_SERVICE {
@@ -586,6 +641,11 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                 RowKind::Instance
             };
             order.push((s, kind, None));
+            if isolated {
+                for c in companions_of(&s.instance) {
+                    order.push((c, RowKind::Process, None));
+                }
+            }
         }
         let mut rows = Vec::new();
         for (s, kind, site) in order {
@@ -595,6 +655,8 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                 None
             } else {
                 match kind {
+                    // No port, no health endpoint: running is all there is to say.
+                    RowKind::Process => None,
                     RowKind::Redis => health::once::redis(ws).await,
                     RowKind::Postgres => health::once::postgres(ws).await,
                     RowKind::FrontDoor => Some(
@@ -642,6 +704,7 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                         } else {
                             Vec::new()
                         },
+                        unit: ws.process(&s.instance).map(|p| p.unit.name()),
                     }
                 })
                 .collect();
@@ -656,8 +719,17 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
             );
             for (s, kind, site, h) in &rows {
                 let pid = s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+                let process = ws.process(&s.instance);
                 let name = match (kind, site) {
                     (RowKind::FrontDoor, _) => format!("site {}", s.instance),
+                    (RowKind::Process, _) => {
+                        // Beneath its unit, one step further in than the unit's own row.
+                        let nested = process.is_some_and(|p| {
+                            ws.site(p.unit.name()).is_some() || ws.site_of(p.unit.name()).is_some()
+                        });
+                        let indent = if nested { "    " } else { "  " };
+                        format!("{indent}{}", s.instance)
+                    }
                     (_, Some(_)) => format!("  {}", s.instance),
                     _ => s.instance.clone(),
                 };
@@ -673,13 +745,24 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
                     (RowKind::FrontDoor, None) => {
                         format!("front door http://127.0.0.1:{}/ closed", s.port)
                     }
+                    (RowKind::Process, _) => match process {
+                        Some(p) if ws.site(p.unit.name()).is_some() => {
+                            format!("process of site {}", p.unit.name())
+                        }
+                        Some(p) => format!("process of {}", p.unit.name()),
+                        None => "-".into(),
+                    },
                     (_, Some(h)) => h.detail.clone(),
                     (_, None) => "-".into(),
                 };
+                let port = if *kind == RowKind::Process {
+                    "-".to_string()
+                } else {
+                    s.port.to_string()
+                };
                 outln!(
-                    "{name:<18} {:<16} {pid:>7} {:>6}  {detail}",
+                    "{name:<18} {:<16} {pid:>7} {port:>6}  {detail}",
                     status_word(s.status),
-                    s.port,
                 );
             }
             if let Some(by) = &supervised_by {
@@ -691,7 +774,8 @@ pub fn status(ws: Workspace, json: bool) -> ExitCode {
 }
 
 /// Stop groups recorded in the store, whoever started them. A site named stops its front door
-/// first, then its members; `--all` stops every front door, instance and the Redis Kovan started.
+/// first, then its members; each instance's companion processes stop before it; `--all` stops every
+/// front door, instance, companion and the Redis Kovan started.
 pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
     let members = if all {
         ws.instances
@@ -699,7 +783,7 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
             .map(|i| i.name.clone())
             .collect::<Vec<_>>()
     } else {
-        match targets(&ws, names) {
+        match targets(&ws, names, true) {
             Ok(m) => m,
             Err(e) => {
                 errln!("error: {e}");

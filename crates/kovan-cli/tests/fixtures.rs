@@ -140,7 +140,8 @@ impl Project {
                 Ok(line) => {
                     seen.push_str(&line);
                     seen.push('\n');
-                    if line.contains("running; Ctrl-C stops them") {
+                    // "main, api running; …", or "… running (with main_worker); …".
+                    if line.contains("Ctrl-C stops them") {
                         // Keep draining, so kovan up never blocks on a full pipe.
                         std::thread::spawn(move || for _ in rx {});
                         return seen;
@@ -725,4 +726,151 @@ fn a_missing_redis_client_is_refused_with_the_pip_command() {
         "{text}"
     );
     assert!(!text.contains("is running"), "nothing was started: {text}");
+}
+
+/// The processes whose environment names this workspace (`KOVAN_WORKSPACE`), by PID and command line.
+fn marked_processes(root: &Path) -> Vec<(i32, String)> {
+    let root = root.canonicalize().unwrap().display().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let marked = environ.split(|b| *b == 0).any(|var| {
+            String::from_utf8_lossy(var)
+                .strip_prefix("KOVAN_WORKSPACE=")
+                .is_some_and(|v| v.starts_with(&root))
+        });
+        if marked {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            out.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+        }
+    }
+    out
+}
+
+fn status_json(p: &Project) -> Vec<serde_json::Value> {
+    let text = p.run(&["status", "--json"]);
+    let start = text.find('[').expect("a JSON array");
+    serde_json::from_str(&text[start..]).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn row<'a>(rows: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    rows.iter()
+        .find(|r| r["instance"] == name)
+        .unwrap_or_else(|| panic!("no row {name}: {rows:?}"))
+}
+
+/// A Celery worker as a companion process of `main` (`[[process]]`): started by `kovan up` once
+/// main is ready, with main's environment (its broker database on the workspace's Redis), shown by
+/// `kovan status` beneath main, restarted after a kill -9, and gone with `kovan stop --all`.
+#[test]
+fn a_celery_worker_companion_runs_tasks_restarts_and_stops_with_its_instance() {
+    let mut p = Project::new("fixtures/envsettings", "5.2");
+    p.run(&["init", "."]);
+    p.on_free_ports();
+    let toml = p.root.join("kovan.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(
+        "\n[[process]]\nname = \"main_worker\"\ninstance = \"main\"\ncommand = \"celery -A config worker --pool=solo --concurrency=1 -l INFO\"\nrestart = \"on-failure\"\n",
+    );
+    std::fs::write(&toml, text).unwrap();
+    p.run(&["gen", "--write"]);
+    // It starts with its unit, not alone.
+    let alone = p.kovan(&["up", "main_worker"]).output().unwrap();
+    assert_eq!(alone.status.code(), Some(2), "{}", both(&alone));
+    assert!(
+        both(&alone).contains("`main_worker` is a companion process of main"),
+        "{}",
+        both(&alone)
+    );
+    let up = p.up();
+    assert!(
+        up.contains("kovan: main_worker is running") && up.contains("(with main_worker)"),
+        "{up}"
+    );
+
+    // A task sent from main's shell, run by the companion against main's broker database.
+    let count = |expected: &str| {
+        let sent = p
+            .kovan(&[
+                "manage", "main", "--", "shell", "-c",
+                "from notes.models import Note; from notes.tasks import count_notes; Note.objects.create(text='a'); print('counted', count_notes.delay().get(timeout=60))",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            both(&sent).contains(&format!("counted {expected}")),
+            "{}",
+            both(&sent)
+        );
+    };
+    count("1");
+    let main_port = p.ports()[0].1;
+    assert!(get(main_port, "/")
+        .body
+        .contains("Counted by the Celery task: 1"));
+
+    let rows = status_json(&p);
+    let worker = row(&rows, "main_worker");
+    assert_eq!(worker["kind"], "process", "{worker}");
+    assert_eq!(worker["unit"], "main", "{worker}");
+    assert_eq!(worker["status"], "running", "{worker}");
+    let first_pid = worker["pid"].as_i64().expect("a PID") as i32;
+    // Beneath its unit in the table.
+    let table = p.run(&["status"]);
+    let lines: Vec<&str> = table.lines().collect();
+    let main_at = lines.iter().position(|l| l.starts_with("main ")).unwrap();
+    assert!(
+        lines[main_at + 1].starts_with("  main_worker ")
+            && lines[main_at + 1].contains("running")
+            && lines[main_at + 1].contains("process of main"),
+        "{table}"
+    );
+    // Its own log file, written by Kovan.
+    let log = std::fs::read_to_string(p.root.join("logs/main_worker.log")).unwrap();
+    assert!(log.contains(" ready."), "{log}");
+
+    // kill -9: restarted by its policy, under a new PID, and it still runs tasks.
+    // SAFETY: the worker's leader, which kovan up started for this test.
+    assert_eq!(unsafe { libc::kill(first_pid, libc::SIGKILL) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let second_pid = loop {
+        let rows = status_json(&p);
+        let worker = row(&rows, "main_worker");
+        if worker["status"] == "running" {
+            if let Some(pid) = worker["pid"]
+                .as_i64()
+                .filter(|&pid| pid as i32 != first_pid)
+            {
+                break pid as i32;
+            }
+        }
+        assert!(Instant::now() < deadline, "not restarted: {worker}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(second_pid > 0);
+    count("2");
+    // The second run's output follows the first's in the same log file.
+    let log = std::fs::read_to_string(p.root.join("logs/main_worker.log")).unwrap();
+    assert!(log.matches(" ready.").count() >= 2, "{log}");
+
+    // Stopped with everything: nothing of the workspace is left in the process table.
+    let stopped = p.run(&["stop", "--all"]);
+    assert!(stopped.contains("main_worker: terminated"), "{stopped}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = marked_processes(&p.root);
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "orphans: {left:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(marked_processes(&p.root).len(), 0);
+    let rows = status_json(&p);
+    assert_eq!(row(&rows, "main_worker")["status"], "stopped");
 }

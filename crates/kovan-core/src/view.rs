@@ -50,6 +50,24 @@ pub struct SiteView {
     /// What the members share, as one website: the unit's names (database, SECRET_KEY, session
     /// and CSRF cookies, session store, media root, channel-layer prefix).
     pub shares: Vec<SiteShare>,
+    /// The site's companion processes (`[[process]]` with `site = …`).
+    pub companions: Vec<CompanionView>,
+}
+
+/// A companion process (`[[process]]`) as its unit's card shows it; its run state comes with the
+/// supervisor's status events, under its name.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanionView {
+    pub name: String,
+    pub command: String,
+    /// The instance whose environment it runs with (a site's: its main-role member).
+    pub runs_with: String,
+    pub restart: RestartPolicy,
+    /// Started when its unit is ready.
+    pub autostart: bool,
+    /// `logs/{name}.log`, relative to the Django root.
+    pub log_file: String,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -144,6 +162,8 @@ pub struct InstanceCard {
     /// Every derived name, marked shared (with the site's other members) or own.
     pub scoped: Vec<ScopedName>,
     pub restart: RestartPolicy,
+    /// Its companion processes (`[[process]]` with `instance = …`).
+    pub companions: Vec<CompanionView>,
 }
 
 /// Why a workspace could not be shown, with the file it is about.
@@ -227,6 +247,7 @@ impl WorkspaceOverview {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    companions: companions(ws, &s.name),
                 })
                 .collect(),
             instances: ws
@@ -244,6 +265,7 @@ impl WorkspaceOverview {
                     site: i.site.clone(),
                     scoped: scoped_names(ws, i),
                     restart: i.restart,
+                    companions: companions(ws, &i.name),
                 })
                 .collect(),
         }
@@ -259,6 +281,25 @@ impl WorkspaceFault {
             problems: e.problems(),
         }
     }
+}
+
+/// The companions declared on the unit `unit` (an instance's or a site's name), in the file's order.
+fn companions(ws: &Workspace, unit: &str) -> Vec<CompanionView> {
+    ws.processes
+        .iter()
+        .filter(|p| p.unit.name() == unit)
+        .map(|p| CompanionView {
+            name: p.name.clone(),
+            command: p.command.clone(),
+            runs_with: ws
+                .process_instance(p)
+                .map(|i| i.name.clone())
+                .unwrap_or_default(),
+            restart: p.restart,
+            autostart: p.autostart,
+            log_file: format!("logs/{}.log", p.name),
+        })
+        .collect()
 }
 
 /// The instance's derived names, each with the other members that share it.

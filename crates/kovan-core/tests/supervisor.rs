@@ -632,3 +632,245 @@ async fn a_start_that_times_out_says_what_health_answered() {
     assert!(unapplied.is_some_and(|n| n > 0), "{unapplied:?}");
     sup.stop("chat_main").await.unwrap();
 }
+
+/// (instance, status) of every status event, in the order they came.
+fn status_order(events: &Events) -> Vec<(String, RunStatus)> {
+    events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            SupervisorEvent::Status(s) => Some((s.instance.clone(), s.status)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn environ_var(pid: i32, key: &str) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    environ.split(|b| *b == 0).find_map(|var| {
+        String::from_utf8_lossy(var)
+            .strip_prefix(&format!("{key}="))
+            .map(str::to_string)
+    })
+}
+
+/// A companion (`[[process]]`) runs with its instance's environment once the instance is ready,
+/// in a group of its own marked with its own name; it is restarted by policy after a kill -9,
+/// adopted by a later supervisor from the store, and stopped before its instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_companion_runs_with_its_instance_restarts_is_adopted_and_stops_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("companion.py"),
+        "import os, time\nprint('companion of', os.environ['DJANGO_SERVER_INSTANCE'], flush=True)\ntime.sleep(600)\n",
+    )
+    .unwrap();
+    let ws = workspace(
+        dir.path(),
+        "",
+        &[(
+            "a",
+            &python_server(""),
+            "\n[[process]]\nname = \"a_watch\"\ninstance = \"a\"\ncommand = \"sleep 600 & exec python3 companion.py\"\nrestart = \"on-failure\"\n",
+        )],
+    );
+    let store = Arc::new(Store::open(&data.path().join("k.sqlite3")).unwrap());
+    let (events, sink) = Events::sink();
+    let sup = Supervisor::new(ws.clone(), Some(store.clone()), sink);
+    let state = sup.start("a", StartOptions::default()).await.unwrap();
+    assert_eq!(state.status, RunStatus::Running, "{state:?}");
+    let watch = sup.state("a_watch").unwrap();
+    assert_eq!(
+        (watch.status, watch.port),
+        (RunStatus::Running, 0),
+        "{watch:?}"
+    );
+    let first = watch.pid.unwrap();
+    assert!(
+        watch.started_at.unwrap() - state.started_at.unwrap() >= 0,
+        "started after its instance"
+    );
+    let order = status_order(&events);
+    let a_running = order
+        .iter()
+        .position(|e| *e == ("a".into(), RunStatus::Running))
+        .unwrap();
+    let watch_starting = order.iter().position(|(n, _)| n == "a_watch").unwrap();
+    assert!(a_running < watch_starting, "{order:?}");
+    // Its own group, marked with its own name, with its instance's environment.
+    assert_ne!(first, state.pid.unwrap());
+    assert!(
+        process_table::group_members(first).len() >= 2,
+        "python and sleep"
+    );
+    assert_eq!(
+        environ_var(first, "KOVAN_INSTANCE").as_deref(),
+        Some("a_watch")
+    );
+    assert_eq!(
+        environ_var(first, "DJANGO_SERVER_INSTANCE").as_deref(),
+        Some("a")
+    );
+    let log = dir.path().join("logs/a_watch.log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains("companion of a")) {
+        assert!(Instant::now() < deadline, "its log file");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // kill -9 of its leader: its group is cleaned up and it runs again by its policy.
+    // SAFETY: the companion's leader, started by this test's supervisor.
+    unsafe { libc::kill(first, libc::SIGKILL) };
+    let again = wait_for(&sup, "a_watch", |s| {
+        s.status == RunStatus::Running && s.pid.is_some_and(|p| p != first)
+    })
+    .await;
+    assert_eq!(again.restarts, 1);
+    assert!(
+        process_table::group_members(first).is_empty(),
+        "the old sleep too"
+    );
+    let second = again.pid.unwrap();
+    std::mem::forget(sup);
+
+    // A later supervisor adopts both from the store; stopping the instance stops its companion first.
+    let (events, sink) = Events::sink();
+    let later = Supervisor::new(ws, Some(store), sink);
+    let adopted = later.state("a_watch").unwrap();
+    assert_eq!(
+        (adopted.status, adopted.pid, adopted.adopted, adopted.port),
+        (RunStatus::Running, Some(second), true, 0),
+        "{adopted:?}"
+    );
+    let report = later.stop("a").await.unwrap();
+    assert_eq!(report.how, "terminated");
+    assert!(process_table::group_members(second).is_empty());
+    assert!(process_table::group_members(state.pid.unwrap()).is_empty());
+    assert_eq!(later.state("a_watch").unwrap().status, RunStatus::Stopped);
+    let order = status_order(&events);
+    let watch_stopped = order
+        .iter()
+        .position(|e| *e == ("a_watch".into(), RunStatus::Stopped))
+        .unwrap();
+    let a_stopping = order
+        .iter()
+        .position(|e| *e == ("a".into(), RunStatus::Stopping))
+        .unwrap();
+    assert!(watch_stopped < a_stopping, "{order:?}");
+}
+
+/// A companion that exits within its first second failed to start; its instance runs on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_companion_that_exits_at_once_failed_to_start_and_its_instance_runs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(
+        dir.path(),
+        "",
+        &[(
+            "a",
+            &python_server(""),
+            "\n[[process]]\nname = \"broken\"\ninstance = \"a\"\ncommand = \"sh -c 'echo no broker; exit 3'\"\n",
+        )],
+    );
+    let (sup, _events) = supervisor(ws);
+    let state = sup.start("a", StartOptions::default()).await.unwrap();
+    assert_eq!(state.status, RunStatus::Running);
+    let broken = wait_for(&sup, "broken", |s| s.status == RunStatus::FailedToStart).await;
+    assert_eq!(broken.exit_code, Some(3), "{broken:?}");
+    assert!(
+        broken.last_lines.iter().any(|l| l == "no broker"),
+        "{broken:?}"
+    );
+    assert_eq!(sup.state("a").unwrap().status, RunStatus::Running);
+    for r in sup.stop_all().await {
+        r.unwrap();
+    }
+}
+
+/// With no store, a companion is found by its markers like an instance: running, with no port
+/// (it carries its instance's DJANGO_SERVER_PORT, which is not its own), and stopped at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_companion_the_store_lost_is_found_by_its_markers_without_its_instances_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(
+        dir.path(),
+        "stop_grace = 2",
+        &[(
+            "a",
+            &python_server(""),
+            "\n[[process]]\nname = \"a_watch\"\ninstance = \"a\"\ncommand = \"sleep 600\"\n",
+        )],
+    );
+    let (_e1, first) = Events::sink();
+    let sup = Supervisor::new(ws.clone(), None, first);
+    sup.start("a", StartOptions::default()).await.unwrap();
+    let pid = sup.state("a_watch").unwrap().pid.unwrap();
+    std::mem::forget(sup);
+
+    let (_e2, second) = Events::sink();
+    let again = Supervisor::new(ws, None, second);
+    let found = again.state("a_watch").unwrap();
+    assert_eq!(
+        (found.status, found.pid, found.port),
+        (RunStatus::Running, Some(pid), 0),
+        "{found:?}"
+    );
+    assert!(again.found_by_markers().contains(&"a_watch".to_string()));
+    // Alone, while its instance keeps its port: terminated, not waiting for that port.
+    let report = again.stop("a_watch").await.unwrap();
+    assert_eq!(report.how, "terminated", "{report:?}");
+    assert!(report.millis < 1000, "{report:?}");
+    assert!(process_table::group_members(pid).is_empty());
+    assert_eq!(again.state("a").unwrap().status, RunStatus::Running);
+    for r in again.stop_all().await {
+        r.unwrap();
+    }
+}
+
+/// A site's companion runs with its main-role member's environment: started once that member is
+/// ready, stopped before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sites_companion_follows_its_main_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = format!(
+        "\n[site.shop]\ninstances = [\"shop_api\", \"shop_main\"]\nfront_door = {}\n\n[[process]]\nname = \"shop_beat\"\nsite = \"shop\"\ncommand = \"sleep 600\"\n",
+        support::free_port()
+    );
+    let ws = workspace(
+        dir.path(),
+        "",
+        &[
+            ("shop_api", &python_server(""), "role = \"api\""),
+            (
+                "shop_main",
+                &python_server(""),
+                &format!("role = \"main\"\n{site}"),
+            ),
+        ],
+    );
+    let (sup, _events) = supervisor(ws);
+    sup.start("shop_api", StartOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(sup.state("shop_beat").unwrap().status, RunStatus::Stopped);
+    sup.start("shop_main", StartOptions::default())
+        .await
+        .unwrap();
+    let beat = sup.state("shop_beat").unwrap();
+    assert_eq!(beat.status, RunStatus::Running, "{beat:?}");
+    let pid = beat.pid.unwrap();
+    assert_eq!(
+        environ_var(pid, "DJANGO_SERVER_INSTANCE").as_deref(),
+        Some("shop_main")
+    );
+    sup.stop("shop_main").await.unwrap();
+    assert_eq!(sup.state("shop_beat").unwrap().status, RunStatus::Stopped);
+    assert!(process_table::group_members(pid).is_empty());
+    assert_eq!(sup.state("shop_api").unwrap().status, RunStatus::Running);
+    for r in sup.stop_all().await {
+        r.unwrap();
+    }
+}

@@ -958,3 +958,158 @@ fn a_managed_postgresql_has_a_port_and_a_server_of_ones_own_a_url() {
         "for a PostgreSQL server",
     );
 }
+
+fn chat() -> String {
+    format!(
+        "{HEADER}{}{}{}{}{CHAT}",
+        member("chat_main", 8000, "main"),
+        member("chat_api", 8001, "api"),
+        member("chat_websocket", 8002, "websocket"),
+        member("review", 8003, "main"),
+    )
+}
+
+#[test]
+fn companion_processes_run_with_an_instances_or_a_sites_environment() {
+    let toml = format!(
+        "{}\n[[process]]\nname = \"worker\"\ncommand = \"celery -A config worker\"\ninstance = \"review\"\nrestart = \"on-failure\"\n\n[[process]]\nname = \"beat\"\ncommand = \"  celery -A config beat  \"\nsite = \"chat\"\nautostart = false\n",
+        chat()
+    );
+    let ws = load(&toml).unwrap();
+    let worker = ws.process("worker").unwrap();
+    assert_eq!(worker.command, "celery -A config worker");
+    assert_eq!(
+        worker.unit,
+        workspace::ProcessUnit::Instance("review".into())
+    );
+    assert_eq!(worker.restart, workspace::RestartPolicy::OnFailure);
+    assert_eq!(worker.max_restarts, 5);
+    assert!(worker.autostart);
+    let beat = ws.process("beat").unwrap();
+    assert_eq!(beat.command, "celery -A config beat");
+    assert!(!beat.autostart);
+    assert_eq!(beat.restart, workspace::RestartPolicy::Never);
+    // A site's companion runs with its main-role member's environment.
+    assert_eq!(ws.process_instance(beat).unwrap().name, "chat_main");
+    let names =
+        |i: &str| -> Vec<String> { ws.companions_of(i).iter().map(|p| p.name.clone()).collect() };
+    assert_eq!(names("review"), ["worker"]);
+    assert_eq!(names("chat_main"), ["beat"]);
+    assert!(names("chat_api").is_empty());
+
+    // The window gets each on its unit: the instance's card, the site's group.
+    let view = kovan_core::view::WorkspaceOverview::of(&ws);
+    let card = view.instances.iter().find(|c| c.name == "review").unwrap();
+    assert_eq!(card.companions.len(), 1);
+    assert_eq!(card.companions[0].name, "worker");
+    assert_eq!(card.companions[0].log_file, "logs/worker.log");
+    let main = view
+        .instances
+        .iter()
+        .find(|c| c.name == "chat_main")
+        .unwrap();
+    assert!(main.companions.is_empty(), "beat is the site's");
+    let site = &view.sites[0];
+    assert_eq!(site.companions.len(), 1);
+    assert_eq!(
+        (
+            site.companions[0].name.as_str(),
+            site.companions[0].runs_with.as_str()
+        ),
+        ("beat", "chat_main")
+    );
+    assert!(!site.companions[0].autostart);
+}
+
+#[test]
+fn every_wrong_companion_process_is_said_with_its_line_at_once() {
+    let processes = "
+[[process]]
+name = \"review\"
+command = \"celery worker\"
+instance = \"review\"
+
+[[process]]
+name = \"chat\"
+command = \"x\"
+instance = \"review\"
+
+[[process]]
+name = \"watch\"
+command = \"   \"
+instance = \"nobody\"
+
+[[process]]
+name = \"both\"
+command = \"x\"
+instance = \"review\"
+site = \"chat\"
+
+[[process]]
+name = \"neither\"
+command = \"x\"
+
+[[process]]
+name = \"watch\"
+command = \"x\"
+site = \"shop\"
+restart = \"always\"
+";
+    let toml = format!("{}{processes}", chat());
+    let base_lines = chat().lines().count() as u32;
+    let found = problems(&toml);
+    let at = |field: &str, needle: &str| -> u32 {
+        let p = found
+            .iter()
+            .find(|p| p.field == field && p.message.contains(needle))
+            .unwrap_or_else(|| panic!("no problem {field} {needle:?} in {found:#?}"));
+        p.line.expect("a line") - base_lines
+    };
+    // Lines within the [[process]] part of the file.
+    assert_eq!(at("process.review.name", "has the name of an instance"), 3);
+    assert_eq!(at("process.chat.name", "has the name of a site"), 8);
+    assert_eq!(at("process.watch.command", "the command is empty"), 14);
+    assert_eq!(
+        at("process.watch.instance", "`nobody` is not an instance"),
+        15
+    );
+    assert_eq!(
+        at("process.both.instance", "both an instance and a site"),
+        20
+    );
+    assert_eq!(
+        at("process.neither.instance", "neither an instance nor a site"),
+        24
+    );
+    assert_eq!(
+        at(
+            "process.watch.name",
+            "has the name of another process (line"
+        ),
+        28
+    );
+    assert_eq!(at("process.watch.site", "`shop` is not a site"), 30);
+    assert_eq!(at("process.watch.restart", "`always` is not one of"), 31);
+    assert_eq!(found.len(), 9, "{found:#?}");
+}
+
+#[test]
+fn a_process_without_a_command_or_with_an_unknown_key_is_a_shape_problem() {
+    let toml = format!(
+        "{HEADER}{}\n[[process]]\nname = \"worker\"\ninstance = \"a\"\nport = 9000\n",
+        instance("a", 8000)
+    );
+    let found = problems(&toml);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.field == "process[1]" && p.message.contains("missing field `command`")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.field == "process[1].port" && p.message.contains("unknown field `port`")),
+        "{found:#?}"
+    );
+}

@@ -38,6 +38,7 @@ export type { WorkspaceView } from './bindings/WorkspaceView';
 export type { WorkspaceOverview } from './bindings/WorkspaceOverview';
 export type { WorkspaceFault } from './bindings/WorkspaceFault';
 export type { InstanceCard } from './bindings/InstanceCard';
+export type { CompanionView } from './bindings/CompanionView';
 export type { InstanceState } from './bindings/InstanceState';
 export type { RunStatus } from './bindings/RunStatus';
 export type { RestartPolicy } from './bindings/RestartPolicy';

@@ -43,6 +43,7 @@ function card(
     site: null,
     scoped: [],
     restart: 'never',
+    companions: [],
   };
 }
 
@@ -441,3 +442,28 @@ export const background: Readonly<Record<string, unknown>> = {
   set_language: null,
   recent_workspaces: [],
 };
+
+/** The example with a Celery worker beside chat_main (`[[process]]` with `instance = "chat_main"`). */
+export const viewWithWorker: WorkspaceView =
+  loadedView.state === 'loaded'
+    ? {
+        ...loadedView,
+        instances: loadedView.instances.map((i) =>
+          i.name === 'chat_main'
+            ? {
+                ...i,
+                companions: [
+                  {
+                    name: 'chat_worker',
+                    command: 'celery -A dashboard_project worker -l info',
+                    runsWith: 'chat_main',
+                    restart: 'on-failure',
+                    autostart: true,
+                    logFile: 'logs/chat_worker.log',
+                  },
+                ],
+              }
+            : i,
+        ),
+      }
+    : loadedView;

@@ -81,10 +81,17 @@ impl Supervisor {
                 continue;
             }
             let configured = self.slots()[&found.instance].state.port;
-            let port = found.port.unwrap_or(configured);
-            // It runs when one of its processes listens on its port; until then it is starting.
-            let listening =
-                process_table::port_owner(port).is_some_and(|o| found.members.contains(&o.pid));
+            // A companion carries its unit's DJANGO_SERVER_PORT, yet has no port of its own.
+            let companion = self.is_companion(&found.instance);
+            let port = if companion {
+                0
+            } else {
+                found.port.unwrap_or(configured)
+            };
+            // It runs when one of its processes listens on its port (a companion: when it is
+            // there at all); until then it is starting.
+            let listening = companion
+                || process_table::port_owner(port).is_some_and(|o| found.members.contains(&o.pid));
             let started_ms = process_table::started_at(found.pgid)
                 .or_else(|| {
                     found
@@ -167,7 +174,9 @@ impl Supervisor {
                 .map(|s| (s.run, s.stop_requested, s.state.status, s.state.port));
             match current {
                 Some((r, false, status, port)) if r == run => {
-                    if status == RunStatus::Starting && readiness::look(port).await.is_ok() {
+                    let ready = status == RunStatus::Starting
+                        && (self.is_companion(&instance) || readiness::look(port).await.is_ok());
+                    if ready {
                         self.update(&instance, Some(run), |s| {
                             if s.status == RunStatus::Starting {
                                 s.status = RunStatus::Running;

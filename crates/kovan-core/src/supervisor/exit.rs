@@ -157,11 +157,17 @@ impl Supervisor {
     }
 
     pub(super) async fn maybe_restart(&self, instance: &str, run: u64, port: u16) {
-        let Some(i) = self.inner.ws.instance(instance).cloned() else {
+        let ws = &self.inner.ws;
+        let companion = ws.process(instance).is_some();
+        let Some((policy, max_restarts)) = ws
+            .instance(instance)
+            .map(|i| (i.restart, i.max_restarts))
+            .or_else(|| ws.process(instance).map(|p| (p.restart, p.max_restarts)))
+        else {
             return;
         };
         let restarts = self.state(instance).map_or(0, |s| s.restarts);
-        if i.restart != RestartPolicy::OnFailure || restarts >= i.max_restarts || self.retired() {
+        if policy != RestartPolicy::OnFailure || restarts >= max_restarts || self.retired() {
             return;
         }
         let backoff = Duration::from_secs(1u64 << restarts.min(5));
@@ -171,7 +177,7 @@ impl Supervisor {
                 "kovan: restarting in {} s (try {} of {})",
                 backoff.as_secs(),
                 restarts + 1,
-                i.max_restarts
+                max_restarts
             ),
         );
         tokio::time::sleep(backoff).await;
@@ -199,9 +205,13 @@ impl Supervisor {
         let name = instance.to_string();
         // A fresh task: a restart's own crash must not nest inside this one.
         tokio::spawn(async move {
-            let _ = sup
-                .spawn_and_wait(&name, StartOptions { port: Some(port) })
-                .await;
+            if companion {
+                let _ = sup.run_companion(&name).await;
+            } else {
+                let _ = sup
+                    .spawn_and_wait(&name, StartOptions { port: Some(port) })
+                    .await;
+            }
         });
     }
 

@@ -3,6 +3,7 @@
 //! What it starts is recorded in the store, so a panel restarted after a crash finds it again.
 
 mod adopt;
+mod companion;
 mod door;
 mod error;
 mod exit;
@@ -27,6 +28,7 @@ use process_wrap::tokio::{ChildWrapper, CommandWrap, ProcessGroup};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::watch;
 
+pub use companion::COMPANION_READY_AFTER;
 pub use error::SupervisorError;
 pub use logs::{LogLine, Stream};
 
@@ -97,6 +99,10 @@ impl Supervisor {
                 Slot::new(&site.name, site.front_door, capacity),
             );
         }
+        // A companion has no port: its slot's is 0.
+        for p in &ws.processes {
+            slots.insert(p.name.clone(), Slot::new(&p.name, 0, capacity));
+        }
         if let Some(r) = &ws.redis {
             let port = r.url().port().unwrap_or(6379);
             slots.insert(
@@ -139,6 +145,7 @@ impl Supervisor {
             .iter()
             .map(|i| i.name.as_str())
             .chain(self.inner.ws.sites.iter().map(|s| s.name.as_str()))
+            .chain(self.inner.ws.processes.iter().map(|p| p.name.as_str()))
             .collect();
         order.push(REDIS_SERVICE);
         order.push(POSTGRES_SERVICE);

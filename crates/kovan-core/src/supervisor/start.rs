@@ -500,6 +500,8 @@ impl Supervisor {
                 );
                 // A member joining an open front door: it routes to it from now on.
                 self.follow_members(instance, None).await;
+                // Its companions (a Celery worker) once it is ready: they run with its env.
+                self.start_companions_of(instance).await;
                 return Ok(self.state(instance).expect("slot"));
             }
             if Instant::now() >= deadline {

@@ -6,7 +6,18 @@ use super::*;
 impl Supervisor {
     /// SIGTERM to the instance's group, SIGKILL after the grace period; stopped means the group is
     /// empty and the port is free.
+    /// Its companions (`[[process]]` with its environment) are stopped first.
     pub async fn stop(&self, instance: &str) -> Result<StopReport, SupervisorError> {
+        for r in self.stop_companions_of(instance).await {
+            if let Err(e) = r {
+                self.note(instance, &format!("kovan: {e}"));
+            }
+        }
+        self.stop_one(instance).await
+    }
+
+    /// Stop this group alone (an instance, a front door, a companion, a service).
+    pub(super) async fn stop_one(&self, instance: &str) -> Result<StopReport, SupervisorError> {
         // A member leaving an open front door: the door stops sending it requests first.
         if self.inner.ws.site_of(instance).is_some()
             && self
@@ -162,18 +173,31 @@ impl Supervisor {
         })
     }
 
-    /// Stop the given instances in reverse order.
+    /// Stop the given instances in reverse order, each one's companions before it (their
+    /// reports too).
     pub async fn stop_many(&self, members: &[String]) -> Vec<Result<StopReport, SupervisorError>> {
         let mut reports = Vec::new();
         for m in members.iter().rev() {
-            reports.push(self.stop(m).await);
+            reports.extend(self.stop_companions_of(m).await);
+            reports.push(self.stop_one(m).await);
         }
         reports
     }
 
-    /// Stop every front door, then every instance (last declared first), then the managed Redis.
+    /// Stop every companion (last declared first), every front door, then every instance (last
+    /// declared first), then the managed Redis.
     pub async fn stop_all(&self) -> Vec<Result<StopReport, SupervisorError>> {
         let mut reports = Vec::new();
+        let companions: Vec<String> = self
+            .inner
+            .ws
+            .processes
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        for name in companions.iter().rev() {
+            reports.push(self.stop_one(name).await);
+        }
         for site in &self.inner.ws.sites {
             reports.push(self.stop(&site.name).await);
         }

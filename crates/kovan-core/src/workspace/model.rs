@@ -23,6 +23,9 @@ pub struct Workspace {
     pub presets: Vec<Preset>,
     /// `[site.*]`: groups of instances that are one website. None declared: every instance isolated.
     pub sites: Vec<Site>,
+    /// `[[process]]`: companion processes without a port (a Celery worker, a CSS watcher), each
+    /// run with the environment of an instance or a site.
+    pub processes: Vec<Process>,
     pub supervisor: SupervisorSettings,
     pub undo: UndoSettings,
 }
@@ -59,6 +62,40 @@ pub struct Site {
     pub front_door: u16,
     /// Path prefix -> role, the file's `routes` over the default ones, longest prefix first.
     pub routes: Vec<SiteRoute>,
+}
+
+/// A companion process: a command without a port that runs beside a unit (an instance, or a
+/// site), with its environment, supervised like an instance (its own group, log, restarts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// In the namespace of instances and sites: `[a-z][a-z0-9_]{0,31}`.
+    pub name: String,
+    /// Run by /bin/sh with `exec`, like an instance's `command`, with `{python}` filled in and
+    /// the project's virtualenv first in PATH.
+    pub command: String,
+    pub unit: ProcessUnit,
+    pub restart: RestartPolicy,
+    pub max_restarts: u32,
+    /// Started when its unit is ready (the default); false: only when asked for by name.
+    pub autostart: bool,
+}
+
+/// The unit whose environment a companion runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessUnit {
+    /// That instance's env file and names.
+    Instance(String),
+    /// The site's main-role member's env file and names (the site's shared ones with them).
+    Site(String),
+}
+
+impl ProcessUnit {
+    /// The instance's or the site's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Instance(n) | Self::Site(n) => n,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,6 +358,33 @@ impl Workspace {
         self.sites
             .iter()
             .find(|s| s.instances.iter().any(|m| m == instance))
+    }
+
+    pub fn process(&self, name: &str) -> Option<&Process> {
+        self.processes.iter().find(|p| p.name == name)
+    }
+
+    /// The instance whose environment a companion runs with: its instance, or its site's
+    /// main-role member (the first, when several).
+    pub fn process_instance(&self, process: &Process) -> Option<&Instance> {
+        match &process.unit {
+            ProcessUnit::Instance(i) => self.instance(i),
+            ProcessUnit::Site(s) => self.site(s).and_then(|site| {
+                site.instances
+                    .iter()
+                    .filter_map(|m| self.instance(m))
+                    .find(|i| i.role == Role::Main)
+            }),
+        }
+    }
+
+    /// The companions that run with `instance`'s environment: its own, and its site's when it
+    /// is the site's main-role member. They start after it is ready and stop before it stops.
+    pub fn companions_of(&self, instance: &str) -> Vec<&Process> {
+        self.processes
+            .iter()
+            .filter(|p| self.process_instance(p).is_some_and(|i| i.name == instance))
+            .collect()
     }
 
     /// The instances that share `instance`'s unit, itself included (only itself when isolated).

@@ -20,6 +20,8 @@ pub(super) struct RawFile {
     pub(super) presets: IndexMap<String, Spanned<RawPreset>>,
     #[serde(default, rename = "site")]
     pub(super) sites: IndexMap<String, Spanned<RawSite>>,
+    #[serde(default, rename = "process")]
+    pub(super) processes: Vec<RawProcess>,
     pub(super) supervisor: Option<RawSupervisor>,
     pub(super) undo: Option<RawUndo>,
 }
@@ -125,4 +127,18 @@ pub(super) struct RawSite {
     /// Path prefix -> role, over the default routing (`/ws/` websocket, `/api/` api, `/` main).
     #[serde(default)]
     pub(super) routes: IndexMap<String, Spanned<String>>,
+}
+
+/// `[[process]]`: a companion command run with an instance's or a site's environment.
+#[derive(Deserialize)]
+pub(super) struct RawProcess {
+    #[serde(default = "missing")]
+    pub(super) name: Spanned<String>,
+    #[serde(default = "missing")]
+    pub(super) command: Spanned<String>,
+    pub(super) instance: Option<Spanned<String>>,
+    pub(super) site: Option<Spanned<String>>,
+    pub(super) restart: Option<Spanned<String>>,
+    pub(super) max_restarts: Option<Spanned<i64>>,
+    pub(super) autostart: Option<Spanned<bool>>,
 }

@@ -12,8 +12,8 @@ use toml_edit::{ImDocument, Item, TableLike};
 
 use super::error::Problem;
 use super::raw::{
-    RawDatabase, RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor,
-    RawUndo,
+    RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis, RawSite,
+    RawSupervisor, RawUndo,
 };
 use super::toml_error::{line_at, plain_types};
 
@@ -49,6 +49,7 @@ fn file() -> Table {
                 "supervisor" => Nested::One(leaf::<RawSupervisor>(&[])),
                 "undo" => Nested::One(leaf::<RawUndo>(&[])),
                 "instance" => Nested::Array(leaf::<RawInstance>(&["name", "port"])),
+                "process" => Nested::Array(leaf::<RawProcess>(&["name", "command"])),
                 "preset" => Nested::Named(leaf::<RawPreset>(&["instances"])),
                 "site" => Nested::Named(leaf::<RawSite>(&["instances", "front_door"])),
                 _ => return None,

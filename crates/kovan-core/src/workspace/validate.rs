@@ -10,13 +10,14 @@ use toml::Spanned;
 use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
-    CacheBackend, DatabaseEngine, Instance, PostgresConfig, Preset, Project, RedisConfig, Role,
-    Site, SiteRoute, SupervisorSettings, UndoSettings, Workspace, RESTART_POLICIES,
+    CacheBackend, DatabaseEngine, Instance, PostgresConfig, Preset, Process, ProcessUnit, Project,
+    RedisConfig, Role, Site, SiteRoute, SupervisorSettings, UndoSettings, Workspace,
+    RESTART_POLICIES,
 };
 use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
 use super::raw::{
-    RawDatabase, RawFile, RawInstance, RawPreset, RawProject, RawRedis, RawSite, RawSupervisor,
-    RawUndo,
+    RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis, RawSite,
+    RawSupervisor, RawUndo,
 };
 use super::toml_error::line_at;
 
@@ -127,6 +128,7 @@ impl Validator<'_> {
         }
         let presets = self.presets(&instances, raw.presets);
         let sites = self.sites(&instances, &presets, raw.sites);
+        let processes = self.processes(&instances, &sites, raw.processes);
         let supervisor = raw
             .supervisor
             .map(|r| self.supervisor(r))
@@ -141,9 +143,145 @@ impl Validator<'_> {
             instances,
             presets,
             sites,
+            processes,
             supervisor,
             undo,
         }
+    }
+
+    /// `[[process]]`: each companion's name (one namespace with instances and sites), its
+    /// command, and exactly one unit it runs with, which must exist.
+    fn processes(
+        &mut self,
+        instances: &[Instance],
+        sites: &[Site],
+        raw: Vec<RawProcess>,
+    ) -> Vec<Process> {
+        let mut out: Vec<Process> = Vec::new();
+        let mut name_lines: Vec<Option<u32>> = Vec::new();
+        for (index, r) in raw.into_iter().enumerate() {
+            let name = r.name.get_ref().clone();
+            let line = self.line_of(&r.name);
+            let name_ok = match check_name(&name, "process") {
+                Ok(()) => true,
+                Err((message, fix)) => {
+                    self.report(format!("process[{}].name", index + 1), line, message, fix);
+                    false
+                }
+            };
+            let at = |field: &str| {
+                if name_ok {
+                    format!("process.{name}.{field}")
+                } else {
+                    format!("process[{}].{field}", index + 1)
+                }
+            };
+            if name_ok {
+                let clash = if instances.iter().any(|i| i.name == name) {
+                    Some("an instance".to_string())
+                } else if sites.iter().any(|s| s.name == name) {
+                    Some("a site".to_string())
+                } else {
+                    out.iter().position(|p| p.name == name).map(|first| {
+                        format!("another process (line {})", name_lines[first].unwrap_or(0))
+                    })
+                };
+                if let Some(what) = clash {
+                    self.report(
+                        at("name"),
+                        line,
+                        format!("the process `{name}` has the name of {what}: processes, instances and sites share one namespace (`kovan stop {name}`, its log logs/{name}.log)."),
+                        format!("Rename the process, e.g. `{name}_worker`."),
+                    );
+                }
+            }
+            let command = r.command.get_ref().trim().to_string();
+            if command.is_empty() {
+                let c_line = self.line_of(&r.command);
+                self.report(
+                    at("command"),
+                    c_line,
+                    "the command is empty.".into(),
+                    "Give the command it runs, e.g. \"celery -A config worker -l info\".".into(),
+                );
+            }
+            let unit = match (&r.instance, &r.site) {
+                (Some(i), Some(_)) => {
+                    let i_line = self.line_of(i);
+                    self.report(
+                        at("instance"),
+                        i_line,
+                        format!("the process {name} names both an instance and a site; it runs with the environment of one of them."),
+                        "Keep `instance = \"…\"` or `site = \"…\"`, not both.".into(),
+                    );
+                    None
+                }
+                (None, None) => {
+                    self.report(
+                        at("instance"),
+                        line,
+                        format!("the process {name} names neither an instance nor a site: it needs a unit whose environment it runs with."),
+                        "Add `instance = \"NAME\"` (that instance's env file) or `site = \"NAME\"` (the site's main member's).".into(),
+                    );
+                    None
+                }
+                (Some(i), None) => {
+                    let given = i.get_ref();
+                    if instances.iter().any(|x| &x.name == given) {
+                        Some(ProcessUnit::Instance(given.clone()))
+                    } else {
+                        let known: Vec<&str> = instances.iter().map(|x| x.name.as_str()).collect();
+                        let i_line = self.line_of(i);
+                        self.report(
+                            at("instance"),
+                            i_line,
+                            format!("`{given}` is not an instance of this workspace."),
+                            format!("Use one of: {}.", known.join(", ")),
+                        );
+                        None
+                    }
+                }
+                (None, Some(s)) => {
+                    let given = s.get_ref();
+                    if sites.iter().any(|x| &x.name == given) {
+                        Some(ProcessUnit::Site(given.clone()))
+                    } else {
+                        let known: Vec<&str> = sites.iter().map(|x| x.name.as_str()).collect();
+                        let s_line = self.line_of(s);
+                        let fix = if known.is_empty() {
+                            "This workspace declares no [site.*]: use `instance = \"NAME\"`.".into()
+                        } else {
+                            format!("Use one of: {}.", known.join(", "))
+                        };
+                        self.report(
+                            at("site"),
+                            s_line,
+                            format!("`{given}` is not a site of this workspace."),
+                            fix,
+                        );
+                        None
+                    }
+                }
+            };
+            let restart = self.choice(r.restart.as_ref(), &RESTART_POLICIES, &at("restart"));
+            let max_restarts = self.number(
+                r.max_restarts.as_ref(),
+                0..=100,
+                5,
+                &at("max_restarts"),
+                "tries in a row",
+            );
+            out.push(Process {
+                name,
+                command,
+                unit: unit.unwrap_or(ProcessUnit::Instance(String::new())),
+                restart,
+                max_restarts,
+                autostart: r.autostart.map(Spanned::into_inner).unwrap_or(true),
+            });
+            name_lines.push(line);
+        }
+        out
     }
 
     fn undo(&mut self, raw: RawUndo) -> UndoSettings {
