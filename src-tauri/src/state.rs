@@ -104,12 +104,13 @@ impl AppState {
     /// Watch the supervision for as long as the app runs: hand over when another Kovan asks,
     /// and, while only looking, follow what the supervisor does and take over once it is gone.
     pub fn watch_supervision(app: AppHandle) {
-        tauri::async_runtime::spawn(async move {
+        // A thread of its own: a look reads files and /proc, and reloading builds a supervisor.
+        std::thread::spawn(move || {
             // Taken only when nobody holds the lock at two looks in a row: just after this window
             // handed over, the one that asked may not have taken it yet.
             let mut free_before = false;
             loop {
-                tokio::time::sleep(WATCH_EVERY).await;
+                std::thread::sleep(WATCH_EVERY);
                 let state = app.state::<AppState>();
                 free_before = state.watch_once(free_before);
             }

@@ -1040,3 +1040,33 @@ async fn a_damaged_store_is_said_in_a_banner_in_both_languages() {
     app.screenshot("store-recovered-en").await;
     app.quit().await;
 }
+
+/// Every command the shell registers is in build.rs's app manifest and allowed by the window's
+/// capability: one missing is refused by Tauri at run time, with nothing said at build time (the
+/// site's Start, Stop and door probe were, until this test).
+#[test]
+fn every_registered_command_is_in_the_manifest_and_allowed_for_the_window() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let main = read("src-tauri/src/main.rs");
+    let manifest = read("src-tauri/build.rs");
+    let capability = read("src-tauri/capabilities/main-window.json");
+    let registered: Vec<&str> = main
+        .split("commands::")
+        .skip(1)
+        .filter_map(|rest| rest.split(',').next())
+        .map(str::trim)
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+        .collect();
+    assert!(registered.len() > 30, "{registered:?}");
+    let unlisted: Vec<&&str> = registered
+        .iter()
+        .filter(|c| !manifest.contains(&format!("\"{c}\"")))
+        .collect();
+    assert!(unlisted.is_empty(), "not in src-tauri/build.rs: {unlisted:?}");
+    let refused: Vec<&&str> = registered
+        .iter()
+        .filter(|c| !capability.contains(&format!("\"allow-{}\"", c.replace('_', "-"))))
+        .collect();
+    assert!(refused.is_empty(), "not allowed in main-window.json: {refused:?}");
+}
