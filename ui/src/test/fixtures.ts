@@ -433,6 +433,7 @@ export const background: Readonly<Record<string, unknown>> = {
   cache_counts: cacheCountsFixture,
   health_latest: [],
   health_samples: [],
+  set_window_visible: null,
   store_notice: null,
   event_history: [],
   doctor_findings: [],
