@@ -9,8 +9,9 @@
 //! - the live figures (latency, CPU, memory, database size) and the sparkline's points go out at most
 //!   every [`FeedOptions::figures_focused`] while the window has the focus, every
 //!   [`FeedOptions::figures_unfocused`] while it does not, and not at all while it is hidden or
-//!   minimized; each batch carries every latency point since the one before, so a sparkline loses
-//!   none; a window shown again asks for the latest checks once (`health_latest`).
+//!   minimized; an instance's points since its last batch go with its next one (figures or words),
+//!   so a sparkline loses none; a window shown again asks for the latest checks once
+//!   (`health_latest`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -224,6 +225,7 @@ impl Feed {
         let mut events = Vec::new();
         let mut latencies = Vec::new();
         for (name, i) in &mut self.instances {
+            let mut sent = false;
             if let Some(pending) = &i.pending {
                 let words_changed = i
                     .sent
@@ -236,11 +238,13 @@ impl Feed {
                 if words_changed || (figures_due && figures_changed) {
                     events.push(HealthEvent::Instance(Box::new(pending.clone())));
                     i.sent = i.pending.take();
+                    sent = true;
                 } else if !figures_changed {
                     i.pending = None;
                 }
             }
-            if figures_due && !i.points.is_empty() {
+            // A card drawn again for its words gets its sparkline's points in the same frame.
+            if (figures_due || sent) && !i.points.is_empty() {
                 latencies.push(LatencyPoints {
                     instance: name.clone(),
                     points: std::mem::take(&mut i.points),
@@ -415,22 +419,25 @@ mod tests {
         // A figure change 2 s later waits for the 10 s cadence...
         push(&mut feed, check("a", HealthState::Up, 7.5));
         assert_eq!(feed.due(t0 + Duration::from_secs(2)), None);
-        // ...but b going down goes out at once, with a's waiting figures in the same batch.
+        // ...but b going down goes out at once; a's figures still wait.
         push(&mut feed, check("b", HealthState::Down, 1000.0));
         let batch = feed.due(t0 + Duration::from_millis(2600)).unwrap();
         assert_eq!(names(&batch), ["b"]);
+        // With b's point, not a's: a's card is not drawn in this batch.
+        assert_eq!(batch.latencies.len(), 1);
+        assert_eq!(batch.latencies[0].instance, "b");
         // Not twice within half a second.
         push(&mut feed, check("a", HealthState::Down, 1000.0));
         assert_eq!(feed.due(t0 + Duration::from_millis(2800)), None);
-        assert_eq!(
-            names(&feed.due(t0 + Duration::from_millis(3100)).unwrap()),
-            ["a"]
-        );
-        // The figures' turn: a's latency points since the first batch.
+        let batch = feed.due(t0 + Duration::from_millis(3100)).unwrap();
+        assert_eq!(names(&batch), ["a"]);
+        assert_eq!(batch.latencies[0].points, [Some(7.5), None]);
+        // The figures' turn: a's latency points since its last batch, nothing else changed.
         push(&mut feed, check("a", HealthState::Down, 1000.0));
         let batch = feed.due(t0 + Duration::from_secs(10)).unwrap();
-        let a = batch.latencies.iter().find(|l| l.instance == "a").unwrap();
-        assert_eq!(a.points, [Some(7.5), None, None]);
+        assert!(batch.events.is_empty(), "{batch:?}");
+        assert_eq!(batch.latencies.len(), 1);
+        assert_eq!(batch.latencies[0].points, [None]);
     }
 
     #[test]
