@@ -31,6 +31,7 @@ fn main() {
             "undo_flush",
             "health_latest",
             "health_samples",
+            "set_window_visible",
             "event_history",
             "doctor_findings",
             "apply_fix",

@@ -249,6 +249,12 @@ pub async fn health_latest(state: State<'_, AppState>) -> Result<Vec<InstanceHea
     Ok(state.health_latest())
 }
 
+/// The page became visible or hidden: a hidden window is sent no per-second health figures.
+#[tauri::command]
+pub fn set_window_visible(state: State<'_, AppState>, visible: bool) {
+    state.set_window_visible(visible);
+}
+
 /// An instance's newest health samples, oldest first: its latency sparkline.
 #[tauri::command]
 pub async fn health_samples(

@@ -32,6 +32,14 @@ fn main() {
             tray::install(app.handle());
             Ok(())
         })
+        // An unfocused window is sent the live health figures less often (core's health::feed).
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(focused) = event {
+                if let Some(state) = window.try_state::<state::AppState>() {
+                    state.set_window_focused(*focused);
+                }
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::workspace_view,
             commands::reload_workspace,
@@ -60,6 +68,7 @@ fn main() {
             commands::cancel_flush,
             commands::health_latest,
             commands::health_samples,
+            commands::set_window_visible,
             commands::event_history,
             commands::doctor_findings,
             commands::apply_fix,

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use kovan_core::cache::{CacheProgress, Counter, Flusher};
 use kovan_core::error::ErrorKind;
-use kovan_core::health::{self, HealthEvent, InstanceHealth, PollerHandle, PollerOptions};
+use kovan_core::health::feed::{self, FeedHandle, FeedOptions, HealthBatch, Seen};
+use kovan_core::health::{self, InstanceHealth, PollerHandle, PollerOptions};
 use kovan_core::recent::RecentWorkspaces;
 use kovan_core::store::{Store, StoreTrouble};
 use kovan_core::supervisor::lock::{LockError, Supervision, SupervisorLock};
@@ -17,6 +18,8 @@ use tauri::{AppHandle, Emitter, Manager};
 
 /// An instance's state changed (payload: core's InstanceState); the window and the tray follow it.
 pub const INSTANCE_STATUS: &str = "instance://status";
+/// Health changes in batches (payload: core's HealthBatch); the cards follow them.
+pub const INSTANCE_HEALTH: &str = "instance://health";
 /// Kovan's store failed (payload: core's StoreTrouble); the window shows it in a banner.
 pub const STORE_TROUBLE: &str = "store://trouble";
 /// Another workspace is shown; the tray redraws its menu from it.
@@ -38,6 +41,12 @@ pub struct AppState {
     supervisor: RwLock<Option<Supervisor>>,
     /// Checks every instance's health while the workspace is loaded; replaced on reload.
     poller: Mutex<Option<PollerHandle>>,
+    /// Between the poller and the window: only what changes on screen, in batches, nothing
+    /// per-second while the window is hidden (core's health::feed).
+    feed: FeedHandle,
+    /// Whether the window has the focus and whether the page is visible (`set_window_visible`).
+    focused: AtomicBool,
+    visible: AtomicBool,
     store: Option<Arc<Store>>,
     /// What is wrong with the store (it could not be opened, cannot be written, was moved aside),
     /// from core: the window's banner asks for it and hears each new failure.
@@ -81,9 +90,19 @@ impl AppState {
                 let _ = app.emit(STORE_TROUBLE, t);
             }));
         }
+        let feed = {
+            let _guard = tauri::async_runtime::handle().inner().enter();
+            let app = app.clone();
+            feed::start(FeedOptions::default(), move |batch: HealthBatch| {
+                let _ = app.emit(INSTANCE_HEALTH, batch);
+            })
+        };
         let state = Self {
             file: RwLock::new(file),
             app,
+            feed,
+            focused: AtomicBool::new(true),
+            visible: AtomicBool::new(true),
             workspace: RwLock::new(Err(WorkspaceError::NotFound {
                 path: PathBuf::new(),
             })),
@@ -254,11 +273,29 @@ impl AppState {
         })
     }
 
-    fn health_sink(&self) -> health::HealthSink {
-        let app = self.app.clone();
-        Arc::new(move |event: HealthEvent| {
-            let _ = app.emit("instance://health", event);
-        })
+    /// The page is visible or hidden (minimized, another workspace of the desktop): a hidden
+    /// window is sent no per-second figures and fetches `health_latest` when shown again.
+    pub fn set_window_visible(&self, visible: bool) {
+        self.visible.store(visible, Ordering::SeqCst);
+        self.tell_feed();
+    }
+
+    /// The window gained or lost the focus: the live figures slow down while it is not focused.
+    pub fn set_window_focused(&self, focused: bool) {
+        self.focused.store(focused, Ordering::SeqCst);
+        self.tell_feed();
+    }
+
+    fn tell_feed(&self) {
+        let seen = match (
+            self.visible.load(Ordering::SeqCst),
+            self.focused.load(Ordering::SeqCst),
+        ) {
+            (false, _) => Seen::Hidden,
+            (true, true) => Seen::Focused,
+            (true, false) => Seen::Unfocused,
+        };
+        self.feed.set_seen(seen, &self.health_latest());
     }
 
     /// The poller's last check of every instance checked so far.
@@ -349,15 +386,17 @@ impl AppState {
                 s
             }
         });
+        // The old poller stops first; the window has been sent nothing of the new one.
+        drop(self.poller.lock().unwrap_or_else(|e| e.into_inner()).take());
+        self.feed.reset();
         let poller = loaded.as_ref().ok().map(|ws| {
             health::start(
                 ws.clone(),
                 self.store.clone(),
                 PollerOptions::default(),
-                self.health_sink(),
+                self.feed.sink(),
             )
         });
-        // The old poller stops when dropped here.
         *self.poller.lock().unwrap_or_else(|e| e.into_inner()) = poller;
         let previous = std::mem::replace(
             &mut *self.supervisor.write().unwrap_or_else(|e| e.into_inner()),

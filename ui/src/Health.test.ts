@@ -5,6 +5,8 @@ import type { Channel } from '@tauri-apps/api/core';
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it, vi } from 'vitest';
 
+import type { HealthBatch } from './lib/bindings/HealthBatch';
+import type { HealthEvent } from './lib/bindings/HealthEvent';
 import type { InstanceHealth } from './lib/bindings/InstanceHealth';
 import type { InstanceState } from './lib/bindings/InstanceState';
 import { instanceState, loadedView, stoppedStates } from './test/fixtures';
@@ -39,6 +41,16 @@ function checked(instance: string, patch: Partial<InstanceHealth> = {}): Instanc
   };
 }
 
+/** What core's feed sends: the changed checks, with their latencies for the sparklines. */
+function batch(...events: HealthEvent[]): HealthBatch {
+  return {
+    events,
+    latencies: events.flatMap((e) =>
+      e.type === 'instance' ? [{ instance: e.instance, points: [e.checkOk ? e.latencyMs : null] }] : [],
+    ),
+  };
+}
+
 const states = [running('chat_main', 8000), running('chat_api', 8001), ...stoppedStates.slice(2)];
 
 async function ready(): Promise<void> {
@@ -51,7 +63,7 @@ describe('health on the cards', () => {
     serve({ workspace_view: loadedView, instance_states: states });
     await ready();
     expect(card('chat_api').dataset.health).toBe('unknown');
-    await emit('instance://health', { type: 'instance', ...checked('chat_api') });
+    await emit('instance://health', batch({ type: 'instance', ...checked('chat_api') }));
     await waitFor('[data-instance="chat_api"] [data-testid="health"][data-verdict="healthy"]');
     expect(card('chat_api').classList.contains('card-ok')).toBe(true);
     expect(text('[data-testid="latency"]', card('chat_api'))).toBe('12 ms');
@@ -65,7 +77,7 @@ describe('health on the cards', () => {
   it('shows a name the instance reports differently as a finding on its card', async () => {
     serve({ workspace_view: loadedView, instance_states: states });
     await ready();
-    await emit('instance://health', {
+    await emit('instance://health', batch({
       type: 'instance',
       ...checked('chat_api', {
         mismatches: [
@@ -78,7 +90,7 @@ describe('health on the cards', () => {
           },
         ],
       }),
-    });
+    }));
     const mismatch = await waitFor('[data-instance="chat_api"] [data-testid="mismatch"]');
     expect(mismatch.textContent?.trim()).toBe('chat_api, oturum çerezi olarak sessionid döndürüyor; beklenen sessionid_chat_api');
     expect(one('[data-testid="health"]', card('chat_api')).dataset.verdict).toBe('mismatch');
@@ -99,7 +111,7 @@ describe('health on the cards', () => {
     });
     await ready();
     const error = '/health/ answered 503: migrations: 3 migrations not applied (contenttypes.0001_initial, …): kovan migrate chat_api';
-    await emit('instance://health', {
+    await emit('instance://health', batch({
       type: 'instance',
       ...checked('chat_api', {
         state: 'down',
@@ -119,7 +131,7 @@ describe('health on the cards', () => {
           channels: null,
         },
       }),
-    });
+    }));
     const row = await waitFor('[data-instance="chat_api"] [data-testid="migrations"]');
     expect(text('[data-testid="migrations-text"]', row)).toBe('3 migration uygulanmadı: sayfalar hata verebilir');
     expect(text('[data-testid="health-error"]', card('chat_api'))).toBe(error);
@@ -147,20 +159,20 @@ describe('health on the cards', () => {
     );
     await ready();
     const focused = vi.spyOn(document, 'hasFocus').mockReturnValue(true);
-    await emit('instance://health', {
+    await emit('instance://health', batch({
       type: 'instance',
       ...checked('chat_api', { state: 'down', previous: 'up', checkOk: false, error: 'connection refused' }),
-    });
+    }));
     await waitFor('[data-instance="chat_api"][data-health="down"]');
     expect(card('chat_api').classList.contains('card-bad')).toBe(true);
     expect(text('[data-testid="health-error"]', card('chat_api'))).toBe('connection refused');
     expect(shown).toEqual([]);
 
     focused.mockReturnValue(false);
-    await emit('instance://health', {
+    await emit('instance://health', batch({
       type: 'instance',
       ...checked('chat_main', { state: 'down', previous: 'up', checkOk: false, error: 'timed out after 1 s' }),
-    });
+    }));
     await until(() => shown.length === 1, 'a notification');
     expect(shown[0].title).toBe('chat_main yanıt vermiyor');
     expect(shown[0].body).toContain('timed out after 1 s');

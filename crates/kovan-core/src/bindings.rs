@@ -10,6 +10,7 @@ use crate::django::MigrateOutcome;
 use crate::doctor::Finding;
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
+use crate::health::feed::HealthBatch;
 use crate::health::HealthEvent;
 use crate::proposal::Proposal;
 use crate::services::redis_server::RedisProbe;
@@ -34,6 +35,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     RedisProbe::export_all_to(dir)?;
     EventRecord::export_all_to(dir)?;
     HealthEvent::export_all_to(dir)?;
+    HealthBatch::export_all_to(dir)?;
     HealthSample::export_all_to(dir)?;
     StoreSetAside::export_all_to(dir)?;
     StoreTrouble::export_all_to(dir)?;

@@ -14,7 +14,7 @@ import type { CacheProgress } from './bindings/CacheProgress';
 import type { EventRecord } from './bindings/EventRecord';
 import type { Finding } from './bindings/Finding';
 import type { FixAction } from './bindings/FixAction';
-import type { HealthEvent } from './bindings/HealthEvent';
+import type { HealthBatch } from './bindings/HealthBatch';
 import type { HealthSample } from './bindings/HealthSample';
 import type { InstanceHealth } from './bindings/InstanceHealth';
 import type { StoreTrouble } from './bindings/StoreTrouble';
@@ -80,6 +80,7 @@ export type { InstancePart } from './bindings/InstancePart';
 export type { InstanceKeys } from './bindings/InstanceKeys';
 export type { KeyCount } from './bindings/KeyCount';
 export type { RedisKeys } from './bindings/RedisKeys';
+export type { HealthBatch } from './bindings/HealthBatch';
 export type { HealthEvent } from './bindings/HealthEvent';
 export type { HealthState } from './bindings/HealthState';
 export type { HealthSample } from './bindings/HealthSample';
@@ -374,12 +375,18 @@ export function onCacheProgress(onProgress: (progress: CacheProgress) => void): 
 
 // ---- Health, history, doctor --------------------------------------------------------------------
 
-/** The event the health poller sends after every check (payload: HealthEvent). */
+/** The event core's health feed sends with what changed on the cards (payload: HealthBatch): at
+ * most twice a second, live figures every 10 s (60 s unfocused), none while the window is hidden. */
 export const INSTANCE_HEALTH_EVENT = 'instance://health';
 
-/** Call `onHealth` with every health check, until the returned function is called. */
-export function onInstanceHealth(onHealth: (event: HealthEvent) => void): Promise<UnlistenFn> {
-  return subscribe(INSTANCE_HEALTH_EVENT, onHealth);
+/** Call `onBatch` with every batch of health changes, until the returned function is called. */
+export function onHealthBatch(onBatch: (batch: HealthBatch) => void): Promise<UnlistenFn> {
+  return subscribe(INSTANCE_HEALTH_EVENT, onBatch);
+}
+
+/** Tell the shell whether the page is visible: a hidden window is sent no per-second figures. */
+export function setWindowVisible(visible: boolean): Promise<void> {
+  return call<void>('set_window_visible', { visible });
 }
 
 /** The poller's last check of every instance checked so far. */

@@ -43,7 +43,8 @@ export class Caches {
     try {
       const counts = await cacheCounts();
       if (counts === null) return false;
-      this.counts = counts;
+      // The same numbers again (the 15 s timer, nothing written meanwhile): the cards stay as they are.
+      if (JSON.stringify(counts) !== JSON.stringify(this.counts)) this.counts = counts;
       this.error = null;
       return true;
     } catch (reason) {

@@ -1,16 +1,19 @@
 // What the window knows about each instance's health: the poller's newest check (from
-// health_latest, then every `instance://health` event), the Redis probe, and a short latency
-// history for the cards' sparklines. Core decides up and down (with hysteresis); this only keeps
-// the newest answer.
+// health_latest, then core's batches of changes on `instance://health`), the Redis probe, and a
+// short latency history for the cards' sparklines. Core decides up and down (with hysteresis) and
+// sends only what changes on a card; this keeps the newest answer, and leaves the cards alone
+// (no re-render) for a check equal to the one shown and while the window is hidden.
 import { SvelteMap } from 'svelte/reactivity';
 
 import {
   healthLatest,
   healthSamples,
+  type HealthBatch,
   type HealthEvent,
   type InstanceHealth,
   type RedisHealth,
 } from './api';
+import { windowVisible } from './visibility.svelte';
 
 /** Points in a card's sparkline: a minute and a half at the poller's 2 s. */
 export const SPARK_POINTS = 45;
@@ -21,22 +24,57 @@ export class Health {
   readonly latencies = new SvelteMap<string, (number | null)[]>();
   redis = $state<RedisHealth | null>(null);
 
+  /** One batch from core's feed. A hidden window draws nothing: it catches up when shown. */
+  applyBatch(batch: HealthBatch): void {
+    if (!windowVisible()) return;
+    for (const event of batch.events) this.apply(event);
+    for (const { instance, points } of batch.latencies) {
+      if (points.length === 0) continue;
+      this.latencies.set(instance, [...(this.latencies.get(instance) ?? []), ...points].slice(-SPARK_POINTS));
+    }
+  }
+
+  /** One check; a check that shows the same as the one on the card changes nothing. */
   apply(event: HealthEvent): void {
     if (event.type === 'redis') {
-      this.redis = event;
+      if (!sameShown(this.redis, event)) this.redis = event;
       return;
     }
-    this.instances.set(event.instance, event);
-    const points = [...(this.latencies.get(event.instance) ?? []), event.checkOk ? event.latencyMs : null];
-    this.latencies.set(event.instance, points.slice(-SPARK_POINTS));
+    this.#set(event);
+  }
+
+  #set(health: InstanceHealth): void {
+    if (!sameShown(this.instances.get(health.instance) ?? null, health)) this.instances.set(health.instance, health);
+  }
+
+  /** The window is visible again: the newest checks and each sparkline's stored points, in one step. */
+  async catchUp(instances: string[]): Promise<void> {
+    try {
+      for (const health of await healthLatest()) this.#set(health);
+    } catch {
+      // The next batch brings the changes.
+    }
+    await Promise.all(
+      instances.map(async (name) => {
+        try {
+          const samples = await healthSamples(name, SPARK_POINTS);
+          this.latencies.set(
+            name,
+            samples.map((s) => (s.up && s.latencyMs !== null ? s.latencyMs : null)),
+          );
+        } catch {
+          // No history (the store is off): the sparkline keeps what it had.
+        }
+      }),
+    );
   }
 
   /** The poller's last checks and each instance's stored samples, after a (re)load. */
   async load(instances: string[]): Promise<void> {
     try {
-      for (const health of await healthLatest()) this.instances.set(health.instance, health);
+      for (const health of await healthLatest()) this.#set(health);
     } catch {
-      // The next event (every 2 s) brings the same.
+      // The next batch brings what changes.
     }
     await Promise.all(
       instances.map(async (name) => {
@@ -58,6 +96,22 @@ export class Health {
     this.latencies.clear();
     this.redis = null;
   }
+}
+
+/** Whether two checks show the same: when each was made, the state before and the group's uptime
+ * are not on the card. */
+function sameShown(a: object | null, b: object): boolean {
+  if (a === null) return false;
+  const shown = (x: object) => {
+    const copy: Record<string, unknown> = { ...x };
+    delete copy.type;
+    delete copy.checkedAt;
+    delete copy.previous;
+    const resources = copy.resources;
+    if (typeof resources === 'object' && resources !== null) copy.resources = { ...resources, uptimeSecs: 0 };
+    return JSON.stringify(copy);
+  };
+  return shown(a) === shown(b);
 }
 
 /** What a card's health says, in one word: the instance answers and keeps its names, answers but

@@ -5,6 +5,7 @@ import { SvelteMap } from 'svelte/reactivity';
 
 import { ApiError, frontDoorHealth, startSite, stopSite, toApiError, type FrontDoorHealth } from './api';
 import type { Runtime } from './runtime.svelte';
+import { windowVisible } from './visibility.svelte';
 
 export type SiteAction = 'start' | 'stop';
 
@@ -59,10 +60,11 @@ export class Sites {
     this.errors.delete(site);
   }
 
-  /** Ask the door once; a failed ask leaves the last answer. */
+  /** Ask the door once; a failed ask leaves the last answer, the same answer changes nothing. */
   async look(site: string): Promise<void> {
     try {
-      this.doors.set(site, await frontDoorHealth(site));
+      const look = await frontDoorHealth(site);
+      if (JSON.stringify(look) !== JSON.stringify(this.doors.get(site) ?? null)) this.doors.set(site, look);
     } catch {
       // Outside the window, or the workspace changed: nothing to show.
     }
@@ -75,7 +77,10 @@ export class Sites {
       void this.look(site);
       this.#timers.set(
         site,
-        setInterval(() => void this.look(site), LOOK_EVERY_MS),
+        // Nobody sees a hidden window's door: no look until it is shown.
+        setInterval(() => {
+          if (windowVisible()) void this.look(site);
+        }, LOOK_EVERY_MS),
       );
     } else if (!open && timer !== undefined) {
       clearInterval(timer);

@@ -435,6 +435,7 @@ export const background: Readonly<Record<string, unknown>> = {
   cache_counts: cacheCountsFixture,
   health_latest: [],
   health_samples: [],
+  set_window_visible: null,
   store_notice: null,
   supervision: { state: 'supervising' },
   event_history: [],

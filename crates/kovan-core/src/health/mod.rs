@@ -5,6 +5,7 @@
 //! and, when a store is given, into its history.
 
 pub mod endpoint;
+pub mod feed;
 pub mod hysteresis;
 pub mod once;
 pub mod resources;
@@ -91,7 +92,7 @@ pub struct RedisHealth {
     pub checked_at: i64,
 }
 
-/// What the poller reports: the payload of the desktop's `instance://health` event.
+/// What the poller reports; the window gets them through the feed (`feed::HealthBatch`).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum HealthEvent {

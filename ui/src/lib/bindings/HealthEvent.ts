@@ -3,6 +3,6 @@ import type { InstanceHealth } from "./InstanceHealth";
 import type { RedisHealth } from "./RedisHealth";
 
 /**
- * What the poller reports: the payload of the desktop's `instance://health` event.
+ * What the poller reports; the window gets them through the feed (`feed::HealthBatch`).
  */
 export type HealthEvent = { "type": "instance" } & InstanceHealth | { "type": "redis" } & RedisHealth;
