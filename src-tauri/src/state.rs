@@ -138,7 +138,12 @@ impl AppState {
 
     /// One look of [`AppState::watch_supervision`]; returns whether the lock was free.
     fn watch_once(&self, free_before: bool) -> bool {
-        if self.workspace.read().unwrap_or_else(|e| e.into_inner()).is_err() {
+        if self
+            .workspace
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_err()
+        {
             return false;
         }
         match self.supervision() {
@@ -179,8 +184,15 @@ impl AppState {
     /// Another Kovan asked to take over: let go of the lock without stopping anything (what this
     /// window started keeps its output read here) and only look from now on.
     fn hand_over(&self, to: String) {
-        eprintln!("kovan: {to} took over {}; this window only looks now", self.file().display());
-        let previous = self.supervisor.read().unwrap_or_else(|e| e.into_inner()).clone();
+        eprintln!(
+            "kovan: {to} took over {}; this window only looks now",
+            self.file().display()
+        );
+        let previous = self
+            .supervisor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if let Some(previous) = previous {
             previous.retire();
         }

@@ -953,7 +953,8 @@ async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click()
     app.screenshot("supervised-elsewhere-en").await;
 
     // Watching only: a start is refused with who supervises, and nothing listens on the port.
-    app.click("[data-testid=instance-card] [data-testid=start]").await;
+    app.click("[data-testid=instance-card] [data-testid=start]")
+        .await;
     let refused = app.wait_for("[data-testid=card-error]").await;
     assert_eq!(
         refused.attr("data-kind").await.unwrap().as_deref(),
@@ -987,14 +988,18 @@ async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click()
         kovan_core::supervisor::lock::holder_in(data.path(), &file).as_deref(),
         Some(asked.as_str())
     );
-    app.click("[data-testid=instance-card] [data-testid=start]").await;
+    app.click("[data-testid=instance-card] [data-testid=start]")
+        .await;
     for _ in 0..200 {
         if !port_is_free(port) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(!port_is_free(port), "the window did not start web once it supervised");
+    assert!(
+        !port_is_free(port),
+        "the window did not start web once it supervised"
+    );
     app.wait_for_secs("[data-testid=instance-card][data-status=running]", 30)
         .await;
     app.quit().await;
@@ -1063,10 +1068,16 @@ fn every_registered_command_is_in_the_manifest_and_allowed_for_the_window() {
         .iter()
         .filter(|c| !manifest.contains(&format!("\"{c}\"")))
         .collect();
-    assert!(unlisted.is_empty(), "not in src-tauri/build.rs: {unlisted:?}");
+    assert!(
+        unlisted.is_empty(),
+        "not in src-tauri/build.rs: {unlisted:?}"
+    );
     let refused: Vec<&&str> = registered
         .iter()
         .filter(|c| !capability.contains(&format!("\"allow-{}\"", c.replace('_', "-"))))
         .collect();
-    assert!(refused.is_empty(), "not allowed in main-window.json: {refused:?}");
+    assert!(
+        refused.is_empty(),
+        "not allowed in main-window.json: {refused:?}"
+    );
 }

@@ -554,7 +554,12 @@ mod tests {
         let mut failures = 0;
         for _ in 0..3 {
             if store
-                .record_event(Path::new("/w"), None, "x", &serde_json::json!({ "big": big }))
+                .record_event(
+                    Path::new("/w"),
+                    None,
+                    "x",
+                    &serde_json::json!({ "big": big }),
+                )
                 .is_err()
             {
                 failures += 1;
@@ -569,7 +574,10 @@ mod tests {
             line.contains("cannot be written") && line.contains("disk is full"),
             "{line}"
         );
-        assert!(line.contains("free disk space"), "the fix says what to do: {line}");
+        assert!(
+            line.contains("free disk space"),
+            "the fix says what to do: {line}"
+        );
         // What was recorded before is still there to read.
         assert_eq!(store.events(Path::new("/w"), 10).unwrap().len(), 1);
     }

@@ -253,9 +253,13 @@ mod tests {
         let held = SupervisorLock::acquire_in(&d, ws, "kovan up, PID 4242").unwrap();
         assert_eq!(held.hand_over_asked(), None);
         // Nobody lets go: the asker gives up, says who kept it, and leaves no request behind.
-        let refused =
-            SupervisorLock::take_over_in(&d, ws, "the Kovan window, PID 7", Duration::from_millis(300))
-                .unwrap_err();
+        let refused = SupervisorLock::take_over_in(
+            &d,
+            ws,
+            "the Kovan window, PID 7",
+            Duration::from_millis(300),
+        )
+        .unwrap_err();
         assert_eq!(
             refused,
             LockError::NotHandedOver {
@@ -268,7 +272,12 @@ mod tests {
         let asker = {
             let d = d.clone();
             std::thread::spawn(move || {
-                SupervisorLock::take_over_in(&d, ws, "the Kovan window, PID 7", Duration::from_secs(10))
+                SupervisorLock::take_over_in(
+                    &d,
+                    ws,
+                    "the Kovan window, PID 7",
+                    Duration::from_secs(10),
+                )
             })
         };
         let mut asked = None;
@@ -282,7 +291,10 @@ mod tests {
         assert_eq!(asked.as_deref(), Some("the Kovan window, PID 7"));
         drop(held);
         let taken = asker.join().unwrap().unwrap();
-        assert_eq!(holder_in(&d, ws).as_deref(), Some("the Kovan window, PID 7"));
+        assert_eq!(
+            holder_in(&d, ws).as_deref(),
+            Some("the Kovan window, PID 7")
+        );
         // The request was for the holder that let go, not for the new one.
         assert_eq!(taken.hand_over_asked(), None);
     }
