@@ -26,6 +26,7 @@ fn main() {
             "set_leave_running",
             "cache_counts",
             "flush_preview",
+            "flush_preview_part",
             "flush_cache",
             "cancel_flush",
             "undo_flush",

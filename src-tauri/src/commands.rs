@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use kovan_core::cache::{self, CacheCounts, CacheProgress, FlushPreview, FlushReport, FlushScope};
+use kovan_core::cache::{
+    self, CacheCounts, CacheProgress, FlushPart, FlushPreview, FlushReport, FlushScope,
+};
 use kovan_core::django::{self, MigrateOutcome};
 use kovan_core::doctor::{self, Context, Finding, FixAction};
 use kovan_core::error::ErrorKind;
@@ -211,6 +213,18 @@ pub async fn flush_preview(state: State<'_, AppState>, scope: FlushScope) -> Res
     let ws = state.workspace()?;
     let progress = state.cache_progress(CacheProgress::Count);
     Ok(cache::preview(&ws, scope, progress).await?)
+}
+
+/// What flushing `part` (cache, sessions, all, a key pattern) of `scope` would delete, and what stays.
+#[tauri::command]
+pub async fn flush_preview_part(
+    state: State<'_, AppState>,
+    scope: FlushScope,
+    part: FlushPart,
+) -> Result<FlushPreview> {
+    let ws = state.workspace()?;
+    let progress = state.cache_progress(CacheProgress::Count);
+    Ok(cache::preview_part(&ws, scope, part, progress).await?)
 }
 
 /// Run the confirmed flush, with `cache://progress` events; recorded in the history.

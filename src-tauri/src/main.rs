@@ -63,6 +63,7 @@ fn main() {
             commands::set_leave_running,
             commands::cache_counts,
             commands::flush_preview,
+            commands::flush_preview_part,
             commands::flush_cache,
             commands::undo_flush,
             commands::cancel_flush,

@@ -4,10 +4,13 @@ import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it } from 'vitest';
 
 import type { CacheCounts } from './lib/bindings/CacheCounts';
+import type { FlushPart } from './lib/bindings/FlushPart';
+import type { FlushPreview } from './lib/bindings/FlushPreview';
 import type { FlushReport } from './lib/bindings/FlushReport';
+import type { FlushScope } from './lib/bindings/FlushScope';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { cacheCountsFixture, chatMainPreview, chatMainReport, loadedView } from './test/fixtures';
-import { button, card, deferred, named, one, render, serve, target, text, until, waitFor } from './test/harness';
+import { all, button, card, type Call, deferred, named, one, render, serve, target, text, until, waitFor } from './test/harness';
 
 async function ready(): Promise<void> {
   render();
@@ -85,7 +88,7 @@ describe('Cache Temizle on one card', () => {
     const calls = serve({
       workspace_view: loadedView,
       cache_counts: () => counts,
-      flush_preview: chatMainPreview,
+      flush_preview_part: chatMainPreview,
       flush_cache: () => {
         counts = afterFlush;
         return chatMainReport;
@@ -96,7 +99,7 @@ describe('Cache Temizle on one card', () => {
     opener.click();
     await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
 
-    expect(named(calls, 'flush_preview').map((c) => c.args)).toEqual([{ scope: { instances: ['chat_main'] } }]);
+    expect(named(calls, 'flush_preview_part').map((c) => c.args)).toEqual([{ scope: { instances: ['chat_main'] }, part: 'cache' }]);
     expect(text('#flush-title')).toBe('Cache Temizle: chat_main');
     expect(text('[data-testid="flush-line"]')).toBe('chat_main: 1.234 anahtar silinecek (oturumlar dahil)');
     expect(dialog().textContent).toContain('Bunların 12 tanesi oturum');
@@ -125,7 +128,7 @@ describe('Cache Temizle on one card', () => {
     const calls = serve({
       workspace_view: loadedView,
       cache_counts: () => counts,
-      flush_preview: chatMainPreview,
+      flush_preview_part: chatMainPreview,
       flush_cache: () => {
         counts = afterFlush;
         return chatMainReport;
@@ -165,7 +168,7 @@ describe('Cache Temizle on one card', () => {
   });
 
   it('deletes nothing when the user keeps the keys', async () => {
-    const calls = serve({ workspace_view: loadedView, flush_preview: chatMainPreview });
+    const calls = serve({ workspace_view: loadedView, flush_preview_part: chatMainPreview });
     await ready();
     button('flush', card('chat_main')).click();
     await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
@@ -176,7 +179,7 @@ describe('Cache Temizle on one card', () => {
 
   it('speaks English when the window does', async () => {
     setLanguage('en');
-    serve({ workspace_view: loadedView, flush_preview: chatMainPreview });
+    serve({ workspace_view: loadedView, flush_preview_part: chatMainPreview });
     await ready();
     expect(text('[data-testid="key-count"]', card('chat_main'))).toBe('1,234 keys');
     button('flush', card('chat_main')).click();
@@ -195,14 +198,14 @@ describe('Cache Temizle on one card', () => {
       keys: 1222,
       sessions: 0,
     };
-    serve({ workspace_view: loadedView, flush_preview: cachePart });
+    serve({ workspace_view: loadedView, flush_preview_part: cachePart });
     await ready();
     button('flush', card('chat_main')).click();
     await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
     expect(text('[data-testid="flush-line"]')).toBe(
       'chat_main: 1,222 cache keys will be deleted; sessions are kept: 12 users stay logged in',
     );
-    expect(dialog().textContent).not.toContain('logged out');
+    expect(one('#flush-body').textContent).not.toContain('logged out');
     expect(target.querySelector('[data-testid="flush-db-sessions"]')).toBeNull();
     expect(text('[data-testid="flush-confirm"]')).toBe('Delete 1,222 keys');
   });
@@ -216,7 +219,7 @@ describe('Cache Temizle on one card', () => {
       parts: [{ ...part, keys: 12, sessions: 12, keptKeys: 1222, keptSessions: 0, dbSessions: { state: 'counted' as const, rows: 4 } }],
       keys: 12,
     };
-    serve({ workspace_view: loadedView, flush_preview: sessionsPart });
+    serve({ workspace_view: loadedView, flush_preview_part: sessionsPart });
     await ready();
     button('flush', card('chat_main')).click();
     await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
@@ -230,7 +233,7 @@ describe('Cache Temizle on one card', () => {
     const flushing = deferred<FlushReport>();
     const calls = serve({
       workspace_view: loadedView,
-      flush_preview: chatMainPreview,
+      flush_preview_part: chatMainPreview,
       flush_cache: () => flushing.promise,
       cancel_flush: true,
     });
@@ -268,7 +271,7 @@ describe('Cache Temizle on one card', () => {
     let attempts = 0;
     const calls = serve({
       workspace_view: loadedView,
-      flush_preview: () => {
+      flush_preview_part: () => {
         attempts += 1;
         if (attempts === 1) {
           throw {
@@ -296,7 +299,7 @@ describe('Tüm Cache’i Temizle', () => {
   it('lists every instance’s share and the other apps’ keys that stay', async () => {
     const calls = serve({
       workspace_view: loadedView,
-      flush_preview: {
+      flush_preview_part: {
         ...chatMainPreview,
         scope: 'all',
         instances: ['chat_main', 'chat_api', 'chat_websocket'],
@@ -306,7 +309,7 @@ describe('Tüm Cache’i Temizle', () => {
     await ready();
     button('flush-all').click();
     await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
-    expect(named(calls, 'flush_preview').map((c) => c.args)).toEqual([{ scope: 'all' }]);
+    expect(named(calls, 'flush_preview_part').map((c) => c.args)).toEqual([{ scope: 'all', part: 'cache' }]);
     expect(text('#flush-title')).toBe('Tüm Cache’i Temizle');
     const lines = [...dialog().querySelectorAll('[data-testid="flush-scope"] > li')].map((li) =>
       li.textContent?.replace(/\s+/g, ' ').trim(),
@@ -319,5 +322,187 @@ describe('Tüm Cache’i Temizle', () => {
       'Başka uygulamalar: aynı Redis veritabanındaki 7 anahtar',
     );
     expect(text('[data-testid="flush-confirm"]')).toBe('1.290 anahtarı sil');
+  });
+});
+
+describe('the flush dialog’s part picker', () => {
+  const glob = 'views.decorators.cache.*';
+  /** chat_main's 1,234 keys, 12 of them sessions, 4 session rows: each part as core counts it. */
+  function previewOf(args: Record<string, unknown>): FlushPreview {
+    const part = args.part as FlushPart;
+    const base = chatMainPreview.parts[0];
+    const [keys, sessions, keptKeys, keptSessions, rows]: number[] =
+      part === 'cache'
+        ? [1222, 0, 12, 12, 0]
+        : part === 'sessions'
+          ? [12, 12, 1222, 0, 4]
+          : part === 'all'
+            ? [1234, 12, 0, 0, 4]
+            : [300, 0, 934, 12, 0];
+    const takesRows = part === 'sessions' || part === 'all';
+    return {
+      ...chatMainPreview,
+      scope: args.scope as FlushScope,
+      part,
+      parts: [
+        {
+          ...base,
+          keys,
+          sessions,
+          keptKeys,
+          keptSessions,
+          dbSessions: takesRows ? { state: 'counted', rows } : { state: 'notInScope' },
+        },
+      ],
+      keys,
+      sessions,
+      dbSessions: rows,
+    };
+  }
+
+  function pick(choice: string): void {
+    const radio = one(`[data-testid="flush-part-choice"][data-choice="${choice}"] input`) as HTMLInputElement;
+    radio.focus();
+    radio.click();
+  }
+
+  function checked(): string | undefined {
+    return all('[data-testid="flush-part-choice"] input').find((i) => (i as HTMLInputElement).checked)?.closest('label')
+      ?.dataset.choice;
+  }
+
+  const parts = (calls: Call[]) => named(calls, 'flush_preview_part').map((c) => c.args);
+
+  it('previews the chosen part, states it with its counts, and flushes what was previewed', async () => {
+    const calls = serve({ workspace_view: loadedView, flush_preview_part: previewOf, flush_cache: chatMainReport });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    // The first default is the cache: sessions kept.
+    expect(checked()).toBe('cache');
+    expect(all('[data-testid="flush-part-choice"]').map((l) => l.textContent?.trim())).toEqual([
+      'Önbellek (oturumlar korunur)',
+      'Oturumlar',
+      'Hepsi',
+      'Desen',
+    ]);
+    expect(text('[data-testid="flush-scope-words"]')).toBe(
+      '1.222 önbellek anahtarı; oturumlar korunur: 12 kullanıcı oturumu açık kalır',
+    );
+    expect(parts(calls)).toEqual([{ scope: { instances: ['chat_main'] }, part: 'cache' }]);
+
+    pick('sessions');
+    await until(() => one('[data-testid="flush-scope-words"]').dataset.part === 'sessions', 'the sessions preview');
+    expect(parts(calls)[1]).toEqual({ scope: { instances: ['chat_main'] }, part: 'sessions' });
+    expect(text('[data-testid="flush-scope-words"]')).toBe(
+      '12 cache oturumu ve 4 oturum satırı: herkesin oturumu kapanır; önbellek korunur',
+    );
+    // Choosing stays in the picker: the arrow keys go on from there.
+    expect(document.activeElement?.closest('[data-testid="flush-part"]')).not.toBeNull();
+
+    pick('all');
+    await until(() => one('[data-testid="flush-scope-words"]').dataset.part === 'all', 'the whole preview');
+    expect(parts(calls)[2].part).toBe('all');
+    expect(text('[data-testid="flush-scope-words"]')).toBe('1.234 anahtar, bunların 12 tanesi oturum: herkesin oturumu kapanır');
+
+    button('flush-confirm').click();
+    await waitFor('[data-testid="flush-result"]');
+    expect((named(calls, 'flush_cache')[0].args.preview as FlushPreview).part).toBe('all');
+  });
+
+  it('sends a key pattern as match, and refuses a bad one with core’s words', async () => {
+    const coreSentence =
+      'the key pattern "user:[0-9*" leaves a `[` class open: close it with `]`, or write `\\[` for a literal `[`';
+    const calls = serve({
+      workspace_view: loadedView,
+      flush_preview_part: (args: Record<string, unknown>) => {
+        const part = args.part as FlushPart;
+        if (typeof part === 'object' && part.match === 'user:[0-9*') {
+          throw { kind: 'bad_glob', message: coreSentence, detail: null };
+        }
+        return previewOf(args);
+      },
+    });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+
+    pick('match');
+    // Nothing typed yet: nothing is counted, and nothing can be confirmed.
+    await waitFor('[data-testid="flush-pattern-wanted"]');
+    expect(parts(calls).length).toBe(1);
+    expect(target.querySelector('[data-testid="flush-confirm"]')).toBeNull();
+
+    const field = one('[data-testid="flush-glob"]') as HTMLInputElement;
+    field.value = 'user:[0-9*';
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+    button('flush-glob-apply').click();
+    await waitFor('[data-testid="flush-error"][data-kind="bad_glob"]');
+    expect(parts(calls)[1]).toEqual({ scope: { instances: ['chat_main'] }, part: { match: 'user:[0-9*' } });
+    expect(text('[data-testid="flush-error"] .copyable')).toBe(
+      'Bu anahtar deseni kullanılamaz: hiçbir şey sayılmadı ya da silinmedi.',
+    );
+    expect(text('[data-testid="flush-error-detail"]')).toBe(coreSentence);
+    expect(target.querySelector('[data-testid="flush-confirm"]')).toBeNull();
+
+    field.value = glob;
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+    button('flush-glob-apply').click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(parts(calls)[2]).toEqual({ scope: { instances: ['chat_main'] }, part: { match: glob } });
+    expect(text('[data-testid="flush-scope-words"]')).toBe(`${glob} ile eşleşen 300 anahtar; diğer anahtarlar kalır`);
+  });
+
+  it('remembers the last choice per workspace and instance', async () => {
+    const calls = serve({ workspace_view: loadedView, flush_preview_part: previewOf });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    pick('match');
+    const field = (await waitFor('[data-testid="flush-glob"]')) as HTMLInputElement;
+    field.value = glob;
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+    button('flush-glob-apply').click();
+    await until(() => parts(calls).length === 2, 'the pattern’s preview');
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    button('flush-cancel').click();
+    await until(() => target.querySelector('[data-testid="flush-dialog"]') === null, 'the dialog to close');
+    expect(JSON.parse(localStorage.getItem('kovan.flushPart:/home/dev/projects/context7/kovan.toml:instances:chat_main')!))
+      .toEqual({ choice: 'match', glob });
+
+    // Opened again, chat_main's dialog counts the pattern at once.
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(parts(calls)[2].part).toEqual({ match: glob });
+    expect(checked()).toBe('match');
+    expect((one('[data-testid="flush-glob"]') as HTMLInputElement).value).toBe(glob);
+    button('flush-cancel').click();
+    await until(() => target.querySelector('[data-testid="flush-dialog"]') === null, 'the dialog to close');
+
+    // Another instance has its own choice: the first default, cache.
+    button('flush', card('chat_api')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(parts(calls)[3]).toEqual({ scope: { instances: ['chat_api'] }, part: 'cache' });
+    expect(checked()).toBe('cache');
+  });
+
+  it('speaks English', async () => {
+    setLanguage('en');
+    serve({ workspace_view: loadedView, flush_preview_part: previewOf });
+    await ready();
+    button('flush', card('chat_main')).click();
+    await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
+    expect(all('[data-testid="flush-part-choice"]').map((l) => l.textContent?.trim())).toEqual([
+      'Cache (sessions kept)',
+      'Sessions (everyone logged out)',
+      'Everything',
+      'Key pattern',
+    ]);
+    expect(text('[data-testid="flush-scope-words"]')).toBe('1,222 cache keys; sessions are kept: 12 users stay logged in');
+    pick('sessions');
+    await until(() => one('[data-testid="flush-scope-words"]').dataset.part === 'sessions', 'the sessions preview');
+    expect(text('[data-testid="flush-scope-words"]')).toBe(
+      '12 cached sessions and 4 session rows: everyone is logged out; the cache is kept',
+    );
   });
 });

@@ -25,6 +25,7 @@ const siteView: WorkspaceView = {
         { prefix: '/api/', role: 'api', members: ['chat_api'] },
         { prefix: '/', role: 'main', members: ['chat_main'] },
       ],
+      companions: [],
       shares: [
         { name: 'database', value: 'db_chat.sqlite3' },
         { name: 'session_cookie', value: 'sessionid_chat' },
@@ -85,7 +86,7 @@ describe('a site’s header', () => {
   });
 
   it('Cache Temizle opens the flush on the site scope, naming the site, its members and the layer that stays', async () => {
-    const calls = serve({ workspace_view: siteView, cache_counts: counts, flush_preview: sitePreview });
+    const calls = serve({ workspace_view: siteView, cache_counts: counts, flush_preview_part: sitePreview });
     render();
     const opener = await waitFor('[data-testid="site-group"][data-site="chat"] [data-testid="site-flush"]');
     await waitFor('[data-testid="site-channel-keys"]');
@@ -94,7 +95,7 @@ describe('a site’s header', () => {
     opener.click();
     await waitFor('[data-testid="flush-dialog"][data-phase="confirm"]');
 
-    expect(named(calls, 'flush_preview').map((c) => c.args)).toEqual([{ scope: { site: 'chat' } }]);
+    expect(named(calls, 'flush_preview_part').map((c) => c.args)).toEqual([{ scope: { site: 'chat' }, part: 'cache' }]);
     expect(text('#flush-title')).toBe('Cache Temizle: chat sitesi');
     expect(text('[data-testid="flush-site-members"]')).toBe(
       'Sitenin üyeleri, her biri kendi cache önekiyle: chat_main, chat_api, chat_websocket.',

@@ -224,3 +224,86 @@ describe('the History section', () => {
     ]);
   });
 });
+
+describe('Undo in the History', () => {
+  // One flush of two instances: one snapshot, named on both rows (cache/flusher.rs records `undo`).
+  const flushDetail = (deleted: number, undo: string | null) => ({
+    scope: ['chat_main', 'chat_api'],
+    part: 'cache',
+    startedAt: '2026-11-27T12:00:01Z',
+    durationMs: 420,
+    deleted,
+    sessionsDeleted: 0,
+    dbSessionsDeleted: 0,
+    outcome: { state: 'done' },
+    undo,
+  });
+  const flushes: EventRecord[] = [
+    { id: 12, at: today(0, 0, 12), instance: 'chat_main', kind: 'flush', detail: flushDetail(40, 'snap-7') },
+    { id: 11, at: today(0, 0, 11), instance: 'chat_api', kind: 'flush', detail: flushDetail(2, 'snap-7') },
+    // A LocMem flush: nothing saved, nothing to undo.
+    { id: 10, at: today(0, 0, 10), instance: 'chat_websocket', kind: 'flush', detail: flushDetail(5, null) },
+  ];
+  const undoReport = { id: 'snap-7', restored: 39, skipped: 2, expired: 1, failed: 0, firstFailure: null, cutOff: false, durationMs: 8 };
+
+  it('puts a flush’s keys back with undo_flush and says what came back, in both languages', async () => {
+    const calls = serve({ workspace_view: loadedView, event_history: flushes, undo_flush: undoReport });
+    render();
+    await waitFor('[data-testid="event"]');
+    expect(all('[data-testid="event-undo"]').map((u) => u.dataset.undoId)).toEqual(['snap-7', 'snap-7']);
+    expect(row12().querySelector('[data-testid="event-undo-button"]')?.textContent?.trim()).toBe('Geri al');
+    const locmem = all('[data-testid="event"]')[2];
+    expect(locmem.querySelector('[data-testid="event-undo"]')).toBeNull();
+
+    (one('[data-testid="event-undo-button"]', row12()) as HTMLButtonElement).click();
+    await waitFor('[data-testid="event-undo-done"]');
+    expect(named(calls, 'undo_flush').map((c) => c.args)).toEqual([{ id: 'snap-7' }]);
+    expect(text('[data-testid="event-undo-done"]', row12())).toBe(
+      '39 anahtar geri yüklendi; 2 anahtar o arada yeniden yazıldığı için olduğu gibi bırakıldı, 1 anahtarın süresi dolmuştu.',
+    );
+    // Undone: no button on either row of the flush.
+    expect(target.querySelector('[data-testid="event-undo-button"]')).toBeNull();
+
+    setLanguage('en');
+    await until(() => text('[data-testid="event-undo-done"]', row12()).startsWith('39 keys restored'), 'English');
+    expect(text('[data-testid="event-undo-done"]', row12())).toBe(
+      '39 keys restored; 2 written again since were left as they are, 1 had expired.',
+    );
+    expect(named(calls, 'undo_flush').length).toBe(1);
+  });
+
+  it('says why an undo failed, and drops the button when the snapshot is gone', async () => {
+    setLanguage('en');
+    let answer: unknown = { kind: 'redis_refused', message: 'Redis at redis://127.0.0.1:6379/0 refused the connection', detail: { type: 'redis', url: 'redis://127.0.0.1:6379/0', managed: false } };
+    const calls = serve({
+      workspace_view: loadedView,
+      event_history: flushes,
+      undo_flush: () => {
+        throw answer;
+      },
+    });
+    render();
+    await waitFor('[data-testid="event-undo-button"]');
+    (one('[data-testid="event-undo-button"]', row12()) as HTMLButtonElement).click();
+    await waitFor('[data-testid="event-undo-failed"][data-kind="redis_refused"]');
+    // Redis was down: trying again can work, the button stays.
+    expect(one('[data-testid="event-undo-button"]', row12())).toBeTruthy();
+
+    answer = {
+      kind: 'undo_failed',
+      message: 'snapshot snap-7 cannot be read (/data/undo/snap-7.snap: No such file or directory).',
+      detail: null,
+    };
+    (one('[data-testid="event-undo-button"]', row12()) as HTMLButtonElement).click();
+    await waitFor('[data-testid="event-undo-failed"][data-kind="undo_failed"]');
+    expect(named(calls, 'undo_flush').map((c) => c.args)).toEqual([{ id: 'snap-7' }, { id: 'snap-7' }]);
+    const failed = one('[data-testid="event-undo-failed"]', row12());
+    expect(failed.textContent?.trim()).toBe('Could not undo.');
+    expect(failed.title).toContain('cannot be read');
+    expect(target.querySelector('[data-testid="event-undo-button"]')).toBeNull();
+  });
+
+  function row12(): HTMLElement {
+    return all('[data-testid="event"]')[0];
+  }
+});

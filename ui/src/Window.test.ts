@@ -107,7 +107,7 @@ describe('keyboard shortcuts', () => {
       workspace_view: loadedView,
       start_preset: [],
       generator_plan: { djangoRoot: '/p', files: [] },
-      flush_preview: () => new Promise(() => {}),
+      flush_preview_part: () => new Promise(() => {}),
     });
     render();
     await waitFor('[data-testid="instance-card"]');
@@ -129,7 +129,7 @@ describe('keyboard shortcuts', () => {
 
     key('K', { shiftKey: true });
     await waitFor('[data-testid="flush-dialog"]');
-    expect(named(calls, 'flush_preview')[0].args).toEqual({ scope: 'all' });
+    expect(named(calls, 'flush_preview_part')[0].args).toEqual({ scope: 'all', part: 'cache' });
   });
 
   it('Ctrl+D opens the doctor, which checks again', async () => {

@@ -95,6 +95,8 @@ error_kinds! {
     UndoLimit = "undo_limit",
     UndoWriteFailed = "undo_write_failed",
     UndoFailed = "undo_failed",
+    /// A `--match` key pattern that cannot be what was meant (empty, a class left open).
+    BadGlob = "bad_glob",
     // Migrations
     NoEnvFile = "no_env_file",
     PythonFailed = "python_failed",

@@ -25,6 +25,7 @@ import type { FrontDoorHealth } from './bindings/FrontDoorHealth';
 import type { FlushReport } from './bindings/FlushReport';
 import type { UndoReport } from './bindings/UndoReport';
 import type { FlushScope } from './bindings/FlushScope';
+import type { FlushPart } from './bindings/FlushPart';
 import type { InstanceState } from './bindings/InstanceState';
 import type { LogLine } from './bindings/LogLine';
 import type { MigrateOutcome } from './bindings/MigrateOutcome';
@@ -77,6 +78,7 @@ export type { FlushScope } from './bindings/FlushScope';
 export type { FlushOutcome } from './bindings/FlushOutcome';
 export type { InstanceFlush } from './bindings/InstanceFlush';
 export type { InstancePart } from './bindings/InstancePart';
+export type { FlushPart } from './bindings/FlushPart';
 export type { InstanceKeys } from './bindings/InstanceKeys';
 export type { KeyCount } from './bindings/KeyCount';
 export type { RedisKeys } from './bindings/RedisKeys';
@@ -345,6 +347,12 @@ export const CACHE_PROGRESS_EVENT = 'cache://progress';
 /** Every instance's key count (Redis in one SCAN pass); null when a count is already running. */
 export function cacheCounts(): Promise<CacheCounts | null> {
   return call<CacheCounts | null>('cache_counts');
+}
+
+/** Count what flushing `part` of `scope`'s caches would delete (cache: sessions kept; sessions; all;
+ * a key pattern), and what stays. Rejects with kind "bad_glob" for a pattern that cannot be meant. */
+export function flushPreviewPart(scope: FlushScope, part: FlushPart): Promise<FlushPreview> {
+  return call<FlushPreview>('flush_preview_part', { scope, part });
 }
 
 /** Count what flushing `scope` would delete, and what stays: shown before the user confirms. */

@@ -89,6 +89,7 @@ const SAMPLE: Record<ErrorKind, ErrorDetail | null> = {
   undo_limit: null,
   undo_write_failed: null,
   undo_failed: null,
+  bad_glob: null,
   no_env_file: null,
   python_failed: instance,
   django_setup_failed: instance,

@@ -74,6 +74,7 @@ const WORDS: Record<ErrorKind, Row> = {
   undo_limit: 'err.undo_limit',
   undo_write_failed: 'err.undo_write_failed',
   undo_failed: 'err.undo_failed',
+  bad_glob: 'err.bad_glob',
   no_env_file: 'err.no_env_file',
   python_failed: 'err.python_failed',
   django_setup_failed: 'err.django_setup_failed',

@@ -105,6 +105,10 @@ pub enum CacheError {
     #[error("{instance} uses cache = \"dummy\": Django's DummyCache stores nothing, so there is nothing to count or flush.")]
     NothingCached { instance: String },
 
+    /// A key pattern (`--match`) refused before anything is counted or deleted.
+    #[error("the key pattern {glob:?} {why}")]
+    BadGlob { glob: String, why: String },
+
     #[error("`{name}` is not an instance of this workspace. Use one of: {known}.")]
     UnknownInstance { name: String, known: String },
 
@@ -194,6 +198,7 @@ impl Classified for CacheError {
             Self::UndoLimit { .. } => ErrorKind::UndoLimit,
             Self::UndoWrite { .. } => ErrorKind::UndoWriteFailed,
             Self::Undo(_) => ErrorKind::UndoFailed,
+            Self::BadGlob { .. } => ErrorKind::BadGlob,
         }
     }
 
@@ -228,7 +233,8 @@ impl Classified for CacheError {
             | Self::FlushRunning { .. }
             | Self::UndoLimit { .. }
             | Self::UndoWrite { .. }
-            | Self::Undo(_) => return None,
+            | Self::Undo(_)
+            | Self::BadGlob { .. } => return None,
         })
     }
 }

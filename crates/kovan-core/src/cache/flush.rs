@@ -65,6 +65,53 @@ impl FlushPart {
         matches!(self, Self::Sessions | Self::All)
     }
 
+    /// Refuses a key pattern that cannot be what was meant: empty, a `[` class left open or a
+    /// `\\` with nothing after it (Redis would quietly read those otherwise).
+    pub fn check(&self) -> Result<(), CacheError> {
+        let Self::Match(glob) = self else {
+            return Ok(());
+        };
+        let bad = |why: &str| {
+            Err(CacheError::BadGlob {
+                glob: glob.clone(),
+                why: why.into(),
+            })
+        };
+        if glob.trim().is_empty() {
+            return bad("is empty: give the part of the key names after `{prefix}:{version}:`, e.g. 'views.decorators.cache.*', or `*` for every key");
+        }
+        let bytes = glob.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if i + 1 == bytes.len() => {
+                    return bad("ends in a lone `\\`: escape it as `\\\\` or remove it")
+                }
+                b'\\' => i += 1,
+                b'[' => {
+                    let mut j = i + 1;
+                    if bytes.get(j) == Some(&b'^') {
+                        j += 1;
+                    }
+                    loop {
+                        match bytes.get(j) {
+                            None => {
+                                return bad("leaves a `[` class open: close it with `]`, or write `\\[` for a literal `[`")
+                            }
+                            Some(b']') => break,
+                            Some(b'\\') => j += 2,
+                            Some(_) => j += 1,
+                        }
+                    }
+                    i = j;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
     /// As `kovan flush --scope` spells it.
     pub fn name(&self) -> String {
         match self {
@@ -393,6 +440,7 @@ pub async fn preview_part(
     part: FlushPart,
     on_progress: impl FnMut(CountProgress) + Send,
 ) -> Result<FlushPreview, CacheError> {
+    part.check()?;
     let members = scope.resolve(ws)?;
     let names: Vec<String> = members.iter().map(|i| i.name.clone()).collect();
     let engine = SessionEngine::of(ws);
@@ -924,5 +972,39 @@ impl<F: FnMut(FlushProgress)> Progress<F> {
 
     fn finish(&mut self) {
         (self.report)(self.now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(glob: &str) -> String {
+        let err = FlushPart::Match(glob.into()).check().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadGlob, "{glob:?}");
+        err.to_string()
+    }
+
+    #[test]
+    fn key_patterns_that_cannot_be_meant_are_refused_in_words() {
+        for ok in [
+            "*",
+            "views.decorators.cache.*",
+            "user:[0-9]*",
+            "a\\[b",
+            "[^]]x",
+            "[\\]]",
+            "tail\\\\",
+        ] {
+            assert!(FlushPart::Match(ok.into()).check().is_ok(), "{ok:?}");
+        }
+        assert!(refused("").contains("is empty"));
+        assert!(refused("  ").contains("is empty"));
+        assert!(refused("user:[0-9*").contains("class open"));
+        assert!(refused("[\\]").contains("class open"));
+        assert!(refused("views\\").contains("lone `\\`"));
+        for part in [FlushPart::Cache, FlushPart::Sessions, FlushPart::All] {
+            assert!(part.check().is_ok());
+        }
     }
 }
