@@ -926,7 +926,10 @@ async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click()
     std::fs::write(
         dir.path().join("kovan.toml"),
         format!(
-            "[project]\nname = \"shop\"\nsettings = \"shop.settings\"\n\n[[instance]]\nname = \"web\"\nport = {port}\ncache = \"locmem\"\ncommand = \"python3 -m http.server --bind 127.0.0.1 {{port}}\"\n"
+            "[project]\nname = \"shop\"\nsettings = \"shop.settings\"\n\n[[instance]]\nname = \"web\"\nport = {port}\ncache = \"locmem\"\ncommand = \"python3 {} {{port}}\"\n",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../crates/kovan-core/tests/fixtures/health_server.py")
+                .display()
         ),
     )
     .unwrap();
@@ -1002,14 +1005,18 @@ async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click()
     );
     app.wait_for_secs("[data-testid=instance-card][data-status=running]", 30)
         .await;
-    app.quit().await;
-    for _ in 0..100 {
+    // Supervising now, its Stop works too (the harness kills the app when the session ends, and
+    // a killed panel leaves what runs running, so the test stops it here).
+    app.click("[data-testid=instance-card] [data-testid=stop]")
+        .await;
+    for _ in 0..150 {
         if port_is_free(port) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(port_is_free(port), "quitting the window left web running");
+    assert!(port_is_free(port), "the window's Stop left web running");
+    app.quit().await;
 }
 
 /// Kovan's history database damaged before the window opens: it is moved aside, a new one made, and

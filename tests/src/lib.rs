@@ -206,7 +206,20 @@ impl App {
     }
 
     pub async fn all(&self, css: &str) -> Vec<fantoccini::elements::Element> {
-        self.client.find_all(Locator::Css(css)).await.unwrap()
+        // WebKitWebDriver answers "stale element" when a match leaves the page while it is being
+        // listed (a banner going away): asked again, the list is the page's as it is now.
+        let mut tries = 0;
+        loop {
+            match self.client.find_all(Locator::Css(css)).await {
+                Ok(found) => return found,
+                Err(e) if tries < 10 => {
+                    tries += 1;
+                    eprintln!("{css}: {e}; asking again");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("{css} could not be listed: {e}"),
+            }
+        }
     }
 
     /// The rendered text (innerText) of the first match. WebKitWebDriver's own Get Element Text
