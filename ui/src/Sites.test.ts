@@ -31,7 +31,6 @@ const siteView: WorkspaceView = {
         { name: 'session_cookie', value: 'sessionid_chat' },
         { name: 'channel_prefix', value: 'context7_chat' },
       ],
-      companions: [],
     },
   ],
 };
