@@ -752,10 +752,15 @@ fn marked_processes(root: &Path) -> Vec<(i32, String)> {
     out
 }
 
+/// The rows of `kovan status --json`, from stdout alone: a warning on stderr is not part of them.
 fn status_json(p: &Project) -> Vec<serde_json::Value> {
-    let text = p.run(&["status", "--json"]);
-    let start = text.find('[').expect("a JSON array");
-    serde_json::from_str(&text[start..]).unwrap_or_else(|e| panic!("{e}: {text}"))
+    let out = p.kovan(&["status", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "kovan status --json failed:\n{}",
+        both(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", both(&out)))
 }
 
 fn row<'a>(rows: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {

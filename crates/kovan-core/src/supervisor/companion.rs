@@ -148,6 +148,13 @@ impl Supervisor {
                     return Err(e);
                 }
             };
+        // Recorded at once, not only when it counts as ready: a `kovan status` (or a SIGKILL of
+        // this supervisor) in its first second must find it in the store, not only by its markers.
+        let started = self
+            .state(name)
+            .and_then(|s| s.started_at)
+            .unwrap_or_else(store_now);
+        self.record_process(name, &group, 0, started, String::new(), false);
         let exited = tokio::select! {
             _ = exit_rx.changed() => true,
             _ = tokio::time::sleep(COMPANION_READY_AFTER) => false,
@@ -162,10 +169,6 @@ impl Supervisor {
             }
         });
         if promoted {
-            let started = self
-                .state(name)
-                .and_then(|s| s.started_at)
-                .unwrap_or_else(store_now);
             self.record_process(name, &group, 0, started, String::new(), true);
             self.record_event(
                 name,
