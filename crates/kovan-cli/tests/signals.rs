@@ -201,12 +201,9 @@ fn moments(n: usize) -> Vec<Duration> {
         .collect()
 }
 
-#[test]
-fn kovan_up_killed_at_any_moment_leaves_nothing_kovan_stop_all_misses() {
-    let trials: usize = std::env::var("KOVAN_CHAOS_UP_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+/// One lane of the SIGKILL trials: its own workspace, data dir and ports, so that two lanes run
+/// side by side without one's `kovan stop --all` seeing the other's processes.
+fn sigkill_lane(lane: usize, at: &[Duration]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let ports = workspace(dir.path(), &["a", "b"], Some("a"));
@@ -226,7 +223,6 @@ fn kovan_up_killed_at_any_moment_leaves_nothing_kovan_stop_all_misses() {
     let roots: Vec<PathBuf> = vec![dir.path().to_path_buf(), data.path().to_path_buf()];
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
     let mut failures = Vec::new();
-    let at = moments(trials);
     for (n, moment) in at.iter().enumerate() {
         let mut up = kovan(&["up", "a", "b"]).spawn().unwrap();
         std::thread::sleep(*moment);
@@ -251,19 +247,41 @@ fn kovan_up_killed_at_any_moment_leaves_nothing_kovan_stop_all_misses() {
         };
         if !stop.success() || !left.is_empty() || !held.is_empty() {
             failures.push(format!(
-                "trial {n}, killed after {} ms: stop {stop}, left {left:?}, ports held {held:?}",
+                "lane {lane} trial {n}, killed after {} ms: stop {stop}, left {left:?}, ports held {held:?}",
                 moment.as_millis()
             ));
-            // Clean up by PID for the next trial: only processes of this test's folders.
+            // Clean up by PID for the next trial: only processes of this lane's folders.
             for (pid, _) in left {
                 // SAFETY: a process running from this test's own temporary folders.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
     }
+    failures
+}
+
+#[test]
+fn kovan_up_killed_at_any_moment_leaves_nothing_kovan_stop_all_misses() {
+    let trials: usize = std::env::var("KOVAN_CHAOS_UP_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let at = moments(trials);
+    let clock = Instant::now();
+    // Two lanes at once keep CI's time near half; each trial still kills one `kovan up`.
+    let half = trials.div_ceil(2);
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let lanes: Vec<_> = at
+            .chunks(half.max(1))
+            .enumerate()
+            .map(|(lane, moments)| s.spawn(move || sigkill_lane(lane, moments)))
+            .collect();
+        lanes.into_iter().flat_map(|l| l.join().unwrap()).collect()
+    });
     eprintln!(
-        "{trials} SIGKILLs of kovan up at {:?} ms: {} left something behind",
+        "{trials} SIGKILLs of kovan up at {:?} ms, in {:.1} s: {} left something behind",
         at.iter().map(Duration::as_millis).collect::<Vec<_>>(),
+        clock.elapsed().as_secs_f64(),
         failures.len()
     );
     assert!(failures.is_empty(), "{failures:#?}");
