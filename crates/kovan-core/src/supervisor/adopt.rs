@@ -4,8 +4,66 @@
 
 use super::*;
 
+/// What an observer's states are made of, cheap to read again: the store's rows of the
+/// workspace's processes, each with whether it is still the process recorded (one /proc read per
+/// row). None when there is no store to read: then only a fresh look tells.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sight(Option<Vec<(ProcessRecord, bool)>>);
+
+impl Sight {
+    /// Whether it says anything (there is a store to read).
+    pub fn is_known(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 impl Supervisor {
+    /// What this supervisor's view of the processes rests on, as the store and /proc say now.
+    pub fn sight(&self) -> Sight {
+        let Some(store) = &self.inner.store else {
+            return Sight(None);
+        };
+        let Ok(records) = store.processes(&self.inner.ws.file) else {
+            return Sight(None);
+        };
+        Sight(Some(
+            records
+                .into_iter()
+                .map(|r| {
+                    let same = process_table::is_same_process(r.pid, r.start_time);
+                    (r, same)
+                })
+                .collect(),
+        ))
+    }
+
+    /// For an observer: look again, cheaply. When the store's rows and their processes are as they
+    /// were when it was built, None (one small query and a /proc read per row); else a fresh
+    /// observer built from them (store, /proc and markers read again), naming the same holder.
+    pub fn look_again(&self) -> Option<Supervisor> {
+        if !self.inner.observer {
+            return None;
+        }
+        let now = self.sight();
+        if now.is_known() && now == *self.inner.sight.lock().unwrap_or_else(|e| e.into_inner()) {
+            return None;
+        }
+        let fresh = Self::observe(self.inner.ws.clone(), self.inner.store.clone());
+        fresh.set_supervised_by(
+            &self
+                .inner
+                .supervised_by
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        Some(fresh)
+    }
+
     pub(super) fn adopt_recorded(&self) {
+        if self.inner.observer {
+            // Read before what it is made of, so that a change in between is seen at the next look.
+            *self.inner.sight.lock().unwrap_or_else(|e| e.into_inner()) = self.sight();
+        }
         self.adopt_from_store();
         self.adopt_marked();
     }
