@@ -998,8 +998,27 @@ async fn an_observer_refuses_every_start_and_stop_and_signals_nothing() {
     assert_eq!(events.0.lock().unwrap().len(), statuses);
     assert!(store.has_process(&ws.file, "a"));
 
-    // The supervisor itself still stops what it runs.
+    // Looking again costs a query and a /proc read while nothing changed, and builds nothing.
+    assert!(
+        look.look_again().is_none(),
+        "nothing changed, yet it looked again"
+    );
+    assert!(
+        sup.look_again().is_none(),
+        "a supervisor does not look again"
+    );
+
+    // The supervisor itself still stops what it runs; the observer's next look sees it, and the
+    // fresh observer refuses as it did, naming the same holder.
     sup.stop("a").await.unwrap();
     assert!(process_table::group_members(a_pid).is_empty());
     assert!(process_table::group_members(watch_pid).is_empty());
+    let fresh = look
+        .look_again()
+        .expect("a stopped, yet nothing was looked at again");
+    assert_eq!(fresh.state("a").unwrap().status, RunStatus::Stopped);
+    assert_eq!(fresh.state("a_watch").unwrap().status, RunStatus::Stopped);
+    assert!(fresh.look_again().is_none());
+    refusal("fresh start", fresh.start("a", default).await.unwrap_err());
+    assert!(process_table::port_is_free(ws.instance("a").unwrap().port));
 }
