@@ -82,14 +82,14 @@ pub async fn start_instance(
     port: Option<u16>,
 ) -> Result<InstanceState> {
     Ok(state
-        .supervising()?
+        .supervisor()?
         .start(&instance, StartOptions { port })
         .await?)
 }
 
 #[tauri::command]
 pub async fn stop_instance(state: State<'_, AppState>, instance: String) -> Result<StopReport> {
-    Ok(state.supervising()?.stop(&instance).await?)
+    Ok(state.supervisor()?.stop(&instance).await?)
 }
 
 #[tauri::command]
@@ -97,7 +97,7 @@ pub async fn restart_instance(
     state: State<'_, AppState>,
     instance: String,
 ) -> Result<InstanceState> {
-    Ok(state.supervising()?.restart(&instance).await?)
+    Ok(state.supervisor()?.restart(&instance).await?)
 }
 
 #[tauri::command]
@@ -105,7 +105,7 @@ pub async fn stop_lost_instance(
     state: State<'_, AppState>,
     instance: String,
 ) -> Result<StopReport> {
-    Ok(state.supervising()?.stop_lost_instance(&instance).await?)
+    Ok(state.supervisor()?.stop_lost_instance(&instance).await?)
 }
 
 #[tauri::command]
@@ -113,20 +113,20 @@ pub async fn start_preset(
     state: State<'_, AppState>,
     preset: String,
 ) -> Result<Vec<InstanceState>> {
-    Ok(state.supervising()?.start_preset(&preset).await?)
+    Ok(state.supervisor()?.start_preset(&preset).await?)
 }
 
 /// A site's members, then its front door once they answer (as `kovan up SITE`).
 #[tauri::command]
 pub async fn start_site(state: State<'_, AppState>, site: String) -> Result<Vec<InstanceState>> {
-    Ok(state.supervising()?.start_site(&site).await?)
+    Ok(state.supervisor()?.start_site(&site).await?)
 }
 
 /// A site's front door, then its members.
 #[tauri::command]
 pub async fn stop_site(state: State<'_, AppState>, site: String) -> Result<Vec<StopReport>> {
     state
-        .supervising()?
+        .supervisor()?
         .stop_site(&site)
         .await?
         .into_iter()
@@ -160,7 +160,7 @@ pub async fn front_door_health(
 #[tauri::command]
 pub async fn stop_all(state: State<'_, AppState>) -> Result<Vec<StopReport>> {
     state
-        .supervising()?
+        .supervisor()?
         .stop_all()
         .await
         .into_iter()
@@ -311,7 +311,7 @@ pub async fn doctor_findings(state: State<'_, AppState>) -> Result<Vec<Finding>>
 #[tauri::command]
 pub async fn apply_fix(state: State<'_, AppState>, action: FixAction) -> Result<String> {
     if let FixAction::Restart { instance } = &action {
-        state.supervising()?.restart(instance).await?;
+        state.supervisor()?.restart(instance).await?;
         return Ok(format!("{instance} restarted."));
     }
     Ok(doctor::apply_fix(&state.workspace()?, &action)?)

@@ -171,8 +171,19 @@ impl AppState {
                     }
                     None => true,
                     Some(by) => {
-                        *self.supervision.write().unwrap_or_else(|e| e.into_inner()) =
-                            Supervision::Observing { by };
+                        let now = Supervision::Observing { by: by.clone() };
+                        let before = std::mem::replace(
+                            &mut *self.supervision.write().unwrap_or_else(|e| e.into_inner()),
+                            now.clone(),
+                        );
+                        if before != now {
+                            // Another program took over from the one named: its refusals and the
+                            // banner name the new one.
+                            if let Ok(s) = self.supervisor() {
+                                s.set_supervised_by(&by);
+                            }
+                            self.announce_supervision();
+                        }
                         self.look_again();
                         false
                     }
@@ -197,17 +208,33 @@ impl AppState {
             previous.retire();
         }
         *self.lock.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Ok(ws) = self.workspace() {
+            let observer = Supervisor::observe(ws, self.store.clone());
+            observer.set_supervised_by(&to);
+            self.show(observer);
+        }
         *self.supervision.write().unwrap_or_else(|e| e.into_inner()) =
             Supervision::Observing { by: to };
-        self.look_again();
         self.announce_supervision();
     }
 
-    /// While only looking: read the store and the processes again, and tell the window what changed.
+    /// While only looking: when the store's rows of the workspace's processes or those processes
+    /// changed (core's `Supervisor::look_again`: one small query, a /proc read per row), read
+    /// them again and tell the window what changed; else nothing is read or sent.
     fn look_again(&self) {
-        let Ok(ws) = self.workspace() else { return };
-        let _guard = tauri::async_runtime::handle().inner().enter();
-        let fresh = Supervisor::observe(ws, self.store.clone());
+        let current = self
+            .supervisor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(fresh) = current.and_then(|s| s.look_again()) {
+            self.show(fresh);
+        }
+    }
+
+    /// Show `fresh` (an observer) in place of the supervisor before it: each state that differs is
+    /// sent to the window.
+    fn show(&self, fresh: Supervisor) {
         let before: Vec<InstanceState> = self
             .supervisor
             .read()
@@ -351,15 +378,9 @@ impl AppState {
         }
     }
 
-    /// The supervisor, for what starts or stops processes: refused while another program
-    /// supervises the workspace (the window offers to take over).
-    pub fn supervising(&self) -> Result<Supervisor, IpcError> {
-        if let Supervision::Observing { by } = self.supervision() {
-            return Err(LockError::Held { by }.into());
-        }
-        self.supervisor()
-    }
-
+    /// The workspace's supervisor. While another program supervises the workspace it is an
+    /// observer, which core makes refuse every start and stop (`supervised_elsewhere`, naming
+    /// who): the window's commands and the tray need no check of their own.
     pub fn supervisor(&self) -> Result<Supervisor, IpcError> {
         let loaded = self.workspace.read().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = &*loaded {
@@ -387,11 +408,12 @@ impl AppState {
         let supervision = loaded
             .as_ref()
             .map_or(Supervision::Supervising, |ws| self.supervise(&ws.file));
-        let observing = supervision != Supervision::Supervising;
-        *self.supervision.write().unwrap_or_else(|e| e.into_inner()) = supervision;
+        *self.supervision.write().unwrap_or_else(|e| e.into_inner()) = supervision.clone();
         let next = loaded.as_ref().ok().map(|ws| {
-            if observing {
-                Supervisor::observe(ws.clone(), self.store.clone())
+            if let Supervision::Observing { by } = &supervision {
+                let s = Supervisor::observe(ws.clone(), self.store.clone());
+                s.set_supervised_by(by);
+                s
             } else {
                 let s = Supervisor::new(ws.clone(), self.store.clone(), self.sink());
                 s.set_actor("the Kovan window");

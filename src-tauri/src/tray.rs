@@ -175,7 +175,7 @@ fn on_click(app: &AppHandle, id: &str) {
         "quit" => app.exit(0),
         "stop-all" => {
             tauri::async_runtime::spawn(async move {
-                if let Ok(s) = app.state::<AppState>().supervising() {
+                if let Ok(s) = app.state::<AppState>().supervisor() {
                     s.stop_all().await;
                 }
             });
@@ -183,7 +183,7 @@ fn on_click(app: &AppHandle, id: &str) {
         other => {
             if let Some(preset) = other.strip_prefix("preset:").map(str::to_owned) {
                 tauri::async_runtime::spawn(async move {
-                    if let Ok(s) = app.state::<AppState>().supervising() {
+                    if let Ok(s) = app.state::<AppState>().supervisor() {
                         if let Err(e) = s.start_preset(&preset).await {
                             eprintln!("kovan: {preset}: {e}");
                         }

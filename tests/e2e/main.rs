@@ -916,8 +916,9 @@ fn help_prints_usage_without_a_window_and_a_missing_display_is_said_plainly() {
 }
 
 /// A workspace another program supervises (here: this test, holding its lock as `kovan up` does):
-/// the window only watches, says who supervises it in a banner, refuses to start, and takes over
-/// on a click once the holder lets go; then it starts what it is asked to.
+/// the window only watches, says who supervises it in a banner, shows Start disabled with who
+/// supervises as its tooltip, and takes over on a click once the holder lets go; then Start is
+/// enabled and it starts what it is asked to.
 #[tokio::test]
 async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click() {
     use kovan_core::supervisor::lock::SupervisorLock;
@@ -951,6 +952,18 @@ async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click()
         "Bu çalışma alanını kovan up, PID 4242 yönetiyor"
     );
     assert!(banner.text().await.unwrap().contains("Yönetimi devral"));
+    // Watching only: Start is disabled, its tooltip says who supervises.
+    let start = app
+        .wait_for("[data-testid=instance-card] [data-testid=start]")
+        .await;
+    assert!(
+        start.attr("disabled").await.unwrap().is_some(),
+        "Start is enabled while the window only watches"
+    );
+    assert_eq!(
+        start.attr("title").await.unwrap().as_deref(),
+        Some("Bu çalışma alanını kovan up, PID 4242 yönetiyor; pencere yalnızca izliyor. Başlatmak ya da durdurmak için yönetimi devralın.")
+    );
     app.screenshot("supervised-elsewhere").await;
     app.click("[data-testid=lang-toggle]").await;
     assert_eq!(
@@ -959,16 +972,14 @@ async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click()
     );
     app.screenshot("supervised-elsewhere-en").await;
 
-    // Watching only: a start is refused with who supervises, and nothing listens on the port.
-    app.click("[data-testid=instance-card] [data-testid=start]")
+    let start = app
+        .wait_for("[data-testid=instance-card] [data-testid=start]")
         .await;
-    let refused = app.wait_for("[data-testid=card-error]").await;
+    assert!(start.attr("disabled").await.unwrap().is_some());
     assert_eq!(
-        refused.attr("data-kind").await.unwrap().as_deref(),
-        Some("supervised_elsewhere")
+        start.attr("title").await.unwrap().as_deref(),
+        Some("kovan up, PID 4242 supervises this workspace; the window only watches. Take over to start or stop.")
     );
-    let said = refused.text().await.unwrap();
-    assert!(said.contains("kovan up, PID 4242"), "{said}");
     assert!(port_is_free(port));
 
     // "Take over": the holder sees the request and lets go; the window supervises.
@@ -994,6 +1005,14 @@ async fn a_workspace_supervised_elsewhere_is_watched_and_taken_over_on_a_click()
     assert_eq!(
         kovan_core::supervisor::lock::holder_in(data.path(), &file).as_deref(),
         Some(asked.as_str())
+    );
+    // Supervising: Start is enabled again, with its own tooltip.
+    let start = app
+        .wait_for("[data-testid=instance-card] [data-testid=start]:not([disabled])")
+        .await;
+    assert_eq!(
+        start.attr("title").await.unwrap().as_deref(),
+        Some("Starts it and waits until /health/ answers.")
     );
     app.click("[data-testid=instance-card] [data-testid=start]")
         .await;

@@ -1,12 +1,37 @@
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it } from 'vitest';
 
+import type { InstanceState } from './lib/bindings/InstanceState';
 import type { Supervision } from './lib/bindings/Supervision';
+import type { WorkspaceView } from './lib/bindings/WorkspaceView';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { loadedView, stoppedStates } from './test/fixtures';
-import { button, deferred, named, render, serve, target, text, waitFor } from './test/harness';
+import { all, button, card, deferred, named, render, serve, target, text, until, waitFor } from './test/harness';
 
 const observing: Supervision = { state: 'observing', by: 'kovan up, PID 4242' };
+
+const loaded = loadedView as Extract<WorkspaceView, { state: 'loaded' }>;
+const withSite: WorkspaceView = {
+  ...loaded,
+  sites: [
+    {
+      name: 'chat',
+      instances: ['chat_main', 'chat_api'],
+      frontDoor: 8080,
+      url: 'http://127.0.0.1:8080/',
+      routes: [
+        { prefix: '/api/', role: 'api', members: ['chat_api'] },
+        { prefix: '/', role: 'main', members: ['chat_main'] },
+      ],
+      companions: [],
+      shares: [],
+    },
+  ],
+};
+// chat_main runs (Stop and Restart would be enabled), chat_api and chat_websocket are stopped.
+const someRunning: InstanceState[] = stoppedStates.map((s) =>
+  s.instance === 'chat_main' ? { ...s, status: 'running', pid: 4300, startedAt: Date.now() - 5000 } : s,
+);
 
 describe('the supervision banner', () => {
   it('says who supervises, in both languages, and takes over on a click', async () => {
@@ -31,6 +56,46 @@ describe('the supervision banner', () => {
     await waitFor('[data-testid="instance-card"]');
     await waitFor('main');
     expect(target.querySelector('[data-testid="supervision-banner"]')).toBeNull();
+    setLanguage('tr');
+  });
+
+  it('disables every start and stop while the window watches, saying who supervises, and enables them once it supervises', async () => {
+    const calls = serve({ workspace_view: withSite, supervision: observing, instance_states: someRunning });
+    render();
+    await waitFor('[data-testid="supervision-banner"]');
+    await until(() => card('chat_main').dataset.status === 'running', 'chat_main running');
+    const tr = 'Bu çalışma alanını kovan up, PID 4242 yönetiyor; pencere yalnızca izliyor. Başlatmak ya da durdurmak için yönetimi devralın.';
+    const en = 'kovan up, PID 4242 supervises this workspace; the window only watches. Take over to start or stop.';
+    const refused = () => [
+      button('stop', card('chat_main')),
+      button('restart', card('chat_main')),
+      button('start', card('chat_api')),
+      button('start', card('chat_websocket')),
+      button('site-start'),
+      button('site-stop'),
+      button('stop-all'),
+      ...(all('[data-testid="preset-start"]') as HTMLButtonElement[]),
+    ];
+    expect(refused()).toHaveLength(9);
+    for (const b of refused()) {
+      expect(b.disabled, b.dataset.testid).toBe(true);
+      expect(b.title, b.dataset.testid).toBe(tr);
+    }
+    // Logs and Cache Temizle stay: they change nothing that runs.
+    expect(button('logs', card('chat_main')).disabled).toBe(false);
+    setLanguage('en');
+    await until(() => button('site-start').title === en, 'English tooltips');
+    for (const b of refused()) expect(b.title, b.dataset.testid).toBe(en);
+    for (const b of refused()) b.click();
+    expect(calls.filter((c) => /^(start|stop|restart)_/.test(c.cmd))).toEqual([]);
+
+    await emit('supervision://changed', { state: 'supervising' } satisfies Supervision);
+    await until(() => !button('site-start').disabled, 'site start enabled');
+    for (const b of refused()) {
+      expect(b.disabled, b.dataset.testid).toBe(false);
+      expect(b.title, b.dataset.testid).not.toBe(en);
+    }
+    expect(button('start', card('chat_api')).title).toBe('Starts it and waits until /health/ answers.');
     setLanguage('tr');
   });
 

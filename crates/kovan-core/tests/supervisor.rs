@@ -874,3 +874,151 @@ async fn a_sites_companion_follows_its_main_member() {
         r.unwrap();
     }
 }
+
+/// An observer (`kovan status`, a window while `kovan up` supervises) refuses every start and
+/// stop with who supervises, before anything else is checked, and signals, spawns and records
+/// nothing: the supervisor's running group is untouched, the stopped instance's port stays free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_refuses_every_start_and_stop_and_signals_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    workspace(
+        dir.path(),
+        "",
+        &[
+            (
+                "a",
+                &python_server(""),
+                "\n[[process]]\nname = \"a_watch\"\ninstance = \"a\"\ncommand = \"sleep 600\"\n",
+            ),
+            ("b", &python_server(""), ""),
+        ],
+    );
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        std::fs::read_to_string(dir.path().join("kovan.toml")).unwrap()
+            + "\n[preset.both]\ninstances = [\"a\", \"b\"]\n",
+    )
+    .unwrap();
+    let ws = workspace::load(dir.path()).unwrap();
+    let store = Arc::new(Store::open(&data.path().join("k.sqlite3")).unwrap());
+    let (events, sink) = Events::sink();
+    let sup = Supervisor::new(ws.clone(), Some(store.clone()), sink);
+    sup.start("a", StartOptions::default()).await.unwrap();
+    let a = sup.state("a").unwrap();
+    let watch = sup.state("a_watch").unwrap();
+    assert_eq!(
+        (a.status, watch.status),
+        (RunStatus::Running, RunStatus::Running)
+    );
+    let (a_pid, watch_pid) = (a.pid.unwrap(), watch.pid.unwrap());
+    let members = process_table::group_members(a_pid);
+    let watch_members = process_table::group_members(watch_pid);
+    let b_port = ws.instance("b").unwrap().port;
+    let recorded = store.events(&ws.file, 1000).unwrap().len();
+    let statuses = events.0.lock().unwrap().len();
+
+    let look = Supervisor::observe(ws.clone(), Some(store.clone()));
+    assert!(look.is_observer() && !sup.is_observer());
+    assert_eq!(look.state("a").unwrap().status, RunStatus::Running);
+    look.set_supervised_by("kovan up, PID 4242");
+    let refusal = |what: &str, e: SupervisorError| {
+        assert!(
+            matches!(&e, SupervisorError::Observing { by } if by == "kovan up, PID 4242"),
+            "{what}: {e:?}"
+        );
+        let ipc = kovan_core::IpcError::of(&e);
+        assert_eq!(
+            ipc.kind,
+            kovan_core::error::ErrorKind::SupervisedElsewhere,
+            "{what}"
+        );
+        assert_eq!(
+            ipc.detail,
+            Some(kovan_core::error::ErrorDetail::Supervisor {
+                by: "kovan up, PID 4242".into()
+            }),
+            "{what}"
+        );
+    };
+    let only_refusals = |what: &str, reports: Vec<Result<_, SupervisorError>>| {
+        assert!(!reports.is_empty(), "{what}: no answer");
+        for r in reports {
+            refusal(what, r.unwrap_err());
+        }
+    };
+    let default = StartOptions::default();
+    refusal("start b", look.start("b", default).await.unwrap_err());
+    refusal("start a", look.start("a", default).await.unwrap_err());
+    refusal(
+        "start_many",
+        look.start_many(&["b".into()]).await.unwrap_err(),
+    );
+    refusal("start_preset", look.start_preset("both").await.unwrap_err());
+    // Refused before the name is even looked up: an observer does nothing at all.
+    refusal("start_site", look.start_site("nowhere").await.unwrap_err());
+    refusal("open_door", look.open_door("nowhere").await.unwrap_err());
+    refusal(
+        "start_companion",
+        look.start_companion("a_watch").await.unwrap_err(),
+    );
+    refusal("ensure_redis", look.ensure_redis().await.unwrap_err());
+    refusal(
+        "ensure_postgres",
+        look.ensure_postgres(&["b".into()]).await.unwrap_err(),
+    );
+    refusal("stop", look.stop("a").await.unwrap_err());
+    refusal("restart", look.restart("a").await.unwrap_err());
+    refusal(
+        "stop_lost_instance",
+        look.stop_lost_instance("a").await.unwrap_err(),
+    );
+    refusal("stop_site", look.stop_site("nowhere").await.unwrap_err());
+    refusal(
+        "stop_redis_unless_used",
+        look.stop_redis_unless_used().await.unwrap_err(),
+    );
+    refusal(
+        "stop_postgres_unless_used",
+        look.stop_postgres_unless_used().await.unwrap_err(),
+    );
+    only_refusals("stop_many", look.stop_many(&["a".into()]).await);
+    only_refusals("stop_all", look.stop_all().await);
+    only_refusals("stop_companions_of", look.stop_companions_of("a").await);
+    look.shutdown(false).await;
+
+    // Nothing was signalled, spawned or recorded.
+    assert_eq!(process_table::group_members(a_pid), members);
+    assert_eq!(process_table::group_members(watch_pid), watch_members);
+    assert!(process_table::port_is_free(b_port));
+    assert_eq!(look.state("b").unwrap().status, RunStatus::Stopped);
+    assert_eq!(sup.state("a").unwrap().status, RunStatus::Running);
+    assert_eq!(look.state("a").unwrap().status, RunStatus::Running);
+    assert_eq!(store.events(&ws.file, 1000).unwrap().len(), recorded);
+    assert_eq!(events.0.lock().unwrap().len(), statuses);
+    assert!(store.has_process(&ws.file, "a"));
+
+    // Looking again costs a query and a /proc read while nothing changed, and builds nothing.
+    assert!(
+        look.look_again().is_none(),
+        "nothing changed, yet it looked again"
+    );
+    assert!(
+        sup.look_again().is_none(),
+        "a supervisor does not look again"
+    );
+
+    // The supervisor itself still stops what it runs; the observer's next look sees it, and the
+    // fresh observer refuses as it did, naming the same holder.
+    sup.stop("a").await.unwrap();
+    assert!(process_table::group_members(a_pid).is_empty());
+    assert!(process_table::group_members(watch_pid).is_empty());
+    let fresh = look
+        .look_again()
+        .expect("a stopped, yet nothing was looked at again");
+    assert_eq!(fresh.state("a").unwrap().status, RunStatus::Stopped);
+    assert_eq!(fresh.state("a_watch").unwrap().status, RunStatus::Stopped);
+    assert!(fresh.look_again().is_none());
+    refusal("fresh start", fresh.start("a", default).await.unwrap_err());
+    assert!(process_table::port_is_free(ws.instance("a").unwrap().port));
+}

@@ -17,6 +17,7 @@ import {
   type InstanceState,
   type RunStatus,
 } from './api';
+import type { Supervision } from './bindings/Supervision';
 import { isNoBackend, isPreflight, portConflict } from './errors';
 import type { MessageKey } from './i18n/index.svelte';
 
@@ -81,6 +82,11 @@ export class Runtime {
   /** The preset being started. */
   presetStarting = $state<string | null>(null);
   stoppingAll = $state(false);
+  /** Whether the window supervises its workspace or only watches (the banner keeps it current):
+   * while it watches, core refuses every start and stop, and the buttons say so. */
+  supervision = $state<Supervision>({ state: 'supervising' });
+  /** Who supervises while the window only watches ("kovan up, PID 4242"); null when it supervises. */
+  readonly watchedBy = $derived(this.supervision.state === 'observing' ? this.supervision.by : null);
   /** Wall clock for uptimes; App advances it every second while something runs. */
   now = $state(Date.now());
 

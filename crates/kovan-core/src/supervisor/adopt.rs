@@ -4,10 +4,97 @@
 
 use super::*;
 
+/// What an observer's states are made of, cheap to read again: the store's rows of the
+/// workspace's processes, each with whether it is still the process recorded (None when there is
+/// no store to read: then only a fresh look tells), and whether the leader of each group it shows
+/// is still alive (a group found by its markers has no row). One query and a /proc read per group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sight {
+    rows: Option<Vec<(ProcessRecord, bool)>>,
+    leaders: Vec<(String, bool)>,
+}
+
+impl Sight {
+    /// Whether it says anything (there is a store to read).
+    pub fn is_known(&self) -> bool {
+        self.rows.is_some()
+    }
+}
+
 impl Supervisor {
+    /// What this supervisor's view of the processes rests on, as the store and /proc say now.
+    pub fn sight(&self) -> Sight {
+        Sight {
+            rows: self.rows_sight(),
+            leaders: self.leaders_sight(),
+        }
+    }
+
+    fn rows_sight(&self) -> Option<Vec<(ProcessRecord, bool)>> {
+        let records = self
+            .inner
+            .store
+            .as_ref()?
+            .processes(&self.inner.ws.file)
+            .ok()?;
+        Some(
+            records
+                .into_iter()
+                .map(|r| {
+                    let same = process_table::is_same_process(r.pid, r.start_time);
+                    (r, same)
+                })
+                .collect(),
+        )
+    }
+
+    fn leaders_sight(&self) -> Vec<(String, bool)> {
+        let mut leaders: Vec<(String, bool)> = self
+            .slots()
+            .iter()
+            .filter_map(|(name, slot)| {
+                let group = slot.group.as_ref()?;
+                Some((name.clone(), group.leader_check().is_ok()))
+            })
+            .collect();
+        leaders.sort();
+        leaders
+    }
+
+    /// For an observer: look again, cheaply. When the store's rows and their processes are as they
+    /// were when it was built, None (one small query and a /proc read per row); else a fresh
+    /// observer built from them (store, /proc and markers read again), naming the same holder.
+    pub fn look_again(&self) -> Option<Supervisor> {
+        if !self.inner.observer {
+            return None;
+        }
+        let now = self.sight();
+        if now.is_known() && now == *self.inner.sight.lock().unwrap_or_else(|e| e.into_inner()) {
+            return None;
+        }
+        let fresh = Self::observe(self.inner.ws.clone(), self.inner.store.clone());
+        fresh.set_supervised_by(
+            &self
+                .inner
+                .supervised_by
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        Some(fresh)
+    }
+
     pub(super) fn adopt_recorded(&self) {
+        // An observer's rows are read before what it is made of, so that a change in between is
+        // seen at the next look; the leaders of what it shows, after.
+        let rows = self.inner.observer.then(|| self.rows_sight());
         self.adopt_from_store();
         self.adopt_marked();
+        if let Some(rows) = rows {
+            *self.inner.sight.lock().unwrap_or_else(|e| e.into_inner()) = Sight {
+                rows,
+                leaders: self.leaders_sight(),
+            };
+        }
     }
 
     fn adopt_from_store(&self) {

@@ -54,6 +54,7 @@ impl Supervisor {
 
     /// Start the companion `name` (checked first) and wait until it has run for a second.
     pub async fn start_companion(&self, name: &str) -> Result<InstanceState, SupervisorError> {
+        self.refuse_if_observer()?;
         self.companion_preflight(name)?;
         self.reset_restarts(name);
         self.run_companion(name).await
@@ -83,6 +84,9 @@ impl Supervisor {
         &self,
         instance: &str,
     ) -> Vec<Result<StopReport, SupervisorError>> {
+        if let Err(e) = self.refuse_if_observer() {
+            return vec![Err(e)];
+        }
         let names: Vec<String> = self
             .inner
             .ws

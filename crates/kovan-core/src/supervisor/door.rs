@@ -11,6 +11,7 @@ impl Supervisor {
     /// does not come up leaves the door closed; a door that cannot open (no nginx)
     /// leaves the members running and says why.
     pub async fn start_site(&self, site: &str) -> Result<Vec<InstanceState>, SupervisorError> {
+        self.refuse_if_observer()?;
         let members = self.site_members(site)?;
         // The shared database is migrated once, before any member starts.
         let mut states = self.start_members(&members, Some(site)).await?;
@@ -34,6 +35,7 @@ impl Supervisor {
         &self,
         site: &str,
     ) -> Result<Vec<Result<StopReport, SupervisorError>>, SupervisorError> {
+        self.refuse_if_observer()?;
         let members = self.site_members(site)?;
         let mut reports = vec![self.stop(site).await];
         reports.extend(self.stop_many(&members).await);
@@ -72,6 +74,7 @@ impl Supervisor {
     /// Open the site's front door: find nginx, write and check its config (routing to the members
     /// that run), start it as a group of its own and wait until it answers its probe.
     pub async fn open_door(&self, site: &str) -> Result<InstanceState, SupervisorError> {
+        self.refuse_if_observer()?;
         let s = self
             .inner
             .ws

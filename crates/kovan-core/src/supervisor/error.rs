@@ -61,6 +61,12 @@ pub enum SupervisorError {
     },
     #[error("PostgreSQL ({server}): {why}")]
     Postgres { server: String, why: String },
+    /// This supervisor only looks ([`super::Supervisor::observe`]): another program supervises the
+    /// workspace, and only it starts or stops anything.
+    #[error(
+        "{by} supervises this workspace; this Kovan only watches it. Take over to start or stop."
+    )]
+    Observing { by: String },
     #[error("{message}")]
     Preflight {
         /// Every member's problem, so the user fixes all of them at once.
@@ -104,6 +110,7 @@ impl Classified for SupervisorError {
             Self::SiteNotMigrated { .. } => ErrorKind::SiteNotMigrated,
             Self::Postgres { .. } => ErrorKind::PostgresUnavailable,
             Self::Preflight { .. } => ErrorKind::PreflightFailed,
+            Self::Observing { .. } => ErrorKind::SupervisedElsewhere,
         }
     }
 
@@ -142,6 +149,7 @@ impl Classified for SupervisorError {
             Self::UnknownSite { .. } | Self::FrontDoor { .. } | Self::Postgres { .. } => {
                 return None
             }
+            Self::Observing { by } => ErrorDetail::Supervisor { by: by.clone() },
             Self::Preflight { problems, .. } => ErrorDetail::Preflight {
                 problems: problems.iter().map(IpcError::of).collect(),
             },

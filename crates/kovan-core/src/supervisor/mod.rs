@@ -28,6 +28,7 @@ use process_wrap::tokio::{ChildWrapper, CommandWrap, ProcessGroup};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::watch;
 
+pub use adopt::Sight;
 pub use companion::COMPANION_READY_AFTER;
 pub use error::SupervisorError;
 pub use logs::{LogLine, Stream};
@@ -60,8 +61,13 @@ struct Inner {
     retired: std::sync::atomic::AtomicBool,
     /// Who this supervisor is, in the words a stop is attributed with ("kovan stop, PID 4242").
     actor: Mutex<String>,
-    /// Built to look (`kovan status`): it reads the store and never writes it, and watches nothing.
+    /// Built to look (`kovan status`, a window while another program supervises): it reads the
+    /// store and never writes it, watches nothing, and refuses every start and stop.
     observer: bool,
+    /// Who supervises the workspace while this one only looks, as its refusals name it.
+    supervised_by: Mutex<String>,
+    /// An observer's: the store's rows and their processes when it was built (`look_again`).
+    sight: Mutex<adopt::Sight>,
     /// Instances adopted from their processes' markers, the store having no record of them.
     found_by_markers: Mutex<Vec<String>>,
 }
@@ -81,9 +87,40 @@ impl Supervisor {
 
     /// A supervisor that only looks: the recorded groups that are still the same processes show
     /// as running, and nothing is written to the store (a stale record is left to the supervisor
-    /// that owns it). For `kovan status` beside a running `kovan up` or window.
+    /// that owns it). For `kovan status` beside a running `kovan up` or window. Every start and
+    /// stop is refused with [`SupervisorError::Observing`], naming who holds the workspace's lock.
     pub fn observe(ws: Workspace, store: Option<Arc<Store>>) -> Self {
         Self::build(ws, store, Arc::new(|_| {}), true)
+    }
+
+    /// Whether this supervisor only looks ([`Supervisor::observe`]).
+    pub fn is_observer(&self) -> bool {
+        self.inner.observer
+    }
+
+    /// Who supervises the workspace now, for an observer's refusals ("kovan up, PID 4242").
+    pub fn set_supervised_by(&self, by: &str) {
+        *self
+            .inner
+            .supervised_by
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = by.to_string();
+    }
+
+    /// An observer starts and stops nothing: every such call begins here. The one check for the
+    /// window's buttons, its tray and the CLI alike.
+    fn refuse_if_observer(&self) -> Result<(), SupervisorError> {
+        if !self.inner.observer {
+            return Ok(());
+        }
+        Err(SupervisorError::Observing {
+            by: self
+                .inner
+                .supervised_by
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        })
     }
 
     fn build(ws: Workspace, store: Option<Arc<Store>>, sink: EventSink, observer: bool) -> Self {
@@ -116,6 +153,7 @@ impl Supervisor {
                 Slot::new(POSTGRES_SERVICE, pg.port, capacity),
             );
         }
+        let ws_file = ws.file.clone();
         let sup = Self {
             inner: Arc::new(Inner {
                 ws,
@@ -125,6 +163,12 @@ impl Supervisor {
                 retired: std::sync::atomic::AtomicBool::new(false),
                 actor: Mutex::new(format!("Kovan, PID {}", std::process::id())),
                 observer,
+                supervised_by: Mutex::new(if observer {
+                    lock::holder(&ws_file).unwrap_or_else(|| "another Kovan".into())
+                } else {
+                    String::new()
+                }),
+                sight: Mutex::new(adopt::Sight::default()),
                 found_by_markers: Mutex::new(Vec::new()),
             }),
         };

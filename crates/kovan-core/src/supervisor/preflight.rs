@@ -77,6 +77,7 @@ impl Supervisor {
     /// Stop the process that holds `instance`'s port, only when it is that instance, left running
     /// by an earlier Kovan and no longer tracked.
     pub async fn stop_lost_instance(&self, instance: &str) -> Result<StopReport, SupervisorError> {
+        self.refuse_if_observer()?;
         let port = self.instance(instance)?.port;
         match self.port_conflict(instance, port) {
             SupervisorError::PortInUse {

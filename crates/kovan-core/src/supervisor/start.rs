@@ -10,6 +10,7 @@ impl Supervisor {
         instance: &str,
         options: StartOptions,
     ) -> Result<InstanceState, SupervisorError> {
+        self.refuse_if_observer()?;
         self.preflight(instance, options)?;
         self.ensure_postgres(&[instance.to_string()]).await?;
         if self.instance(instance)?.cache == crate::workspace::CacheBackend::Redis {
@@ -27,6 +28,7 @@ impl Supervisor {
 
     /// Start a preset's members in order, after checking all of them: if any check fails, none starts.
     pub async fn start_preset(&self, preset: &str) -> Result<Vec<InstanceState>, SupervisorError> {
+        self.refuse_if_observer()?;
         let members = self
             .inner
             .ws
@@ -56,6 +58,7 @@ impl Supervisor {
         members: &[String],
         migrate_site: Option<&str>,
     ) -> Result<Vec<InstanceState>, SupervisorError> {
+        self.refuse_if_observer()?;
         let pending: Vec<&String> = members
             .iter()
             .filter(|m| {
@@ -185,6 +188,7 @@ impl Supervisor {
 
     /// Make sure the workspace's Redis answers, starting it when kovan.toml lets Kovan manage it.
     pub async fn ensure_redis(&self) -> Result<(), SupervisorError> {
+        self.refuse_if_observer()?;
         let Some(redis) = self.inner.ws.redis.clone() else {
             return Ok(());
         };
@@ -270,6 +274,7 @@ impl Supervisor {
     /// Make sure the workspace's PostgreSQL answers (starting the managed one: initdb on first
     /// use) and that the units of `members` have their role and database.
     pub async fn ensure_postgres(&self, members: &[String]) -> Result<(), SupervisorError> {
+        self.refuse_if_observer()?;
         let Some(pg) = self.inner.ws.postgres.clone() else {
             return Ok(());
         };
@@ -552,6 +557,7 @@ impl Supervisor {
         port: u16,
         log_and_exit: Option<(PathBuf, watch::Sender<bool>)>,
     ) -> Result<GroupIdentity, SupervisorError> {
+        self.refuse_if_observer()?;
         let spawn_err = |message: String| SupervisorError::Spawn {
             instance: instance.into(),
             message,

@@ -8,6 +8,7 @@ impl Supervisor {
     /// empty and the port is free.
     /// Its companions (`[[process]]` with its environment) are stopped first.
     pub async fn stop(&self, instance: &str) -> Result<StopReport, SupervisorError> {
+        self.refuse_if_observer()?;
         for r in self.stop_companions_of(instance).await {
             if let Err(e) = r {
                 self.note(instance, &format!("kovan: {e}"));
@@ -18,6 +19,7 @@ impl Supervisor {
 
     /// Stop this group alone (an instance, a front door, a companion, a service).
     pub(super) async fn stop_one(&self, instance: &str) -> Result<StopReport, SupervisorError> {
+        self.refuse_if_observer()?;
         // A member leaving an open front door: the door stops sending it requests first.
         if self.inner.ws.site_of(instance).is_some()
             && self
@@ -176,6 +178,9 @@ impl Supervisor {
     /// Stop the given instances in reverse order, each one's companions before it (their
     /// reports too).
     pub async fn stop_many(&self, members: &[String]) -> Vec<Result<StopReport, SupervisorError>> {
+        if let Err(e) = self.refuse_if_observer() {
+            return vec![Err(e)];
+        }
         let mut reports = Vec::new();
         for m in members.iter().rev() {
             reports.extend(self.stop_companions_of(m).await);
@@ -187,6 +192,9 @@ impl Supervisor {
     /// Stop every companion (last declared first), every front door, then every instance (last
     /// declared first), then the managed Redis.
     pub async fn stop_all(&self) -> Vec<Result<StopReport, SupervisorError>> {
+        if let Err(e) = self.refuse_if_observer() {
+            return vec![Err(e)];
+        }
         let mut reports = Vec::new();
         let companions: Vec<String> = self
             .inner
@@ -229,6 +237,7 @@ impl Supervisor {
     /// Stop the managed PostgreSQL, unless instances of another workspace use it now (then it
     /// keeps running, recorded, and the report says for whom).
     pub async fn stop_postgres_unless_used(&self) -> Result<StopReport, SupervisorError> {
+        self.refuse_if_observer()?;
         if let Some(pg) = &self.inner.ws.postgres {
             let users = crate::services::postgres::users_elsewhere(&self.inner.ws.file, pg);
             if !users.is_empty() {
@@ -246,6 +255,7 @@ impl Supervisor {
     /// keeps running (and recorded, so a later stop here stops it once they are gone), and the
     /// report says for whom.
     pub async fn stop_redis_unless_used(&self) -> Result<StopReport, SupervisorError> {
+        self.refuse_if_observer()?;
         if let Some(redis) = &self.inner.ws.redis {
             let users = crate::services::redis_server::users_elsewhere(&self.inner.ws.file, redis);
             if !users.is_empty() {
@@ -260,6 +270,7 @@ impl Supervisor {
     }
 
     pub async fn restart(&self, instance: &str) -> Result<InstanceState, SupervisorError> {
+        self.refuse_if_observer()?;
         self.stop(instance).await?;
         self.start(instance, StartOptions::default()).await
     }
@@ -267,6 +278,9 @@ impl Supervisor {
     /// On the panel's exit: stop what it started, unless the user chose to leave it running (the
     /// next panel adopts it from the store).
     pub async fn shutdown(&self, leave_running: bool) {
+        if self.inner.observer {
+            return;
+        }
         if !leave_running {
             self.stop_all().await;
         }
