@@ -1303,9 +1303,27 @@ async fn the_chat_site_started_in_the_window_is_one_website_and_review_stays_apa
     let sessions = session_rows(&db);
     assert!(sessions >= 1, "the login's session is in the database");
 
-    // The running site, in Turkish and English.
-    app.wait_for_secs(&format!("{group} [data-testid=site-channel-keys]"), 30)
+    // The running site, in Turkish and English, once the window has counted these keys (its
+    // counts refresh every 15 s): the members' own, and the channel layer's apart.
+    let under = |prefix: &str| before.iter().filter(|k| k.starts_with(prefix)).count();
+    for (name, prefix) in [
+        ("chat_main", "context7_chat_main:"),
+        ("chat_api", "context7_chat_api:"),
+    ] {
+        app.wait_for_secs(
+            &format!(
+                "[data-instance={name}] [data-testid=cache-keys][data-keys=\"{}\"]",
+                under(prefix)
+            ),
+            40,
+        )
         .await;
+    }
+    app.wait_for_secs(
+        &format!("{group} [data-testid=site-channel-keys]:not([data-count=\"0\"])"),
+        40,
+    )
+    .await;
     for name in ["chat_main", "chat_api", "chat_websocket", "review"] {
         app.wait_for_secs(
             &format!("[data-instance={name}] [data-testid=health][data-verdict=healthy]"),
@@ -1313,9 +1331,21 @@ async fn the_chat_site_started_in_the_window_is_one_website_and_review_stays_apa
         )
         .await;
     }
+    // The group's header (door, routes, what the members share) with its cards beneath in view.
+    let show_group = || async {
+        app.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+                vec![format!("{group} [data-testid=front-door]").into()],
+            )
+            .await
+            .unwrap();
+    };
+    show_group().await;
     app.screenshot("site-running").await;
     app.click("[data-testid=lang-toggle]").await;
     app.wait_for("html[lang=en]").await;
+    show_group().await;
     app.screenshot("site-running-en").await;
     app.click("[data-testid=lang-toggle]").await;
     app.wait_for("html[lang=tr]").await;
