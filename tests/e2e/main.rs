@@ -329,7 +329,7 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
         .await;
     }
     for port in [main_port, api_port] {
-        let body = http_get(port, "/health/");
+        let body = kovan_testsupport::web::http(port, "GET", "/health/", &[], "").body;
         assert!(body.contains("\"status\": \"ok\""), "{port}: {body}");
     }
     assert!(!port_is_free(redis_port), "Kovan started the managed Redis");
@@ -449,75 +449,9 @@ impl Drop for StopRecorded {
     }
 }
 
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
-/// A redis-server of the test's own on a free loopback port, without persistence; killed on drop.
-struct RedisServer {
-    port: u16,
-    child: std::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/setup.sh test)");
-        let server = Self {
-            port,
-            child,
-            _dir: dir,
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while server.cli(&["PING"]).trim() != "PONG" {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not answer"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// One command through redis-cli; arguments go as they are, no shell in between.
-    fn cli(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self) -> std::collections::BTreeSet<String> {
-        self.cli(&["--scan"]).lines().map(str::to_owned).collect()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
-    let redis = RedisServer::start();
+    let redis = kovan_testsupport::RedisServer::start();
     let dir = example_copy();
     let data = tempfile::tempdir().unwrap();
     let toml = dir.path().join("kovan.toml");

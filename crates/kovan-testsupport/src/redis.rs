@@ -51,6 +51,16 @@ impl RedisServer {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
+
+    /// One command through redis-cli on this server.
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, args)
+    }
+
+    /// Every key of this server's database 0.
+    pub fn keys(&self) -> std::collections::BTreeSet<String> {
+        redis_keys(self.port)
+    }
 }
 
 impl Drop for RedisServer {
