@@ -329,7 +329,7 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
         .await;
     }
     for port in [main_port, api_port] {
-        let body = http_get(port, "/health/");
+        let body = kovan_testsupport::web::http(port, "GET", "/health/", &[], "").body;
         assert!(body.contains("\"status\": \"ok\""), "{port}: {body}");
     }
     assert!(!port_is_free(redis_port), "Kovan started the managed Redis");
@@ -449,75 +449,9 @@ impl Drop for StopRecorded {
     }
 }
 
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
-/// A redis-server of the test's own on a free loopback port, without persistence; killed on drop.
-struct RedisServer {
-    port: u16,
-    child: std::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/setup.sh test)");
-        let server = Self {
-            port,
-            child,
-            _dir: dir,
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while server.cli(&["PING"]).trim() != "PONG" {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not answer"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// One command through redis-cli; arguments go as they are, no shell in between.
-    fn cli(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self) -> std::collections::BTreeSet<String> {
-        self.cli(&["--scan"]).lines().map(str::to_owned).collect()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
-    let redis = RedisServer::start();
+    let redis = kovan_testsupport::RedisServer::start();
     let dir = example_copy();
     let data = tempfile::tempdir().unwrap();
     let toml = dir.path().join("kovan.toml");
@@ -1110,4 +1044,345 @@ fn every_registered_command_is_in_the_manifest_and_allowed_for_the_window() {
         refused.is_empty(),
         "not allowed in main-window.json: {refused:?}"
     );
+}
+
+/// How many sessions the site's database holds (django_session's rows), read with sqlite3.
+fn session_rows(db: &Path) -> u64 {
+    let out = std::process::Command::new("sqlite3")
+        .arg(db)
+        .arg("SELECT count(*) FROM django_session")
+        .output()
+        .expect("sqlite3 (apt install sqlite3)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Issue 14 in the window: the site `chat` started with its group's Start site button is one
+/// website through its front door (one login holds on chat_main, chat_api and chat_websocket; two
+/// websocket tabs of a room talk over the shared channel layer on the managed Redis), while `review`
+/// (started from its card) shares nothing with it: its socket in a room of the same name gets only
+/// its own room's messages, and neither accepts the other's session. Cache Temizle on chat_api's card
+/// then deletes chat_api's cache keys only: chat_main's keys, the channel layer's and the sessions
+/// stay, and the user stays logged in. Stop site and Stop all free every port.
+#[tokio::test]
+async fn the_chat_site_started_in_the_window_is_one_website_and_review_stays_apart() {
+    use kovan_testsupport::web::{http, next_json, post_form, say, sign_up_and_log_in, socket};
+    use kovan_testsupport::{eventually, redis_cli, redis_keys};
+    use std::time::Duration;
+
+    let dir = example_copy();
+    let data = tempfile::tempdir().unwrap();
+    let [main_port, api_port, ws_port, review_port, door, redis_port] =
+        [(); 6].map(|_| free_port());
+    let toml = dir.path().join("kovan.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace(
+            "redis://127.0.0.1:6379/0",
+            &format!("redis://127.0.0.1:{redis_port}/0"),
+        )
+        .replace(
+            "python = \".venv/bin/python\"",
+            &format!("python = {:?}", test_python()),
+        )
+        .replace("port = 8000\n", &format!("port = {main_port}\n"))
+        .replace("port = 8001\n", &format!("port = {api_port}\n"))
+        .replace("port = 8002\n", &format!("port = {ws_port}\n"))
+        .replace("port = 8003\n", &format!("port = {review_port}\n"))
+        .replace("front_door = 8080", &format!("front_door = {door}"));
+    std::fs::write(&toml, text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+    let _cleanup = StopRecorded(ws.clone(), data.path().to_path_buf());
+
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    let group = "[data-testid=site-group][data-site=chat]";
+    app.click(&format!("{group} [data-testid=site-start]"))
+        .await;
+    let clicked = std::time::Instant::now();
+    app.wait_for_secs(&format!("{group}[data-door=running]"), 150)
+        .await;
+    app.wait_for_secs(
+        &format!("{group} [data-testid=front-door][data-answers=true]"),
+        30,
+    )
+    .await;
+    eprintln!(
+        "the site's door answered {} ms after Start site",
+        clicked.elapsed().as_millis()
+    );
+    for name in ["chat_main", "chat_api", "chat_websocket"] {
+        app.wait_for(&format!("[data-instance={name}][data-status=running]"))
+            .await;
+    }
+    // The door answers as the site: its login page is chat_main's.
+    eventually("the door's login page", Duration::from_secs(20), || {
+        let page = http(door, "GET", "/login/", &[], "");
+        (page.status == 200 && page.cookie("csrftoken_chat").is_some())
+            .then_some(())
+            .ok_or_else(|| format!("{} {}", page.status, page.body))
+    });
+
+    // review, isolated, from its own card: a database of its own, migrated with the card's button.
+    app.click("[data-instance=review] [data-testid=start]")
+        .await;
+    app.wait_for_secs("[data-instance=review][data-status=running]", 90)
+        .await;
+    app.click("[data-instance=review] [data-testid=migrations-apply]")
+        .await;
+    app.wait_for_secs(
+        "[data-instance=review] [data-testid=health][data-verdict=healthy]",
+        90,
+    )
+    .await;
+
+    // One login through the front door (real form POSTs with the CSRF token and the door's origin).
+    let cookie = sign_up_and_log_in(
+        door,
+        "csrftoken_chat",
+        "sessionid_chat",
+        "ayse",
+        "gizli-Parola-41",
+    );
+    // The same session cookie on chat_api, through the door's /api/ and on its own port.
+    for (port, via) in [(door, "front door"), (api_port, "chat_api")] {
+        let me = http(port, "GET", "/api/me/", &[("Cookie", &cookie)], "");
+        assert_eq!(me.status, 200, "{via}: {}", me.body);
+        let v: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+        assert_eq!(
+            (&v["user"], &v["instance"]),
+            (&"ayse".into(), &"chat_api".into()),
+            "{via}: {v}"
+        );
+    }
+    let page = http(door, "GET", "/", &[("Cookie", &cookie)], "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<strong data-user>ayse</strong>"),
+        "{}",
+        page.body
+    );
+    let room = post_form(door, "/", "csrftoken_chat", &cookie, "name=genel");
+    assert_eq!(room.status, 302, "{}", room.body);
+
+    // review: a user and a room `genel` of its own; neither accepts the other's session.
+    let review_cookie = sign_up_and_log_in(
+        review_port,
+        "csrftoken_review",
+        "sessionid_review",
+        "deniz",
+        "baska-Parola-73",
+    );
+    let review_room = post_form(
+        review_port,
+        "/",
+        "csrftoken_review",
+        &review_cookie,
+        "name=genel",
+    );
+    assert_eq!(review_room.status, 302, "{}", review_room.body);
+    let refused = http(review_port, "GET", "/api/me/", &[("Cookie", &cookie)], "");
+    assert_eq!(
+        refused.status, 401,
+        "review took chat's session: {}",
+        refused.body
+    );
+    let refused = http(door, "GET", "/api/me/", &[("Cookie", &review_cookie)], "");
+    assert_eq!(
+        refused.status, 401,
+        "chat took review's session: {}",
+        refused.body
+    );
+
+    // Two tabs in chat's room through the door, one in review's room of the same name.
+    let mut a = socket(door, "/ws/rooms/genel/", &cookie);
+    let mut b = socket(door, "/ws/rooms/genel/", &cookie);
+    let mut r = socket(review_port, "/ws/rooms/genel/", &review_cookie);
+    say(&mut a, "merhaba");
+    let got = next_json(&mut b);
+    assert_eq!(
+        (&got["user"], &got["text"], &got["room"], &got["instance"]),
+        (
+            &serde_json::json!("ayse"),
+            &serde_json::json!("merhaba"),
+            &serde_json::json!("genel"),
+            &serde_json::json!("chat_websocket")
+        ),
+        "{got}"
+    );
+    assert_eq!(next_json(&mut a)["text"], "merhaba", "the sender's tab too");
+    // review's tab: the first message it gets is the one said in its own room after chat's, not
+    // chat's "merhaba" (which, leaked, would have come first).
+    say(&mut r, "yalnız review");
+    let own = next_json(&mut r);
+    assert_eq!(
+        (&own["user"], &own["text"], &own["instance"]),
+        (
+            &serde_json::json!("deniz"),
+            &serde_json::json!("yalnız review"),
+            &serde_json::json!("review")
+        ),
+        "review's tab got another room's message: {own}"
+    );
+
+    // chat_api's cache also holds a session the way a cache-backed session store keeps one: the
+    // window's Cache Temizle keeps it.
+    let api_session = "context7_chat_api:1:django.contrib.sessions.cachee2e";
+    assert_eq!(
+        redis_cli(redis_port, &["SET", api_session, "v"]).trim(),
+        "OK"
+    );
+    let before = redis_keys(redis_port);
+    let main_hits = "context7_chat_main:1:chat:hits";
+    let api_hits = "context7_chat_api:1:chat:api-hits";
+    let room_group = "context7_chat:group:room.genel";
+    for key in [main_hits, api_hits, room_group, api_session] {
+        assert!(before.contains(key), "{key} is not in Redis: {before:?}");
+    }
+    let api_cache: std::collections::BTreeSet<String> = before
+        .iter()
+        .filter(|k| k.starts_with("context7_chat_api:") && !k.contains("django.contrib.sessions"))
+        .cloned()
+        .collect();
+    let db = dir.path().join("db_chat.sqlite3");
+    let sessions = session_rows(&db);
+    assert!(sessions >= 1, "the login's session is in the database");
+
+    // The running site, in Turkish and English, once the window has counted these keys (its
+    // counts refresh every 15 s): the members' own, and the channel layer's apart.
+    let under = |prefix: &str| before.iter().filter(|k| k.starts_with(prefix)).count();
+    for (name, prefix) in [
+        ("chat_main", "context7_chat_main:"),
+        ("chat_api", "context7_chat_api:"),
+    ] {
+        app.wait_for_secs(
+            &format!(
+                "[data-instance={name}] [data-testid=cache-keys][data-keys=\"{}\"]",
+                under(prefix)
+            ),
+            40,
+        )
+        .await;
+    }
+    app.wait_for_secs(
+        &format!("{group} [data-testid=site-channel-keys]:not([data-count=\"0\"])"),
+        40,
+    )
+    .await;
+    for name in ["chat_main", "chat_api", "chat_websocket", "review"] {
+        app.wait_for_secs(
+            &format!("[data-instance={name}] [data-testid=health][data-verdict=healthy]"),
+            30,
+        )
+        .await;
+    }
+    // The group's header (door, routes, what the members share) with its cards beneath in view.
+    let show_group = || async {
+        app.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+                vec![format!("{group} [data-testid=front-door]").into()],
+            )
+            .await
+            .unwrap();
+    };
+    show_group().await;
+    app.screenshot("site-running").await;
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for("html[lang=en]").await;
+    show_group().await;
+    app.screenshot("site-running-en").await;
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for("html[lang=tr]").await;
+
+    // Cache Temizle on chat_api's card, confirmed in the dialog.
+    app.click("[data-instance=chat_api] [data-testid=flush]")
+        .await;
+    app.wait_for_secs("[data-testid=flush-dialog][data-phase=confirm]", 20)
+        .await;
+    let line = app.text("[data-testid=flush-line]").await;
+    assert!(line.starts_with("chat_api: "), "{line}");
+    app.wait_for("[data-testid=flush-channel-layer][data-site=chat]")
+        .await;
+    app.screenshot("site-cache-confirm").await;
+    app.click("[data-testid=flush-confirm]").await;
+    let result = app.wait_for_secs("[data-testid=flush-result]", 20).await;
+    assert_eq!(
+        result.attr("data-deleted").await.unwrap(),
+        Some(api_cache.len().to_string()),
+        "{api_cache:?}"
+    );
+    let after = redis_keys(redis_port);
+    let gone: std::collections::BTreeSet<String> = before.difference(&after).cloned().collect();
+    assert_eq!(
+        gone, api_cache,
+        "Cache Temizle on chat_api deleted other keys"
+    );
+    for key in [main_hits, room_group, api_session] {
+        assert!(after.contains(key), "{key} was deleted");
+    }
+    assert_eq!(session_rows(&db), sessions, "the site's sessions");
+    app.click("[data-testid=flush-close]").await;
+
+    // The user is still logged in, through the door on chat_main and chat_api, and the tabs opened
+    // before the flush still talk over the channel layer.
+    let page = http(door, "GET", "/", &[("Cookie", &cookie)], "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<strong data-user>ayse</strong>"),
+        "{}",
+        page.body
+    );
+    let me = http(door, "GET", "/api/me/", &[("Cookie", &cookie)], "");
+    assert_eq!(me.status, 200, "{}", me.body);
+    let v: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!(v["user"], "ayse", "{v}");
+    say(&mut b, "hâlâ burada");
+    let got = next_json(&mut a);
+    assert_eq!(
+        (&got["user"], &got["text"]),
+        (&"ayse".into(), &"hâlâ burada".into()),
+        "{got}"
+    );
+    drop((a, b, r));
+
+    // Stop site: the door and the members; then Stop all: review and the managed Redis.
+    app.click(&format!("{group} [data-testid=site-stop]")).await;
+    app.wait_for_secs(&format!("{group}[data-door=stopped]"), 60)
+        .await;
+    for name in ["chat_main", "chat_api", "chat_websocket"] {
+        app.wait_for_secs(&format!("[data-instance={name}][data-status=stopped]"), 60)
+            .await;
+    }
+    eventually("the site's ports free", Duration::from_secs(20), || {
+        let taken: Vec<u16> = [door, main_port, api_port, ws_port]
+            .into_iter()
+            .filter(|&p| !port_is_free(p))
+            .collect();
+        taken.is_empty().then_some(()).ok_or(format!("{taken:?}"))
+    });
+    assert!(!port_is_free(review_port), "Stop site left review running");
+    app.click("[data-testid=stop-all]").await;
+    app.wait_for_secs("[data-instance=review][data-status=stopped]", 60)
+        .await;
+    eventually(
+        "review's and Redis' ports free",
+        Duration::from_secs(20),
+        || {
+            let taken: Vec<u16> = [review_port, redis_port]
+                .into_iter()
+                .filter(|&p| !port_is_free(p))
+                .collect();
+            taken.is_empty().then_some(()).ok_or(format!("{taken:?}"))
+        },
+    );
+    app.quit().await;
 }

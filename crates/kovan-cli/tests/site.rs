@@ -7,20 +7,15 @@
 //! makes the door reload and answer /api/ with its 502 page while the open websockets keep
 //! talking; `kovan stop chat` closes the door first, then stops the members.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use kovan_testsupport::free_port;
+use kovan_testsupport::web::{http, next_json, post_form, say, sign_up_and_log_in, socket};
 
 fn python() -> PathBuf {
     std::env::var_os("KOVAN_TEST_PYTHON")
@@ -28,87 +23,6 @@ fn python() -> PathBuf {
         .unwrap_or_else(|| {
             Path::new(&std::env::var("HOME").unwrap()).join(".cache/kovan/test-venv/bin/python")
         })
-}
-
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .find_map(|(_, v)| {
-                let (k, rest) = v.split_once('=')?;
-                (k.trim() == name).then(|| rest.split(';').next().unwrap_or("").to_string())
-            })
-    }
-}
-
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    stream.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Answer {
-        status,
-        headers,
-        body: body.to_string(),
-    }
-}
-
-/// A form POST as a browser on `port` sends it: the CSRF cookie and token from the form's page,
-/// the page's origin.
-fn post_form(port: u16, path: &str, csrf: &str, cookies: &str, fields: &str) -> Answer {
-    let page = http(port, "GET", path, &[("Cookie", cookies)], "");
-    assert_eq!(page.status, 200, "GET {path}: {}", page.body);
-    let token = page
-        .cookie(csrf)
-        .unwrap_or_else(|| panic!("no {csrf} cookie from {path}: {:?}", page.headers));
-    let origin = format!("http://127.0.0.1:{port}");
-    let cookie = if cookies.is_empty() {
-        format!("{csrf}={token}")
-    } else {
-        format!("{cookies}; {csrf}={token}")
-    };
-    http(
-        port,
-        "POST",
-        path,
-        &[
-            ("Origin", &origin),
-            ("Cookie", &cookie),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        &format!("{fields}&csrfmiddlewaretoken={token}"),
-    )
 }
 
 struct Up {
@@ -234,24 +148,7 @@ fn kovan_up_chat_opens_the_front_door_and_one_login_holds_on_every_member() {
     );
 
     let (csrf, session) = ("csrftoken_chat", "sessionid_chat");
-    let signed_up = post_form(
-        door,
-        "/signup/",
-        csrf,
-        "",
-        "username=ayse&password1=gizli-Parola-41&password2=gizli-Parola-41",
-    );
-    assert_eq!(signed_up.status, 302, "{}", signed_up.body);
-    let login = post_form(
-        door,
-        "/login/",
-        csrf,
-        "",
-        "username=ayse&password=gizli-Parola-41",
-    );
-    assert_eq!(login.status, 302, "{}", login.body);
-    let key = login.cookie(session).expect("a session cookie");
-    let cookie = format!("{session}={key}");
+    let cookie = sign_up_and_log_in(door, csrf, session, "ayse", "gizli-Parola-41");
     // Through the door's /api/ route, and on chat_api's own port: the same user.
     let api_port = ports.iter().find(|(n, _)| *n == "chat_api").unwrap().1;
     for (port, via) in [(door, "front door"), (api_port, "chat_api")] {
@@ -271,8 +168,7 @@ fn kovan_up_chat_opens_the_front_door_and_one_login_holds_on_every_member() {
     // Two tabs in it, their websockets through the door to chat_websocket.
     let mut a = socket(door, "/ws/rooms/genel/", &cookie);
     let mut b = socket(door, "/ws/rooms/genel/", &cookie);
-    a.send(tungstenite::Message::text(r#"{"message": "merhaba"}"#))
-        .unwrap();
+    say(&mut a, "merhaba");
     let got = next_json(&mut b);
     assert_eq!(
         (&got["user"], &got["text"], &got["room"], &got["instance"]),
@@ -338,8 +234,7 @@ fn kovan_up_chat_opens_the_front_door_and_one_login_holds_on_every_member() {
         http(door, "GET", "/", &[("Cookie", &cookie)], "").status,
         200
     );
-    b.send(tungstenite::Message::text(r#"{"message": "hâlâ burada"}"#))
-        .unwrap();
+    say(&mut b, "hâlâ burada");
     assert_eq!(next_json(&mut a)["text"], "hâlâ burada");
     let rows = status_json(&kovan);
     let door_row = rows.iter().find(|r| r["kind"] == "frontDoor").unwrap();
@@ -391,34 +286,4 @@ fn status_json(kovan: &dyn Fn(&[&str]) -> Command) -> Vec<serde_json::Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// A websocket as a browser tab opens it: the page's origin and the session cookie.
-fn socket(port: u16, path: &str, cookie: &str) -> tungstenite::WebSocket<TcpStream> {
-    use tungstenite::client::IntoClientRequest;
-    let mut req = format!("ws://127.0.0.1:{port}{path}")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "Origin",
-        format!("http://127.0.0.1:{port}").parse().unwrap(),
-    );
-    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
-    let (ws, response) = tungstenite::client(req, stream).unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(response.status(), 101);
-    ws
-}
-
-fn next_json(ws: &mut tungstenite::WebSocket<TcpStream>) -> serde_json::Value {
-    loop {
-        match ws.read().expect("a message within 15 s") {
-            tungstenite::Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
-            tungstenite::Message::Close(c) => panic!("closed: {c:?}"),
-            _ => {}
-        }
-    }
 }

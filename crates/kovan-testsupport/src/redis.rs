@@ -1,4 +1,4 @@
-//! A redis-server of a test's or benchmark's own.
+//! A redis-server of a test's or benchmark's own, and redis-cli on any test's server.
 
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
@@ -51,6 +51,16 @@ impl RedisServer {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
+
+    /// One command through redis-cli on this server.
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, args)
+    }
+
+    /// Every key of this server's database 0.
+    pub fn keys(&self) -> std::collections::BTreeSet<String> {
+        redis_keys(self.port)
+    }
 }
 
 impl Drop for RedisServer {
@@ -58,4 +68,22 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One command through redis-cli on 127.0.0.1:`port`; arguments go as they are, no shell between.
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli (apt install redis-tools)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every key of the Redis on 127.0.0.1:`port` (database 0), by SCAN.
+pub fn redis_keys(port: u16) -> std::collections::BTreeSet<String> {
+    redis_cli(port, &["--scan"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
