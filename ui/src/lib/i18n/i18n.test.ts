@@ -19,6 +19,18 @@ describe('dictionaries', () => {
     }
   });
 
+  it('says one key, not one keys, and leaves other counts and keys without a .one form alone', () => {
+    setLanguage('en');
+    expect(t('cache.keys', { count: 1 })).toBe('1 key');
+    expect(t('cache.keys', { count: '1' })).toBe('1 key');
+    expect(t('cache.keys', { count: '1,000' })).toBe('1,000 keys');
+    expect(t('cache.keys', { count: 0 })).toBe('0 keys');
+    expect(t('flush.confirm', { count: 1 })).toBe('Delete 1 key');
+    expect(t('status.stopped')).toBe(en['status.stopped']);
+    setLanguage('tr');
+    expect(t('cache.keys', { count: 1 })).toBe('1 anahtar');
+  });
+
   it('uses the same placeholders in both languages', () => {
     const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
     for (const key of Object.keys(tr) as (keyof typeof tr)[]) {

@@ -54,9 +54,13 @@ export function toggleLanguage(): void {
   setLanguage(state.language === 'tr' ? 'en' : 'tr');
 }
 
-/** The text for `key` in the current language, with `{name}` placeholders filled from `params`. */
+/** The text for `key` in the current language, with `{name}` placeholders filled from `params`.
+ * A `count` of 1 takes the key's `.one` form where the dictionary has one ("1 key", not "1 keys");
+ * Turkish keeps the noun singular after a number, so its `.one` forms read as the others. */
 export function t(key: MessageKey, params?: Record<string, string | number>): string {
-  const text = dictionaries[state.language][key];
+  const dictionary = dictionaries[state.language];
+  const one = params && String(params.count) === '1' ? (`${key}.one` as MessageKey) : null;
+  const text = one !== null && one in dictionary ? dictionary[one] : dictionary[key];
   if (!params) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
