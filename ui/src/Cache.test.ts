@@ -387,7 +387,7 @@ describe('the flush dialog’s part picker', () => {
       'Desen',
     ]);
     expect(text('[data-testid="flush-scope-words"]')).toBe(
-      '1.222 önbellek anahtarı; oturumlar korunur: 12 kullanıcı oturumu açık kalır',
+      '1.222 cache anahtarı; oturumlar korunur: 12 kullanıcı oturumda kalır',
     );
     expect(parts(calls)).toEqual([{ scope: { instances: ['chat_main'] }, part: 'cache' }]);
 
@@ -395,7 +395,7 @@ describe('the flush dialog’s part picker', () => {
     await until(() => one('[data-testid="flush-scope-words"]').dataset.part === 'sessions', 'the sessions preview');
     expect(parts(calls)[1]).toEqual({ scope: { instances: ['chat_main'] }, part: 'sessions' });
     expect(text('[data-testid="flush-scope-words"]')).toBe(
-      '12 cache oturumu ve 4 oturum satırı: herkesin oturumu kapanır; önbellek korunur',
+      '12 cache oturumu ve 4 oturum satırı: herkesin oturumu kapanır; cache korunur',
     );
     // Choosing stays in the picker: the arrow keys go on from there.
     expect(document.activeElement?.closest('[data-testid="flush-part"]')).not.toBeNull();
