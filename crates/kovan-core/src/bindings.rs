@@ -7,7 +7,7 @@ use ts_rs::{ExportError, TS};
 
 use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport, UndoReport};
 use crate::django::MigrateOutcome;
-use crate::doctor::Finding;
+use crate::doctor::{Finding, FindingKind};
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
 use crate::health::feed::HealthBatch;
@@ -45,5 +45,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     MigrateOutcome::export_all_to(dir)?;
     FrontDoorHealth::export_all_to(dir)?;
     Supervision::export_all_to(dir)?;
+    FindingKind::export_all_to(dir)?;
     Finding::export_all_to(dir)
 }
