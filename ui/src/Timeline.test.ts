@@ -90,6 +90,27 @@ describe('the History section', () => {
     expect(text('[data-testid="event-summary"]', start)).toBe('port 8000, PID 4242');
   });
 
+  it('words a front-door reload, a gone-at-once stop and a row of a kind this window does not know', async () => {
+    const more: EventRecord[] = [
+      { id: 23, at: today(0, 0, 23), instance: 'chat', event: { kind: 'reload', members: ['chat_main', 'chat_api'] } },
+      { id: 22, at: today(0, 0, 22), instance: 'chat_api', event: { kind: 'stop', how: 'already_gone', millis: 3, pid: 41, by: 'kovan down' } },
+      { id: 21, at: today(0, 0, 21), instance: 'chat_main', event: { kind: 'unknown', recorded: 'later_kind', detail: { n: 1 } } },
+    ];
+    serve({ workspace_view: loadedView, event_history: more });
+    render();
+    await waitFor('[data-testid="event"]');
+    const rows = all('[data-testid="event"]');
+    expect(rows.map((r) => r.dataset.kind)).toEqual(['reload', 'stop', 'later_kind']);
+    expect(text('[data-testid="event-kind"]', rows[0])).toBe('Ön kapı yeniden yüklendi');
+    expect(text('[data-testid="event-summary"]', rows[0])).toBe('yönlendirdiği: chat_main, chat_api');
+    expect(text('[data-testid="event-summary"]', rows[1])).toBe('ilk sinyalde zaten kapanmıştı (3 ms)');
+    expect(text('[data-testid="event-kind"]', rows[2])).toBe('later_kind');
+    expect(text('[data-testid="event-summary"]', rows[2])).toBe('');
+    setLanguage('en');
+    await until(() => text('[data-testid="event-kind"]', rows[0]) === 'Front door reloaded', 'English');
+    expect(text('[data-testid="event-summary"]', rows[1])).toBe('already gone at the first signal (3 ms)');
+  });
+
   it('marks the events a notification is sent for', async () => {
     serve({ workspace_view: loadedView, event_history: history });
     render();
