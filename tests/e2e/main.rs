@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use kovan_core::store::HistoryEvent;
 use kovan_e2e::App;
 use kovan_testsupport::free_port;
 
@@ -594,12 +595,15 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
         .events(&kovan_core::workspace::load(dir.path()).unwrap().file, 20)
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == "flush")
+        .filter_map(|e| match e.event {
+            HistoryEvent::Flush { deleted, part, .. } => Some((e.instance, deleted, part)),
+            _ => None,
+        })
         .collect();
-    assert_eq!(flushes.len(), 1, "{flushes:?}");
-    assert_eq!(flushes[0].instance.as_deref(), Some("chat_main"));
-    assert_eq!(flushes[0].detail["deleted"], 40);
-    assert_eq!(flushes[0].detail["part"], "cache");
+    assert_eq!(
+        flushes,
+        [(Some("chat_main".to_string()), 40, "cache".to_string())]
+    );
 }
 
 /// The example's env files and generated config, written as `kovan gen --write` does.

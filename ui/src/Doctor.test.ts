@@ -58,11 +58,11 @@ const restart: Finding = {
   fixAction: { type: 'restart', instance: 'chat_main' },
   mismatch: null,
 };
-const unknown: Finding = {
-  kind: 'something-new',
+const channelPrefix: Finding = {
+  kind: 'channel-prefix-mismatch',
   severity: 'error',
   instances: ['chat_websocket'],
-  message: 'chat_websocket does something Kovan learned about later',
+  message: 'chat_websocket uses the channel-layer prefix other, not its site’s',
   why: 'Because.',
   fix: 'Do the other thing.',
   fixAction: null,
@@ -159,12 +159,13 @@ describe('the doctor dialog', () => {
     expect(document.activeElement).toBe(opener);
   });
 
-  it('shows core’s message as the title of a kind it does not know', async () => {
-    serve({ workspace_view: loadedView, doctor_findings: [unknown] });
+  // The titles are a Record<FindingKind, …>: a kind core adds cannot go untitled (the channel-layer ones once did).
+  it('titles a channel-layer finding and keeps core’s message under it', async () => {
+    serve({ workspace_view: loadedView, doctor_findings: [channelPrefix] });
     await openDoctor();
-    const item = finding('something-new');
-    expect(text('[data-testid="finding-title"]', item)).toBe('chat_websocket does something Kovan learned about later');
-    expect(item.querySelector('[data-testid="finding-message"]')).toBeNull();
+    const item = finding('channel-prefix-mismatch');
+    expect(text('[data-testid="finding-title"]', item)).toBe('Channel layer öneki sitenin değil');
+    expect(text('[data-testid="finding-message"]', item)).toBe('chat_websocket uses the channel-layer prefix other, not its site’s');
   });
 
   it('runs a fix with exactly the finding’s action, shows what core did and checks again', async () => {

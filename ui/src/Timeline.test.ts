@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { EventRecord } from './lib/bindings/EventRecord';
+import type { HistoryEvent } from './lib/bindings/HistoryEvent';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { loadedView } from './test/fixtures';
 import { all, type Call, deferred, named, one, render, serve, target, text, until, waitFor } from './test/harness';
@@ -12,17 +13,19 @@ const now = new Date();
 const today = (h: number, m: number, s: number) => new Date(now.getFullYear(), now.getMonth(), now.getDate(), h, m, s).getTime();
 const jan15 = new Date(2025, 0, 15, 14, 3, 9).getTime();
 
-// Detail shapes as supervisor/mod.rs, cache/flusher.rs and health/mod.rs record them; newest first.
+// Events as supervisor/*.rs, cache/flusher.rs and health/mod.rs record them (store::HistoryEvent); newest first.
+const started = { frontDoor: false, unit: null, initdb: null, millis: null };
+const flushed = { part: 'cache', dbSessionsDeleted: null, undo: null };
 const history: EventRecord[] = [
-  { id: 9, at: today(0, 0, 9), instance: 'chat_main', kind: 'flush', detail: { scope: ['chat_main'], startedAt: '2026-11-27T12:00:01Z', durationMs: 420, deleted: 42, sessionsDeleted: 0, outcome: { state: 'done' } } },
-  { id: 8, at: today(0, 0, 8), instance: 'chat_api', kind: 'health-down', detail: { error: 'connection refused', port: 8001 } },
-  { id: 7, at: today(0, 0, 7), instance: 'chat_api', kind: 'crash', detail: { code: 1, signal: null, port: 8001 } },
-  { id: 6, at: today(0, 0, 6), instance: 'chat_websocket', kind: 'crash', detail: { code: null, signal: 9, port: 8002 } },
-  { id: 5, at: today(0, 0, 5), instance: 'chat_api', kind: 'restart', detail: { try: 2 } },
-  { id: 4, at: today(0, 0, 4), instance: 'chat_main', kind: 'stop', detail: { how: 'killed', millis: 5012 } },
-  { id: 3, at: today(0, 0, 3), instance: 'chat_api', kind: 'health-up', detail: { error: null, port: 8001 } },
-  { id: 2, at: today(0, 0, 2), instance: 'chat_api', kind: 'flush', detail: { scope: 'all', startedAt: '2026-11-27T11:00:00Z', durationMs: 12, deleted: 1234, sessionsDeleted: 12, outcome: { state: 'done' } } },
-  { id: 1, at: jan15, instance: 'chat_main', kind: 'start', detail: { port: 8000, pid: 4242 } },
+  { id: 9, at: today(0, 0, 9), instance: 'chat_main', event: { kind: 'flush', ...flushed, scope: { instances: ['chat_main'] }, startedAt: '2026-11-27T12:00:01Z', durationMs: 420, deleted: 42, sessionsDeleted: 0, outcome: { state: 'done' } } },
+  { id: 8, at: today(0, 0, 8), instance: 'chat_api', event: { kind: 'health-down', error: 'connection refused', port: 8001 } },
+  { id: 7, at: today(0, 0, 7), instance: 'chat_api', event: { kind: 'crash', code: 1, signal: null, port: 8001 } },
+  { id: 6, at: today(0, 0, 6), instance: 'chat_websocket', event: { kind: 'crash', code: null, signal: 9, port: 8002 } },
+  { id: 5, at: today(0, 0, 5), instance: 'chat_api', event: { kind: 'restart', attempt: 2 } },
+  { id: 4, at: today(0, 0, 4), instance: 'chat_main', event: { kind: 'stop', how: 'killed', millis: 5012, pid: null, by: null } },
+  { id: 3, at: today(0, 0, 3), instance: 'chat_api', event: { kind: 'health-up', error: null, port: 8001 } },
+  { id: 2, at: today(0, 0, 2), instance: 'chat_api', event: { kind: 'flush', ...flushed, scope: 'all', startedAt: '2026-11-27T11:00:00Z', durationMs: 12, deleted: 1234, sessionsDeleted: 12, outcome: { state: 'done' } } },
+  { id: 1, at: jan15, instance: 'chat_main', event: { kind: 'start', ...started, port: 8000, pid: 4242 } },
 ];
 
 function row(id: number): HTMLElement {
@@ -61,7 +64,7 @@ describe('the History section', () => {
     await waitFor('[data-testid="event"]');
     expect(text('#timeline-title')).toBe('Geçmiş');
     expect(named(calls, 'event_history')[0].args).toEqual({ instance: null, kinds: [], limit: 100 });
-    expect(all('[data-testid="event"]').map((r) => r.dataset.kind)).toEqual(history.map((e) => e.kind));
+    expect(all('[data-testid="event"]').map((r) => r.dataset.kind)).toEqual(history.map((e) => e.event.kind));
 
     const flush = row(9);
     expect(flush.dataset.instance).toBe('chat_main');
@@ -85,6 +88,27 @@ describe('the History section', () => {
     expect(text('[data-testid="event-time"]', start)).toBe('15.01.2025 14:03:09');
     expect(text('[data-testid="event-kind"]', start)).toBe('Başlatıldı');
     expect(text('[data-testid="event-summary"]', start)).toBe('port 8000, PID 4242');
+  });
+
+  it('words a front-door reload, a gone-at-once stop and a row of a kind this window does not know', async () => {
+    const more: EventRecord[] = [
+      { id: 23, at: today(0, 0, 23), instance: 'chat', event: { kind: 'reload', members: ['chat_main', 'chat_api'] } },
+      { id: 22, at: today(0, 0, 22), instance: 'chat_api', event: { kind: 'stop', how: 'already_gone', millis: 3, pid: 41, by: 'kovan down' } },
+      { id: 21, at: today(0, 0, 21), instance: 'chat_main', event: { kind: 'unknown', recorded: 'later_kind', detail: { n: 1 } } },
+    ];
+    serve({ workspace_view: loadedView, event_history: more });
+    render();
+    await waitFor('[data-testid="event"]');
+    const rows = all('[data-testid="event"]');
+    expect(rows.map((r) => r.dataset.kind)).toEqual(['reload', 'stop', 'later_kind']);
+    expect(text('[data-testid="event-kind"]', rows[0])).toBe('Ön kapı yeniden yüklendi');
+    expect(text('[data-testid="event-summary"]', rows[0])).toBe('yönlendirdiği: chat_main, chat_api');
+    expect(text('[data-testid="event-summary"]', rows[1])).toBe('ilk sinyalde zaten kapanmıştı (3 ms)');
+    expect(text('[data-testid="event-kind"]', rows[2])).toBe('later_kind');
+    expect(text('[data-testid="event-summary"]', rows[2])).toBe('');
+    setLanguage('en');
+    await until(() => text('[data-testid="event-kind"]', rows[0]) === 'Front door reloaded', 'English');
+    expect(text('[data-testid="event-summary"]', rows[1])).toBe('already gone at the first signal (3 ms)');
   });
 
   it('marks the events a notification is sent for', async () => {
@@ -121,7 +145,7 @@ describe('the History section', () => {
   it('passes the kind chips as core’s kind strings', async () => {
     const calls = serve({
       workspace_view: loadedView,
-      event_history: (args: Record<string, unknown>) => history.filter((e) => (args.kinds as string[]).length === 0 || (args.kinds as string[]).includes(e.kind)),
+      event_history: (args: Record<string, unknown>) => history.filter((e) => (args.kinds as string[]).length === 0 || (args.kinds as string[]).includes(e.event.kind)),
     });
     render();
     await waitFor('[data-testid="event"]');
@@ -196,7 +220,7 @@ describe('the History section', () => {
     expect(named(calls, 'event_history')[1].args).toEqual({ instance: null, kinds: ['stop', 'crash'], limit: 100 });
     // The first answer was for other filters: not shown.
     expect(target.querySelector('[data-testid="event"]')).toBeNull();
-    answers[1].resolve(history.filter((e) => e.kind === 'stop'));
+    answers[1].resolve(history.filter((e) => ['stop'].includes(e.event.kind)));
     await until(() => all('[data-testid="event"]').length === 1, 'the stop event');
   });
 
@@ -227,8 +251,9 @@ describe('the History section', () => {
 
 describe('Undo in the History', () => {
   // One flush of two instances: one snapshot, named on both rows (cache/flusher.rs records `undo`).
-  const flushDetail = (deleted: number, undo: string | null) => ({
-    scope: ['chat_main', 'chat_api'],
+  const flushEvent = (deleted: number, undo: string | null): HistoryEvent => ({
+    kind: 'flush',
+    scope: { instances: ['chat_main', 'chat_api'] },
     part: 'cache',
     startedAt: '2026-11-27T12:00:01Z',
     durationMs: 420,
@@ -239,10 +264,10 @@ describe('Undo in the History', () => {
     undo,
   });
   const flushes: EventRecord[] = [
-    { id: 12, at: today(0, 0, 12), instance: 'chat_main', kind: 'flush', detail: flushDetail(40, 'snap-7') },
-    { id: 11, at: today(0, 0, 11), instance: 'chat_api', kind: 'flush', detail: flushDetail(2, 'snap-7') },
+    { id: 12, at: today(0, 0, 12), instance: 'chat_main', event: flushEvent(40, 'snap-7') },
+    { id: 11, at: today(0, 0, 11), instance: 'chat_api', event: flushEvent(2, 'snap-7') },
     // A LocMem flush: nothing saved, nothing to undo.
-    { id: 10, at: today(0, 0, 10), instance: 'chat_websocket', kind: 'flush', detail: flushDetail(5, null) },
+    { id: 10, at: today(0, 0, 10), instance: 'chat_websocket', event: flushEvent(5, null) },
   ];
   const undoReport = { id: 'snap-7', restored: 39, skipped: 2, expired: 1, failed: 0, firstFailure: null, cutOff: false, durationMs: 8 };
 

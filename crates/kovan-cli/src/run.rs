@@ -9,7 +9,9 @@ use kovan_core::django::migrations;
 use kovan_core::health;
 use kovan_core::store::{Store, StoreTrouble, StoreTroubleKind};
 use kovan_core::supervisor::lock::{self, LockError, SupervisorLock};
-use kovan_core::supervisor::{InstanceState, RunStatus, Stream, Supervisor, SupervisorEvent};
+use kovan_core::supervisor::{
+    InstanceState, RunStatus, StopHow, Stream, Supervisor, SupervisorEvent,
+};
 use kovan_core::Workspace;
 
 const COLOURS: [&str; 6] = ["36", "35", "33", "32", "34", "31"];
@@ -443,7 +445,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool, take_over: bool) -> ExitCo
                 reporting_stops.store(true, std::sync::atomic::Ordering::Relaxed);
                 for r in sup.stop_all().await {
                     match r {
-                        Ok(r) if r.how == "not running" => {}
+                        Ok(r) if r.how == StopHow::NotRunning => {}
                         Ok(r) => errln!("kovan: {} {}{}", named(sup.workspace(), &r.instance), r.how, took(&r)),
                         Err(e) => errln!("error: {e}"),
                     }
@@ -457,7 +459,7 @@ pub fn up(ws: Workspace, names: &[String], yes: bool, take_over: bool) -> ExitCo
         let mut code = ExitCode::SUCCESS;
         for r in sup.stop_all().await {
             match r {
-                Ok(r) if r.how == "not running" => {}
+                Ok(r) if r.how == StopHow::NotRunning => {}
                 Ok(r) => errln!("kovan: {} {}{}", named(sup.workspace(), &r.instance), r.how, took(&r)),
                 Err(e) => {
                     errln!("error: {e}");
@@ -822,7 +824,7 @@ pub fn stop(ws: Workspace, names: &[String], all: bool) -> ExitCode {
         let mut code = ExitCode::SUCCESS;
         for r in reports {
             match r {
-                Ok(r) if r.how == "not running" => {}
+                Ok(r) if r.how == StopHow::NotRunning => {}
                 Ok(r) => outln!(
                     "{}: {}{}",
                     named(sup.workspace(), &r.instance),
@@ -850,7 +852,7 @@ fn named(ws: &Workspace, name: &str) -> String {
 
 /// " in 29 ms" after a stop; nothing when nothing was stopped (a Redis left running for others).
 fn took(r: &kovan_core::supervisor::StopReport) -> String {
-    if r.how.starts_with("left running") {
+    if let StopHow::LeftRunning { .. } = r.how {
         String::new()
     } else {
         format!(" in {} ms", r.millis)

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use kovan_core::store::HistoryEvent;
 use kovan_testsupport::free_port;
 
 fn server() -> String {
@@ -361,20 +362,25 @@ fn a_stop_from_another_kovan_is_a_stop_and_kovan_up_ends_saying_who() {
     let events = store.events(&ws.file, 100).unwrap();
     let kinds: Vec<String> = events
         .iter()
-        .map(|e| format!("{}:{}", e.instance.as_deref().unwrap_or("-"), e.kind))
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e.instance.as_deref().unwrap_or("-"),
+                e.event.kind()
+            )
+        })
         .collect();
     assert!(!kinds.iter().any(|k| k.ends_with(":crash")), "{kinds:?}");
     for name in ["chat_main", "chat_api"] {
-        let stop = events
+        let by = events
             .iter()
-            .find(|e| e.instance.as_deref() == Some(name) && e.kind == "stop")
+            .filter(|e| e.instance.as_deref() == Some(name))
+            .find_map(|e| match &e.event {
+                HistoryEvent::Stop { by, .. } => Some(by.clone()),
+                _ => None,
+            })
             .unwrap_or_else(|| panic!("no stop event for {name}: {kinds:?}"));
-        assert_eq!(
-            stop.detail["by"].as_str(),
-            Some(format!("kovan stop, PID {stop_pid}").as_str()),
-            "{}",
-            stop.detail
-        );
+        assert_eq!(by, Some(format!("kovan stop, PID {stop_pid}")));
     }
 }
 

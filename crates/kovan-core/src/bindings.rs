@@ -7,16 +7,16 @@ use ts_rs::{ExportError, TS};
 
 use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport, UndoReport};
 use crate::django::MigrateOutcome;
-use crate::doctor::Finding;
+use crate::doctor::{Finding, FindingKind};
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
 use crate::health::feed::HealthBatch;
 use crate::health::HealthEvent;
 use crate::proposal::Proposal;
 use crate::services::redis_server::RedisProbe;
-use crate::store::{EventRecord, HealthSample, StoreSetAside, StoreTrouble};
+use crate::store::{EventRecord, HealthSample, HistoryEvent, StoreSetAside, StoreTrouble};
 use crate::supervisor::lock::Supervision;
-use crate::supervisor::{StopReport, SupervisorEvent};
+use crate::supervisor::{StopHow, StopReport, SupervisorEvent};
 use crate::view::{FrontDoorHealth, WorkspaceView};
 
 /// Write the declarations of every type the UI uses (and the types they depend on) into `dir`.
@@ -32,8 +32,10 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     IpcError::export_all_to(dir)?;
     SupervisorEvent::export_all_to(dir)?;
     StopReport::export_all_to(dir)?;
+    StopHow::export_all_to(dir)?;
     RedisProbe::export_all_to(dir)?;
     EventRecord::export_all_to(dir)?;
+    HistoryEvent::export_all_to(dir)?;
     HealthEvent::export_all_to(dir)?;
     HealthBatch::export_all_to(dir)?;
     HealthSample::export_all_to(dir)?;
@@ -43,5 +45,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     MigrateOutcome::export_all_to(dir)?;
     FrontDoorHealth::export_all_to(dir)?;
     Supervision::export_all_to(dir)?;
+    FindingKind::export_all_to(dir)?;
     Finding::export_all_to(dir)
 }

@@ -12,6 +12,7 @@ use kovan_core::cache::{
     FlushReport, FlushScope, Flusher, KeyCount, RedisCache, RedisKeys, Timeouts,
 };
 use kovan_core::error::Classified;
+use kovan_core::store::HistoryEvent;
 use kovan_core::Workspace;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -745,13 +746,20 @@ fn a_flusher_runs_one_flush_at_a_time_cancels_it_from_outside_and_records_it() {
         "one event per instance in the scope: {events:#?}"
     );
     let event = &events[0];
-    assert_eq!(
-        (event.kind.as_str(), event.instance.as_deref()),
-        ("flush", Some("chat_main"))
-    );
-    assert_eq!(event.detail["deleted"], report.deleted);
-    assert_eq!(event.detail["scope"], serde_json::json!(["chat_main"]));
-    assert_eq!(event.detail["outcome"]["state"], "cancelled");
+    assert_eq!(event.instance.as_deref(), Some("chat_main"));
+    match &event.event {
+        HistoryEvent::Flush {
+            deleted,
+            scope,
+            outcome,
+            ..
+        } => {
+            assert_eq!(*deleted, report.deleted);
+            assert_eq!(*scope, FlushScope::Instances(vec!["chat_main".into()]));
+            assert_eq!(*outcome, FlushOutcome::Cancelled);
+        }
+        other => panic!("not a flush: {other:?}"),
+    }
 }
 
 /// Poll a future once: its result when it is ready at once, None when it would wait.

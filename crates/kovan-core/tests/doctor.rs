@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use std::process::{Command, Stdio};
 
-use kovan_core::doctor::{self, Context, Finding, FixAction};
+use kovan_core::doctor::{self, Context, Finding, FindingKind, FixAction};
 use kovan_core::error::Classified;
 use kovan_core::health::NameField;
 use kovan_core::process_table;
@@ -20,7 +20,7 @@ fn kinds(findings: &[Finding]) -> Vec<&str> {
 }
 
 fn find<'a>(findings: &'a [Finding], kind: &str) -> Option<&'a Finding> {
-    findings.iter().find(|f| f.kind == kind)
+    findings.iter().find(|f| f.kind.as_str() == kind)
 }
 
 /// Record a test's process group in the store as `instance`, as the supervisor would.
@@ -277,7 +277,10 @@ async fn a_cookie_override_is_a_mismatch_shared_by_two_and_a_restart_clears_it()
         runserver(&ws, "review", false),
     ];
     let found = doctor::examine(&ws, &Context::observe(&ws, None).await);
-    let mismatches: Vec<_> = found.iter().filter(|f| f.kind == "name-mismatch").collect();
+    let mismatches: Vec<_> = found
+        .iter()
+        .filter(|f| f.kind == FindingKind::NameMismatch)
+        .collect();
     assert_eq!(mismatches.len(), 2, "{found:#?}");
     let m = mismatches[0].mismatch.as_ref().unwrap();
     assert_eq!(m.field, NameField::SessionCookie);
@@ -297,7 +300,7 @@ async fn a_cookie_override_is_a_mismatch_shared_by_two_and_a_restart_clears_it()
     let found = doctor::examine(&ws, &Context::observe(&ws, None).await);
     let restarts: Vec<_> = found
         .iter()
-        .filter(|f| f.kind == "restart-needed")
+        .filter(|f| f.kind == FindingKind::RestartNeeded)
         .collect();
     assert_eq!(restarts.len(), 2, "{found:#?}");
     assert!(matches!(
@@ -362,7 +365,7 @@ async fn channel_layers_are_held_against_the_unit() {
     assert!(
         !found
             .iter()
-            .any(|f| f.kind.contains("channel") && f.instances == ["review"]),
+            .any(|f| f.kind.as_str().contains("channel") && f.instances == ["review"]),
         "{found:#?}"
     );
 }

@@ -11,7 +11,7 @@ use kovan_core::error::Classified;
 use kovan_core::process_table;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{
-    RunStatus, StartOptions, Supervisor, SupervisorError, SupervisorEvent,
+    RunStatus, StartOptions, StopHow, Supervisor, SupervisorError, SupervisorEvent,
 };
 use kovan_core::workspace::{self, Workspace};
 
@@ -85,7 +85,7 @@ async fn stopping_a_group_leaves_no_process_of_it() {
     );
 
     let report = sup.stop("tree").await.unwrap();
-    assert_eq!(report.how, "terminated");
+    assert_eq!(report.how, StopHow::Terminated);
     assert!(process_table::group_members(pgid).is_empty());
     assert!(process_table::port_is_free(state.port));
     assert_eq!(sup.state("tree").unwrap().status, RunStatus::Stopped);
@@ -121,7 +121,7 @@ async fn a_tree_that_ignores_sigterm_is_killed_after_the_grace_period() {
     assert_eq!(state.status, RunStatus::Running);
     let started = Instant::now();
     let report = sup.stop("stubborn").await.unwrap();
-    assert_eq!(report.how, "killed");
+    assert_eq!(report.how, StopHow::Killed);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "waited the grace period first"
@@ -202,7 +202,10 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(sup.state("chat_main").unwrap().status, RunStatus::Crashed);
-    assert_eq!(sup.stop("chat_main").await.unwrap().how, "not running");
+    assert_eq!(
+        sup.stop("chat_main").await.unwrap().how,
+        StopHow::NotRunning
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,7 +482,7 @@ async fn a_record_without_this_boots_id_is_not_adopted() {
             RunStatus::Stopped,
             "{boot:?}"
         );
-        assert_eq!(other.stop("a").await.unwrap().how, "not running");
+        assert_eq!(other.stop("a").await.unwrap().how, StopHow::NotRunning);
         assert!(!store.has_process(&ws.file, "a"));
     }
     assert!(stranger.try_wait().unwrap().is_none(), "not signalled");
@@ -746,7 +749,7 @@ async fn a_companion_runs_with_its_instance_restarts_is_adopted_and_stops_first(
         "{adopted:?}"
     );
     let report = later.stop("a").await.unwrap();
-    assert_eq!(report.how, "terminated");
+    assert_eq!(report.how, StopHow::Terminated);
     assert!(process_table::group_members(second).is_empty());
     assert!(process_table::group_members(state.pid.unwrap()).is_empty());
     assert_eq!(later.state("a_watch").unwrap().status, RunStatus::Stopped);
@@ -821,7 +824,7 @@ async fn a_companion_the_store_lost_is_found_by_its_markers_without_its_instance
     assert!(again.found_by_markers().contains(&"a_watch".to_string()));
     // Alone, while its instance keeps its port: terminated, not waiting for that port.
     let report = again.stop("a_watch").await.unwrap();
-    assert_eq!(report.how, "terminated", "{report:?}");
+    assert_eq!(report.how, StopHow::Terminated, "{report:?}");
     assert!(report.millis < 1000, "{report:?}");
     assert!(process_table::group_members(pid).is_empty());
     assert_eq!(again.state("a").unwrap().status, RunStatus::Running);

@@ -1,12 +1,13 @@
 // The isolation doctor's findings, shared by the header's button (its count badge) and the dialog.
 import { ApiError, applyFix, doctorFindings, toApiError, type Finding, type FixAction, type Severity } from './api';
+import type { FindingKind } from './bindings/FindingKind';
 
 export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
 
 /** What the last one-click fix did: core's own words, or why it failed. */
 export type FixResult =
-  | { ok: true; kind: string; result: string }
-  | { ok: false; kind: string; error: ApiError };
+  | { ok: true; kind: FindingKind; result: string }
+  | { ok: false; kind: FindingKind; error: ApiError };
 
 export class Doctor {
   /** The newest findings; null until the first check has answered. */

@@ -18,8 +18,10 @@ export interface Failure {
 
 /** The words of a kind: a key, or a choice of key made from the detail. */
 type Words = MessageKey | ((detail: ErrorDetail | null) => MessageKey);
-/** A row with more than words: `noBackend` marks the page's own "outside the window". */
-type Row = Words | { words: Words; noBackend: true };
+/** A row with more than words: `noBackend` marks the page's own "outside the window", `sentence`
+ *  a kind whose core sentence is shown under the words (it says where a glob is wrong), `final` one
+ *  that asking again cannot change (an undo refused for good). */
+type Row = Words | { words: Words; noBackend?: true; sentence?: true; final?: true };
 
 const WORDS: Record<ErrorKind, Row> = {
   workspace_not_found: 'err.workspace_not_found',
@@ -73,8 +75,8 @@ const WORDS: Record<ErrorKind, Row> = {
   database_failed: 'err.database_failed',
   undo_limit: 'err.undo_limit',
   undo_write_failed: 'err.undo_write_failed',
-  undo_failed: 'err.undo_failed',
-  bad_glob: 'err.bad_glob',
+  undo_failed: { words: 'err.undo_failed', final: true },
+  bad_glob: { words: 'err.bad_glob', sentence: true },
   no_env_file: 'err.no_env_file',
   python_failed: 'err.python_failed',
   django_setup_failed: 'err.django_setup_failed',
@@ -119,7 +121,19 @@ export const NO_BACKEND: ErrorKind = 'ipc_unavailable';
 /** The failure only says the page runs outside the Kovan window (which the workspace panel already says). */
 export function isNoBackend(failure: Pick<Failure, 'kind'>): boolean {
   const row = WORDS[failure.kind];
-  return typeof row === 'object' && row.noBackend;
+  return typeof row === 'object' && row.noBackend === true;
+}
+
+/** Core's sentence belongs under the window's words for this failure (a bad glob's says where). */
+export function showsSentence(failure: Pick<Failure, 'kind'>): boolean {
+  const row = WORDS[failure.kind];
+  return typeof row === 'object' && row.sentence === true;
+}
+
+/** Asking again cannot turn this failure around: the button that asked goes. */
+export function isFinal(failure: Pick<Failure, 'kind'>): boolean {
+  const row = WORDS[failure.kind];
+  return typeof row === 'object' && row.final === true;
 }
 
 /** The placeholders a detail fills. */

@@ -6,14 +6,12 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use serde_json::json;
-
 use super::cancel::CancelToken;
 use super::error::CacheError;
-use super::flush::{flush_with, FlushOutcome, FlushPreview, FlushReport, FlushScope};
+use super::flush::{flush_with, FlushPreview, FlushReport, FlushScope};
 use super::progress::FlushProgress;
 use super::undo::Undo;
-use crate::store::{Store, StoreError};
+use crate::store::{HistoryEvent, Store, StoreError};
 use crate::workspace::Workspace;
 
 /// The event kind a flush is recorded under in the store's history.
@@ -110,35 +108,25 @@ fn scope_text(scope: &FlushScope) -> String {
 /// One history event per instance in the scope, so the timeline filtered by instance shows its
 /// flushes: when, what scope it was part of, how many keys (and sessions) went, and how it ended.
 pub fn record(store: &Store, workspace: &Path, report: &FlushReport) -> Result<(), StoreError> {
-    let scope = match &report.scope {
-        FlushScope::All => json!("all"),
-        FlushScope::Instances(names) => json!(names),
-        FlushScope::Site(site) => json!({ "site": site }),
-    };
     for instance in &report.instances {
-        let outcome = match &instance.outcome {
-            FlushOutcome::Done => json!({ "state": "done" }),
-            FlushOutcome::Cancelled => json!({ "state": "cancelled" }),
-            FlushOutcome::Skipped { reason } => json!({ "state": "skipped", "reason": reason }),
-            FlushOutcome::Failed { kind, message, .. } => {
-                json!({ "state": "failed", "kind": kind, "message": message })
-            }
-        };
-        store.record_event(
+        store.record(
             workspace,
             Some(&instance.instance),
-            FLUSH_EVENT,
-            &json!({
-                "scope": scope,
-                "part": report.part.name(),
-                "startedAt": report.started_at,
-                "durationMs": report.duration_ms,
-                "deleted": instance.deleted,
-                "sessionsDeleted": instance.sessions_deleted,
-                "dbSessionsDeleted": instance.db_sessions_deleted,
-                "outcome": outcome,
-                "undo": report.undo.as_ref().filter(|_| instance.undoable).map(|u| &u.id),
-            }),
+            &HistoryEvent::Flush {
+                scope: report.scope.clone(),
+                part: report.part.name(),
+                started_at: report.started_at.clone(),
+                duration_ms: report.duration_ms,
+                deleted: instance.deleted,
+                sessions_deleted: instance.sessions_deleted,
+                db_sessions_deleted: instance.db_sessions_deleted,
+                outcome: instance.outcome.clone(),
+                undo: report
+                    .undo
+                    .as_ref()
+                    .filter(|_| instance.undoable)
+                    .map(|u| u.id.clone()),
+            },
         )?;
     }
     Ok(())

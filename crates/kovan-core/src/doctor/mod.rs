@@ -54,11 +54,90 @@ pub enum FixAction {
     Restart { instance: String },
 }
 
+/// The kind of a finding: the CLI prints it, `--json` writes it and the window words it by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// Runs without the multi-server settings Kovan generated.
+    NotMultiServer,
+    /// Reports a name (cookie, cache prefix, database) other than the one Kovan derived.
+    NameMismatch,
+    /// Two instances of different units use one session or CSRF cookie name.
+    SharedCookie,
+    /// Two instances use one cache prefix.
+    SharedCachePrefix,
+    /// Two units use one database.
+    SharedDatabase,
+    /// A site's members use an in-memory channel layer, which they cannot share.
+    SiteInMemoryChannelLayer,
+    /// A member reports a channel-layer prefix other than its site's.
+    ChannelPrefixMismatch,
+    /// Two sites use one channel-layer prefix.
+    SharedChannelPrefix,
+    /// An instance's port is served by another instance.
+    PortHeldByInstance,
+    /// An instance's port is held by a process that is not Kovan's.
+    PortTaken,
+    /// One SQLite file is open in several instances.
+    SharedSqliteFile,
+    /// An instance listens on every network interface.
+    ListensOnAllInterfaces,
+    /// Generated files are missing or differ from what Kovan would write.
+    GeneratedStale,
+    /// A running instance started before its env or settings changed.
+    RestartNeeded,
+    /// Several units use one Redis database without their own prefixes.
+    RedisSharedDatabase,
+    /// Django's built-in RedisCache was given a django-redis option.
+    RedisCacheWithDjangoRedisOptions,
+    /// An env file with secrets is readable by other users.
+    EnvFileReadable,
+    /// Two instances share a SECRET_KEY.
+    SharedSecretKey,
+    /// Kovan's own history database cannot be opened or written.
+    StoreUnavailable,
+    /// Kovan's own history database was damaged and moved aside.
+    StoreRecovered,
+}
+
+impl FindingKind {
+    /// Its stable spelling, e.g. "shared-sqlite-file".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotMultiServer => "not-multi-server",
+            Self::NameMismatch => "name-mismatch",
+            Self::SharedCookie => "shared-cookie",
+            Self::SharedCachePrefix => "shared-cache-prefix",
+            Self::SharedDatabase => "shared-database",
+            Self::SiteInMemoryChannelLayer => "site-in-memory-channel-layer",
+            Self::ChannelPrefixMismatch => "channel-prefix-mismatch",
+            Self::SharedChannelPrefix => "shared-channel-prefix",
+            Self::PortHeldByInstance => "port-held-by-instance",
+            Self::PortTaken => "port-taken",
+            Self::SharedSqliteFile => "shared-sqlite-file",
+            Self::ListensOnAllInterfaces => "listens-on-all-interfaces",
+            Self::GeneratedStale => "generated-stale",
+            Self::RestartNeeded => "restart-needed",
+            Self::RedisSharedDatabase => "redis-shared-database",
+            Self::RedisCacheWithDjangoRedisOptions => "redis-cache-with-django-redis-options",
+            Self::EnvFileReadable => "env-file-readable",
+            Self::SharedSecretKey => "shared-secret-key",
+            Self::StoreUnavailable => "store-unavailable",
+            Self::StoreRecovered => "store-recovered",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
-    /// Stable identifier of the kind of problem (the UI translates by it), e.g. "shared-sqlite-file".
-    pub kind: String,
+    pub kind: FindingKind,
     pub severity: Severity,
     pub instances: Vec<String>,
     /// What is wrong (English).
@@ -73,9 +152,9 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(kind: &str, severity: Severity, instances: Vec<String>, message: String) -> Self {
+    fn new(kind: FindingKind, severity: Severity, instances: Vec<String>, message: String) -> Self {
         Self {
-            kind: kind.into(),
+            kind,
             severity,
             instances,
             message,

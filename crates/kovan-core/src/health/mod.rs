@@ -25,7 +25,7 @@ pub use sqlite::{DatabaseHealth, WriteLock};
 
 use crate::running;
 use crate::services::redis_server::{self, RedisProbe};
-use crate::store::{now_millis, HealthSample, Store};
+use crate::store::{now_millis, HealthSample, HistoryEvent, Store};
 use crate::workspace::{Instance, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,16 +308,12 @@ impl InstancePoller {
                 },
             );
             if state != previous && previous != HealthState::Unknown {
-                let kind = match state {
-                    HealthState::Up => "health-up",
-                    _ => "health-down",
+                let (error, port) = (health.error.clone(), health.port);
+                let event = match state {
+                    HealthState::Up => HistoryEvent::HealthUp { error, port },
+                    _ => HistoryEvent::HealthDown { error, port },
                 };
-                let _ = store.record_event(
-                    &self.ws.file,
-                    Some(&health.instance),
-                    kind,
-                    &serde_json::json!({ "error": health.error, "port": health.port }),
-                );
+                let _ = store.record(&self.ws.file, Some(&health.instance), &event);
             }
         }
         health

@@ -14,7 +14,7 @@ mod samples;
 mod schema;
 mod trouble;
 
-pub use events::EventRecord;
+pub use events::{EventRecord, HistoryEvent};
 pub use processes::ProcessRecord;
 pub use samples::{HealthSample, Retention};
 pub use trouble::{StoreTrouble, StoreTroubleKind};
@@ -293,6 +293,14 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// An event of a kind no version records: written and read back as it is.
+    fn x_event(detail: serde_json::Value) -> HistoryEvent {
+        HistoryEvent::Unknown {
+            recorded: "x".into(),
+            detail,
+        }
+    }
+
     #[test]
     fn processes_and_events_round_trip() {
         let dir = tempfile::tempdir().unwrap();
@@ -356,18 +364,14 @@ mod tests {
         store.forget_process(ws, "chat_main").unwrap();
         assert!(!store.has_process(ws, "chat_main"));
         store
-            .record_event(
+            .record(
                 ws,
                 Some("chat_main"),
-                "start",
-                &serde_json::json!({"port": 8000}),
+                &HistoryEvent::FailedToStart { port: 8000 },
             )
             .unwrap();
         let events = store.events(ws, 10).unwrap();
-        assert_eq!(
-            (events[0].kind.as_str(), events[0].detail["port"].as_u64()),
-            ("start", Some(8000))
-        );
+        assert_eq!(events[0].event, HistoryEvent::FailedToStart { port: 8000 });
     }
 
     #[test]
@@ -408,7 +412,7 @@ mod tests {
         assert!(aside.to_string_lossy().contains(".damaged-"));
         assert_eq!(std::fs::read(&aside).unwrap()[..7], *b"this is");
         store
-            .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+            .record(Path::new("/w"), None, &x_event(serde_json::json!({})))
             .unwrap();
     }
 
@@ -420,7 +424,11 @@ mod tests {
             let store = Store::open(&path).unwrap();
             for n in 0..2000 {
                 store
-                    .record_event(Path::new("/w"), None, "x", &serde_json::json!({ "n": n }))
+                    .record(
+                        Path::new("/w"),
+                        None,
+                        &x_event(serde_json::json!({ "n": n })),
+                    )
                     .unwrap();
             }
         }
@@ -495,7 +503,10 @@ mod tests {
             let store = Store::open(&path).unwrap();
             let trouble = store.trouble().expect("said");
             assert_eq!(trouble.kind, StoreTroubleKind::Unwritable, "{trouble:?}");
-            assert_eq!(trouble.finding_kind(), "store-unavailable");
+            assert_eq!(
+                trouble.finding_kind(),
+                crate::doctor::FindingKind::StoreUnavailable
+            );
             let line = trouble.line();
             assert!(
                 line.contains(&path.display().to_string())
@@ -512,7 +523,7 @@ mod tests {
             }));
             for _ in 0..3 {
                 assert!(store
-                    .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+                    .record(Path::new("/w"), None, &x_event(serde_json::json!({})))
                     .is_err());
             }
             // Unwritable was known since the open: nothing new to tell.
@@ -539,7 +550,7 @@ mod tests {
             heard.lock().unwrap().push(t.clone());
         }));
         store
-            .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+            .record(Path::new("/w"), None, &x_event(serde_json::json!({})))
             .unwrap();
         {
             let conn = store.conn.lock().unwrap();
@@ -554,11 +565,10 @@ mod tests {
         let mut failures = 0;
         for _ in 0..3 {
             if store
-                .record_event(
+                .record(
                     Path::new("/w"),
                     None,
-                    "x",
-                    &serde_json::json!({ "big": big }),
+                    &x_event(serde_json::json!({ "big": big })),
                 )
                 .is_err()
             {
@@ -593,12 +603,12 @@ mod tests {
             heard.lock().unwrap().push(t.clone());
         }));
         store
-            .record_event(Path::new("/w"), None, "x", &serde_json::json!({}))
+            .record(Path::new("/w"), None, &x_event(serde_json::json!({})))
             .unwrap();
         assert!(told.lock().unwrap().is_empty());
         std::fs::remove_file(&path).unwrap();
         for _ in 0..3 {
-            let _ = store.record_event(Path::new("/w"), None, "x", &serde_json::json!({}));
+            let _ = store.record(Path::new("/w"), None, &x_event(serde_json::json!({})));
         }
         let told = told.lock().unwrap();
         assert_eq!(told.len(), 1, "{told:?}");

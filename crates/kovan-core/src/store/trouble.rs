@@ -44,10 +44,13 @@ impl StoreTrouble {
     }
 
     /// The doctor's finding kind.
-    pub fn finding_kind(&self) -> &'static str {
+    pub fn finding_kind(&self) -> crate::doctor::FindingKind {
+        use crate::doctor::FindingKind;
         match self.kind {
-            StoreTroubleKind::Unavailable | StoreTroubleKind::Unwritable => "store-unavailable",
-            StoreTroubleKind::Recovered => "store-recovered",
+            StoreTroubleKind::Unavailable | StoreTroubleKind::Unwritable => {
+                FindingKind::StoreUnavailable
+            }
+            StoreTroubleKind::Recovered => FindingKind::StoreRecovered,
         }
     }
 

@@ -174,10 +174,16 @@ impl Supervisor {
         });
         if promoted {
             self.record_process(name, &group, 0, started, String::new(), true);
-            self.record_event(
+            self.record(
                 name,
-                "start",
-                serde_json::json!({ "pid": group.pgid, "unit": p.unit.name() }),
+                HistoryEvent::Start {
+                    port: None,
+                    pid: group.pgid,
+                    front_door: false,
+                    unit: Some(p.unit.name().to_string()),
+                    initdb: None,
+                    millis: None,
+                },
             );
         }
         Ok(self.state(name).expect("slot"))

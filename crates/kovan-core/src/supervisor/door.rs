@@ -133,10 +133,16 @@ impl Supervisor {
                     .and_then(|st| st.started_at)
                     .unwrap_or_else(store_now);
                 self.record_process(site, &group, port, started, String::new(), true);
-                self.record_event(
+                self.record(
                     site,
-                    "start",
-                    serde_json::json!({ "port": port, "pid": group.pgid, "frontDoor": true }),
+                    HistoryEvent::Start {
+                        port: Some(port),
+                        pid: group.pgid,
+                        front_door: true,
+                        unit: None,
+                        initdb: None,
+                        millis: None,
+                    },
                 );
                 Ok(self.state(site).expect("slot"))
             }
@@ -197,11 +203,7 @@ impl Supervisor {
                     )
                 };
                 self.note(&site.name, &text);
-                self.record_event(
-                    &site.name,
-                    "reload",
-                    serde_json::json!({ "members": routed }),
-                );
+                self.record(&site.name, HistoryEvent::Reload { members: routed });
             }
             Err(e) => self.note(&site.name, &format!("kovan: front door not reloaded: {e}")),
         }

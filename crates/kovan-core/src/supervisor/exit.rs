@@ -108,11 +108,7 @@ impl Supervisor {
         if self.inner.ws.site_of(&instance).is_some() {
             self.follow_members(&instance, None).await;
         }
-        self.record_event(
-            &instance,
-            "crash",
-            serde_json::json!({ "code": code, "signal": signal, "port": port }),
-        );
+        self.record(&instance, HistoryEvent::Crash { code, signal, port });
         self.maybe_restart(&instance, run, port).await;
     }
 
@@ -136,14 +132,13 @@ impl Supervisor {
             .events_filtered(ws, Some(instance), &["stop"], 5)
             .ok()?
             .into_iter()
-            .find(|e| {
-                e.detail["pid"].as_i64() == Some(pid as i64) && since.is_none_or(|t| e.at >= t)
-            })
-            .map(|e| {
-                e.detail["by"]
-                    .as_str()
-                    .unwrap_or("another Kovan")
-                    .to_string()
+            .find_map(|e| match e.event {
+                HistoryEvent::Stop {
+                    pid: Some(p), by, ..
+                } if p == pid && since.is_none_or(|t| e.at >= t) => {
+                    Some(by.unwrap_or_else(|| "another Kovan".to_string()))
+                }
+                _ => None,
             })
     }
 
@@ -196,10 +191,11 @@ impl Supervisor {
         if let Some(slot) = self.slots().get_mut(instance) {
             slot.state.restarts = restarts + 1;
         }
-        self.record_event(
+        self.record(
             instance,
-            "restart",
-            serde_json::json!({ "try": restarts + 1 }),
+            HistoryEvent::Restart {
+                attempt: restarts + 1,
+            },
         );
         let sup = self.clone();
         let name = instance.to_string();

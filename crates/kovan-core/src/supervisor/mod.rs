@@ -35,7 +35,7 @@ pub use logs::{LogLine, Stream};
 
 use crate::generate::env_file;
 use crate::process_table::{self, pgid_of};
-use crate::store::{ProcessRecord, Store};
+use crate::store::{HistoryEvent, ProcessRecord, Store};
 use crate::workspace::{Instance, RestartPolicy, Workspace};
 use logs::LogFile;
 
@@ -45,7 +45,8 @@ pub use crate::services::{POSTGRES_SERVICE, REDIS_SERVICE};
 use group::GroupIdentity;
 use state::Slot;
 pub use state::{
-    EventSink, InstanceState, LogSubscriber, RunStatus, StartOptions, StopReport, SupervisorEvent,
+    EventSink, InstanceState, LogSubscriber, RunStatus, StartOptions, StopHow, StopReport,
+    SupervisorEvent,
 };
 
 const OUTPUT_BATCH: Duration = Duration::from_millis(100);
@@ -293,9 +294,9 @@ impl Supervisor {
         self.inner.store.as_ref().filter(|_| !self.inner.observer)
     }
 
-    fn record_event(&self, instance: &str, kind: &str, detail: serde_json::Value) {
+    fn record(&self, instance: &str, event: HistoryEvent) {
         if let Some(store) = self.writable_store() {
-            let _ = store.record_event(&self.inner.ws.file, Some(instance), kind, &detail);
+            let _ = store.record(&self.inner.ws.file, Some(instance), &event);
         }
     }
 

@@ -307,10 +307,9 @@ impl Supervisor {
             .await
             .map_err(|why| self.postgres_error(why))?;
         for db in created {
-            self.record_event(
+            self.record(
                 POSTGRES_SERVICE,
-                "database_created",
-                serde_json::json!({ "database": db }),
+                HistoryEvent::DatabaseCreated { database: db },
             );
         }
         Ok(())
@@ -361,10 +360,16 @@ impl Supervisor {
                     String::new(),
                     true,
                 );
-                self.record_event(
+                self.record(
                     POSTGRES_SERVICE,
-                    "start",
-                    serde_json::json!({ "port": pg.port, "pid": group.pgid, "initdb": made, "millis": begun.elapsed().as_millis() as u64 }),
+                    HistoryEvent::Start {
+                        port: Some(pg.port),
+                        pid: group.pgid,
+                        front_door: false,
+                        unit: None,
+                        initdb: Some(made),
+                        millis: Some(begun.elapsed().as_millis() as u64),
+                    },
                 );
                 Ok(())
             }
@@ -498,10 +503,16 @@ impl Supervisor {
                     .and_then(|s| s.started_at)
                     .unwrap_or_else(store_now);
                 self.record_process(instance, &group, port, started, String::new(), true);
-                self.record_event(
+                self.record(
                     instance,
-                    "start",
-                    serde_json::json!({ "port": port, "pid": group.pgid }),
+                    HistoryEvent::Start {
+                        port: Some(port),
+                        pid: group.pgid,
+                        front_door: false,
+                        unit: None,
+                        initdb: None,
+                        millis: None,
+                    },
                 );
                 // A member joining an open front door: it routes to it from now on.
                 self.follow_members(instance, None).await;
@@ -528,11 +539,7 @@ impl Supervisor {
                     s.pid = None;
                 });
                 self.forget(instance);
-                self.record_event(
-                    instance,
-                    "failed_to_start",
-                    serde_json::json!({ "port": port }),
-                );
+                self.record(instance, HistoryEvent::FailedToStart { port });
                 return Ok(self.state(instance).expect("slot"));
             }
             if let Err(why) = look {

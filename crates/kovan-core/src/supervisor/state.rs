@@ -76,13 +76,50 @@ pub type EventSink = Arc<dyn Fn(SupervisorEvent) + Send + Sync>;
 /// Receives an instance's new log lines; returns false to unsubscribe.
 pub type LogSubscriber = Box<dyn FnMut(&[LogLine]) -> bool + Send>;
 
+/// How a stop ended. The history's stop events keep it; rows of earlier versions spelled it with
+/// a space ("already gone"), which the history's reader turns into these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum StopHow {
+    /// Exited after SIGTERM (PostgreSQL: after SIGINT to its postmaster).
+    Terminated,
+    /// SIGKILL after the grace period.
+    Killed,
+    /// Nothing of it ran: nothing was signalled.
+    NotRunning,
+    /// The group was gone by the first signal.
+    AlreadyGone,
+    /// The managed Redis or PostgreSQL kept running for the instances of other workspaces that
+    /// use it, each named "b (/p/kovan.toml)".
+    LeftRunning { users: Vec<String> },
+}
+
+impl StopHow {
+    /// Whether a group was stopped (the report's millis mean something).
+    pub fn stopped(&self) -> bool {
+        matches!(self, Self::Terminated | Self::Killed | Self::AlreadyGone)
+    }
+}
+
+/// The words the CLI prints and the log keeps: "terminated", "not running",
+/// "left running: b (/p/kovan.toml) use it".
+impl std::fmt::Display for StopHow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Terminated => f.write_str("terminated"),
+            Self::Killed => f.write_str("killed"),
+            Self::NotRunning => f.write_str("not running"),
+            Self::AlreadyGone => f.write_str("already gone"),
+            Self::LeftRunning { users } => write!(f, "left running: {} use it", users.join(", ")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StopReport {
     pub instance: String,
-    /// "terminated" (exited after SIGTERM), "killed" (SIGKILL after the grace period), "not running",
-    /// or for the managed Redis "left running: b (/p/kovan.toml) use it".
-    pub how: String,
+    pub how: StopHow,
     #[ts(type = "number")]
     pub millis: u64,
 }

@@ -41,7 +41,7 @@ impl Supervisor {
                 None => {
                     return Ok(StopReport {
                         instance: instance.into(),
-                        how: "not running".into(),
+                        how: StopHow::NotRunning,
                         millis: 0,
                     })
                 }
@@ -76,10 +76,14 @@ impl Supervisor {
         }
         if let Ok(r) = &report {
             // The event before the record goes: whoever looks finds one or the other.
-            self.record_event(
+            self.record(
                 instance,
-                "stop",
-                serde_json::json!({ "how": r.how, "millis": r.millis, "pid": group.pgid, "by": by }),
+                HistoryEvent::Stop {
+                    how: r.how.clone(),
+                    millis: r.millis,
+                    pid: Some(group.pgid),
+                    by: Some(by),
+                },
             );
         }
         if !stuck {
@@ -126,7 +130,7 @@ impl Supervisor {
             if group.own_members().is_empty() && process_table::port_is_free(port) {
                 return Ok(StopReport {
                     instance: instance.into(),
-                    how: "terminated".into(),
+                    how: StopHow::Terminated,
                     millis: started.elapsed().as_millis() as u64,
                 });
             }
@@ -136,18 +140,18 @@ impl Supervisor {
         if termed.is_empty() && group.own_members().is_empty() {
             return Ok(StopReport {
                 instance: instance.into(),
-                how: "already gone".into(),
+                how: StopHow::AlreadyGone,
                 millis: started.elapsed().as_millis() as u64,
             });
         }
         let gone = |port: u16| {
             group.own_members().is_empty() && (port == 0 || process_table::port_is_free(port))
         };
-        let mut how = "terminated";
+        let mut how = StopHow::Terminated;
         let mut killed = Vec::new();
         while !gone(port) {
             if started.elapsed() >= grace {
-                how = "killed";
+                how = StopHow::Killed;
                 pass(libc::SIGKILL, &mut killed);
                 break;
             }
@@ -163,14 +167,14 @@ impl Supervisor {
                     pids: group.own_members(),
                 });
             }
-            if how == "killed" {
+            if how == StopHow::Killed {
                 pass(libc::SIGKILL, &mut killed);
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         Ok(StopReport {
             instance: instance.into(),
-            how: how.into(),
+            how,
             millis: started.elapsed().as_millis() as u64,
         })
     }
@@ -243,7 +247,7 @@ impl Supervisor {
             if !users.is_empty() {
                 return Ok(StopReport {
                     instance: POSTGRES_SERVICE.into(),
-                    how: format!("left running: {} use it", users.join(", ")),
+                    how: StopHow::LeftRunning { users },
                     millis: 0,
                 });
             }
@@ -261,7 +265,7 @@ impl Supervisor {
             if !users.is_empty() {
                 return Ok(StopReport {
                     instance: REDIS_SERVICE.into(),
-                    how: format!("left running: {} use it", users.join(", ")),
+                    how: StopHow::LeftRunning { users },
                     millis: 0,
                 });
             }

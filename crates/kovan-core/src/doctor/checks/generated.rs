@@ -16,7 +16,7 @@ pub(in crate::doctor) fn generated_files(ws: &Workspace, findings: &mut Vec<Find
     }
     findings.push(
         Finding::new(
-            "generated-stale",
+            FindingKind::GeneratedStale,
             Severity::Warning,
             Vec::new(),
             format!("{} generated file(s) are missing or older than kovan.toml: {}", stale.len(), stale.join(", ")),
@@ -72,7 +72,7 @@ pub(in crate::doctor) fn restart_needed(
         }
         findings.push(
             Finding::new(
-                "restart-needed",
+                FindingKind::RestartNeeded,
                 Severity::Warning,
                 vec![r.instance.clone()],
                 format!("{} was started before {} changed", r.instance, changed.join(" and ")),

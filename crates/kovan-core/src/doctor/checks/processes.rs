@@ -16,7 +16,7 @@ pub(in crate::doctor) fn ports(ws: &Workspace, context: &Context, findings: &mut
             Some(r) if r.instance == i.name => {}
             Some(r) => findings.push(
                 Finding::new(
-                    "port-held-by-instance",
+                    FindingKind::PortHeldByInstance,
                     Severity::Error,
                     vec![i.name.clone(), r.instance.clone()],
                     format!("{}'s port {} is served by {}", i.name, i.port, r.instance),
@@ -26,7 +26,7 @@ pub(in crate::doctor) fn ports(ws: &Workspace, context: &Context, findings: &mut
             ),
             None => findings.push(
                 Finding::new(
-                    "port-taken",
+                    FindingKind::PortTaken,
                     Severity::Error,
                     vec![i.name.clone()],
                     format!(
@@ -81,7 +81,7 @@ pub(in crate::doctor) fn shared_sqlite_files(
         let who: Vec<String> = who.into_iter().collect();
         findings.push(
             Finding::new(
-                "shared-sqlite-file",
+                FindingKind::SharedSqliteFile,
                 Severity::Error,
                 who.clone(),
                 format!("{} all have {} open", who.join(", "), file.display()),
@@ -115,7 +115,7 @@ pub(in crate::doctor) fn all_interfaces(
         if open_to_all {
             findings.push(
                 Finding::new(
-                    "listens-on-all-interfaces",
+                    FindingKind::ListensOnAllInterfaces,
                     Severity::Warning,
                     vec![r.instance.clone()],
                     format!("{} listens on every network interface (0.0.0.0:{port}), not only 127.0.0.1", r.instance),

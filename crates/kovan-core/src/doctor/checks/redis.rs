@@ -16,7 +16,7 @@ pub(in crate::doctor) fn shared_redis(ws: &Workspace, findings: &mut Vec<Finding
     let url = ws.redis.as_ref().map(|r| r.redacted()).unwrap_or_default();
     findings.push(
         Finding::new(
-            "redis-shared-database",
+            FindingKind::RedisSharedDatabase,
             Severity::Info,
             on_redis.clone(),
             format!("{} share one Redis database ({url}), kept apart by their key prefixes", on_redis.join(", ")),
@@ -54,7 +54,7 @@ pub(in crate::doctor) fn redis_cache_with_client_class(
         {
             findings.push(
                 Finding::new(
-                    "redis-cache-with-django-redis-options",
+                    FindingKind::RedisCacheWithDjangoRedisOptions,
                     Severity::Error,
                     Vec::new(),
                     format!("{} uses Django's built-in RedisCache with django-redis's CLIENT_CLASS option", file.display()),

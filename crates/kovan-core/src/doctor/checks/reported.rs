@@ -15,7 +15,7 @@ pub(in crate::doctor) fn reported_names(
         if h.reported.is_none() && h.http_status.is_some() {
             findings.push(
                 Finding::new(
-                    "not-multi-server",
+                    FindingKind::NotMultiServer,
                     Severity::Error,
                     vec![h.instance.clone()],
                     format!(
@@ -37,7 +37,7 @@ pub(in crate::doctor) fn reported_names(
                 Finding {
                     mismatch: Some(m.clone()),
                     ..Finding::new(
-                        "name-mismatch",
+                        FindingKind::NameMismatch,
                         Severity::Error,
                         vec![h.instance.clone()],
                         m.message.clone(),
@@ -92,9 +92,9 @@ pub(in crate::doctor) fn reported_names(
             continue;
         }
         let (kind, why) = match field {
-            NameField::SessionCookie | NameField::CsrfCookie => ("shared-cookie", "Browsers send cookies by host name and ignore the port (RFC 6265 §8.5): logging in to one instance logs you out of the other."),
-            NameField::CachePrefix => ("shared-cache-prefix", "Their cache keys mix in one Redis database: one instance reads the other's cached pages and sessions, and a flush of one deletes the other's keys."),
-            _ => ("shared-database", "Two processes writing one SQLite file get \"database is locked\", and their data (users, sessions) is one."),
+            NameField::SessionCookie | NameField::CsrfCookie => (FindingKind::SharedCookie, "Browsers send cookies by host name and ignore the port (RFC 6265 §8.5): logging in to one instance logs you out of the other."),
+            NameField::CachePrefix => (FindingKind::SharedCachePrefix, "Their cache keys mix in one Redis database: one instance reads the other's cached pages and sessions, and a flush of one deletes the other's keys."),
+            _ => (FindingKind::SharedDatabase, "Two processes writing one SQLite file get \"database is locked\", and their data (users, sessions) is one."),
         };
         findings.push(
             Finding::new(
@@ -138,7 +138,7 @@ pub(in crate::doctor) fn channel_layers(
             if layer.prefix.is_none() || layer.backend.ends_with("InMemoryChannelLayer") {
                 findings.push(
                     Finding::new(
-                        "site-in-memory-channel-layer",
+                        FindingKind::SiteInMemoryChannelLayer,
                         Severity::Error,
                         vec![name.to_string()],
                         format!("{name}, a member of the site {}, has an in-memory channel layer ({})", site.name, layer.backend),
@@ -149,7 +149,7 @@ pub(in crate::doctor) fn channel_layers(
             } else if layer.prefix.as_deref() != Some(i.names.channel_prefix.as_str()) {
                 findings.push(
                     Finding::new(
-                        "channel-prefix-mismatch",
+                        FindingKind::ChannelPrefixMismatch,
                         Severity::Error,
                         vec![name.to_string()],
                         format!(
@@ -176,7 +176,7 @@ pub(in crate::doctor) fn channel_layers(
                 }
                 findings.push(
                     Finding::new(
-                        "shared-channel-prefix",
+                        FindingKind::SharedChannelPrefix,
                         Severity::Error,
                         vec![name.to_string(), other.to_string()],
                         format!("{name} and {other} share the channel-layer prefix {prefix:?} on one Redis"),

@@ -13,7 +13,7 @@ pub(in crate::doctor) fn env_files(ws: &Workspace, findings: &mut Vec<Finding>) 
         if mode & 0o077 != 0 {
             findings.push(
                 Finding::new(
-                    "env-file-readable",
+                    FindingKind::EnvFileReadable,
                     Severity::Warning,
                     vec![i.name.clone()],
                     format!("{} has mode {mode:04o}: other users can read it", i.names.env_file),
@@ -37,7 +37,7 @@ pub(in crate::doctor) fn env_files(ws: &Workspace, findings: &mut Vec<Finding>) 
         for other in who[1..].iter().filter(|o| unit(o) != unit(&who[0])) {
             findings.push(
                 Finding::new(
-                    "shared-secret-key",
+                    FindingKind::SharedSecretKey,
                     Severity::Error,
                     vec![who[0].clone(), other.clone()],
                     format!("{} and {} have the same SECRET_KEY", who[0], other),
