@@ -345,7 +345,13 @@ async fn a_foreign_listener_is_named_and_a_preset_with_it_starts_nobody() {
 
     // The offered way out: the next free port.
     let state = sup
-        .start("taken", StartOptions { port: *next_free })
+        .start(
+            "taken",
+            StartOptions {
+                port: *next_free,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(

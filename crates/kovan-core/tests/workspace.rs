@@ -1113,3 +1113,51 @@ fn a_process_without_a_command_or_with_an_unknown_key_is_a_shape_problem() {
         "{found:#?}"
     );
 }
+
+/// `migrate`: "ask" unless said; the project's is every instance's default, an instance's own
+/// overrides it, a site follows its main-role member; a bad value or type is said with its line,
+/// all in one run.
+#[test]
+fn the_migrate_policy_defaults_overrides_and_is_checked_with_its_line() {
+    use workspace::MigratePolicy;
+    let base = "[project]\nname = \"t\"\nsettings = \"t.settings\"\n";
+    let ws = load(&format!("{base}{}", instance("a", 8000))).unwrap();
+    assert_eq!(ws.project.migrate, MigratePolicy::Ask);
+    assert_eq!(ws.migrate_policy("a"), MigratePolicy::Ask);
+
+    let ws = load(&format!(
+        "{base}migrate = \"auto\"\n{}{}migrate = \"never\"\n{}role = \"api\"\nmigrate = \"never\"\n{}role = \"main\"\n\n[site.s]\ninstances = [\"c\", \"d\"]\nfront_door = 8090\n",
+        instance("a", 8000),
+        instance("b", 8001),
+        instance("c", 8002),
+        instance("d", 8003),
+    ))
+    .unwrap();
+    assert_eq!(ws.instance("a").unwrap().migrate, MigratePolicy::Auto);
+    assert_eq!(ws.migrate_policy("b"), MigratePolicy::Never);
+    // c says never, but the site's main-role member d (the project's auto) decides for both.
+    assert_eq!(ws.instance("c").unwrap().migrate, MigratePolicy::Never);
+    assert_eq!(ws.migrate_policy("c"), MigratePolicy::Auto);
+    assert_eq!(ws.migrate_policy("d"), MigratePolicy::Auto);
+
+    let found = problems(&format!(
+        "{base}migrate = \"yes\"\n{}migrate = 1\n{}migrate = \"sometimes\"\n",
+        instance("a", 8000),
+        instance("b", 8001)
+    ));
+    let said: Vec<(Option<u32>, &str, &str)> = found
+        .iter()
+        .map(|p| (p.line, p.field.as_str(), p.message.as_str()))
+        .collect();
+    assert_eq!(said.len(), 3, "{said:#?}");
+    assert_eq!((said[0].0, said[0].1), (Some(4), "project.migrate"), "{said:#?}");
+    assert!(
+        said[0].2.contains("`yes` is not one of \"ask\", \"auto\", \"never\""),
+        "{said:#?}"
+    );
+    assert_eq!((said[1].0, said[1].1), (Some(9), "instance[1].migrate"), "{said:#?}");
+    assert!(said[1].2.contains("string"), "{said:#?}");
+    assert_eq!((said[2].0, said[2].1), (Some(14), "instance.b.migrate"), "{said:#?}");
+    assert!(said[2].2.contains("`sometimes` is not one of"), "{said:#?}");
+    assert!(found[2].fix.contains("\"auto\""), "{:?}", found[2]);
+}
