@@ -1121,6 +1121,7 @@ fn a_process_without_a_command_or_with_an_unknown_key_is_a_shape_problem() {
 fn the_migrate_policy_defaults_overrides_and_is_checked_with_its_line() {
     use workspace::MigratePolicy;
     let base = "[project]\nname = \"t\"\nsettings = \"t.settings\"\n";
+    let instance = |name: &str, port: i64| format!("{}cache = \"locmem\"\n", instance(name, port));
     let ws = load(&format!("{base}{}", instance("a", 8000))).unwrap();
     assert_eq!(ws.project.migrate, MigratePolicy::Ask);
     assert_eq!(ws.migrate_policy("a"), MigratePolicy::Ask);
@@ -1141,23 +1142,35 @@ fn the_migrate_policy_defaults_overrides_and_is_checked_with_its_line() {
     assert_eq!(ws.migrate_policy("d"), MigratePolicy::Auto);
 
     let found = problems(&format!(
-        "{base}migrate = \"yes\"\n{}migrate = 1\n{}migrate = \"sometimes\"\n",
+        "{base}migrate = \"yes\"\n{}migrate = \"Auto\"\n{}migrate = \"sometimes\"\n",
         instance("a", 8000),
         instance("b", 8001)
     ));
-    let said: Vec<(Option<u32>, &str, &str)> = found
-        .iter()
-        .map(|p| (p.line, p.field.as_str(), p.message.as_str()))
-        .collect();
-    assert_eq!(said.len(), 3, "{said:#?}");
-    assert_eq!((said[0].0, said[0].1), (Some(4), "project.migrate"), "{said:#?}");
+    assert_eq!(found.len(), 3, "{found:#?}");
+    let at = |field: &str| {
+        found
+            .iter()
+            .find(|p| p.field == field)
+            .unwrap_or_else(|| panic!("{field}: {found:#?}"))
+    };
+    let p = at("project.migrate");
+    assert_eq!(p.line, Some(4), "{p:?}");
     assert!(
-        said[0].2.contains("`yes` is not one of \"ask\", \"auto\", \"never\""),
-        "{said:#?}"
+        p.message.contains("`yes` is not one of \"ask\", \"auto\", \"never\""),
+        "{p:?}"
     );
-    assert_eq!((said[1].0, said[1].1), (Some(9), "instance[1].migrate"), "{said:#?}");
-    assert!(said[1].2.contains("string"), "{said:#?}");
-    assert_eq!((said[2].0, said[2].1), (Some(14), "instance.b.migrate"), "{said:#?}");
-    assert!(said[2].2.contains("`sometimes` is not one of"), "{said:#?}");
-    assert!(found[2].fix.contains("\"auto\""), "{:?}", found[2]);
+    let p = at("instance.a.migrate");
+    assert_eq!(p.line, Some(10), "{p:?}");
+    assert!(p.message.contains("`Auto` is not one of"), "{p:?}");
+    let p = at("instance.b.migrate");
+    assert_eq!(p.line, Some(16), "{p:?}");
+    assert!(p.message.contains("`sometimes` is not one of"), "{p:?}");
+    assert!(p.fix.contains("\"auto\""), "{p:?}");
+    // A wrong type is said by the shape check, with its line.
+    let p = one_problem(
+        &format!("{base}{}migrate = true\n", instance("a", 8000)),
+        "instance[1].migrate",
+        "expected a string",
+    );
+    assert_eq!(p.line, Some(9), "{p:?}");
 }

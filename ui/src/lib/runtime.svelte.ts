@@ -140,13 +140,14 @@ export class Runtime {
     return this.stopping.has(instance) ? 'stop' : (this.actions.get(instance) ?? null);
   }
 
-  /** Start one instance, on `port` instead of kovan.toml's when given. */
-  async start(instance: string, port?: number): Promise<void> {
+  /** Start one instance, on `port` instead of kovan.toml's when given; with `migrateFirst`, its
+   * database's migrations are applied first (the user's yes to "migrations_pending"). */
+  async start(instance: string, port?: number, migrateFirst?: boolean): Promise<void> {
     if (this.busy(instance)) return;
     this.actions.set(instance, 'start');
     this.errors.delete(instance);
     try {
-      this.apply(await startInstance(instance, port));
+      this.apply(await startInstance(instance, port, migrateFirst));
       this.conflicts.delete(instance);
     } catch (reason) {
       this.#failed(instance, 'start', toApiError('start_instance', reason), port);

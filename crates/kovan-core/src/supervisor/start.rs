@@ -136,14 +136,14 @@ impl Supervisor {
             return Ok(());
         }
         let sup = self.clone();
-        let (log, members) = (site.map(str::to_string), members.to_vec());
+        let (log, owned) = (site.map(str::to_string), members.to_vec());
         let result = tokio::task::spawn_blocking(move || {
             let ws = &sup.inner.ws;
             let log_of = |u: &UnitMigrations| log.clone().unwrap_or_else(|| u.through.clone());
             let mut refused = None;
             let applied = migrations::migrate_units(
                 ws,
-                &members,
+                &owned,
                 |u| {
                     let policy = ws.migrate_policy(&u.through);
                     let apply = match (migrate, policy) {
