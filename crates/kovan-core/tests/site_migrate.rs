@@ -186,8 +186,19 @@ async fn starting_a_site_migrates_its_shared_database_once_then_starts_its_membe
         .lines()
         .map(str::to_string)
         .collect();
-    assert_eq!(count(&file, "Applying notes.0001_initial... OK"), 1, "{file:#?}");
-    assert_eq!(count(&file, "kovan: manage.py migrate --noinput under board_main's environment"), 1, "{file:#?}");
+    assert_eq!(
+        count(&file, "Applying notes.0001_initial... OK"),
+        1,
+        "{file:#?}"
+    );
+    assert_eq!(
+        count(
+            &file,
+            "kovan: manage.py migrate --noinput under board_main's environment"
+        ),
+        1,
+        "{file:#?}"
+    );
     assert_eq!(count(&file, "kovan: migrate done"), 1, "{file:#?}");
 
     // Started again, nothing is left to apply: no second migrate.
@@ -281,7 +292,10 @@ async fn ask_refuses_a_start_with_migrations_pending_until_the_user_says_yes() {
     use kovan_core::error::{ErrorDetail, IpcError};
     use kovan_core::supervisor::{MigrateFirst, StartOptions};
     let (_dir, ws) = board(None, None);
-    assert_eq!(ws.migrate_policy("board_api"), workspace::MigratePolicy::Ask);
+    assert_eq!(
+        ws.migrate_policy("board_api"),
+        workspace::MigratePolicy::Ask
+    );
     let db = ws.project.django_root.join("db_board.sqlite3");
     let (sup, _seen) = supervisor(ws);
     let _guard = KillOnDrop(sup.clone());
@@ -307,8 +321,17 @@ async fn ask_refuses_a_start_with_migrations_pending_until_the_user_says_yes() {
     for m in MEMBERS {
         assert_eq!(sup.state(m).unwrap().status, RunStatus::Stopped, "{m}");
     }
-    assert!(!db.exists() || applied(&db, "notes").is_empty(), "nothing applied");
-    assert_eq!(count(&ring(&sup, "board"), "kovan: not started: board_main: 16 migrations not applied"), 1);
+    assert!(
+        !db.exists() || applied(&db, "notes").is_empty(),
+        "nothing applied"
+    );
+    assert_eq!(
+        count(
+            &ring(&sup, "board"),
+            "kovan: not started: board_main: 16 migrations not applied"
+        ),
+        1
+    );
 
     // One member alone: the same refusal, for the site's database.
     let err = sup
@@ -319,9 +342,14 @@ async fn ask_refuses_a_start_with_migrations_pending_until_the_user_says_yes() {
     assert_eq!(sup.state("board_api").unwrap().status, RunStatus::Stopped);
 
     // The user said yes (the window's confirm): migrated once, then started.
-    let states = sup.start_site_with("board", MigrateFirst::Yes).await.unwrap();
+    let states = sup
+        .start_site_with("board", MigrateFirst::Yes)
+        .await
+        .unwrap();
     assert!(
-        states.iter().all(|s| s.status == RunStatus::Running && s.unapplied_migrations.is_none()),
+        states
+            .iter()
+            .all(|s| s.status == RunStatus::Running && s.unapplied_migrations.is_none()),
         "{states:#?}"
     );
     assert_eq!(applied(&db, "notes"), ["0001_initial"]);
@@ -359,9 +387,21 @@ async fn never_starts_without_migrating_up_but_not_ready_with_the_count() {
         "it did not wait for the start timeout"
     );
     let log = ring(&sup, "board_main");
-    assert_eq!(count(&log, "not applied (migrate = \"never\")"), 1, "{log:#?}");
-    assert_eq!(count(&log, "kovan: up, not ready: 16 migrations not applied"), 1, "{log:#?}");
-    assert_eq!(count(&log, "Running migrations:"), 0, "nothing applied: {log:#?}");
+    assert_eq!(
+        count(&log, "not applied (migrate = \"never\")"),
+        1,
+        "{log:#?}"
+    );
+    assert_eq!(
+        count(&log, "kovan: up, not ready: 16 migrations not applied"),
+        1,
+        "{log:#?}"
+    );
+    assert_eq!(
+        count(&log, "Running migrations:"),
+        0,
+        "nothing applied: {log:#?}"
+    );
     // Not green: /health/ answers 503 for the migrations.
     let (status, _) = support::http(port, "GET", "/health/", &[]);
     assert_eq!(status, 503);
@@ -371,7 +411,11 @@ async fn never_starts_without_migrating_up_but_not_ready_with_the_count() {
     sup.migrations_applied("board_main");
     let state = sup.state("board_main").unwrap();
     assert_eq!(
-        (state.status, state.unapplied_migrations, state.detail.clone()),
+        (
+            state.status,
+            state.unapplied_migrations,
+            state.detail.clone()
+        ),
         (RunStatus::Running, None, None)
     );
     let (status, body) = support::http(port, "GET", "/health/", &[]);

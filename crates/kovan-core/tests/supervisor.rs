@@ -11,7 +11,7 @@ use kovan_core::error::Classified;
 use kovan_core::process_table;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{
-    RunStatus, StartOptions, Supervisor, SupervisorError, SupervisorEvent,
+    MigrateFirst, RunStatus, StartOptions, Supervisor, SupervisorError, SupervisorEvent,
 };
 use kovan_core::workspace::{self, Workspace};
 
@@ -374,7 +374,9 @@ async fn a_new_supervisor_adopts_recorded_groups_and_stops_them() {
     let store = Arc::new(Store::open(&data.path().join("k.sqlite3")).unwrap());
     let (_e1, first) = Events::sink();
     let sup = Supervisor::new(ws.clone(), Some(store.clone()), first);
-    sup.start_many(&["a".into(), "b".into()]).await.unwrap();
+    sup.start_many(&["a".into(), "b".into()], MigrateFirst::Policy)
+        .await
+        .unwrap();
     let pids: Vec<i32> = ["a", "b"]
         .iter()
         .map(|n| sup.state(n).unwrap().pid.unwrap())

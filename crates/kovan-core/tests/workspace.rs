@@ -1156,7 +1156,8 @@ fn the_migrate_policy_defaults_overrides_and_is_checked_with_its_line() {
     let p = at("project.migrate");
     assert_eq!(p.line, Some(4), "{p:?}");
     assert!(
-        p.message.contains("`yes` is not one of \"ask\", \"auto\", \"never\""),
+        p.message
+            .contains("`yes` is not one of \"ask\", \"auto\", \"never\""),
         "{p:?}"
     );
     let p = at("instance.a.migrate");

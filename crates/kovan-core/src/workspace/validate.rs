@@ -10,9 +10,9 @@ use toml::Spanned;
 use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
-    CacheBackend, DatabaseEngine, Instance, MigratePolicy, PostgresConfig, Preset, Process, ProcessUnit, Project,
-    RedisConfig, Role, Site, SiteRoute, SupervisorSettings, UndoSettings, Workspace,
-    RESTART_POLICIES,
+    CacheBackend, DatabaseEngine, Instance, MigratePolicy, PostgresConfig, Preset, Process,
+    ProcessUnit, Project, RedisConfig, Role, Site, SiteRoute, SupervisorSettings, UndoSettings,
+    Workspace, RESTART_POLICIES,
 };
 use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
 use super::raw::{
