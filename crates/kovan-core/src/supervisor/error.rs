@@ -59,6 +59,10 @@ pub enum SupervisorError {
         site: String,
         error: crate::django::MigrationError,
     },
+    /// A database could not be migrated before its instance's start (auto, or the user's yes):
+    /// nothing was started.
+    #[error("nothing was started: {error}")]
+    NotMigrated { error: crate::django::MigrationError },
     /// `migrate = "ask"` and nobody was asked (the window's Start, `kovan up` without a
     /// terminal): nothing was started.
     #[error("{instance}: {summary}; nothing was started: migrate = \"ask\" and nobody was asked. Apply them (`kovan migrate {instance}`), start with `kovan up --yes`, or set migrate = \"auto\" in kovan.toml.")]
@@ -114,6 +118,7 @@ impl Classified for SupervisorError {
             Self::FrontDoor { .. } => ErrorKind::FrontDoor,
             Self::SiteNotMigrated { .. } => ErrorKind::SiteNotMigrated,
             Self::MigrationsPending { .. } => ErrorKind::MigrationsPending,
+            Self::NotMigrated { error } => error.kind(),
             Self::Postgres { .. } => ErrorKind::PostgresUnavailable,
             Self::Preflight { .. } => ErrorKind::PreflightFailed,
         }
@@ -160,7 +165,9 @@ impl Classified for SupervisorError {
                 unapplied: *unapplied,
             },
             // The member it was migrated through, whose output the error carries.
-            Self::SiteNotMigrated { error, .. } => return error.detail(),
+            Self::SiteNotMigrated { error, .. } | Self::NotMigrated { error } => {
+                return error.detail()
+            }
             Self::UnknownSite { .. } | Self::FrontDoor { .. } | Self::Postgres { .. } => {
                 return None
             }

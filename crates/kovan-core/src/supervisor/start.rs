@@ -212,17 +212,18 @@ impl Supervisor {
                 why: join.to_string(),
             },
         };
-        let unit = site.map(str::to_string).unwrap_or_else(|| {
-            self.inner
-                .ws
-                .instance(&first)
-                .map_or(first.clone(), |i| i.names.unit.clone())
-        });
         self.note(
             log.as_deref().unwrap_or(&first),
             &format!("kovan: not started: {error}"),
         );
-        Err(SupervisorError::SiteNotMigrated { site: unit, error })
+        Err(match site {
+            Some(site) => SupervisorError::SiteNotMigrated {
+                site: site.into(),
+                error,
+            },
+            // One instance, a preset: the migration's own error (migrate_failed, …).
+            None => SupervisorError::NotMigrated { error },
+        })
     }
 
     /// The migrations of `instance`'s database were applied (the card's Apply): its unit's
