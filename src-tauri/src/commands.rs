@@ -124,8 +124,12 @@ pub async fn stop_lost_instance(
 pub async fn start_preset(
     state: State<'_, AppState>,
     preset: String,
+    migrate_first: Option<bool>,
 ) -> Result<Vec<InstanceState>> {
-    Ok(state.supervising()?.start_preset(&preset).await?)
+    Ok(state
+        .supervising()?
+        .start_preset(&preset, migrate_choice(migrate_first))
+        .await?)
 }
 
 /// A site's members, then its front door once they answer (as `kovan up SITE`); `migrate_first`

@@ -278,8 +278,8 @@ export function stopLostInstance(instance: string): Promise<StopReport> {
 }
 
 /** Check every member, then start them in order; a failed check starts none ("preflight_failed"). */
-export function startPreset(preset: string): Promise<InstanceState[]> {
-  return call<InstanceState[]>('start_preset', { preset });
+export function startPreset(preset: string, migrateFirst?: boolean): Promise<InstanceState[]> {
+  return call<InstanceState[]>('start_preset', migrateFirst ? { preset, migrateFirst } : { preset });
 }
 
 /** Start a site: its members (all checked first), then its front door once they answer. A door

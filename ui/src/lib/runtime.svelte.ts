@@ -17,7 +17,7 @@ import {
   type InstanceState,
   type RunStatus,
 } from './api';
-import { isNoBackend, isPreflight, portConflict } from './errors';
+import { isNoBackend, isPreflight, migrationsPending, portConflict } from './errors';
 import type { MessageKey } from './i18n/index.svelte';
 
 /** What a card is waiting on. Stop stays possible while a start waits for readiness. */
@@ -44,6 +44,8 @@ export interface BannerError {
   title: MessageKey;
   params?: Record<string, string | number>;
   error: ApiError;
+  /** The yes to a start refused for migrations not applied (migrate = "ask"). */
+  onmigrate?: () => void;
 }
 
 /** States in which an instance's processes exist (Stop all has something to do). */
@@ -217,18 +219,23 @@ export class Runtime {
     this.errors.delete(instance);
   }
 
-  async startPreset(preset: string): Promise<void> {
+  async startPreset(preset: string, migrateFirst?: boolean): Promise<void> {
     if (this.presetStarting !== null || this.stoppingAll) return;
     this.presetStarting = preset;
     this.banner = null;
     try {
-      for (const state of await startPreset(preset)) this.apply(state);
+      for (const state of await startPreset(preset, migrateFirst)) this.apply(state);
     } catch (reason) {
       const error = toApiError('start_preset', reason);
       this.banner =
         isPreflight(error)
           ? { title: 'banner.preflight', params: { name: preset }, error }
-          : { title: 'banner.presetFailed', params: { name: preset }, error };
+          : {
+              title: 'banner.presetFailed',
+              params: { name: preset },
+              error,
+              onmigrate: migrationsPending(error) ? () => void this.startPreset(preset, true) : undefined,
+            };
     } finally {
       this.presetStarting = null;
     }

@@ -62,7 +62,9 @@ pub enum SupervisorError {
     /// A database could not be migrated before its instance's start (auto, or the user's yes):
     /// nothing was started.
     #[error("nothing was started: {error}")]
-    NotMigrated { error: crate::django::MigrationError },
+    NotMigrated {
+        error: crate::django::MigrationError,
+    },
     /// `migrate = "ask"` and nobody was asked (the window's Start, `kovan up` without a
     /// terminal): nothing was started.
     #[error("{instance}: {summary}; nothing was started: migrate = \"ask\" and nobody was asked. Apply them (`kovan migrate {instance}`), start with `kovan up --yes`, or set migrate = \"auto\" in kovan.toml.")]

@@ -27,8 +27,14 @@ impl Supervisor {
         }
     }
 
-    /// Start a preset's members in order, after checking all of them: if any check fails, none starts.
-    pub async fn start_preset(&self, preset: &str) -> Result<Vec<InstanceState>, SupervisorError> {
+    /// Start a preset's members in order, after checking all of them: if any check fails, none
+    /// starts. Their databases' migrations as `migrate` says (the window's yes to
+    /// `migrations_pending` is [`MigrateFirst::Yes`]).
+    pub async fn start_preset(
+        &self,
+        preset: &str,
+        migrate: MigrateFirst,
+    ) -> Result<Vec<InstanceState>, SupervisorError> {
         let members = self
             .inner
             .ws
@@ -39,7 +45,7 @@ impl Supervisor {
             .ok_or_else(|| SupervisorError::UnknownPreset {
                 preset: preset.into(),
             })?;
-        self.start_many(&members, MigrateFirst::Policy).await
+        self.start_many(&members, migrate).await
     }
 
     /// Start several instances in order, all checked first; their databases are migrated first
