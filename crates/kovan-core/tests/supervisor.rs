@@ -335,7 +335,10 @@ async fn a_foreign_listener_is_named_and_a_preset_with_it_starts_nobody() {
         "{err}"
     );
 
-    let err = sup.start_preset("both").await.unwrap_err();
+    let err = sup
+        .start_preset("both", MigrateFirst::Policy)
+        .await
+        .unwrap_err();
     assert!(matches!(err, SupervisorError::Preflight { .. }), "{err}");
     assert!(
         process_table::port_is_free(free_port),
