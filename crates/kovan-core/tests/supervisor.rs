@@ -618,21 +618,50 @@ async fn a_start_that_times_out_says_what_health_answered() {
         ),
         "{state:?}"
     );
+    // Only migrations missing: up (not stopped at the timeout) but not ready, and it says why.
     let state = sup.start("b", StartOptions::default()).await.unwrap();
     assert_eq!(state.status, RunStatus::Running, "{state:?}");
+    assert_eq!(state.unapplied_migrations, Some(1), "{state:?}");
+    assert_eq!(
+        state.detail.as_deref(),
+        Some("3 migrations not applied: kovan migrate b"),
+        "{state:?}"
+    );
     sup.stop("b").await.unwrap();
 
-    // The example unmigrated, with a Redis that answers: running, and /health/ says what to apply.
+    // The example unmigrated, with a Redis that answers: migrate = "ask" (its default) and nobody
+    // asked, the start is refused; started as the caller decided (kovan up after a "no"), it runs
+    // up but not ready, and /health/ says what to apply.
     let redis = support::Redis::start();
     let (dir, _) = support::example_on_free_ports(Some(&redis.url()));
     let ws = workspace::load(dir.path()).unwrap();
     let port = ws.instance("chat_main").unwrap().port;
     let (sup, _events) = supervisor(ws);
-    let state = sup
+    let err = sup
         .start("chat_main", StartOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        kovan_core::error::Classified::kind(&err).as_str(),
+        "migrations_pending",
+        "{err:?}"
+    );
+    assert_eq!(sup.state("chat_main").unwrap().status, RunStatus::Stopped);
+    let state = sup
+        .start(
+            "chat_main",
+            StartOptions {
+                migrate: MigrateFirst::Decided,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(state.status, RunStatus::Running, "{state:?}");
+    assert!(
+        state.unapplied_migrations.is_some_and(|n| n > 0),
+        "{state:?}"
+    );
     let look = kovan_core::health::endpoint::check(port, Duration::from_secs(5)).await;
     let error = look.error.unwrap_or_default();
     assert!(
