@@ -19,7 +19,7 @@ use kovan_core::recent::RecentWorkspaces;
 use kovan_core::services::redis_server::{self, RedisProbe};
 use kovan_core::store::{EventRecord, HealthSample, StoreTrouble};
 use kovan_core::supervisor::lock::Supervision;
-use kovan_core::supervisor::{InstanceState, LogLine, StartOptions, StopReport};
+use kovan_core::supervisor::{InstanceState, LogLine, MigrateFirst, StartOptions, StopReport};
 use kovan_core::view::FrontDoorHealth;
 use kovan_core::{IpcError, WorkspaceView};
 use tauri::ipc::Channel;
@@ -75,16 +75,28 @@ pub async fn take_over(state: State<'_, AppState>) -> Result<WorkspaceView> {
     state.take_over().await
 }
 
+/// `migrate_first`: the user confirmed applying the migrations a start refused with
+/// `migrations_pending`.
 #[tauri::command]
 pub async fn start_instance(
     state: State<'_, AppState>,
     instance: String,
     port: Option<u16>,
+    migrate_first: Option<bool>,
 ) -> Result<InstanceState> {
+    let migrate = migrate_choice(migrate_first);
     Ok(state
         .supervisor()?
-        .start(&instance, StartOptions { port })
+        .start(&instance, StartOptions { port, migrate })
         .await?)
+}
+
+fn migrate_choice(migrate_first: Option<bool>) -> MigrateFirst {
+    if migrate_first == Some(true) {
+        MigrateFirst::Yes
+    } else {
+        MigrateFirst::Policy
+    }
 }
 
 #[tauri::command]
@@ -112,14 +124,26 @@ pub async fn stop_lost_instance(
 pub async fn start_preset(
     state: State<'_, AppState>,
     preset: String,
+    migrate_first: Option<bool>,
 ) -> Result<Vec<InstanceState>> {
-    Ok(state.supervisor()?.start_preset(&preset).await?)
+    Ok(state
+        .supervisor()?
+        .start_preset(&preset, migrate_choice(migrate_first))
+        .await?)
 }
 
-/// A site's members, then its front door once they answer (as `kovan up SITE`).
+/// A site's members, then its front door once they answer (as `kovan up SITE`); `migrate_first`
+/// as for [`start_instance`].
 #[tauri::command]
-pub async fn start_site(state: State<'_, AppState>, site: String) -> Result<Vec<InstanceState>> {
-    Ok(state.supervisor()?.start_site(&site).await?)
+pub async fn start_site(
+    state: State<'_, AppState>,
+    site: String,
+    migrate_first: Option<bool>,
+) -> Result<Vec<InstanceState>> {
+    Ok(state
+        .supervisor()?
+        .start_site_with(&site, migrate_choice(migrate_first))
+        .await?)
 }
 
 /// A site's front door, then its members.
@@ -362,12 +386,16 @@ pub async fn migrate_instance(
     on_line: Channel<String>,
 ) -> Result<MigrateOutcome> {
     let ws = state.workspace()?;
-    Ok(blocking(move || {
+    let outcome = blocking(move || {
         django::migrate_named(&ws, &instance, |line| {
             let _ = on_line.send(line.to_string());
         })
     })
-    .await??)
+    .await??;
+    if let Ok(sup) = state.supervisor() {
+        sup.migrations_applied(&outcome.instance);
+    }
+    Ok(outcome)
 }
 
 /// Detection runs the project's Python for up to 30 s: off the async runtime's workers.

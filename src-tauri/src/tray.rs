@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use kovan_core::supervisor::{InstanceState, RunStatus};
+use kovan_core::supervisor::{InstanceState, MigrateFirst, RunStatus};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::Listener;
@@ -184,7 +184,9 @@ fn on_click(app: &AppHandle, id: &str) {
             if let Some(preset) = other.strip_prefix("preset:").map(str::to_owned) {
                 tauri::async_runtime::spawn(async move {
                     if let Ok(s) = app.state::<AppState>().supervisor() {
-                        if let Err(e) = s.start_preset(&preset).await {
+                        // As kovan.toml's `migrate` says: "ask" is refused here (nobody is asked
+                        // in a tray menu); the window's banner offers the yes.
+                        if let Err(e) = s.start_preset(&preset, MigrateFirst::Policy).await {
                             eprintln!("kovan: {preset}: {e}");
                         }
                     }

@@ -271,7 +271,8 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
         )
         .replace(
             "python = \".venv/bin/python\"",
-            &format!("python = {:?}", test_python()),
+            // migrate = "never": the preset starts without applying them, and the cards say so.
+            &format!("python = {:?}\nmigrate = \"never\"", test_python()),
         )
         .replace("port = 8000", &format!("port = {main_port}"))
         .replace("port = 8001", &format!("port = {api_port}"))

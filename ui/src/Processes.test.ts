@@ -205,6 +205,67 @@ describe('instance cards', () => {
   });
 });
 
+describe('migrations not applied', () => {
+  it('a start refused under migrate = "ask" asks, and the yes starts again migrating first', async () => {
+    const message =
+      'chat_main: 3 migrations not applied (a.0001, b.0001, c.0001); nothing was started: migrate = "ask" and nobody was asked.';
+    const calls = serve({
+      workspace_view: loadedView,
+      start_instance: (args: Record<string, unknown>) => {
+        if (!args.migrateFirst) {
+          throw {
+            kind: 'migrations_pending',
+            message,
+            detail: { type: 'migrations', unit: 'chat', instance: 'chat_main', unapplied: 3 },
+          };
+        }
+        return running('chat_main', 8000);
+      },
+    });
+    await ready();
+    const main = card('chat_main');
+    button('start', main).click();
+    const error = await waitFor('[data-testid="card-error"]', main);
+    expect(error.dataset.kind).toBe('migrations_pending');
+    expect(text('[data-testid="card-error-message"]', error)).toContain('chat veritabanında uygulanmamış 3 migration var');
+    one('[data-testid="migrate-and-start"]', error).click();
+    await until(() => main.dataset.status === 'running', 'running');
+    expect(named(calls, 'start_instance').map((c) => c.args)).toEqual([
+      { instance: 'chat_main' },
+      { instance: 'chat_main', migrateFirst: true },
+    ]);
+    expect(main.querySelector('[data-testid="card-error"]')).toBeNull();
+  });
+});
+
+describe('a preset with migrations not applied', () => {
+  it('is refused in the banner, whose Apply and start starts it again migrating first', async () => {
+    const calls = serve({
+      workspace_view: loadedView,
+      start_preset: (args: Record<string, unknown>) => {
+        if (!args.migrateFirst) {
+          throw {
+            kind: 'migrations_pending',
+            message: 'chat_main: 3 migrations not applied; nothing was started.',
+            detail: { type: 'migrations', unit: 'chat', instance: 'chat_main', unapplied: 3 },
+          };
+        }
+        return [running('chat_main', 8000)];
+      },
+    });
+    await ready();
+    one('[data-testid="preset-start"][data-preset="dev"]').click();
+    const banner = await waitFor('[data-testid="error-banner"]');
+    expect(banner.dataset.kind).toBe('migrations_pending');
+    one('[data-testid="banner-migrate-and-start"]', banner).click();
+    await until(() => card('chat_main').dataset.status === 'running', 'running');
+    expect(named(calls, 'start_preset').map((c) => c.args)).toEqual([
+      { preset: 'dev' },
+      { preset: 'dev', migrateFirst: true },
+    ]);
+  });
+});
+
 describe('port conflicts', () => {
   const foreign = 'chat_main: port 8000 is taken by PID 77 (nc -l 8000). Stop that process yourself.';
   const foreignDetail = { type: 'portInUse', instance: 'chat_main', port: 8000, holder: { pid: 77, command: 'nc -l 8000' }, lostInstance: false, nextFree: null };

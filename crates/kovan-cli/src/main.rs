@@ -109,12 +109,14 @@ enum Command {
     /// Run instances in the foreground with prefixed logs; Ctrl-C or SIGTERM stops every process
     /// group started.
     ///
-    /// Exit status: 0 after a clean stop, 1 when an instance failed to start or to stop, 2 on a
+    /// Exit status: 0 after a clean stop, 1 when an instance failed to start or to stop (or
+    /// migrations are missing under migrate = "ask" with no terminal and no --yes), 2 on a
     /// usage error (an unknown preset or instance).
     ///
     /// Before starting, the interpreter is checked for what each instance needs (the pip command
-    /// is printed when something is missing) and each database's migrations: on a terminal Kovan
-    /// asks to apply them, with --yes it applies them, with neither it says so and starts anyway.
+    /// is printed when something is missing) and each database's migrations, as `migrate` in
+    /// kovan.toml says: "ask" (the default) asks on a terminal, applies with --yes and refuses
+    /// without either; "auto" applies them; "never" starts without (up but not ready).
     Up {
         #[command(flatten)]
         workspace: WorkspaceArg,
@@ -124,7 +126,7 @@ enum Command {
         /// Every instance (the same as naming none).
         #[arg(long, conflicts_with = "names")]
         all: bool,
-        /// Apply missing migrations without asking.
+        /// Apply missing migrations without asking (migrate = "ask"; "never" still applies none).
         #[arg(long, short = 'y')]
         yes: bool,
         /// When another `kovan up` or the window supervises the workspace, ask it to hand over:

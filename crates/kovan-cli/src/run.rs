@@ -10,8 +10,9 @@ use kovan_core::health;
 use kovan_core::store::{Store, StoreTrouble, StoreTroubleKind};
 use kovan_core::supervisor::lock::{self, LockError, SupervisorLock};
 use kovan_core::supervisor::{
-    InstanceState, RunStatus, StopHow, Stream, Supervisor, SupervisorEvent,
+    InstanceState, MigrateFirst, RunStatus, StopHow, Stream, Supervisor, SupervisorEvent,
 };
+use kovan_core::workspace::MigratePolicy;
 use kovan_core::Workspace;
 
 const COLOURS: [&str; 6] = ["36", "35", "33", "32", "34", "31"];
@@ -151,9 +152,9 @@ fn targets(ws: &Workspace, names: &[String], processes: bool) -> Result<Vec<Stri
     Ok(out)
 }
 
-/// Before starting: the interpreter has what each instance needs, and each database is migrated
-/// (asked on a terminal; applied with `--yes`; left, and said, with neither); without
-/// `migrations`, only the first.
+/// Before starting: the interpreter has what each instance needs, and each database's
+/// migrations are dealt with as its `migrate` policy says (see below); without `migrations`,
+/// only the first.
 fn prepare(
     ws: &Workspace,
     members: &[String],
@@ -183,33 +184,52 @@ fn prepare(
         return Ok(());
     }
     let terminal = std::io::stdin().is_terminal();
-    // Once per unit: a site's members share one database, migrated through its first member.
+    // Once per unit: a site's members share one database, migrated through its first member,
+    // as the unit's `migrate` says: "auto" applies, "never" leaves them (the instance runs, up
+    // but not ready), "ask" asks on a terminal, is answered by --yes, and refuses without either.
+    let mut refused = false;
     let confirm = |u: &migrations::UnitMigrations| {
         let m = &u.through;
-        let apply = if yes {
-            true
-        } else if terminal {
-            err!("kovan: {m}: {}. Apply them now? [Y/n] ", u.status.summary());
-            let mut answer = String::new();
-            let _ = std::io::stdin().read_line(&mut answer);
-            !answer.trim().to_lowercase().starts_with('n')
-        } else {
-            errln!(
-                "kovan: {m}: {}; not applied without a terminal to ask on: run `kovan up --yes` or `kovan migrate {m}`",
-                u.status.summary()
-            );
-            false
+        let apply = match ws.migrate_policy(m) {
+            MigratePolicy::Auto => true,
+            MigratePolicy::Never => {
+                errln!(
+                    "kovan: {m}: {}; not applied (migrate = \"never\"): it starts up but not ready; `kovan migrate {m}` applies them",
+                    u.status.summary()
+                );
+                false
+            }
+            MigratePolicy::Ask if yes => true,
+            MigratePolicy::Ask if terminal => {
+                err!("kovan: {m}: {}. Apply them now? [Y/n] ", u.status.summary());
+                let mut answer = String::new();
+                let _ = std::io::stdin().read_line(&mut answer);
+                !answer.trim().to_lowercase().starts_with('n')
+            }
+            MigratePolicy::Ask => {
+                errln!(
+                    "error: {m}: {}; not applied without a terminal to ask on: run `kovan up --yes` or `kovan migrate {m}`, or set migrate = \"auto\" in kovan.toml",
+                    u.status.summary()
+                );
+                refused = true;
+                false
+            }
         };
         if apply {
             errln!("kovan: {m}: applying {}", u.status.summary());
         }
-        apply
+        // Nothing more is applied once one unit is refused: nothing starts.
+        apply && !refused
     };
     let on_line = |u: &migrations::UnitMigrations, line: &str| {
         errln!("{} | migrate | {line}", u.through);
     };
     if let Err(e) = migrations::migrate_units(ws, members, confirm, on_line) {
         errln!("error: {e}");
+        return Err(ExitCode::from(1));
+    }
+    if refused {
+        errln!("error: nothing was started");
         return Err(ExitCode::from(1));
     }
     Ok(())
@@ -369,7 +389,8 @@ pub fn up(ws: Workspace, names: &[String], yes: bool, take_over: bool) -> ExitCo
                 return code;
             }
         }
-        if let Err(e) = sup.start_many(&members).await {
+        // prepare() has dealt with the migrations (asked, applied or left as the policy says).
+        if let Err(e) = sup.start_many(&members, MigrateFirst::Decided).await {
             errln!("error: {e}");
             sup.stop_all().await;
             return ExitCode::from(1);

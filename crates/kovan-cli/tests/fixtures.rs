@@ -116,8 +116,13 @@ impl Project {
 
     /// `kovan up --all --yes`, until it says every instance runs (or fails, with its output).
     fn up(&mut self) -> String {
+        self.up_with(&["up", "--all", "--yes"])
+    }
+
+    /// `kovan ARGS` (an up), until it says every instance runs (or fails, with its output).
+    fn up_with(&mut self, args: &[&str]) -> String {
         let mut child = self
-            .kovan(&["up", "--all", "--yes"])
+            .kovan(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -524,6 +529,62 @@ fn health_answers_503_until_kovan_migrate_applies_the_migrations() {
     assert_eq!(health.status, 200, "{}", health.body);
     assert!(get(port, "/").body.contains("Bal"));
     p.run(&["migrate", "--check", &name]);
+}
+
+/// `migrate` in kovan.toml decides what `kovan up` without a terminal does with migrations not
+/// applied: "ask" (the default) refuses with the hint and starts nothing; "auto" applies them
+/// without --yes, each instance is then ready (/health/ 200, none unapplied), and migrate's
+/// lines are in the instance's logs/{name}.log.
+#[test]
+fn up_without_a_terminal_follows_the_migrate_policy() {
+    let mut p = Project::new("fixtures/django42", "4.2");
+    p.run(&["init", "."]);
+    p.on_free_ports();
+    p.run(&["gen", "--write"]);
+    let (name, port) = p.ports()[0].clone();
+
+    let refused = p.kovan(&["up", "--all"]).output().unwrap();
+    let text = both(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("error: {name}: "))
+            && text.contains("migrations not applied (contenttypes.0001_initial, ")
+            && text.contains("not applied without a terminal to ask on: run `kovan up --yes`")
+            && text.contains(&format!("`kovan migrate {name}`"))
+            && text.contains("error: nothing was started"),
+        "{text}"
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing started on {port}"
+    );
+    let check = p.kovan(&["migrate", "--check", &name]).output().unwrap();
+    assert!(!check.status.success(), "nothing was applied");
+
+    let toml = p.root.join("kovan.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replacen("[project]\n", "[project]\nmigrate = \"auto\"\n", 1),
+    )
+    .unwrap();
+    let up = p.up_with(&["up", "--all"]);
+    assert!(
+        up.contains(&format!("kovan: {name}: applying ")),
+        "auto applied them:\n{up}"
+    );
+    for (name, port) in p.ports() {
+        let health = get(port, "/health/");
+        assert_eq!(health.status, 200, "{name} /health/: {}", health.body);
+        let h: serde_json::Value = serde_json::from_str(&health.body).unwrap();
+        assert_eq!(h["database"]["unapplied_migrations"], 0, "{h}");
+    }
+    let log = std::fs::read_to_string(p.root.join(format!("logs/{name}.log"))).unwrap();
+    assert!(
+        log.contains("Applying catalog.0002_starter_products... OK")
+            && log.contains("kovan: migrate done"),
+        "{log}"
+    );
 }
 
 fn cookie(answer: &Answer, name: &str) -> Option<String> {

@@ -61,6 +61,8 @@ error_kinds! {
     UnknownSite = "unknown_site",
     FrontDoor = "front_door",
     SiteNotMigrated = "site_not_migrated",
+    /// A start found migrations not applied, with migrate = "ask" and nobody asked.
+    MigrationsPending = "migrations_pending",
     PostgresUnavailable = "postgres_unavailable",
     // One supervisor per workspace
     /// Another program (`kovan up`, another window) supervises the workspace: this one only looks.
@@ -198,6 +200,12 @@ pub enum ErrorDetail {
     Preflight { problems: Vec<IpcError> },
     /// Who supervises the workspace ("kovan up, PID 4242").
     Supervisor { by: String },
+    /// A unit's database lacks migrations: which unit, the member it is migrated through, how many.
+    Migrations {
+        unit: String,
+        instance: String,
+        unapplied: u32,
+    },
 }
 
 /// A core error that knows its kind and the detail the window acts on.

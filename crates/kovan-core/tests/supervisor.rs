@@ -11,7 +11,7 @@ use kovan_core::error::Classified;
 use kovan_core::process_table;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{
-    RunStatus, StartOptions, StopHow, Supervisor, SupervisorError, SupervisorEvent,
+    MigrateFirst, RunStatus, StartOptions, StopHow, Supervisor, SupervisorError, SupervisorEvent,
 };
 use kovan_core::workspace::{self, Workspace};
 
@@ -338,7 +338,10 @@ async fn a_foreign_listener_is_named_and_a_preset_with_it_starts_nobody() {
         "{err}"
     );
 
-    let err = sup.start_preset("both").await.unwrap_err();
+    let err = sup
+        .start_preset("both", MigrateFirst::Policy)
+        .await
+        .unwrap_err();
     assert!(matches!(err, SupervisorError::Preflight { .. }), "{err}");
     assert!(
         process_table::port_is_free(free_port),
@@ -348,7 +351,13 @@ async fn a_foreign_listener_is_named_and_a_preset_with_it_starts_nobody() {
 
     // The offered way out: the next free port.
     let state = sup
-        .start("taken", StartOptions { port: *next_free })
+        .start(
+            "taken",
+            StartOptions {
+                port: *next_free,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -371,7 +380,9 @@ async fn a_new_supervisor_adopts_recorded_groups_and_stops_them() {
     let store = Arc::new(Store::open(&data.path().join("k.sqlite3")).unwrap());
     let (_e1, first) = Events::sink();
     let sup = Supervisor::new(ws.clone(), Some(store.clone()), first);
-    sup.start_many(&["a".into(), "b".into()]).await.unwrap();
+    sup.start_many(&["a".into(), "b".into()], MigrateFirst::Policy)
+        .await
+        .unwrap();
     let pids: Vec<i32> = ["a", "b"]
         .iter()
         .map(|n| sup.state(n).unwrap().pid.unwrap())
@@ -610,21 +621,50 @@ async fn a_start_that_times_out_says_what_health_answered() {
         ),
         "{state:?}"
     );
+    // Only migrations missing: up (not stopped at the timeout) but not ready, and it says why.
     let state = sup.start("b", StartOptions::default()).await.unwrap();
     assert_eq!(state.status, RunStatus::Running, "{state:?}");
+    assert_eq!(state.unapplied_migrations, Some(1), "{state:?}");
+    assert_eq!(
+        state.detail.as_deref(),
+        Some("3 migrations not applied: kovan migrate b"),
+        "{state:?}"
+    );
     sup.stop("b").await.unwrap();
 
-    // The example unmigrated, with a Redis that answers: running, and /health/ says what to apply.
+    // The example unmigrated, with a Redis that answers: migrate = "ask" (its default) and nobody
+    // asked, the start is refused; started as the caller decided (kovan up after a "no"), it runs
+    // up but not ready, and /health/ says what to apply.
     let redis = support::Redis::start();
     let (dir, _) = support::example_on_free_ports(Some(&redis.url()));
     let ws = workspace::load(dir.path()).unwrap();
     let port = ws.instance("chat_main").unwrap().port;
     let (sup, _events) = supervisor(ws);
-    let state = sup
+    let err = sup
         .start("chat_main", StartOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        kovan_core::error::Classified::kind(&err).as_str(),
+        "migrations_pending",
+        "{err:?}"
+    );
+    assert_eq!(sup.state("chat_main").unwrap().status, RunStatus::Stopped);
+    let state = sup
+        .start(
+            "chat_main",
+            StartOptions {
+                migrate: MigrateFirst::Decided,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(state.status, RunStatus::Running, "{state:?}");
+    assert!(
+        state.unapplied_migrations.is_some_and(|n| n > 0),
+        "{state:?}"
+    );
     let look = kovan_core::health::endpoint::check(port, Duration::from_secs(5)).await;
     let error = look.error.unwrap_or_default();
     assert!(
@@ -955,9 +995,16 @@ async fn an_observer_refuses_every_start_and_stop_and_signals_nothing() {
     refusal("start a", look.start("a", default).await.unwrap_err());
     refusal(
         "start_many",
-        look.start_many(&["b".into()]).await.unwrap_err(),
+        look.start_many(&["b".into()], MigrateFirst::Policy)
+            .await
+            .unwrap_err(),
     );
-    refusal("start_preset", look.start_preset("both").await.unwrap_err());
+    refusal(
+        "start_preset",
+        look.start_preset("both", MigrateFirst::Policy)
+            .await
+            .unwrap_err(),
+    );
     // Refused before the name is even looked up: an observer does nothing at all.
     refusal("start_site", look.start_site("nowhere").await.unwrap_err());
     refusal("open_door", look.open_door("nowhere").await.unwrap_err());

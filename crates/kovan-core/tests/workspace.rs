@@ -1113,3 +1113,65 @@ fn a_process_without_a_command_or_with_an_unknown_key_is_a_shape_problem() {
         "{found:#?}"
     );
 }
+
+/// `migrate`: "ask" unless said; the project's is every instance's default, an instance's own
+/// overrides it, a site follows its main-role member; a bad value or type is said with its line,
+/// all in one run.
+#[test]
+fn the_migrate_policy_defaults_overrides_and_is_checked_with_its_line() {
+    use workspace::MigratePolicy;
+    let base = "[project]\nname = \"t\"\nsettings = \"t.settings\"\n";
+    let instance = |name: &str, port: i64| format!("{}cache = \"locmem\"\n", instance(name, port));
+    let ws = load(&format!("{base}{}", instance("a", 8000))).unwrap();
+    assert_eq!(ws.project.migrate, MigratePolicy::Ask);
+    assert_eq!(ws.migrate_policy("a"), MigratePolicy::Ask);
+
+    let ws = load(&format!(
+        "{base}migrate = \"auto\"\n{}{}migrate = \"never\"\n{}role = \"api\"\nmigrate = \"never\"\n{}role = \"main\"\n\n[site.s]\ninstances = [\"c\", \"d\"]\nfront_door = 8090\n",
+        instance("a", 8000),
+        instance("b", 8001),
+        instance("c", 8002),
+        instance("d", 8003),
+    ))
+    .unwrap();
+    assert_eq!(ws.instance("a").unwrap().migrate, MigratePolicy::Auto);
+    assert_eq!(ws.migrate_policy("b"), MigratePolicy::Never);
+    // c says never, but the site's main-role member d (the project's auto) decides for both.
+    assert_eq!(ws.instance("c").unwrap().migrate, MigratePolicy::Never);
+    assert_eq!(ws.migrate_policy("c"), MigratePolicy::Auto);
+    assert_eq!(ws.migrate_policy("d"), MigratePolicy::Auto);
+
+    let found = problems(&format!(
+        "{base}migrate = \"yes\"\n{}migrate = \"Auto\"\n{}migrate = \"sometimes\"\n",
+        instance("a", 8000),
+        instance("b", 8001)
+    ));
+    assert_eq!(found.len(), 3, "{found:#?}");
+    let at = |field: &str| {
+        found
+            .iter()
+            .find(|p| p.field == field)
+            .unwrap_or_else(|| panic!("{field}: {found:#?}"))
+    };
+    let p = at("project.migrate");
+    assert_eq!(p.line, Some(4), "{p:?}");
+    assert!(
+        p.message
+            .contains("`yes` is not one of \"ask\", \"auto\", \"never\""),
+        "{p:?}"
+    );
+    let p = at("instance.a.migrate");
+    assert_eq!(p.line, Some(10), "{p:?}");
+    assert!(p.message.contains("`Auto` is not one of"), "{p:?}");
+    let p = at("instance.b.migrate");
+    assert_eq!(p.line, Some(16), "{p:?}");
+    assert!(p.message.contains("`sometimes` is not one of"), "{p:?}");
+    assert!(p.fix.contains("\"auto\""), "{p:?}");
+    // A wrong type is said by the shape check, with its line.
+    let p = one_problem(
+        &format!("{base}{}migrate = true\n", instance("a", 8000)),
+        "instance[1].migrate",
+        "expected a string",
+    );
+    assert_eq!(p.line, Some(9), "{p:?}");
+}

@@ -251,9 +251,14 @@ async function subscribe<T>(event: string, handler: (payload: T) => void): Promi
   };
 }
 
-/** Start one instance; resolves once it is ready (or has failed to start). `port` overrides kovan.toml's. */
-export function startInstance(instance: string, port?: number): Promise<InstanceState> {
-  return call<InstanceState>('start_instance', port === undefined ? { instance } : { instance, port });
+/** Start one instance; resolves once it is ready (or has failed to start). `port` overrides kovan.toml's;
+ * `migrateFirst`: the user said yes to applying the migrations a start refused ("migrations_pending"). */
+export function startInstance(instance: string, port?: number, migrateFirst?: boolean): Promise<InstanceState> {
+  return call<InstanceState>('start_instance', {
+    instance,
+    ...(port === undefined ? {} : { port }),
+    ...(migrateFirst ? { migrateFirst } : {}),
+  });
 }
 
 /** Stop one instance's whole process group: SIGTERM, then SIGKILL after the grace period. */
@@ -273,14 +278,14 @@ export function stopLostInstance(instance: string): Promise<StopReport> {
 }
 
 /** Check every member, then start them in order; a failed check starts none ("preflight_failed"). */
-export function startPreset(preset: string): Promise<InstanceState[]> {
-  return call<InstanceState[]>('start_preset', { preset });
+export function startPreset(preset: string, migrateFirst?: boolean): Promise<InstanceState[]> {
+  return call<InstanceState[]>('start_preset', migrateFirst ? { preset, migrateFirst } : { preset });
 }
 
 /** Start a site: its members (all checked first), then its front door once they answer. A door
  * that cannot open rejects with kind "front_door"; the members keep running. */
-export function startSite(site: string): Promise<InstanceState[]> {
-  return call<InstanceState[]>('start_site', { site });
+export function startSite(site: string, migrateFirst?: boolean): Promise<InstanceState[]> {
+  return call<InstanceState[]>('start_site', migrateFirst ? { site, migrateFirst } : { site });
 }
 
 /** Stop a site: its front door first, then its members. */

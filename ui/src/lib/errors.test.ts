@@ -77,6 +77,7 @@ const SAMPLE: Record<ErrorKind, ErrorDetail | null> = {
   unknown_site: null,
   front_door: null,
   site_not_migrated: instance,
+  migrations_pending: { type: 'migrations', unit: 'chat', instance: 'chat_main', unapplied: 3 },
   postgres_unavailable: null,
   supervised_elsewhere: { type: 'supervisor', by: 'kovan up, PID 4242' },
   not_handed_over: { type: 'supervisor', by: 'kovan up, PID 4242' },

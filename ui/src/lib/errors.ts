@@ -64,6 +64,7 @@ const WORDS: Record<ErrorKind, Row> = {
   unknown_site: 'err.unknown_site',
   front_door: 'err.front_door',
   site_not_migrated: 'err.site_not_migrated',
+  migrations_pending: 'err.migrations_pending',
   postgres_unavailable: 'err.postgres_unavailable',
   supervised_elsewhere: 'err.supervised_elsewhere',
   not_handed_over: 'err.not_handed_over',
@@ -161,7 +162,16 @@ export function detailParams(detail: ErrorDetail | null): Record<string, string 
       return { count: detail.problems.length };
     case 'supervisor':
       return { by: detail.by };
+    case 'migrations':
+      return { unit: detail.unit, instance: detail.instance, count: detail.unapplied };
   }
+}
+
+/** A start refused because migrations are not applied and kovan.toml says migrate = "ask": the
+ * window's question, answered by starting again with "migrate first". */
+export function migrationsPending(failure: Failure): { instance: string; unapplied: number } | null {
+  if (failure.kind !== 'migrations_pending' || failure.detail?.type !== 'migrations') return null;
+  return { instance: failure.detail.instance, unapplied: failure.detail.unapplied };
 }
 
 /** The failure in the window's language. Words that need what the detail does not give (an error

@@ -18,7 +18,7 @@ import {
   type RunStatus,
 } from './api';
 import type { Supervision } from './bindings/Supervision';
-import { isNoBackend, isPreflight, portConflict } from './errors';
+import { isNoBackend, isPreflight, migrationsPending, portConflict } from './errors';
 import type { MessageKey } from './i18n/index.svelte';
 
 /** What a card is waiting on. Stop stays possible while a start waits for readiness. */
@@ -45,6 +45,8 @@ export interface BannerError {
   title: MessageKey;
   params?: Record<string, string | number>;
   error: ApiError;
+  /** The yes to a start refused for migrations not applied (migrate = "ask"). */
+  onmigrate?: () => void;
 }
 
 /** States in which an instance's processes exist (Stop all has something to do). */
@@ -146,13 +148,14 @@ export class Runtime {
     return this.stopping.has(instance) ? 'stop' : (this.actions.get(instance) ?? null);
   }
 
-  /** Start one instance, on `port` instead of kovan.toml's when given. */
-  async start(instance: string, port?: number): Promise<void> {
+  /** Start one instance, on `port` instead of kovan.toml's when given; with `migrateFirst`, its
+   * database's migrations are applied first (the user's yes to "migrations_pending"). */
+  async start(instance: string, port?: number, migrateFirst?: boolean): Promise<void> {
     if (this.busy(instance)) return;
     this.actions.set(instance, 'start');
     this.errors.delete(instance);
     try {
-      this.apply(await startInstance(instance, port));
+      this.apply(await startInstance(instance, port, migrateFirst));
       this.conflicts.delete(instance);
     } catch (reason) {
       this.#failed(instance, 'start', toApiError('start_instance', reason), port);
@@ -222,18 +225,23 @@ export class Runtime {
     this.errors.delete(instance);
   }
 
-  async startPreset(preset: string): Promise<void> {
+  async startPreset(preset: string, migrateFirst?: boolean): Promise<void> {
     if (this.presetStarting !== null || this.stoppingAll) return;
     this.presetStarting = preset;
     this.banner = null;
     try {
-      for (const state of await startPreset(preset)) this.apply(state);
+      for (const state of await startPreset(preset, migrateFirst)) this.apply(state);
     } catch (reason) {
       const error = toApiError('start_preset', reason);
       this.banner =
         isPreflight(error)
           ? { title: 'banner.preflight', params: { name: preset }, error }
-          : { title: 'banner.presetFailed', params: { name: preset }, error };
+          : {
+              title: 'banner.presetFailed',
+              params: { name: preset },
+              error,
+              onmigrate: migrationsPending(error) ? () => void this.startPreset(preset, true) : undefined,
+            };
     } finally {
       this.presetStarting = null;
     }

@@ -24,13 +24,14 @@ export class Sites {
     return this.actions.has(site);
   }
 
-  /** Members, then the front door once they answer. */
-  async start(site: string): Promise<void> {
+  /** Members, then the front door once they answer; with `migrateFirst`, the shared database's
+   * migrations are applied first (the user's yes to "migrations_pending"). */
+  async start(site: string, migrateFirst?: boolean): Promise<void> {
     if (this.busy(site)) return;
     this.actions.set(site, 'start');
     this.errors.delete(site);
     try {
-      for (const state of await startSite(site)) this.runtime.apply(state);
+      for (const state of await startSite(site, migrateFirst)) this.runtime.apply(state);
     } catch (reason) {
       this.errors.set(site, { action: 'start', error: toApiError('start_site', reason) });
     } finally {

@@ -324,6 +324,7 @@ export function instanceState(instance: string, port: number, patch: Partial<Ins
     signal: null,
     lastLines: [],
     adopted: false,
+    unappliedMigrations: null,
     ...patch,
   };
 }

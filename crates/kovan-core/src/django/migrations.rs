@@ -42,6 +42,12 @@ impl MigrationStatus {
     }
 }
 
+/// "3 migrations not applied", "1 migration not applied".
+pub fn count_text(n: u32) -> String {
+    let noun = if n == 1 { "migration" } else { "migrations" };
+    format!("{n} {noun} not applied")
+}
+
 /// "3 migrations not applied (a.0001, b.0001, c.0002)", the first five named.
 pub fn summary(unapplied: &[String]) -> String {
     let n = unapplied.len();
@@ -246,9 +252,24 @@ pub fn migrate_unit(
     })
     .collect();
     drop(tx);
+    // migrate's lines go to the member's log file too, where its server's output goes.
+    let mut log = crate::supervisor::logs::LogFile::open(
+        ws.project.django_root.join(&through.names.log_file),
+    )
+    .ok();
+    let mut to_log = |line: &str| {
+        if let Some(f) = log.as_mut() {
+            let _ = f.write_line(line);
+        }
+    };
+    to_log(&format!(
+        "kovan: manage.py migrate --noinput under {}'s environment (the database of {})",
+        through.name, through.names.unit
+    ));
     let mut output = Vec::new();
     let mut cause = None;
     for (stderr, line) in rx {
+        to_log(&line);
         on_line(&line);
         if stderr && !line.trim().is_empty() {
             cause = Some(line.trim().to_string());
@@ -259,6 +280,11 @@ pub fn migrate_unit(
         let _ = r.join();
     }
     let status = child.wait().map_err(|e| not_started(e.to_string()))?;
+    to_log(&match status.code() {
+        Some(0) => "kovan: migrate done".to_string(),
+        Some(code) => format!("kovan: migrate failed (exit status {code})"),
+        None => "kovan: migrate was killed".to_string(),
+    });
     if !status.success() {
         return Err(MigrationError::Failed {
             instance: through.name.clone(),

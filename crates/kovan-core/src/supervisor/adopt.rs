@@ -262,7 +262,7 @@ impl Supervisor {
             match current {
                 Some((r, false, status, port)) if r == run => {
                     let ready = status == RunStatus::Starting
-                        && (self.is_companion(&instance) || readiness::look(port).await.is_ok());
+                        && (self.is_companion(&instance) || readiness::look(port).await.is_up());
                     if ready {
                         self.update(&instance, Some(run), |s| {
                             if s.status == RunStatus::Starting {

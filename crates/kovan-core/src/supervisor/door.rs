@@ -7,14 +7,24 @@ use crate::services::nginx::{self, FrontDoor, Paths};
 
 impl Supervisor {
     /// Start a site: its members (all checked first; their shared database migrated once before
-    /// any starts, a failure starting none), then its front door once they answer. A member that
+    /// any starts as `migrate` in kovan.toml says, a failure or refusal starting none), then its front door once they answer. A member that
     /// does not come up leaves the door closed; a door that cannot open (no nginx)
     /// leaves the members running and says why.
     pub async fn start_site(&self, site: &str) -> Result<Vec<InstanceState>, SupervisorError> {
+        self.start_site_with(site, MigrateFirst::Policy).await
+    }
+
+    /// [`Self::start_site`], with what to do about the shared database's migrations (the
+    /// window's confirm answers `migrations_pending` with [`MigrateFirst::Yes`]).
+    pub async fn start_site_with(
+        &self,
+        site: &str,
+        migrate: MigrateFirst,
+    ) -> Result<Vec<InstanceState>, SupervisorError> {
         self.refuse_if_observer()?;
         let members = self.site_members(site)?;
-        // The shared database is migrated once, before any member starts.
-        let mut states = self.start_members(&members, Some(site)).await?;
+        // The shared database is migrated once, before any member starts (as its policy says).
+        let mut states = self.start_members(&members, Some(site), migrate).await?;
         if let Some(failed) = states.iter().find(|s| s.status != RunStatus::Running) {
             return Err(SupervisorError::FrontDoor {
                 site: site.into(),

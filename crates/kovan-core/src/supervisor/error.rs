@@ -59,6 +59,23 @@ pub enum SupervisorError {
         site: String,
         error: crate::django::MigrationError,
     },
+    /// A database could not be migrated before its instance's start (auto, or the user's yes):
+    /// nothing was started.
+    #[error("nothing was started: {error}")]
+    NotMigrated {
+        error: crate::django::MigrationError,
+    },
+    /// `migrate = "ask"` and nobody was asked (the window's Start, `kovan up` without a
+    /// terminal): nothing was started.
+    #[error("{instance}: {summary}; nothing was started: migrate = \"ask\" and nobody was asked. Apply them (`kovan migrate {instance}`), start with `kovan up --yes`, or set migrate = \"auto\" in kovan.toml.")]
+    MigrationsPending {
+        /// The isolation unit whose database lacks them (a site's name for its members).
+        unit: String,
+        /// The member it is migrated through.
+        instance: String,
+        unapplied: u32,
+        summary: String,
+    },
     #[error("PostgreSQL ({server}): {why}")]
     Postgres { server: String, why: String },
     /// This supervisor only looks ([`super::Supervisor::observe`]): another program supervises the
@@ -108,6 +125,8 @@ impl Classified for SupervisorError {
             Self::UnknownSite { .. } => ErrorKind::UnknownSite,
             Self::FrontDoor { .. } => ErrorKind::FrontDoor,
             Self::SiteNotMigrated { .. } => ErrorKind::SiteNotMigrated,
+            Self::MigrationsPending { .. } => ErrorKind::MigrationsPending,
+            Self::NotMigrated { error } => error.kind(),
             Self::Postgres { .. } => ErrorKind::PostgresUnavailable,
             Self::Preflight { .. } => ErrorKind::PreflightFailed,
             Self::Observing { .. } => ErrorKind::SupervisedElsewhere,
@@ -144,8 +163,20 @@ impl Classified for SupervisorError {
                 url: url.clone(),
                 managed: Some(*managed),
             },
+            Self::MigrationsPending {
+                unit,
+                instance,
+                unapplied,
+                ..
+            } => ErrorDetail::Migrations {
+                unit: unit.clone(),
+                instance: instance.clone(),
+                unapplied: *unapplied,
+            },
             // The member it was migrated through, whose output the error carries.
-            Self::SiteNotMigrated { error, .. } => return error.detail(),
+            Self::SiteNotMigrated { error, .. } | Self::NotMigrated { error } => {
+                return error.detail()
+            }
             Self::UnknownSite { .. } | Self::FrontDoor { .. } | Self::Postgres { .. } => {
                 return None
             }

@@ -205,7 +205,14 @@ impl Supervisor {
                 let _ = sup.run_companion(&name).await;
             } else {
                 let _ = sup
-                    .spawn_and_wait(&name, StartOptions { port: Some(port) })
+                    .spawn_and_wait(
+                        &name,
+                        StartOptions {
+                            port: Some(port),
+                            // A restart after a crash applies nothing: the start before did.
+                            migrate: MigrateFirst::Decided,
+                        },
+                    )
                     .await;
             }
         });

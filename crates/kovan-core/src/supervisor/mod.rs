@@ -45,8 +45,8 @@ pub use crate::services::{POSTGRES_SERVICE, REDIS_SERVICE};
 use group::GroupIdentity;
 use state::Slot;
 pub use state::{
-    EventSink, InstanceState, LogSubscriber, RunStatus, StartOptions, StopHow, StopReport,
-    SupervisorEvent,
+    EventSink, InstanceState, LogSubscriber, MigrateFirst, RunStatus, StartOptions, StopHow,
+    StopReport, SupervisorEvent,
 };
 
 const OUTPUT_BATCH: Duration = Duration::from_millis(100);

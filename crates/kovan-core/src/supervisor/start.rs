@@ -13,6 +13,8 @@ impl Supervisor {
         self.refuse_if_observer()?;
         self.preflight(instance, options)?;
         self.ensure_postgres(&[instance.to_string()]).await?;
+        self.migrate_before_start(&[instance.to_string()], None, options.migrate)
+            .await?;
         if self.instance(instance)?.cache == crate::workspace::CacheBackend::Redis {
             self.ensure_redis().await?;
         }
@@ -26,8 +28,14 @@ impl Supervisor {
         }
     }
 
-    /// Start a preset's members in order, after checking all of them: if any check fails, none starts.
-    pub async fn start_preset(&self, preset: &str) -> Result<Vec<InstanceState>, SupervisorError> {
+    /// Start a preset's members in order, after checking all of them: if any check fails, none
+    /// starts. Their databases' migrations as `migrate` says (the window's yes to
+    /// `migrations_pending` is [`MigrateFirst::Yes`]).
+    pub async fn start_preset(
+        &self,
+        preset: &str,
+        migrate: MigrateFirst,
+    ) -> Result<Vec<InstanceState>, SupervisorError> {
         self.refuse_if_observer()?;
         let members = self
             .inner
@@ -39,24 +47,26 @@ impl Supervisor {
             .ok_or_else(|| SupervisorError::UnknownPreset {
                 preset: preset.into(),
             })?;
-        self.start_many(&members).await
+        self.start_many(&members, migrate).await
     }
 
-    /// Start several instances in order, all checked first.
+    /// Start several instances in order, all checked first; their databases are migrated first
+    /// as `migrate` says (once per unit), a refusal or failure starting none of them.
     pub async fn start_many(
         &self,
         members: &[String],
+        migrate: MigrateFirst,
     ) -> Result<Vec<InstanceState>, SupervisorError> {
-        self.start_members(members, None).await
+        self.start_members(members, None, migrate).await
     }
 
-    /// [`Self::start_many`]; with `migrate_site`, the databases of the members about to start are
-    /// migrated first, once per unit (a site's members share one), the output going to the site's
-    /// log, and a failure starts none of them.
+    /// [`Self::start_many`]; with `site`, the migrate output goes to the site's log (the window's
+    /// site log) instead of each unit's own.
     pub(super) async fn start_members(
         &self,
         members: &[String],
-        migrate_site: Option<&str>,
+        site: Option<&str>,
+        migrate: MigrateFirst,
     ) -> Result<Vec<InstanceState>, SupervisorError> {
         self.refuse_if_observer()?;
         let pending: Vec<&String> = members
@@ -101,8 +111,9 @@ impl Supervisor {
         let pending_names: Vec<String> = pending.iter().map(|m| m.to_string()).collect();
         // A provisioned PostgreSQL database exists only once its server runs: before migrating.
         self.ensure_postgres(&pending_names).await?;
-        if let Some(site) = migrate_site.filter(|_| !pending_names.is_empty()) {
-            self.migrate_before_start(site, &pending_names).await?;
+        if !pending_names.is_empty() {
+            self.migrate_before_start(&pending_names, site, migrate)
+                .await?;
         }
         if needs_redis {
             self.ensure_redis().await?;
@@ -115,48 +126,138 @@ impl Supervisor {
         Ok(states)
     }
 
-    /// Migrate the databases of `members` once per unit, each line of `manage.py migrate` into the
-    /// log of `site` (the window's site log) as it comes.
+    /// Before `members` start: the migrations their databases lack, once per unit (a site's
+    /// members share one), dealt with as `migrate` and each unit's policy say
+    /// ([`crate::workspace::Workspace::migrate_policy`]): applied ("auto", or the user's yes),
+    /// left ("never": it starts up but not ready), or refused ("ask", nobody asked:
+    /// `migrations_pending`, nothing started). Each line of `manage.py migrate` goes to the log
+    /// of `site` when given, else to the ring of the member it runs through, and (by
+    /// `migrate_unit`) to that member's log file.
     async fn migrate_before_start(
         &self,
-        site: &str,
         members: &[String],
+        site: Option<&str>,
+        migrate: MigrateFirst,
     ) -> Result<(), SupervisorError> {
+        use crate::django::migrations::{self, UnitMigrations};
+        use crate::workspace::MigratePolicy;
+        if migrate == MigrateFirst::Decided {
+            return Ok(());
+        }
         let sup = self.clone();
-        let (log, members) = (site.to_string(), members.to_vec());
+        let (log, owned) = (site.map(str::to_string), members.to_vec());
         let result = tokio::task::spawn_blocking(move || {
-            crate::django::migrations::migrate_units(
-                &sup.inner.ws,
-                &members,
+            let ws = &sup.inner.ws;
+            let log_of = |u: &UnitMigrations| log.clone().unwrap_or_else(|| u.through.clone());
+            let mut refused = None;
+            let applied = migrations::migrate_units(
+                ws,
+                &owned,
                 |u| {
-                    sup.note(
-                        &log,
-                        &format!(
-                            "migrating the database of {} once, through {}: {}",
-                            u.members.join(", "),
-                            u.through,
-                            u.status.summary()
-                        ),
-                    );
-                    true
+                    let policy = ws.migrate_policy(&u.through);
+                    let apply = match (migrate, policy) {
+                        (MigrateFirst::Yes, _) | (_, MigratePolicy::Auto) => true,
+                        (_, MigratePolicy::Never) => {
+                            sup.note(
+                                &log_of(u),
+                                &format!(
+                                    "kovan: {}: {}; not applied (migrate = \"never\"): run `kovan migrate {}` or the card's Apply",
+                                    u.through,
+                                    u.status.summary(),
+                                    u.through
+                                ),
+                            );
+                            false
+                        }
+                        (_, MigratePolicy::Ask) => {
+                            if refused.is_none() {
+                                refused = Some(SupervisorError::MigrationsPending {
+                                    unit: u.unit.clone(),
+                                    instance: u.through.clone(),
+                                    unapplied: u.status.unapplied.len() as u32,
+                                    summary: u.status.summary(),
+                                });
+                            }
+                            false
+                        }
+                    };
+                    if apply {
+                        sup.note(
+                            &log_of(u),
+                            &format!(
+                                "kovan: migrating the database of {} once, through {}: {}",
+                                u.members.join(", "),
+                                u.through,
+                                u.status.summary()
+                            ),
+                        );
+                    }
+                    // Nothing is applied once one unit is refused: nothing starts.
+                    apply && refused.is_none()
                 },
-                |_, line| sup.push_lines(&log, Stream::Stdout, &[line.to_string()]),
-            )
+                |u, line| sup.push_lines(&log_of(u), Stream::Stdout, &[line.to_string()]),
+            );
+            (applied, refused)
         })
         .await;
+        let (log, first) = (
+            site.map(str::to_string),
+            members.first().cloned().unwrap_or_default(),
+        );
         let error = match result {
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(error)) => error,
+            Ok((Ok(_), None)) => return Ok(()),
+            Ok((_, Some(refused))) => {
+                if let SupervisorError::MigrationsPending { instance, .. } = &refused {
+                    self.note(
+                        log.as_deref().unwrap_or(instance),
+                        &format!("kovan: not started: {refused}"),
+                    );
+                }
+                return Err(refused);
+            }
+            Ok((Err(error), None)) => error,
             Err(join) => crate::django::MigrationError::NotStarted {
-                instance: members_first(self, site),
+                instance: first.clone(),
                 why: join.to_string(),
             },
         };
-        self.note(site, &format!("not started: {error}"));
-        Err(SupervisorError::SiteNotMigrated {
-            site: site.into(),
-            error,
+        self.note(
+            log.as_deref().unwrap_or(&first),
+            &format!("kovan: not started: {error}"),
+        );
+        Err(match site {
+            Some(site) => SupervisorError::SiteNotMigrated {
+                site: site.into(),
+                error,
+            },
+            // One instance, a preset: the migration's own error (migrate_failed, …).
+            None => SupervisorError::NotMigrated { error },
         })
+    }
+
+    /// The migrations of `instance`'s database were applied (the card's Apply): its unit's
+    /// members that came up with migrations pending no longer say so.
+    pub fn migrations_applied(&self, instance: &str) {
+        let members: Vec<String> = self
+            .inner
+            .ws
+            .unit_members(instance)
+            .iter()
+            .map(|i| i.name.clone())
+            .collect();
+        for m in members {
+            let pending = self
+                .state(&m)
+                .is_some_and(|s| s.unapplied_migrations.is_some());
+            if pending {
+                self.update(&m, None, |s| {
+                    s.unapplied_migrations = None;
+                    if s.status == RunStatus::Running {
+                        s.detail = None;
+                    }
+                });
+            }
+        }
     }
 
     pub(super) async fn redis_startable(&self) -> Result<(), SupervisorError> {
@@ -492,10 +593,19 @@ impl Supervisor {
                 return Ok(self.state(instance).expect("slot"));
             }
             let look = readiness::look(port).await;
-            if look.is_ok() {
+            if look.is_up() {
+                let pending = match &look {
+                    readiness::Readiness::MigrationsPending { unapplied, why } => {
+                        self.note(instance, &format!("kovan: up, not ready: {why}"));
+                        Some((*unapplied, why.clone()))
+                    }
+                    _ => None,
+                };
                 self.update(instance, Some(run), |s| {
                     if s.status == RunStatus::Starting {
                         s.status = RunStatus::Running;
+                        s.unapplied_migrations = pending.as_ref().map(|(n, _)| *n);
+                        s.detail = pending.as_ref().map(|(_, why)| why.clone());
                     }
                 });
                 let started = self
@@ -542,7 +652,7 @@ impl Supervisor {
                 self.record(instance, HistoryEvent::FailedToStart { port });
                 return Ok(self.state(instance).expect("slot"));
             }
-            if let Err(why) = look {
+            if let readiness::Readiness::NotYet(why) = look {
                 last_answer = Some(why);
             }
             tokio::select! {
@@ -644,13 +754,4 @@ impl Supervisor {
         ));
         Ok(group)
     }
-}
-
-/// The site's first member, named when the migration could not even run.
-fn members_first(sup: &Supervisor, site: &str) -> String {
-    sup.inner
-        .ws
-        .site(site)
-        .and_then(|s| s.instances.first().cloned())
-        .unwrap_or_else(|| site.to_string())
 }

@@ -41,6 +41,10 @@ pub struct InstanceState {
     pub last_lines: Vec<String>,
     /// Found running after the panel restarted (its output before that is not in the ring).
     pub adopted: bool,
+    /// Up but not ready: it serves, and /health/ reported this many migrations not applied
+    /// when it came up (`migrate = "never"`, or a start that was told not to migrate). None
+    /// once they are applied through the supervisor, and for a ready instance.
+    pub unapplied_migrations: Option<u32>,
 }
 
 impl InstanceState {
@@ -57,6 +61,7 @@ impl InstanceState {
             signal: None,
             last_lines: Vec::new(),
             adopted: false,
+            unapplied_migrations: None,
         }
     }
 }
@@ -128,6 +133,21 @@ pub struct StopReport {
 pub struct StartOptions {
     /// Run on this port instead of kovan.toml's (the "next free port" choice after a conflict).
     pub port: Option<u16>,
+    pub migrate: MigrateFirst,
+}
+
+/// What a start does with migrations not applied to the databases it is about to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MigrateFirst {
+    /// Follow `migrate` in kovan.toml: "auto" applies them, "never" starts without, "ask"
+    /// refuses with `migrations_pending` (nobody was asked).
+    #[default]
+    Policy,
+    /// The user was asked and said yes (the window's confirm after `migrations_pending`):
+    /// apply them.
+    Yes,
+    /// The caller has dealt with them (`kovan up` asked on its terminal): start as they are.
+    Decided,
 }
 
 pub(super) struct Slot {

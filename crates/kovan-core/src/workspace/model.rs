@@ -135,6 +135,40 @@ pub enum RestartPolicy {
     OnFailure,
 }
 
+/// What a start does with a database whose migrations are not all applied: `migrate` in
+/// `[project]` (every instance's default) and in `[[instance]]` (its own). A site's shared
+/// database follows its main-role member (the first one; the site's first member when none is
+/// main).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum MigratePolicy {
+    /// Asked each time: `kovan up` on its terminal (refused without one unless `--yes`), the
+    /// window before its Start.
+    #[default]
+    Ask,
+    /// Applied before the start, once per unit, without asking.
+    Auto,
+    /// Never applied by a start: the instance runs, and counts as up but not ready (its state
+    /// says how many are not applied) until `kovan migrate` or the card applies them.
+    Never,
+}
+
+impl MigratePolicy {
+    pub(super) const ALL: [(&'static str, MigratePolicy); 3] = [
+        ("ask", MigratePolicy::Ask),
+        ("auto", MigratePolicy::Auto),
+        ("never", MigratePolicy::Never),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ask => "ask",
+            Self::Auto => "auto",
+            Self::Never => "never",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Project {
     pub name: String,
@@ -143,6 +177,8 @@ pub struct Project {
     /// The project's own settings module; the instances run Kovan's settings that import it.
     pub settings: String,
     pub python: Option<String>,
+    /// `migrate`: the instances' default (theirs overrides it).
+    pub migrate: MigratePolicy,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -275,6 +311,8 @@ pub struct Instance {
     pub command: Option<String>,
     pub restart: RestartPolicy,
     pub max_restarts: u32,
+    /// Its own `migrate`, or the project's. For a site's member, see [`Workspace::migrate_policy`].
+    pub migrate: MigratePolicy,
 }
 
 /// Every name that keeps one instance apart from the others.
@@ -376,6 +414,29 @@ impl Workspace {
                     .find(|i| i.role == Role::Main)
             }),
         }
+    }
+
+    /// What a start does with the migrations of `instance`'s database: its own `migrate` when
+    /// isolated; for a site's member the site's, which is its main-role member's (the first
+    /// one; the site's first member when none is main): the members share one database,
+    /// migrated once.
+    pub fn migrate_policy(&self, instance: &str) -> MigratePolicy {
+        let decides = match self.site_of(instance) {
+            Some(site) => {
+                let members: Vec<&Instance> = site
+                    .instances
+                    .iter()
+                    .filter_map(|m| self.instance(m))
+                    .collect();
+                members
+                    .iter()
+                    .find(|i| i.role == Role::Main)
+                    .or(members.first())
+                    .copied()
+            }
+            None => self.instance(instance),
+        };
+        decides.map_or(self.project.migrate, |i| i.migrate)
     }
 
     /// The companions that run with `instance`'s environment: its own, and its site's when it

@@ -48,6 +48,8 @@ pub(super) struct RawProject {
     #[serde(default = "missing")]
     pub(super) settings: Spanned<String>,
     pub(super) python: Option<Spanned<String>>,
+    /// "ask" | "auto" | "never": every instance's default.
+    pub(super) migrate: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +81,8 @@ pub(super) struct RawInstance {
     pub(super) command: Option<Spanned<String>>,
     pub(super) restart: Option<Spanned<String>>,
     pub(super) max_restarts: Option<Spanned<i64>>,
+    /// "ask" | "auto" | "never", over `[project] migrate`.
+    pub(super) migrate: Option<Spanned<String>>,
     pub(super) role: Option<Spanned<String>>,
     pub(super) cache: Option<Spanned<String>>,
     pub(super) cache_timeout: Option<Spanned<i64>>,
@@ -108,6 +112,7 @@ impl Default for RawProject {
             django_root: None,
             settings: missing(),
             python: None,
+            migrate: None,
         }
     }
 }

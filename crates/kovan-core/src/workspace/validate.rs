@@ -10,9 +10,9 @@ use toml::Spanned;
 use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
-    CacheBackend, DatabaseEngine, Instance, PostgresConfig, Preset, Process, ProcessUnit, Project,
-    RedisConfig, Role, Site, SiteRoute, SupervisorSettings, UndoSettings, Workspace,
-    RESTART_POLICIES,
+    CacheBackend, DatabaseEngine, Instance, MigratePolicy, PostgresConfig, Preset, Process,
+    ProcessUnit, Project, RedisConfig, Role, Site, SiteRoute, SupervisorSettings, UndoSettings,
+    Workspace, RESTART_POLICIES,
 };
 use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
 use super::raw::{
@@ -110,7 +110,12 @@ impl Validator<'_> {
                     .or_insert_with(|| site.clone());
             }
         }
-        let instances = self.instances(&project.name, database, raw.instances, &membership);
+        let instances = self.instances(
+            (&project.name, project.migrate),
+            database,
+            raw.instances,
+            &membership,
+        );
         if instances.iter().any(|i| i.cache == CacheBackend::Redis) && redis.is_none() {
             let users: Vec<&str> = instances
                 .iter()
@@ -376,11 +381,13 @@ impl Validator<'_> {
                 "Give the dotted module of your settings, as in DJANGO_SETTINGS_MODULE: \"dashboard_project.settings\".".into(),
             );
         }
+        let migrate = self.choice(raw.migrate.as_ref(), &MigratePolicy::ALL, "project.migrate");
         Project {
             name: raw.name.into_inner(),
             django_root,
             settings,
             python: raw.python.map(Spanned::into_inner),
+            migrate,
         }
     }
 
@@ -524,9 +531,10 @@ impl Validator<'_> {
         })
     }
 
+    /// `project`: its name and its `migrate`, each instance's default.
     fn instances(
         &mut self,
-        project: &str,
+        (project, default_migrate): (&str, MigratePolicy),
         engine: DatabaseEngine,
         raw: Vec<RawInstance>,
         membership: &HashMap<String, String>,
@@ -671,6 +679,10 @@ impl Validator<'_> {
                 &at("max_restarts"),
                 "tries in a row",
             );
+            let migrate = match r.migrate.as_ref() {
+                Some(given) => self.choice(Some(given), &MigratePolicy::ALL, &at("migrate")),
+                None => default_migrate,
+            };
             let command = r.command.as_ref().map(|c| c.get_ref().trim().to_string());
             if command.as_deref() == Some("") {
                 let line = self.line_of(r.command.as_ref().unwrap());
@@ -688,6 +700,7 @@ impl Validator<'_> {
                 command,
                 restart,
                 max_restarts,
+                migrate,
             });
             lines.push(il);
         }

@@ -26,4 +26,4 @@ url: string,
 /**
  * `[redis] managed` in kovan.toml, when the error knows it: the fix differs.
  */
-managed: boolean | null, } | { "type": "instance", instance: string, } | { "type": "preset", preset: string, } | { "type": "path", path: string, } | { "type": "preflight", problems: Array<IpcError>, } | { "type": "supervisor", by: string, };
+managed: boolean | null, } | { "type": "instance", instance: string, } | { "type": "preset", preset: string, } | { "type": "path", path: string, } | { "type": "preflight", problems: Array<IpcError>, } | { "type": "supervisor", by: string, } | { "type": "migrations", unit: string, instance: string, unapplied: number, };

@@ -28,4 +28,10 @@ lastLines: Array<string>,
 /**
  * Found running after the panel restarted (its output before that is not in the ring).
  */
-adopted: boolean, };
+adopted: boolean, 
+/**
+ * Up but not ready: it serves, and /health/ reported this many migrations not applied
+ * when it came up (`migrate = "never"`, or a start that was told not to migrate). None
+ * once they are applied through the supervisor, and for a ready instance.
+ */
+unappliedMigrations: number | null, };

@@ -379,6 +379,7 @@ export const en: { readonly [K in MessageKey]: string } = {
   'health.mismatch': 'Not isolated',
   'migrations.unapplied': '{count} migrations not applied: pages may fail',
   'migrations.apply': 'Apply',
+  'migrations.applyAndStart': 'Apply and start',
   'migrations.applying': 'Applying…',
   'migrations.applyHint': 'Runs manage.py migrate on the database of {name}',
   'migrations.applied': 'Migrations applied; the health check refreshes shortly',
@@ -598,6 +599,8 @@ export const en: { readonly [K in MessageKey]: string } = {
   'err.not_handed_over': '{by} did not hand the workspace over in time (it may be starting or stopping). Try again, or stop it there (Ctrl-C).',
   'err.supervisor_lock': 'The supervisor lock {path} could not be used.',
   'err.site_not_migrated': 'The site’s shared database could not be migrated, so none of its members was started. Its log shows what migrate said.',
+  'err.migrations_pending':
+    '{count} migrations not applied to the database of {unit}; nothing was started. Apply them now and start?',
   'err.front_door': 'The site’s front door (nginx) could not open; its members keep running on their own ports.',
   'err.postgres_unavailable': 'PostgreSQL is not available; the detail is in the tooltip.',
   'err.unknown_unit': 'There is no such database unit in this workspace.',

@@ -378,6 +378,7 @@ export const tr = {
   'health.healthy': 'Sağlıklı',
   'health.mismatch': 'İzole değil',
   'migrations.unapplied': '{count} migration uygulanmadı: sayfalar hata verebilir',
+  'migrations.applyAndStart': 'Uygula ve başlat',
   'migrations.apply': 'Uygula',
   'migrations.applying': 'Uygulanıyor…',
   'migrations.applyHint': '{name} veritabanında manage.py migrate çalıştırır',
@@ -598,6 +599,8 @@ export const tr = {
   'err.not_handed_over': '{by} çalışma alanını zamanında bırakmadı (başlatıyor ya da durduruyor olabilir). Yeniden deneyin ya da onu orada durdurun (Ctrl-C).',
   'err.supervisor_lock': 'Yönetici kilidi {path} kullanılamadı.',
   'err.site_not_migrated': 'Sitenin ortak veritabanı migrate edilemedi; bu yüzden üyelerinden hiçbiri başlatılmadı. migrate çıktısı sitenin günlüğünde.',
+  'err.migrations_pending':
+    '{unit} veritabanında uygulanmamış {count} migration var; hiçbir şey başlatılmadı. Şimdi uygulayıp başlatalım mı?',
   'err.front_door': 'Sitenin ön kapısı (nginx) açılamadı; üyeleri kendi portlarında çalışmaya devam ediyor.',
   'err.postgres_unavailable': 'PostgreSQL kullanılamıyor; ayrıntı ipucunda.',
   'err.unknown_unit': 'Bu çalışma alanında böyle bir veritabanı birimi yok.',
