@@ -1090,14 +1090,19 @@ async fn the_chat_site_started_in_the_window_is_one_website_and_review_stays_apa
             "redis://127.0.0.1:6379/0",
             &format!("redis://127.0.0.1:{redis_port}/0"),
         )
+        // The site's shared database is migrated by Start site itself (migrate = "auto"); review
+        // starts without its migrations (migrate = "never") and gets them from its card's Apply.
         .replace(
             "python = \".venv/bin/python\"",
-            &format!("python = {:?}", test_python()),
+            &format!("python = {:?}\nmigrate = \"auto\"", test_python()),
         )
         .replace("port = 8000\n", &format!("port = {main_port}\n"))
         .replace("port = 8001\n", &format!("port = {api_port}\n"))
         .replace("port = 8002\n", &format!("port = {ws_port}\n"))
-        .replace("port = 8003\n", &format!("port = {review_port}\n"))
+        .replace(
+            "port = 8003\n",
+            &format!("port = {review_port}\nmigrate = \"never\"\n"),
+        )
         .replace("front_door = 8080", &format!("front_door = {door}"));
     std::fs::write(&toml, text).unwrap();
     let ws = kovan_core::workspace::load(dir.path()).unwrap();
