@@ -101,8 +101,8 @@ mkdir -p "$KOVAN_DATA_DIR" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_CONFIG_HOME"
 "$cli" gen --write --workspace "$ws" >/dev/null
 
 if [ "$with_instances" != 0 ]; then
-echo "bench-window: kovan up chat" >&2
-"$cli" up chat --workspace "$ws" >"$tmp/up.log" 2>&1 &
+echo "bench-window: kovan up chat --yes (the shared database migrated first)" >&2
+"$cli" up chat --yes --workspace "$ws" >"$tmp/up.log" 2>&1 &
 up_pid=$!
 # Wait for kovan up's own word first: a `kovan status` run while instances are still starting can
 # drop their records from the store (see docs/PERFORMANCE.md), and then the app would not adopt them.
