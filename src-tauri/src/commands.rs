@@ -398,9 +398,6 @@ pub async fn migrate_instance(
     Ok(outcome)
 }
 
-/// Detection runs    Ok(outcome)
-}
-
 /// `<interpreter> -m pip install <requirement>…` for what the preflight named missing (the
 /// window's Install button; never run unasked), each output line sent as it comes.
 #[tauri::command]
