@@ -42,6 +42,7 @@ fn main() {
             "propose_workspace",
             "create_workspace",
             "migrate_instance",
+            "install_requirements",
             "set_language",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use kovan_core::cache::{
     self, CacheCounts, CacheProgress, FlushPart, FlushPreview, FlushReport, FlushScope,
 };
-use kovan_core::django::{self, MigrateOutcome};
+use kovan_core::django::{self, InstallOutcome, MigrateOutcome};
 use kovan_core::doctor::{self, Context, Finding, FixAction};
 use kovan_core::error::ErrorKind;
 use kovan_core::generate::{self, Plan, WriteReport};
@@ -395,6 +395,25 @@ pub async fn migrate_instance(
     if let Ok(sup) = state.supervisor() {
         sup.migrations_applied(&outcome.instance);
     }
+    Ok(outcome)
+}
+
+/// `<interpreter> -m pip install <requirement>…` for what the preflight named missing (the
+/// window's Install button; never run unasked), each output line sent as it comes.
+#[tauri::command]
+pub async fn install_requirements(
+    state: State<'_, AppState>,
+    instance: String,
+    requirements: Vec<String>,
+    on_line: Channel<String>,
+) -> Result<InstallOutcome> {
+    let ws = state.workspace()?;
+    let outcome = blocking(move || {
+        django::pip::install(&ws, &instance, &requirements, |line| {
+            let _ = on_line.send(line.to_string());
+        })
+    })
+    .await??;
     Ok(outcome)
 }
 

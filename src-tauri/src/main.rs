@@ -79,6 +79,7 @@ fn main() {
             commands::propose_workspace,
             commands::create_workspace,
             commands::migrate_instance,
+            commands::install_requirements,
             commands::set_language
         ])
         .build(tauri::generate_context!())

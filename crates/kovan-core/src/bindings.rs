@@ -6,7 +6,7 @@ use std::path::Path;
 use ts_rs::{ExportError, TS};
 
 use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport, UndoReport};
-use crate::django::MigrateOutcome;
+use crate::django::{InstallOutcome, MigrateOutcome};
 use crate::doctor::{Finding, FindingKind};
 use crate::error::IpcError;
 use crate::generate::{Plan, WriteReport};
@@ -43,6 +43,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     StoreTrouble::export_all_to(dir)?;
     Proposal::export_all_to(dir)?;
     MigrateOutcome::export_all_to(dir)?;
+    InstallOutcome::export_all_to(dir)?;
     FrontDoorHealth::export_all_to(dir)?;
     Supervision::export_all_to(dir)?;
     FindingKind::export_all_to(dir)?;

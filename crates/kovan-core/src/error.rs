@@ -105,6 +105,13 @@ error_kinds! {
     DjangoSetupFailed = "django_setup_failed",
     DatabaseUnreadable = "database_unreadable",
     MigrateFailed = "migrate_failed",
+    // Installing what the interpreter lacks (the window's Install button)
+    /// A requirement that is not a plain package name with extras and versions (`redis>=5`).
+    BadRequirement = "bad_requirement",
+    /// The interpreter is not a virtualenv's: pip would change the system's Python.
+    NotAVirtualenv = "not_a_virtualenv",
+    /// `python -m pip install` exited with an error.
+    InstallFailed = "install_failed",
     // Generated files
     GenerateIo = "generate_io",
     OutsideRoot = "outside_root",

@@ -9,6 +9,7 @@ import {
   exportEnvFiles,
   generatorPlan,
   generatorWrite,
+  installRequirements,
   instanceStates,
   NO_BACKEND,
   onInstanceStatus,
@@ -230,6 +231,34 @@ describe('process commands', () => {
     unsubscribe();
     send(channel!, 2, logLines(1, 6));
     expect(onLines).toHaveBeenCalledTimes(2);
+  });
+
+  it('installs the named requirements with pip output streamed, and turns a refusal into an ApiError', async () => {
+    const calls: [string, Record<string, unknown>][] = [];
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      calls.push([cmd, a]);
+      const channel = a.onLine as Channel<string>;
+      const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
+        .__TAURI_INTERNALS__;
+      internals.runCallback(channel.id, { index: 0, message: 'Collecting redis>=5' });
+      internals.runCallback(channel.id, { index: 1, message: 'Successfully installed redis-5.2.1' });
+      return { instance: 'chat_main', command: ".venv/bin/python -m pip install 'redis>=5'", output: [] };
+    });
+    const lines: string[] = [];
+    const outcome = await installRequirements('chat_main', ['redis>=5'], (l) => lines.push(l));
+    expect(calls).toEqual([
+      ['install_requirements', { instance: 'chat_main', requirements: ['redis>=5'], onLine: expect.anything() }],
+    ]);
+    expect(lines).toEqual(['Collecting redis>=5', 'Successfully installed redis-5.2.1']);
+    expect(outcome.command).toBe(".venv/bin/python -m pip install 'redis>=5'");
+
+    mockIPC(() => {
+      throw { kind: 'not_a_virtualenv', message: 'python3 is not a virtualenv’s interpreter', detail: { type: 'instance', instance: 'chat_main' } };
+    });
+    await expect(installRequirements('chat_main', ['redis>=5'], () => {})).rejects.toMatchObject({
+      kind: 'not_a_virtualenv',
+    });
   });
 
   it('turns a refused subscription into an ApiError', async () => {

@@ -26,6 +26,7 @@ import type { FlushReport } from './bindings/FlushReport';
 import type { UndoReport } from './bindings/UndoReport';
 import type { FlushScope } from './bindings/FlushScope';
 import type { FlushPart } from './bindings/FlushPart';
+import type { InstallOutcome } from './bindings/InstallOutcome';
 import type { InstanceState } from './bindings/InstanceState';
 import type { LogLine } from './bindings/LogLine';
 import type { MigrateOutcome } from './bindings/MigrateOutcome';
@@ -332,6 +333,20 @@ export async function subscribeLogs(instance: string, onLines: (lines: LogLine[]
 export async function migrateInstance(instance: string, onLine: (line: string) => void): Promise<MigrateOutcome> {
   const onLineChannel = new Channel<string>((line) => onLine(line));
   return call<MigrateOutcome>('migrate_instance', { instance, onLine: onLineChannel });
+}
+
+/**
+ * Install what the preflight found missing into the instance's interpreter (a virtualenv's only):
+ * `<python> -m pip install <requirement>…`, never unasked. Each line of pip's output reaches
+ * `onLine` as it is printed. Rejects with pip's failure, or a refusal (not a virtualenv).
+ */
+export async function installRequirements(
+  instance: string,
+  requirements: string[],
+  onLine: (line: string) => void,
+): Promise<InstallOutcome> {
+  const onLineChannel = new Channel<string>((line) => onLine(line));
+  return call<InstallOutcome>('install_requirements', { instance, requirements, onLine: onLineChannel });
 }
 
 /** PING latency and DBSIZE of the workspace's Redis; null when it does not answer (or there is none). */

@@ -5,6 +5,7 @@
 pub mod environment;
 pub mod migrations;
 pub mod packages;
+pub mod pip;
 pub mod probe;
 pub mod python;
 pub mod settings_env;
@@ -15,6 +16,7 @@ pub use migrations::{
     migrate_named, migrate_unit, MigrateOutcome, MigrationError, MigrationStatus,
 };
 pub use packages::{DependencyReport, MissingPackage};
+pub use pip::{InstallError, InstallOutcome};
 pub use probe::{EnvRead, Probe, ProbeError, SettingsScan};
 pub use settings_env::SettingsFinding;
 pub use version::{DjangoVersion, Feature, FeatureChoice, Support};
