@@ -341,6 +341,27 @@ async fn ask_refuses_a_start_with_migrations_pending_until_the_user_says_yes() {
     assert_eq!(err.kind().as_str(), "migrations_pending", "{err:?}");
     assert_eq!(sup.state("board_api").unwrap().status, RunStatus::Stopped);
 
+    // Started as it is (as `kovan up` does after its terminal's no), then restarted: a restart
+    // under "ask" does not ask again, so the instance comes back instead of being stopped and then
+    // refused.
+    let as_it_is = StartOptions {
+        migrate: MigrateFirst::Decided,
+        ..StartOptions::default()
+    };
+    let state = sup.start("board_api", as_it_is).await.unwrap();
+    assert_eq!(
+        (state.status, state.unapplied_migrations),
+        (RunStatus::Running, Some(16)),
+        "{state:?}"
+    );
+    let state = sup.restart("board_api").await.unwrap();
+    assert_eq!(
+        (state.status, state.unapplied_migrations),
+        (RunStatus::Running, Some(16)),
+        "{state:?}"
+    );
+    sup.stop("board_api").await.unwrap();
+
     // The user said yes (the window's confirm): migrated once, then started.
     let states = sup
         .start_site_with("board", MigrateFirst::Yes)

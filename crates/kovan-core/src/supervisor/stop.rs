@@ -275,8 +275,18 @@ impl Supervisor {
 
     pub async fn restart(&self, instance: &str) -> Result<InstanceState, SupervisorError> {
         self.refuse_if_observer()?;
+        // Under "ask" a restart does not ask again: the instance ran with its database as it is,
+        // and a refusal after the stop would leave it stopped. "auto" and "never" still apply.
+        let migrate = match self.inner.ws.migrate_policy(instance) {
+            crate::workspace::MigratePolicy::Ask => MigrateFirst::Decided,
+            _ => MigrateFirst::Policy,
+        };
         self.stop(instance).await?;
-        self.start(instance, StartOptions::default()).await
+        let options = StartOptions {
+            migrate,
+            ..StartOptions::default()
+        };
+        self.start(instance, options).await
     }
 
     /// On the panel's exit: stop what it started, unless the user chose to leave it running (the
