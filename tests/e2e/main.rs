@@ -398,6 +398,16 @@ async fn the_dev_pair_starts_green_a_killed_instance_turns_red_and_stop_all_free
     app.wait_for("[data-instance=chat_main][data-status=running][data-health=up]")
         .await;
     app.screenshot("instance-killed").await;
+    // The history as a user scrolls down to it: the starts, the migrations' health change and the
+    // crash, drawn from the typed events, in both languages.
+    app.scroll_to("[data-testid=timeline]").await;
+    app.screenshot("timeline").await;
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for("html[lang=en]").await;
+    app.scroll_to("[data-testid=timeline]").await;
+    app.screenshot("timeline-en").await;
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for("html[lang=tr]").await;
 
     app.wait_for("[data-testid=stop-all]")
         .await

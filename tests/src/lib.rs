@@ -189,6 +189,19 @@ impl App {
             .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
+    /// Scroll the first match to the top of its scrolling box, as a user scrolls to read it (for a
+    /// screenshot of a part below the fold).
+    pub async fn scroll_to(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'start'})",
+                vec![serde_json::to_value(&element).unwrap()],
+            )
+            .await
+            .unwrap();
+    }
+
     /// Scroll the first match into view (inside a scrolling dialog too), then click it as a user would.
     pub async fn click(&self, css: &str) {
         let element = self.wait_for(css).await;
