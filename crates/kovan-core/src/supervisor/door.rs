@@ -157,8 +157,7 @@ impl Supervisor {
                 Ok(self.state(site).expect("slot"))
             }
             Err(e) => {
-                let _ = self.stop_group(site, &group, port).await;
-                self.clear_group(site, run);
+                self.stop_failed_start(site, &group, port, run).await;
                 self.forget(site);
                 Err(failed(self, fail(e)))
             }

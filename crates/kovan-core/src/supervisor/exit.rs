@@ -143,6 +143,26 @@ impl Supervisor {
     }
 
     /// The run's group is gone (stopped after a failed start): nothing of it is to be signalled.
+    /// Kovan's own stop of a start that did not come up (readiness timed out, the door failed):
+    /// marked as requested first, so that the exit watcher does not take the exit for a crash and
+    /// overwrite the start's own verdict (FailedToStart, with what /health/ answered); then the
+    /// group is stopped and this run forgets it.
+    pub(super) async fn stop_failed_start(
+        &self,
+        instance: &str,
+        group: &GroupIdentity,
+        port: u16,
+        run: u64,
+    ) {
+        if let Some(slot) = self.slots().get_mut(instance) {
+            if slot.run == run {
+                slot.stop_requested = true;
+            }
+        }
+        let _ = self.stop_group(instance, group, port).await;
+        self.clear_group(instance, run);
+    }
+
     pub(super) fn clear_group(&self, instance: &str, run: u64) {
         if let Some(slot) = self.slots().get_mut(instance) {
             if slot.run == run {

@@ -328,8 +328,8 @@ impl Supervisor {
             );
             Ok(())
         } else {
-            let _ = self.stop_group(REDIS_SERVICE, &group, port).await;
-            self.clear_group(REDIS_SERVICE, run);
+            self.stop_failed_start(REDIS_SERVICE, &group, port, run)
+                .await;
             self.update(REDIS_SERVICE, Some(run), |s| {
                 s.status = RunStatus::FailedToStart;
                 s.detail = Some("redis-server did not accept connections within 10 s".into());
@@ -475,8 +475,8 @@ impl Supervisor {
                 Ok(())
             }
             Err(why) => {
-                let _ = self.stop_group(POSTGRES_SERVICE, &group, pg.port).await;
-                self.clear_group(POSTGRES_SERVICE, run);
+                self.stop_failed_start(POSTGRES_SERVICE, &group, pg.port, run)
+                    .await;
                 let last = self.last_lines(POSTGRES_SERVICE);
                 self.update(POSTGRES_SERVICE, Some(run), |s| {
                     s.status = RunStatus::FailedToStart;
@@ -632,8 +632,7 @@ impl Supervisor {
             }
             if Instant::now() >= deadline {
                 let secs = self.inner.ws.supervisor.start_timeout.as_secs();
-                let _ = self.stop_group(instance, &group, port).await;
-                self.clear_group(instance, run);
+                self.stop_failed_start(instance, &group, port, run).await;
                 let last = self.last_lines(instance);
                 self.update(instance, Some(run), |s| {
                     s.status = RunStatus::FailedToStart;
