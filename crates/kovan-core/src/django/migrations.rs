@@ -2,7 +2,6 @@
 //! migrate` finds them, applying none), and applying them under the instance's environment.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -79,7 +78,7 @@ pub enum MigrationError {
     Database { instance: String, message: String },
     #[error("{instance}: `manage.py migrate` could not be started: {why}")]
     NotStarted { instance: String, why: String },
-    #[error("{instance}: `manage.py migrate` failed (exit status {status}){}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_else(|| last(output)))]
+    #[error("{instance}: `manage.py migrate` failed (exit status {status}){}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_else(|| python::last_said(output.iter().map(String::as_str))))]
     Failed {
         instance: String,
         status: i32,
@@ -88,15 +87,6 @@ pub enum MigrationError {
         /// stdout's "Applying x..." may come last, its line ended only when the pipe closes.
         cause: Option<String>,
     },
-}
-
-fn last(output: &[String]) -> String {
-    output
-        .iter()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| format!(": {}", l.trim()))
-        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -228,30 +218,6 @@ pub fn migrate_unit(
         why,
     };
     let mut child = command.spawn().map_err(|e| not_started(e.to_string()))?;
-    let (tx, rx) = std::sync::mpsc::channel::<(bool, String)>();
-    let readers: Vec<_> = [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .enumerate()
-    .filter_map(|(n, pipe)| pipe.map(|p| (n == 1, p)))
-    .map(|(stderr, pipe)| {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send((stderr, line));
-            }
-        })
-    })
-    .collect();
-    drop(tx);
     // migrate's lines go to the member's log file too, where its server's output goes.
     let mut log = crate::supervisor::logs::LogFile::open(
         ws.project.django_root.join(&through.names.log_file),
@@ -268,17 +234,14 @@ pub fn migrate_unit(
     ));
     let mut output = Vec::new();
     let mut cause = None;
-    for (stderr, line) in rx {
+    python::each_output_line(&mut child, |stderr, line| {
         to_log(&line);
         on_line(&line);
         if stderr && !line.trim().is_empty() {
             cause = Some(line.trim().to_string());
         }
         output.push(line);
-    }
-    for r in readers {
-        let _ = r.join();
-    }
+    });
     let status = child.wait().map_err(|e| not_started(e.to_string()))?;
     to_log(&match status.code() {
         Some(0) => "kovan: migrate done".to_string(),

@@ -2,7 +2,6 @@
 //! (`<interpreter> -m pip install <requirement>…`), run without a shell, each output line passed on
 //! as it comes. Only into a virtualenv: pip would change the system's Python otherwise.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use serde::Serialize;
@@ -36,7 +35,7 @@ pub enum InstallError {
     },
     #[error(
         "{instance}: `{command}` failed (exit status {status}){}",
-        last(output)
+        python::last_said(output.iter().map(String::as_str))
     )]
     Failed {
         instance: String,
@@ -45,15 +44,6 @@ pub enum InstallError {
         /// pip's last lines, stdout and stderr in the order read.
         output: Vec<String>,
     },
-}
-
-fn last(output: &[String]) -> String {
-    output
-        .iter()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| format!(": {}", l.trim()))
-        .unwrap_or_default()
 }
 
 impl Classified for InstallError {
@@ -203,43 +193,14 @@ pub fn install(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| not_started(e.to_string()))?;
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let pipes: Vec<Box<dyn std::io::Read + Send>> = [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let readers: Vec<_> = pipes
-        .into_iter()
-        .map(|pipe| {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            })
-        })
-        .collect();
-    drop(tx);
     let mut output: std::collections::VecDeque<String> = std::collections::VecDeque::new();
-    for line in rx {
+    python::each_output_line(&mut child, |_, line| {
         on_line(&line);
         if output.len() == LAST_LINES {
             output.pop_front();
         }
         output.push_back(line);
-    }
-    for r in readers {
-        let _ = r.join();
-    }
+    });
     let status = child.wait().map_err(|e| not_started(e.to_string()))?;
     let output: Vec<String> = output.into();
     if !status.success() {

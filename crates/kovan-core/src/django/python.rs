@@ -31,17 +31,57 @@ pub enum ScriptError {
     NotStarted { python: String, why: String },
     #[error("{python} did not answer within {} s", timeout.as_secs())]
     TimedOut { python: String, timeout: Duration },
-    #[error("{python} printed no answer{}", last_line(stderr))]
+    #[error("{python} printed no answer{}", last_said(stderr.lines()))]
     NoAnswer { python: String, stderr: String },
 }
 
-fn last_line(stderr: &str) -> String {
-    stderr
-        .lines()
+/// ": " and the last line that says something, or nothing: the tail of a failure's message.
+pub(crate) fn last_said<'a>(lines: impl DoubleEndedIterator<Item = &'a str>) -> String {
+    lines
         .rev()
         .find(|l| !l.trim().is_empty())
         .map(|l| format!(": {}", l.trim()))
         .unwrap_or_default()
+}
+
+/// Each line of a child's stdout and stderr as it comes, to `on_line(from_stderr, line)`, until
+/// both pipes close: a reader thread per pipe, so neither can fill up and stall the child.
+pub(crate) fn each_output_line(
+    child: &mut std::process::Child,
+    mut on_line: impl FnMut(bool, String),
+) {
+    use std::io::{BufRead, BufReader};
+    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ];
+    let (tx, rx) = std::sync::mpsc::channel::<(bool, String)>();
+    let readers: Vec<_> = pipes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(n, pipe)| pipe.map(|p| (n == 1, p)))
+        .map(|(stderr, pipe)| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let _ = tx.send((stderr, line));
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    for (stderr, line) in rx {
+        on_line(stderr, line);
+    }
+    for r in readers {
+        let _ = r.join();
+    }
 }
 
 /// Run `python -c script args…` from `cwd` with `env` added, and return the JSON after `mark` on
