@@ -37,7 +37,7 @@ pub enum Action {
         #[arg(long)]
         yes: bool,
     },
-    /// Each unit's database: name, size and open connections (PostgreSQL).
+    /// Each unit's database: where it is, its size, who has it open, and whether a snapshot waits.
     Status {
         /// Print JSON.
         #[arg(long)]
@@ -127,51 +127,48 @@ pub fn run(ws: Workspace, action: Action) -> ExitCode {
 }
 
 async fn status(ws: &Workspace, json: bool) -> ExitCode {
-    let Some(pg) = &ws.postgres else {
-        errln!("error: kovan db status shows a PostgreSQL server Kovan provisions ([database] managed = true or url).");
-        return ExitCode::from(1);
-    };
-    let mut names: Vec<String> = ws
-        .instances
-        .iter()
-        .map(|i| i.names.database.clone())
-        .collect();
-    names.dedup();
-    match kovan_core::services::postgres::stats(pg, &names).await {
-        Ok(stats) if json => {
-            outln!(
-                "{}",
-                serde_json::to_string_pretty(&stats).unwrap_or_default()
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(stats) => {
-            for s in stats {
-                let who: Vec<String> = s
-                    .connections
-                    .iter()
-                    .map(|h| format!("{} (PID {})", h.application_name, h.pid))
-                    .collect();
-                outln!(
-                    "{}: {}, {} connection{}{}",
-                    s.name,
-                    size(s.size_bytes),
-                    s.connections.len(),
-                    if s.connections.len() == 1 { "" } else { "s" },
-                    if who.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", who.join(", "))
-                    }
-                );
-            }
-            ExitCode::SUCCESS
-        }
+    let rows = match database::status(ws).await {
+        Ok(rows) => rows,
         Err(e) => {
             errln!("error: {e}");
-            ExitCode::from(1)
+            return ExitCode::from(1);
         }
+    };
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
     }
+    // Site members share one database: one line per unit.
+    let mut seen = std::collections::BTreeSet::new();
+    for r in rows.iter().filter(|r| seen.insert(r.unit.clone())) {
+        let size = r.size_bytes.map_or("not created yet".to_string(), size);
+        let who: Vec<String> = r
+            .connections
+            .iter()
+            .map(|h| format!("{} (PID {})", h.application_name, h.pid))
+            .collect();
+        let mut line = format!(
+            "{}: {}, {size}, {} connection{}",
+            r.unit,
+            r.shown,
+            r.connections.len(),
+            if r.connections.len() == 1 { "" } else { "s" }
+        );
+        if !who.is_empty() {
+            line.push_str(&format!(": {}", who.join(", ")));
+        }
+        if r.snapshot {
+            line.push_str("; a snapshot can be restored");
+        }
+        if let Some(why) = &r.not_kovans {
+            line.push_str(&format!("; not Kovan's ({why})"));
+        }
+        outln!("{line}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// 8.1 MB, 912 kB: as the card shows a database's size.

@@ -520,4 +520,64 @@ fn sqlite_databases_are_cloned_and_restored_with_the_backup_api() {
     );
     let out = kovan(&["db", "restore", "a", "--yes"]);
     assert!(both(&out).contains("has no snapshot"), "{}", both(&out));
+
+    // The card's figures for SQLite: size, the snapshot, and who has the file open. A file held
+    // open is not replaced under its holder: restore and clone are refused, naming the PID.
+    let mut holder = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT 1 FROM t').fetchall(); print('held', flush=True); time.sleep(60)")
+        .arg(dir.path().join("db_b.sqlite3"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "held");
+    let pid = holder.id().to_string();
+    let out = kovan(&["db", "status", "--json"]);
+    assert!(out.status.success(), "{}", both(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let b = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["instance"] == "b")
+        .unwrap();
+    assert_eq!(b["name"], "db_b.sqlite3", "{rows}");
+    assert!(b["sizeBytes"].as_i64().unwrap() > 0, "{rows}");
+    assert_eq!(b["snapshot"], true, "{rows}");
+    assert_eq!(b["connections"][0]["pid"].to_string(), pid, "{rows}");
+    let own = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["instance"] == "own")
+        .unwrap();
+    assert!(
+        own["notKovans"]
+            .as_str()
+            .unwrap()
+            .contains("kovan.toml names it itself"),
+        "{rows}"
+    );
+    for args in [
+        &["db", "restore", "b", "--yes"][..],
+        &["db", "clone", "b", "--from", "a"][..],
+        &["db", "reset", "b", "--yes"][..],
+    ] {
+        let out = kovan(args);
+        assert!(!out.status.success(), "{args:?}: {}", both(&out));
+        assert!(
+            both(&out).contains("is in use") && both(&out).contains(&format!("PID {pid}")),
+            "{args:?}: {}",
+            both(&out)
+        );
+    }
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(sql("db_b.sqlite3", "SELECT x FROM t"), "[('b before',)]");
 }

@@ -271,6 +271,31 @@ pub fn open_files(pid: i32) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The processes other than Kovan itself that have `file` (or its -wal/-shm/-journal companions)
+/// open, by PID: who holds a SQLite database.
+pub fn holders_of(file: &std::path::Path) -> Vec<i32> {
+    let Ok(file) = file.canonicalize() else {
+        return Vec::new();
+    };
+    let companions: Vec<PathBuf> = ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let mut p = file.as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        })
+        .collect();
+    let ours = std::process::id() as i32;
+    pids()
+        .filter(|&pid| pid != ours)
+        .filter(|&pid| {
+            open_files(pid)
+                .iter()
+                .any(|open| *open == file || companions.contains(open))
+        })
+        .collect()
+}
+
 /// Socket inodes a process has open.
 pub fn socket_inodes(pid: i32) -> Vec<u64> {
     std::fs::read_dir(format!("/proc/{pid}/fd"))

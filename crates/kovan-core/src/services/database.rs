@@ -248,6 +248,38 @@ async fn pg_snapshot(
     Ok(snap)
 }
 
+/// Who has a SQLite file open (a running instance, a `manage.py shell`, a sqlite3 prompt), named
+/// by the instance marker it runs under, else by its command name.
+fn sqlite_holders(path: &std::path::Path) -> Vec<Holder> {
+    crate::process_table::holders_of(path)
+        .into_iter()
+        .map(|pid| Holder {
+            pid,
+            application_name: crate::process_table::environ_var(pid, "KOVAN_INSTANCE")
+                .or_else(|| {
+                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .ok()
+                        .map(|c| c.trim().to_string())
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// A SQLite file replaced under a process that has it open keeps that process on the old data
+/// (its descriptor points at the deleted file): refused, naming who, as PostgreSQL refuses.
+fn require_sqlite_idle(path: &std::path::Path) -> Result<(), DatabaseError> {
+    let holders = sqlite_holders(path);
+    if holders.is_empty() {
+        Ok(())
+    } else {
+        Err(DatabaseError::InUse {
+            database: path.display().to_string(),
+            holders,
+        })
+    }
+}
+
 fn sqlite_copy(from: &std::path::Path, to: &std::path::Path) -> Result<(), String> {
     let src =
         rusqlite::Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -316,6 +348,7 @@ pub async fn clone(
                     why: "it does not exist yet: start its instance once".into(),
                 });
             }
+            require_sqlite_idle(path)?;
             let snapshot = if path.is_file() {
                 let snap = sqlite_snapshot(path);
                 let _ = std::fs::remove_file(&snap);
@@ -408,6 +441,7 @@ pub async fn empty(ws: &Workspace, name: &str) -> Result<DatabaseReport, Databas
             })
         }
         Place::Sqlite { path } => {
+            require_sqlite_idle(path)?;
             let snapshot = if path.is_file() {
                 let snap = sqlite_snapshot(path);
                 let _ = std::fs::remove_file(&snap);
@@ -491,6 +525,7 @@ pub async fn restore(ws: &Workspace, name: &str) -> Result<DatabaseReport, Datab
                     database: path.display().to_string(),
                 });
             }
+            require_sqlite_idle(path)?;
             tokio::task::block_in_place(|| sqlite_copy(&snap, path))
                 .map_err(failed("the restore"))?;
             Ok(DatabaseReport {
@@ -500,4 +535,113 @@ pub async fn restore(ws: &Workspace, name: &str) -> Result<DatabaseReport, Datab
             })
         }
     }
+}
+
+/// One instance's database as the card shows it: which unit's it is, its size, who is connected,
+/// whether a snapshot can undo the last reset or clone, and why Kovan keeps its hands off it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseStatus {
+    pub instance: String,
+    /// The isolation unit (the instance, or its site) whose database this is.
+    pub unit: String,
+    /// The database's own name (PostgreSQL) or file name (SQLite): what a reset is confirmed with.
+    pub name: String,
+    pub engine: DatabaseEngine,
+    /// Where it is, in words: `db_main.sqlite3 (SQLite)`, `context7_main (PostgreSQL on …)`.
+    pub shown: String,
+    /// None: it does not exist yet (the instance never ran) or could not be measured.
+    #[ts(type = "number | null")]
+    pub size_bytes: Option<i64>,
+    /// Sessions on it: PostgreSQL's pg_stat_activity, or the processes that have the SQLite
+    /// file open.
+    pub connections: Vec<Holder>,
+    /// `kovan db restore` has something to put back.
+    pub snapshot: bool,
+    /// Set when this is not a database Kovan created: why clone, reset and restore are refused.
+    pub not_kovans: Option<String>,
+}
+
+/// The database of every instance of the workspace (site members share their site's), for the
+/// cards. One PostgreSQL session for all of them; a server that does not answer is an error.
+pub async fn status(ws: &Workspace) -> Result<Vec<DatabaseStatus>, DatabaseError> {
+    let mut pg_names = Vec::new();
+    let mut out = Vec::new();
+    for instance in &ws.instances {
+        let base = DatabaseStatus {
+            instance: instance.name.clone(),
+            unit: instance.names.unit.clone(),
+            name: instance.names.database.clone(),
+            engine: ws.database,
+            shown: instance.names.database.clone(),
+            size_bytes: None,
+            connections: Vec::new(),
+            snapshot: false,
+            not_kovans: None,
+        };
+        let row = match unit(ws, &instance.name) {
+            Err(DatabaseError::NotKovans { why, .. }) => DatabaseStatus {
+                not_kovans: Some(why),
+                // The project's own SQLite file is still measured; its server's databases are not.
+                size_bytes: match ws.database {
+                    DatabaseEngine::Sqlite => {
+                        std::fs::metadata(ws.project.django_root.join(&instance.names.database))
+                            .ok()
+                            .map(|m| m.len() as i64)
+                    }
+                    DatabaseEngine::Postgresql => None,
+                },
+                ..base
+            },
+            Err(e) => return Err(e),
+            Ok(u) => {
+                let shown = u.describe(ws);
+                let name = u.name();
+                match &u.place {
+                    Place::Sqlite { path } => {
+                        let size = std::fs::metadata(path).ok().map(|m| m.len() as i64);
+                        DatabaseStatus {
+                            shown,
+                            name,
+                            size_bytes: size,
+                            connections: if size.is_some() {
+                                sqlite_holders(path)
+                            } else {
+                                Vec::new()
+                            },
+                            snapshot: sqlite_snapshot(path).is_file(),
+                            ..base
+                        }
+                    }
+                    Place::Postgres { database, .. } => {
+                        pg_names.push(database.clone());
+                        pg_names.push(snapshot_name(database));
+                        DatabaseStatus {
+                            shown,
+                            name,
+                            ..base
+                        }
+                    }
+                }
+            }
+        };
+        out.push(row);
+    }
+    if !pg_names.is_empty() {
+        pg_names.sort();
+        pg_names.dedup();
+        let pg = ws.postgres.as_ref().expect("checked by unit()");
+        let stats = postgres::stats(pg, &pg_names)
+            .await
+            .map_err(failed(pg.redacted()))?;
+        for row in out.iter_mut().filter(|r| r.not_kovans.is_none()) {
+            let snap = snapshot_name(&row.name);
+            if let Some(s) = stats.iter().find(|s| s.name == row.name) {
+                row.size_bytes = Some(s.size_bytes);
+                row.connections = s.connections.clone();
+            }
+            row.snapshot = stats.iter().any(|s| s.name == snap);
+        }
+    }
+    Ok(out)
 }
