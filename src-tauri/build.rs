@@ -43,6 +43,10 @@ fn main() {
             "create_workspace",
             "migrate_instance",
             "install_requirements",
+            "database_status",
+            "database_reset",
+            "database_restore",
+            "database_clone",
             "set_language",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");

@@ -16,6 +16,7 @@ use kovan_core::generate::{self, Plan, WriteReport};
 use kovan_core::health::InstanceHealth;
 use kovan_core::proposal::{self, Proposal};
 use kovan_core::recent::RecentWorkspaces;
+use kovan_core::services::database::{self, DatabaseReport, DatabaseStatus};
 use kovan_core::services::redis_server::{self, RedisProbe};
 use kovan_core::store::{EventRecord, HealthSample, StoreTrouble};
 use kovan_core::supervisor::lock::Supervision;
@@ -415,6 +416,45 @@ pub async fn install_requirements(
     })
     .await??;
     Ok(outcome)
+}
+
+/// Every instance's database for the cards: size, who has it open, whether a snapshot waits.
+#[tauri::command]
+pub async fn database_status(state: State<'_, AppState>) -> Result<Vec<DatabaseStatus>> {
+    Ok(database::status(&state.workspace()?).await?)
+}
+
+/// Snapshot, empty and migrate the database of `instance`'s unit, migrate's lines sent as they come.
+#[tauri::command]
+pub async fn database_reset(
+    state: State<'_, AppState>,
+    instance: String,
+    on_line: Channel<String>,
+) -> Result<DatabaseReport> {
+    let ws = state.workspace()?;
+    Ok(database::reset(&ws, &instance, |line| {
+        let _ = on_line.send(line.to_string());
+    })
+    .await?)
+}
+
+/// Put back the database of `instance`'s unit as its last snapshot holds it.
+#[tauri::command]
+pub async fn database_restore(
+    state: State<'_, AppState>,
+    instance: String,
+) -> Result<DatabaseReport> {
+    Ok(database::restore(&state.workspace()?, &instance).await?)
+}
+
+/// Replace `target`'s database with a copy of `source`'s (a snapshot of the target first).
+#[tauri::command]
+pub async fn database_clone(
+    state: State<'_, AppState>,
+    target: String,
+    source: String,
+) -> Result<DatabaseReport> {
+    Ok(database::clone(&state.workspace()?, &target, &source).await?)
 }
 
 /// Detection runs the project's Python for up to 30 s: off the async runtime's workers.

@@ -80,6 +80,10 @@ fn main() {
             commands::create_workspace,
             commands::migrate_instance,
             commands::install_requirements,
+            commands::database_status,
+            commands::database_reset,
+            commands::database_restore,
+            commands::database_clone,
             commands::set_language
         ])
         .build(tauri::generate_context!())

@@ -13,6 +13,7 @@ use crate::generate::{Plan, WriteReport};
 use crate::health::feed::HealthBatch;
 use crate::health::HealthEvent;
 use crate::proposal::Proposal;
+use crate::services::database::{DatabaseReport, DatabaseStatus};
 use crate::services::redis_server::RedisProbe;
 use crate::store::{EventRecord, HealthSample, HistoryEvent, StoreSetAside, StoreTrouble};
 use crate::supervisor::lock::Supervision;
@@ -44,6 +45,8 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     Proposal::export_all_to(dir)?;
     MigrateOutcome::export_all_to(dir)?;
     InstallOutcome::export_all_to(dir)?;
+    DatabaseStatus::export_all_to(dir)?;
+    DatabaseReport::export_all_to(dir)?;
     FrontDoorHealth::export_all_to(dir)?;
     Supervision::export_all_to(dir)?;
     FindingKind::export_all_to(dir)?;

@@ -207,6 +207,12 @@ pub enum ErrorDetail {
     Preflight { problems: Vec<IpcError> },
     /// Who supervises the workspace ("kovan up, PID 4242").
     Supervisor { by: String },
+    /// A database Kovan would not clone over, reset or restore now: who has it open (empty when
+    /// the refusal is for another reason).
+    Database {
+        database: String,
+        holders: Vec<crate::services::postgres::Holder>,
+    },
     /// A unit's database lacks migrations: which unit, the member it is migrated through, how many.
     Migrations {
         unit: String,

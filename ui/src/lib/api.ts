@@ -27,6 +27,8 @@ import type { UndoReport } from './bindings/UndoReport';
 import type { FlushScope } from './bindings/FlushScope';
 import type { FlushPart } from './bindings/FlushPart';
 import type { InstallOutcome } from './bindings/InstallOutcome';
+import type { DatabaseReport } from './bindings/DatabaseReport';
+import type { DatabaseStatus } from './bindings/DatabaseStatus';
 import type { InstanceState } from './bindings/InstanceState';
 import type { LogLine } from './bindings/LogLine';
 import type { MigrateOutcome } from './bindings/MigrateOutcome';
@@ -40,6 +42,9 @@ export type { WorkspaceView } from './bindings/WorkspaceView';
 export type { WorkspaceOverview } from './bindings/WorkspaceOverview';
 export type { WorkspaceFault } from './bindings/WorkspaceFault';
 export type { InstanceCard } from './bindings/InstanceCard';
+export type { DatabaseReport } from './bindings/DatabaseReport';
+export type { DatabaseStatus } from './bindings/DatabaseStatus';
+export type { Holder } from './bindings/Holder';
 export type { CompanionView } from './bindings/CompanionView';
 export type { InstanceState } from './bindings/InstanceState';
 export type { RunStatus } from './bindings/RunStatus';
@@ -347,6 +352,31 @@ export async function installRequirements(
 ): Promise<InstallOutcome> {
   const onLineChannel = new Channel<string>((line) => onLine(line));
   return call<InstallOutcome>('install_requirements', { instance, requirements, onLine: onLineChannel });
+}
+
+/** Every instance's database: size, who has it open, whether a snapshot can be restored. */
+export function databaseStatus(): Promise<DatabaseStatus[]> {
+  return call<DatabaseStatus[]>('database_status');
+}
+
+/**
+ * Snapshot, empty and migrate the database of `instance`'s unit; migrate's lines reach `onLine`
+ * as they come. Refused while anybody has the database open (naming who), and on a database Kovan
+ * did not create.
+ */
+export async function databaseReset(instance: string, onLine: (line: string) => void): Promise<DatabaseReport> {
+  const onLineChannel = new Channel<string>((line) => onLine(line));
+  return call<DatabaseReport>('database_reset', { instance, onLine: onLineChannel });
+}
+
+/** Put back the database of `instance`'s unit as its last snapshot (taken by a reset or clone) holds it. */
+export function databaseRestore(instance: string): Promise<DatabaseReport> {
+  return call<DatabaseReport>('database_restore', { instance });
+}
+
+/** Replace `target`'s database with a copy of `source`'s; a snapshot of the target is taken first. */
+export function databaseClone(target: string, source: string): Promise<DatabaseReport> {
+  return call<DatabaseReport>('database_clone', { target, source });
 }
 
 /** PING latency and DBSIZE of the workspace's Redis; null when it does not answer (or there is none). */

@@ -167,6 +167,13 @@ export function detailParams(detail: ErrorDetail | null): Record<string, string 
       return { by: detail.by };
     case 'migrations':
       return { unit: detail.unit, instance: detail.instance, count: detail.unapplied };
+    case 'database':
+      return {
+        database: detail.database,
+        holders: detail.holders
+          .map((h) => (h.applicationName === '' ? `PID ${h.pid}` : `${h.applicationName} (PID ${h.pid})`))
+          .join(', '),
+      };
   }
 }
 

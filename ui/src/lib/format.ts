@@ -36,3 +36,11 @@ export function nextUptimeChange(uptimes: number[]): number {
   const waits = uptimes.map((ms) => (ms < 60_000 ? 1000 - (Math.max(ms, 0) % 1000) : 60_000 - (ms % 60_000)));
   return Math.max(50, Math.min(...waits));
 }
+
+/** A size as the window shows it: "912 KiB", "8,1 MiB", "1,2 GiB". */
+export function formatBytes(bytes: number): string {
+  const b = Math.max(0, bytes);
+  if (b < 1024 * 1024) return `${formatNumber(Math.ceil(b / 1024))} KiB`;
+  if (b < 1024 ** 3) return `${formatNumber(b / 1024 ** 2, 1)} MiB`;
+  return `${formatNumber(b / 1024 ** 3, 1)} GiB`;
+}

@@ -56,6 +56,23 @@ impl crate::error::Classified for DatabaseError {
             Self::Failed { .. } => ErrorKind::DatabaseFailed,
         }
     }
+
+    fn detail(&self) -> Option<crate::error::ErrorDetail> {
+        use crate::error::ErrorDetail;
+        match self {
+            Self::UnknownUnit { .. } | Self::Failed { .. } => None,
+            Self::NotKovans { database, .. } | Self::NoSnapshot { database } => {
+                Some(ErrorDetail::Database {
+                    database: database.clone(),
+                    holders: Vec::new(),
+                })
+            }
+            Self::InUse { database, holders } => Some(ErrorDetail::Database {
+                database: database.clone(),
+                holders: holders.clone(),
+            }),
+        }
+    }
 }
 
 fn failed(what: impl Into<String>) -> impl FnOnce(String) -> DatabaseError {
@@ -159,6 +176,7 @@ pub struct DatabaseReport {
     pub database: String,
     /// The snapshot taken first (restore takes none).
     pub snapshot: Option<String>,
+    #[ts(type = "number")]
     pub millis: u64,
 }
 

@@ -478,7 +478,7 @@ pub fn db_message(e: &tokio_postgres::Error) -> String {
 }
 
 /// Who is connected to a database now, in the words of a refusal.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Holder {
     pub pid: i32,
