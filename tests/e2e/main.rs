@@ -1406,3 +1406,158 @@ async fn the_chat_site_started_in_the_window_is_one_website_and_review_stays_apa
     );
     app.quit().await;
 }
+
+/// Run `script` with Python's sqlite3 on `db` and print the result (a list of rows).
+fn sqlite(db: &Path, script: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); r = c.execute(sys.argv[2]).fetchall(); c.commit(); print(r)")
+        .arg(db)
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The Database dialog on a real SQLite file migrated by a real Django: a reset is refused while
+/// another process has the file open (naming it), then, confirmed by the name, takes a snapshot,
+/// empties the file and migrates it again; Restore brings the old rows back.
+#[tokio::test]
+async fn a_database_is_reset_from_its_card_and_restored_from_its_snapshot() {
+    let dir = example_copy();
+    let data = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("kovan.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace(
+            "redis://127.0.0.1:6379/0",
+            &format!("redis://127.0.0.1:{}/0", free_port()),
+        )
+        .replace(
+            "python = \".venv/bin/python\"",
+            &format!("python = {:?}", test_python()),
+        )
+        .replace("port = 8000", &format!("port = {}", free_port()))
+        .replace("port = 8001", &format!("port = {}", free_port()))
+        .replace("port = 8002", &format!("port = {}", free_port()))
+        .replace("port = 8003", &format!("port = {}", free_port()));
+    std::fs::write(&toml, text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+    kovan_core::django::migrate_named(&ws, "review", |_| {}).unwrap();
+    let db = dir.path().join("db_review.sqlite3");
+    sqlite(&db, "CREATE TABLE kept (x)");
+    sqlite(&db, "INSERT INTO kept VALUES ('before the reset')");
+
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    let line = app
+        .wait_for("[data-instance=review] [data-testid=database-line]")
+        .await;
+    let size: u64 = line
+        .attr("data-size")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        size > 50_000,
+        "a migrated Django database, got {size} bytes"
+    );
+
+    // Somebody else has the file open: the reset is refused and says who.
+    let mut holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT 1 FROM kept').fetchall(); print('held', flush=True); time.sleep(120)")
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut said,
+    )
+    .unwrap();
+    assert_eq!(said.trim(), "held");
+    app.click("[data-instance=review] [data-testid=database-open]")
+        .await;
+    app.wait_for("[data-testid=database-dialog]").await;
+    let typed = app.wait_for("[data-testid=database-typed]").await;
+    typed.send_keys("db_review.sqlite3").await.unwrap();
+    app.click("[data-testid=database-confirm]").await;
+    let refused = app
+        .wait_for("[data-testid=database-status][data-result=failed]")
+        .await;
+    assert_eq!(
+        refused.attr("data-kind").await.unwrap().as_deref(),
+        Some("database_in_use")
+    );
+    let words = refused.text().await.unwrap();
+    assert!(
+        words.contains(&format!("PID {}", holder.id())) && words.contains("kullanımda"),
+        "{words}"
+    );
+    assert_eq!(sqlite(&db, "SELECT x FROM kept"), "[('before the reset',)]");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+
+    // Let go, the same confirmation resets it: a snapshot first, then a freshly migrated file.
+    let typed = app.wait_for("[data-testid=database-typed]").await;
+    typed.send_keys("db_review.sqlite3").await.unwrap();
+    app.click("[data-testid=database-confirm]").await;
+    app.wait_for_secs("[data-testid=database-status][data-result=done]", 90)
+        .await;
+    // Folded away once done; its text is still migrate's.
+    let output = app
+        .wait_for("[data-testid=database-output]")
+        .await
+        .prop("textContent")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(output.contains("Applying"), "{output}");
+    assert!(
+        sqlite(
+            &db,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'kept'"
+        ) == "[(0,)]",
+        "the reset emptied the file"
+    );
+    assert!(
+        sqlite(&db, "SELECT count(*) FROM django_migrations") != "[(0,)]",
+        "and migrated it again"
+    );
+    app.wait_for("[data-instance=review] [data-testid=database-snapshot]")
+        .await;
+    app.screenshot("database-reset").await;
+    // The dialog is modal: English is chosen with it closed.
+    app.click("[data-testid=database-close]").await;
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for("html[lang=en]").await;
+
+    // Restore, offered now that a snapshot waits, brings the rows back.
+    app.click("[data-instance=review] [data-testid=database-open]")
+        .await;
+    app.click("[data-testid=database-choice][data-action=restore]")
+        .await;
+    let typed = app.wait_for("[data-testid=database-typed]").await;
+    typed.send_keys("db_review.sqlite3").await.unwrap();
+    app.screenshot("database-restore-en").await;
+    app.click("[data-testid=database-confirm]").await;
+    app.wait_for_secs("[data-testid=database-status][data-result=done]", 30)
+        .await;
+    assert_eq!(sqlite(&db, "SELECT x FROM kept"), "[('before the reset',)]");
+    app.click("[data-testid=database-close]").await;
+    app.screenshot("database-card-en").await;
+    app.quit().await;
+}
