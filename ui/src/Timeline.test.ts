@@ -75,13 +75,13 @@ describe('the History section', () => {
     expect(text('[data-testid="event-summary"]', row(2))).toBe('1.234 anahtar silindi, 12 oturum kapandı (tümü)');
 
     expect(text('[data-testid="event-kind"]', row(8))).toBe('Yanıt vermiyor');
-    expect(summaryOf('health-down', 'chat_api')).toBe('yanıt vermiyor: connection refused');
+    expect(summaryOf('health-down', 'chat_api')).toBe('connection refused');
     expect(summaryOf('crash', 'chat_api')).toBe('çıkış kodu 1');
     expect(summaryOf('crash', 'chat_websocket')).toBe('9 sinyaliyle sonlandı');
     expect(text('[data-testid="event-kind"]', row(7))).toBe('Çöktü');
     expect(text('[data-testid="event-summary"]', row(5))).toBe('2. deneme');
     expect(text('[data-testid="event-summary"]', row(4))).toBe('SIGTERM’e yanıt vermedi, SIGKILL ile durduruldu (5.012 ms)');
-    expect(text('[data-testid="event-summary"]', row(3))).toBe('port 8001 üzerinde yeniden yanıt veriyor');
+    expect(text('[data-testid="event-summary"]', row(3))).toBe('port 8001 üzerinde /health/ yanıtı olumlu');
 
     // Another day shows its date.
     const start = row(1);
@@ -233,7 +233,7 @@ describe('the History section', () => {
     expect(text('[data-testid="event-summary"]', row(9))).toBe('42 keys deleted (chat_main)');
     expect(text('[data-testid="event-summary"]', row(2))).toBe('1,234 keys deleted, 12 sessions ended (all)');
     expect(text('[data-testid="event-kind"]', row(8))).toBe('Not answering');
-    expect(text('[data-testid="event-summary"]', row(8))).toBe('not answering: connection refused');
+    expect(text('[data-testid="event-summary"]', row(8))).toBe('connection refused');
     expect(text('[data-testid="event-summary"]', row(7))).toBe('exit code 1');
     expect(text('[data-testid="event-time"]', row(1))).toBe('2025-01-15 14:03:09');
     expect(one('[data-testid="event-alert"]', row(7)).getAttribute('aria-label')).toBe('An event Kovan sends a notification for');
