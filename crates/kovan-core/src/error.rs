@@ -197,6 +197,12 @@ pub enum ErrorDetail {
         /// `[redis] managed` in kovan.toml, when the error knows it: the fix differs.
         managed: Option<bool>,
     },
+    /// TLS with the workspace's Redis failed, and which part of it.
+    RedisTls {
+        /// Redacted: never the password.
+        url: String,
+        problem: crate::cache::redis::TlsProblem,
+    },
     /// The error is about one instance (named by the user, or the one acted on).
     Instance { instance: String },
     /// A preset name that is not in kovan.toml.

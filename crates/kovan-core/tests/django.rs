@@ -252,3 +252,68 @@ fn generated_code_never_clears_a_cache_whole_unless_it_is_the_instances_own() {
     );
     assert_eq!(redis.keys(), ["other_app:1:x"]);
 }
+
+/// The generated settings speak to a redis-server that asks for a client certificate, with
+/// kovan.toml's CA and client certificate: /health/ finds the cache and the site's channel layer
+/// working, and the keys land under the instance's prefix; Kovan counts them over the same TLS.
+#[test]
+fn the_generated_settings_use_the_private_ca_and_client_certificate_of_kovan_toml() {
+    let certs = tempfile::tempdir().unwrap();
+    support::pki(certs.path());
+    let (redis, tls_port) = support::tls_server(certs.path(), "good", true);
+    let (dir, _) =
+        support::example_on_free_ports(Some(&format!("rediss://127.0.0.1:{tls_port}/0")));
+    let toml = dir.path().join("kovan.toml");
+    let path = |name: &str| certs.path().join(name).display().to_string();
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "managed = true",
+        &format!(
+            "ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}",
+            path("ca.pem"),
+            path("client.pem"),
+            path("client.key")
+        ),
+    );
+    std::fs::write(&toml, text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+
+    let _server = runserver(&ws, "chat_main");
+    let port = ws.instance("chat_main").unwrap().port;
+    let answer: serde_json::Value = kovan_testsupport::eventually(
+        "chat_main's /health/ to answer 200 over TLS to Redis",
+        std::time::Duration::from_secs(30),
+        || match support::http(port, "GET", "/health/", &[]) {
+            (200, body) => serde_json::from_str(&body).map_err(|e| e.to_string()),
+            (status, body) => Err(format!("{status}: {body}")),
+        },
+    );
+    assert_eq!(answer["cache"]["ok"], true, "{answer}");
+    assert_eq!(answer["channels"]["ok"], true, "{answer}");
+    ok(
+        support::manage(
+            &ws,
+            "chat_main",
+            &[
+                "shell",
+                "-c",
+                "from django.core.cache import cache; cache.set('over_tls', 1, 60)",
+            ],
+        ),
+        "cache.set through the generated settings",
+    );
+    let keys = redis.cli(&["--scan", "--pattern", "context7_chat_main:*"]);
+    assert!(
+        keys.contains("over_tls"),
+        "chat_main's key in Redis: {keys}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let counts = rt.block_on(kovan_core::cache::count(&ws, |_| {}));
+    assert!(
+        counts
+            .instance("chat_main")
+            .and_then(|c| c.count.counted())
+            .is_some(),
+        "{counts:#?}"
+    );
+}

@@ -584,6 +584,64 @@ fn redis_is_required_by_redis_caches_and_its_password_never_shown() {
 }
 
 #[test]
+fn redis_tls_files_and_verify_are_read_relative_to_kovan_toml_and_checked_at_load() {
+    let head = "[project]\nname = \"x\"\nsettings = \"s\"\n[redis]\n";
+    // Read: relative to kovan.toml's folder, made absolute.
+    let f = fixture(&format!(
+        "{head}url = \"rediss://127.0.0.1:6380/0\"\nca_file = \"ca.pem\"\ncert_file = \"c.pem\"\nkey_file = \"c.key\"\nverify = \"ca\"\n{}",
+        instance("a", 8000)
+    ));
+    let folder = f.file.parent().unwrap();
+    for name in ["ca.pem", "c.pem", "c.key"] {
+        std::fs::write(folder.join(name), "pem").unwrap();
+    }
+    let tls = workspace::load(&f.file).unwrap().redis.unwrap().tls;
+    assert_eq!(
+        tls.ca_file.as_deref(),
+        Some(folder.join("ca.pem").as_path())
+    );
+    assert_eq!(
+        tls.key_file.as_deref(),
+        Some(folder.join("c.key").as_path())
+    );
+    assert_eq!(tls.verify, workspace::TlsVerify::Ca);
+
+    let cases = [
+        // TLS keys with a plain URL.
+        (
+            "url = \"redis://127.0.0.1:6379/0\"\nverify = \"none\"\n",
+            "redis.verify",
+            "redis://",
+        ),
+        // A file that is not there.
+        (
+            "url = \"rediss://127.0.0.1:6380/0\"\nca_file = \"nowhere.pem\"\n",
+            "redis.ca_file",
+            "nowhere.pem",
+        ),
+        // Half a client certificate.
+        (
+            "url = \"rediss://127.0.0.1:6380/0\"\ncert_file = \"kovan.toml\"\n",
+            "redis.key_file",
+            "a client certificate needs both",
+        ),
+        // A word Kovan does not know.
+        (
+            "url = \"rediss://127.0.0.1:6380/0\"\nverify = \"loose\"\n",
+            "redis.verify",
+            "loose",
+        ),
+    ];
+    for (lines, field, says) in cases {
+        let found = problems(&format!("{head}{lines}{}", instance("a", 8000)));
+        assert_eq!(found.len(), 1, "{lines}: {found:#?}");
+        assert_eq!(found[0].field, field, "{found:#?}");
+        assert!(found[0].message.contains(says), "{found:#?}");
+        assert!(found[0].line.is_some(), "located: {found:#?}");
+    }
+}
+
+#[test]
 fn a_missing_file_says_where_it_looked_and_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let err = workspace::load(dir.path()).unwrap_err();

@@ -18,6 +18,7 @@ import {
 import { en } from './i18n/en';
 import { setLanguage } from './i18n/index.svelte';
 import { tr } from './i18n/tr';
+import type { TlsProblem } from './bindings/TlsProblem';
 
 const instance: ErrorDetail = { type: 'instance', instance: 'chat_main' };
 const path: ErrorDetail = { type: 'path', path: '/srv/chat/kovan.toml' };
@@ -60,7 +61,7 @@ const SAMPLE: Record<ErrorKind, ErrorDetail | null> = {
   preflight_failed: { type: 'preflight', problems: [] },
   redis_refused: { ...redis, managed: false },
   redis_auth_failed: redis,
-  redis_tls_failed: redis,
+  redis_tls_failed: { type: 'redisTls', url: 'rediss://127.0.0.1:6380/0', problem: 'unknown_ca' },
   redis_timeout: redis,
   redis_connection_lost: redis,
   redis_error: redis,
@@ -173,6 +174,42 @@ describe('the error table', () => {
     expect(managed).toContain('Kovan starts it with the first instance');
     expect(managed).not.toContain('managed = true');
     expect(errorText(failure('redis_refused', { ...redis, managed: false }))).toContain('set managed = true');
+  });
+
+  it('words each part of a failed TLS handshake with its own fix, in both languages', () => {
+    const problems: TlsProblem[] = [
+      'unknown_ca',
+      'hostname',
+      'expired',
+      'not_yet_valid',
+      'client_certificate_required',
+      'client_certificate_refused',
+      'files',
+      'no_handshake',
+      'other',
+    ];
+    for (const language of ['tr', 'en'] as const) {
+      setLanguage(language);
+      const seen = new Set<string>();
+      for (const problem of problems) {
+        const text = errorText({
+          kind: 'redis_tls_failed',
+          message: 'TLS with Redis at rediss://127.0.0.1:6380/0 failed (core’s sentence)',
+          detail: { type: 'redisTls', url: 'rediss://127.0.0.1:6380/0', problem },
+        });
+        expect(text, `${language} ${problem}`).not.toMatch(/\{\w+\}|core’s sentence/);
+        seen.add(text);
+      }
+      expect(seen.size).toBe(problems.length);
+    }
+    setLanguage('tr');
+    expect(
+      errorText({
+        kind: 'redis_tls_failed',
+        message: '',
+        detail: { type: 'redisTls', url: 'rediss://h:6380/0', problem: 'unknown_ca' },
+      }),
+    ).toContain('ca_file');
   });
 
   it('lists a preflight’s problems, each worded on its own', () => {

@@ -47,7 +47,7 @@ const WORDS: Record<ErrorKind, Row> = {
   preflight_failed: 'err.preflight_failed',
   redis_refused: (d) => (d?.type === 'redis' && d.managed === true ? 'err.redis_refused.managed' : 'err.redis_refused'),
   redis_auth_failed: 'err.redis_auth_failed',
-  redis_tls_failed: 'err.redis_tls_failed',
+  redis_tls_failed: (d) => (d?.type === 'redisTls' ? `err.redis_tls_failed.${d.problem}` : 'err.redis_tls_failed'),
   redis_timeout: 'err.redis_timeout',
   redis_connection_lost: 'err.redis_connection_lost',
   redis_error: 'err.redis_error',
@@ -154,6 +154,7 @@ export function detailParams(detail: ErrorDetail | null): Record<string, string 
     case 'fields':
       return { path: detail.file, count: detail.problems.length };
     case 'redis':
+    case 'redisTls':
       return { url: detail.url };
     case 'instance':
       return { instance: detail.instance };

@@ -39,8 +39,13 @@ pub enum CacheError {
     #[error("Redis at {url} rejected the login ({detail}). Check the user and password in [redis] url in kovan.toml.")]
     RedisAuthFailed { url: String, detail: String },
 
-    #[error("TLS with Redis at {url} failed ({detail}). Check that the server speaks TLS on that port (rediss:// needs a TLS port, redis:// a plain one) and that this machine trusts its certificate.")]
-    RedisTls { url: String, detail: String },
+    #[error("TLS with Redis at {url} failed ({detail}). {}", problem.fix())]
+    RedisTls {
+        url: String,
+        /// Which part failed: what the window words and the fix names.
+        problem: super::redis::TlsProblem,
+        detail: String,
+    },
 
     #[error("Redis at {url} did not answer within {} s{}. It may be overloaded or busy with a long command; try again.", timeout.as_secs(), during(*operation, *reached))]
     RedisTimeout {
@@ -211,8 +216,11 @@ impl Classified for CacheError {
                 url: url.clone(),
                 managed: Some(*managed),
             },
+            Self::RedisTls { url, problem, .. } => ErrorDetail::RedisTls {
+                url: url.clone(),
+                problem: *problem,
+            },
             Self::RedisAuthFailed { url, .. }
-            | Self::RedisTls { url, .. }
             | Self::RedisTimeout { url, .. }
             | Self::RedisConnectionLost { url, .. }
             | Self::Redis { url, .. } => ErrorDetail::Redis {

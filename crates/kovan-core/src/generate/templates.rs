@@ -186,7 +186,22 @@ pub fn settings(ws: &Workspace, facts: &ProjectFacts) -> Result<String, Generate
         crate::workspace::DatabaseEngine::Sqlite => "sqlite",
         crate::workspace::DatabaseEngine::Postgresql => "postgresql",
     };
+    // rediss:// with kovan.toml's trust: the same files and checks Kovan's own connections use.
+    let redis_tls = ws
+        .redis
+        .as_ref()
+        .filter(|r| r.url().scheme() == "rediss")
+        .map(|r| {
+            let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+            std::collections::BTreeMap::from([
+                ("ca_file", path(&r.tls.ca_file)),
+                ("cert_file", path(&r.tls.cert_file)),
+                ("key_file", path(&r.tls.key_file)),
+                ("verify", Some(r.tls.verify.as_str().to_string())),
+            ])
+        });
     let ctx = minijinja::context! {
+        redis_tls => redis_tls,
         base_settings => ws.project.settings,
         root_parents => settings_module(ws).matches('.').count(),
         app_package => DJANGO_APP_PACKAGE,

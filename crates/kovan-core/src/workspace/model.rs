@@ -185,6 +185,41 @@ pub struct Project {
 pub struct RedisConfig {
     pub(super) url: url::Url,
     pub managed: bool,
+    /// How a rediss:// server is trusted (ignored for redis://).
+    pub tls: RedisTls,
+}
+
+/// `[redis] ca_file`, `cert_file`, `key_file`, `verify`: Kovan's own connections and the generated
+/// Django settings both use them. Paths are absolute (kovan.toml's are relative to its folder).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RedisTls {
+    pub ca_file: Option<PathBuf>,
+    /// The client certificate and its key; validation makes sure both or neither are set.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub verify: TlsVerify,
+}
+
+/// What of the server's certificate is checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsVerify {
+    /// The chain up to a trusted CA, and that it names the host of the URL.
+    #[default]
+    Full,
+    /// The chain only: for a server whose certificate names another host (an IP, a container name).
+    Ca,
+    /// Nothing: the traffic is encrypted, but anybody can pose as the server.
+    None,
+}
+
+impl TlsVerify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Ca => "ca",
+            Self::None => "none",
+        }
+    }
 }
 
 impl RedisConfig {

@@ -58,6 +58,13 @@ pub(super) struct RawRedis {
     pub(super) url: Spanned<String>,
     #[serde(default)]
     pub(super) managed: bool,
+    /// rediss://: the CA (PEM) the server's certificate is checked against, instead of the system's.
+    pub(super) ca_file: Option<Spanned<String>>,
+    /// rediss://: a client certificate and its key (PEM), for a server that asks for one.
+    pub(super) cert_file: Option<Spanned<String>>,
+    pub(super) key_file: Option<Spanned<String>>,
+    /// rediss://: "full" (chain and host name), "ca" (chain only) or "none".
+    pub(super) verify: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

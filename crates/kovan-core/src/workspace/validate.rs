@@ -11,8 +11,8 @@ use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
     CacheBackend, DatabaseEngine, Instance, MigratePolicy, PostgresConfig, Preset, Process,
-    ProcessUnit, Project, RedisConfig, Role, Site, SiteRoute, SupervisorSettings, UndoSettings,
-    Workspace, RESTART_POLICIES,
+    ProcessUnit, Project, RedisConfig, RedisTls, Role, Site, SiteRoute, SupervisorSettings,
+    TlsVerify, UndoSettings, Workspace, RESTART_POLICIES,
 };
 use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
 use super::raw::{
@@ -100,7 +100,7 @@ impl Validator<'_> {
                 }
             },
         };
-        let redis = raw.redis.and_then(|r| self.redis(r));
+        let redis = raw.redis.and_then(|r| self.redis(root, r));
         // Membership first: a member's shared names are derived from its site.
         let mut membership: HashMap<String, String> = HashMap::new();
         for (site, raw_site) in &raw.sites {
@@ -476,7 +476,7 @@ impl Validator<'_> {
         })
     }
 
-    fn redis(&mut self, raw: RawRedis) -> Option<RedisConfig> {
+    fn redis(&mut self, root: &Path, raw: RawRedis) -> Option<RedisConfig> {
         let line = self.line_of(&raw.url);
         let text = raw.url.get_ref();
         let fix = "Write it as redis://[user:password@]host:port/db or rediss://… for TLS, e.g. \"redis://127.0.0.1:6379/0\".";
@@ -492,11 +492,7 @@ impl Validator<'_> {
                 return None;
             }
         };
-        let shown = RedisConfig {
-            url: url.clone(),
-            managed: raw.managed,
-        }
-        .redacted();
+        let shown = crate::redact::url(&url);
         if !matches!(url.scheme(), "redis" | "rediss") {
             self.report(
                 "redis.url",
@@ -525,9 +521,99 @@ impl Validator<'_> {
             );
             return None;
         }
+        let tls = self.redis_tls(root, &url, &raw)?;
         Some(RedisConfig {
             url,
             managed: raw.managed,
+            tls,
+        })
+    }
+
+    /// `ca_file`, `cert_file`, `key_file` and `verify`: only with rediss://, the two halves of a
+    /// client certificate together, every file readable now (rather than at the first connection).
+    fn redis_tls(&mut self, root: &Path, url: &url::Url, raw: &RawRedis) -> Option<RedisTls> {
+        let given: Vec<(&str, &Spanned<String>)> = [
+            ("ca_file", &raw.ca_file),
+            ("cert_file", &raw.cert_file),
+            ("key_file", &raw.key_file),
+            ("verify", &raw.verify),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect();
+        if url.scheme() != "rediss" {
+            for (key, value) in &given {
+                self.report(
+                    format!("redis.{key}"),
+                    self.line_of(value),
+                    format!("`{key}` is for TLS, but the URL is redis://, which does not use it."),
+                    "Write the URL as rediss://… (a TLS port), or remove the line.".into(),
+                );
+            }
+            return given.is_empty().then(RedisTls::default);
+        }
+        let mut ok = true;
+        let mut file = |this: &mut Self, key: &str, value: &Option<Spanned<String>>| {
+            let value = value.as_ref()?;
+            let path = root.join(value.get_ref());
+            match std::fs::File::open(&path) {
+                Ok(_) => Some(path),
+                Err(e) => {
+                    this.report(
+                        format!("redis.{key}"),
+                        this.line_of(value),
+                        format!("`{}` cannot be read: {} ({e}).", value.get_ref(), path.display()),
+                        "Point it at a PEM file this user can read (a path relative to kovan.toml, or absolute).".into(),
+                    );
+                    ok = false;
+                    None
+                }
+            }
+        };
+        let ca_file = file(self, "ca_file", &raw.ca_file);
+        let cert_file = file(self, "cert_file", &raw.cert_file);
+        let key_file = file(self, "key_file", &raw.key_file);
+        for (have, lacks, value) in [
+            ("cert_file", "key_file", &raw.cert_file),
+            ("key_file", "cert_file", &raw.key_file),
+        ] {
+            let other = if have == "cert_file" {
+                &raw.key_file
+            } else {
+                &raw.cert_file
+            };
+            if let (Some(value), None) = (value, other) {
+                self.report(
+                    format!("redis.{lacks}"),
+                    self.line_of(value),
+                    format!(
+                        "`{have}` is set but `{lacks}` is not: a client certificate needs both."
+                    ),
+                    format!("Add {lacks} = \"…pem\" beside it, or remove {have}."),
+                );
+                ok = false;
+            }
+        }
+        let verify = match raw.verify.as_ref().map(|v| (v, v.get_ref().as_str())) {
+            None | Some((_, "full")) => TlsVerify::Full,
+            Some((_, "ca")) => TlsVerify::Ca,
+            Some((_, "none")) => TlsVerify::None,
+            Some((value, other)) => {
+                self.report(
+                    "redis.verify",
+                    self.line_of(value),
+                    format!("`{other}` is not a way Kovan checks a certificate."),
+                    "Use \"full\" (chain and host name), \"ca\" (chain only) or \"none\".".into(),
+                );
+                ok = false;
+                TlsVerify::Full
+            }
+        };
+        ok.then_some(RedisTls {
+            ca_file,
+            cert_file,
+            key_file,
+            verify,
         })
     }
 

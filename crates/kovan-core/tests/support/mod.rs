@@ -259,6 +259,126 @@ pub fn cache_workspace(body: &str) -> (tempfile::TempDir, kovan_core::Workspace)
     (dir, ws)
 }
 
+// ---- TLS: certificates made by openssl, redis-server speaking TLS ----
+
+/// `openssl ARGS` in `dir`, which must succeed.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Certificates for every way TLS can go wrong, made by `openssl` in `dir`: two CAs (`ca`, the
+/// server's, and `other`), server certificates signed by `ca` for 127.0.0.1 (`good`), for another
+/// name (`elsewhere`) and already expired (`expired`), and client certificates signed by each CA.
+pub fn pki(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for ca in ["ca", "other"] {
+        openssl(
+            dir,
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    &format!("{ca}.key"),
+                    "-out",
+                    &format!("{ca}.pem"),
+                    "-days",
+                    "2",
+                    "-subj",
+                    &format!("/CN=Kovan test {ca}"),
+                ],
+            ]
+            .concat(),
+        );
+    }
+    // Every leaf gets an extension: without one openssl writes an X.509 v1 certificate, which
+    // rustls refuses.
+    let leaf = |name: &str, ca: &str, ext: &str, days: &str| {
+        openssl(
+            dir,
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    &format!("{name}.key"),
+                    "-out",
+                    &format!("{name}.csr"),
+                    "-subj",
+                    &format!("/CN={name}"),
+                ],
+            ]
+            .concat(),
+        );
+        let mut args = vec![
+            "x509".to_string(),
+            "-req".into(),
+            "-in".into(),
+            format!("{name}.csr"),
+            "-CA".into(),
+            format!("{ca}.pem"),
+            "-CAkey".into(),
+            format!("{ca}.key"),
+            "-CAcreateserial".into(),
+            "-out".into(),
+            format!("{name}.pem"),
+            "-days".into(),
+            days.into(),
+        ];
+        std::fs::write(dir.join(format!("{name}.ext")), format!("{ext}\n")).unwrap();
+        args.extend(["-extfile".into(), format!("{name}.ext")]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        openssl(dir, &args);
+    };
+    leaf("good", "ca", "subjectAltName=IP:127.0.0.1", "2");
+    leaf(
+        "elsewhere",
+        "ca",
+        "subjectAltName=DNS:redis.kovan.invalid",
+        "2",
+    );
+    // -days -1: its notAfter is a day ago.
+    leaf("expired", "ca", "subjectAltName=IP:127.0.0.1", "-1");
+    leaf("client", "ca", "extendedKeyUsage=clientAuth", "2");
+    leaf("stranger", "other", "extendedKeyUsage=clientAuth", "2");
+}
+
+/// A redis-server speaking TLS with `cert` (signed by `ca`), asking clients for one when `clients`.
+pub fn tls_server(dir: &Path, cert: &str, clients: bool) -> (Redis, u16) {
+    let tls_port = free_port();
+    let file = |name: &str| dir.join(name).display().to_string();
+    let redis = Redis::start_with(&[
+        "--tls-port",
+        &tls_port.to_string(),
+        "--tls-cert-file",
+        &file(&format!("{cert}.pem")),
+        "--tls-key-file",
+        &file(&format!("{cert}.key")),
+        "--tls-ca-cert-file",
+        &file("ca.pem"),
+        "--tls-auth-clients",
+        if clients { "yes" } else { "no" },
+    ]);
+    wait_for_port(tls_port, "redis-server's TLS port");
+    redis.cli(&["SET", "t_chat_main:1:a", "x"]);
+    (redis, tls_port)
+}
+
 // ---- Django projects for the tests ----
 
 /// A copy of the example on free ports (pointed at `redis_url` when given), run by the test venv's

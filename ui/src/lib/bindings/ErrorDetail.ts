@@ -3,6 +3,7 @@ import type { Holder } from "./Holder";
 import type { IpcError } from "./IpcError";
 import type { PortOwner } from "./PortOwner";
 import type { Problem } from "./Problem";
+import type { TlsProblem } from "./TlsProblem";
 
 /**
  * What the window needs to act on an error and to word it in its own language.
@@ -27,4 +28,8 @@ url: string,
 /**
  * `[redis] managed` in kovan.toml, when the error knows it: the fix differs.
  */
-managed: boolean | null, } | { "type": "instance", instance: string, } | { "type": "preset", preset: string, } | { "type": "path", path: string, } | { "type": "preflight", problems: Array<IpcError>, } | { "type": "supervisor", by: string, } | { "type": "database", database: string, holders: Array<Holder>, } | { "type": "migrations", unit: string, instance: string, unapplied: number, };
+managed: boolean | null, } | { "type": "redisTls", 
+/**
+ * Redacted: never the password.
+ */
+url: string, problem: TlsProblem, } | { "type": "instance", instance: string, } | { "type": "preset", preset: string, } | { "type": "path", path: string, } | { "type": "preflight", problems: Array<IpcError>, } | { "type": "supervisor", by: string, } | { "type": "database", database: string, holders: Array<Holder>, } | { "type": "migrations", unit: string, instance: string, unapplied: number, };

@@ -7,6 +7,7 @@ mod count;
 mod flush;
 pub mod keyspace;
 mod restore;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ pub use count::KeyspaceCount;
 pub use flush::{DeleteCommand, DeletePass, Deleted, SharedSnapshot};
 pub use keyspace::{glob_matches, Prefixes, Selection};
 pub use restore::Restored;
+pub use tls::TlsProblem;
 
 use super::error::{CacheError, Operation, Reached};
 use crate::workspace::RedisConfig;
@@ -83,7 +85,11 @@ impl RedisCache {
         }
         let connect_error =
             |e: RedisError| server.error(&e, Operation::Connect, Reached::default());
-        let client = redis::Client::open(config.url().as_str()).map_err(connect_error)?;
+        let client = tls::client(config).map_err(|(problem, detail)| CacheError::RedisTls {
+            url: server.url.clone(),
+            problem,
+            detail: server.scrub(detail),
+        })?;
         let settings = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeouts.connect))
             .set_response_timeout(Some(timeouts.response));
@@ -96,6 +102,7 @@ impl RedisCache {
             Err(e) if server.tls && e.is_timeout() && accepts_tcp(config.url()).await => {
                 return Err(CacheError::RedisTls {
                     url: server.url.clone(),
+                    problem: TlsProblem::NoHandshake,
                     detail: format!(
                         "the server took the connection but did not answer the TLS handshake within {} s",
                         timeouts.connect.as_secs_f32()
@@ -217,9 +224,18 @@ impl Server {
         if is_auth_failure(e) {
             return CacheError::RedisAuthFailed { url, detail };
         }
-        if let Some(tls) = tls_failure(e) {
+        if self.tls && e.kind() == ErrorKind::InvalidClientConfig {
+            // rustls refused to build the client from the files (a v1 or malformed certificate).
             return CacheError::RedisTls {
                 url,
+                problem: TlsProblem::Files,
+                detail,
+            };
+        }
+        if let Some((problem, tls)) = tls::failure(e) {
+            return CacheError::RedisTls {
+                url,
+                problem,
                 detail: self.scrub(tls),
             };
         }
@@ -243,7 +259,11 @@ impl Server {
         }
         match (operation, e.is_io_error()) {
             // The handshake failed after the socket opened: a TLS server closes on a plain client.
-            (Operation::Connect, true) if self.tls => CacheError::RedisTls { url, detail },
+            (Operation::Connect, true) if self.tls => CacheError::RedisTls {
+                url,
+                problem: TlsProblem::Other,
+                detail,
+            },
             (Operation::Connect, true) => CacheError::Redis {
                 url,
                 detail: format!("could not connect ({detail}). If the server expects TLS, write the URL as rediss://."),
@@ -289,15 +309,6 @@ fn is_auth_failure(e: &RedisError) -> bool {
         || ["WRONGPASS", "NOAUTH", "invalid password"]
             .iter()
             .any(|mark| e.to_string().contains(mark))
-}
-
-/// The TLS library's own error, when the failure is one.
-fn tls_failure(e: &RedisError) -> Option<String> {
-    let io = std::error::Error::source(e)?.downcast_ref::<std::io::Error>()?;
-    let inner = io.get_ref()?;
-    inner
-        .downcast_ref::<rustls::Error>()
-        .map(ToString::to_string)
 }
 
 /// A server error saying the command does not exist (renamed away, or older than the command).
