@@ -832,6 +832,13 @@ async fn the_key_inspector_lists_a_running_instances_groups_and_clears_one_with_
     let event = "[data-testid=event][data-kind=flush][data-instance=review]";
     app.wait_for_secs(&format!("{event} [data-testid=event-undo-button]"), 20)
         .await;
+    let summary = app
+        .text(&format!("{event} [data-testid=event-summary]"))
+        .await;
+    assert_eq!(
+        summary,
+        "30 keys deleted (review; only views.decorators.cache.cache_page.*)"
+    );
     app.scroll_to(event).await;
     app.screenshot("history-undo-en").await;
     app.click(&format!("{event} [data-testid=event-undo-button]"))

@@ -193,3 +193,37 @@ describe('the key inspector', () => {
     expect(named(calls, 'key_groups')).toHaveLength(1);
   });
 });
+
+describe('a key group’s flush in the history', () => {
+  it('names the glob after whose keys they were, in both languages', async () => {
+    const at = new Date().setHours(0, 0, 9, 0);
+    serve({
+      workspace_view: loadedView,
+      event_history: [
+        {
+          id: 9,
+          at,
+          instance: 'chat_main',
+          event: {
+            kind: 'flush',
+            scope: { instances: ['chat_main'] },
+            part: 'match "views.decorators.cache.cache_page.*"',
+            startedAt: '2026-11-27T12:00:01Z',
+            durationMs: 20,
+            deleted: 30,
+            sessionsDeleted: 0,
+            dbSessionsDeleted: null,
+            outcome: { state: 'done' },
+            undo: 'snap-1',
+          },
+        },
+      ],
+    });
+    render();
+    await waitFor('[data-testid="event"][data-kind="flush"]');
+    expect(text('[data-testid="event-summary"]')).toBe('30 anahtar silindi (chat_main; yalnızca views.decorators.cache.cache_page.*)');
+    setLanguage('en');
+    await until(() => text('[data-testid="event-summary"]').startsWith('30 keys'), 'English');
+    expect(text('[data-testid="event-summary"]')).toBe('30 keys deleted (chat_main; only views.decorators.cache.cache_page.*)');
+  });
+});

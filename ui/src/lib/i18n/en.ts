@@ -569,6 +569,7 @@ export const en: { readonly [K in MessageKey]: string } = {
   'timeline.summary.crashSignal': 'killed by signal {signal}',
   'timeline.summary.crashUnknown': 'ended unexpectedly',
   'timeline.summary.restart': 'try {try}',
+  'timeline.summary.scopeMatch': '{scope}; only {glob}',
   'timeline.summary.flush': '{count} keys deleted ({scope})',
   'timeline.summary.flushSessions': '{count} keys deleted, {sessions} sessions ended ({scope})',
   'timeline.summary.flushCancelled': 'stopped: {count} keys deleted ({scope})',

@@ -569,6 +569,7 @@ export const tr = {
   'timeline.summary.crashSignal': '{signal} sinyaliyle sonlandı',
   'timeline.summary.crashUnknown': 'beklenmedik şekilde sonlandı',
   'timeline.summary.restart': '{try}. deneme',
+  'timeline.summary.scopeMatch': '{scope}; yalnızca {glob}',
   'timeline.summary.flush': '{count} anahtar silindi ({scope})',
   'timeline.summary.flushSessions': '{count} anahtar silindi, {sessions} oturum kapandı ({scope})',
   'timeline.summary.flushCancelled': 'durduruldu: {count} anahtar silindi ({scope})',
