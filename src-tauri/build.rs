@@ -27,6 +27,7 @@ fn main() {
             "cache_counts",
             "flush_preview",
             "flush_preview_part",
+            "key_groups",
             "flush_cache",
             "cancel_flush",
             "undo_flush",

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use kovan_core::cache::{
-    self, CacheCounts, CacheProgress, FlushPart, FlushPreview, FlushReport, FlushScope,
+    self, CacheCounts, CacheProgress, FlushPart, FlushPreview, FlushReport, FlushScope, KeyGroups,
 };
 use kovan_core::django::{self, InstallOutcome, MigrateOutcome};
 use kovan_core::doctor::{self, Context, Finding, FixAction};
@@ -250,6 +250,12 @@ pub async fn flush_preview_part(
     let ws = state.workspace()?;
     let progress = state.cache_progress(CacheProgress::Count);
     Ok(cache::preview_part(&ws, scope, part, progress).await?)
+}
+
+/// The instance's Redis keys by group, in one pass (the inspector; `kovan keys NAME --groups`).
+#[tauri::command]
+pub async fn key_groups(state: State<'_, AppState>, instance: String) -> Result<KeyGroups> {
+    Ok(cache::groups(&state.workspace()?, &instance).await?)
 }
 
 /// Run the confirmed flush, with `cache://progress` events; recorded in the history.

@@ -64,6 +64,7 @@ fn main() {
             commands::cache_counts,
             commands::flush_preview,
             commands::flush_preview_part,
+            commands::key_groups,
             commands::flush_cache,
             commands::undo_flush,
             commands::cancel_flush,

@@ -617,6 +617,249 @@ async fn cache_temizle_on_chat_main_deletes_its_keys_and_nothing_else() {
     );
 }
 
+/// The `data-name` of each row of the key inspector, top to bottom.
+async fn key_group_rows(app: &App) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for row in app.all("[data-testid=keys-group]").await {
+        rows.push((
+            row.attr("data-name").await.unwrap().unwrap_or_default(),
+            row.attr("data-keys").await.unwrap().unwrap_or_default(),
+        ));
+    }
+    rows
+}
+
+#[tokio::test]
+async fn the_key_inspector_lists_a_running_instances_groups_and_clears_one_with_undo() {
+    use kovan_testsupport::web::{http, sign_up_and_log_in};
+    use kovan_testsupport::{eventually, RedisServer};
+    use std::time::Duration;
+
+    let redis = RedisServer::start();
+    let dir = example_copy();
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let toml = dir.path().join("kovan.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace(
+            "redis://127.0.0.1:6379/0",
+            &format!("redis://127.0.0.1:{}/0", redis.port),
+        )
+        .replace(
+            "python = \".venv/bin/python\"",
+            &format!("python = {:?}\nmigrate = \"auto\"", test_python()),
+        )
+        .replace("port = 8003\n", &format!("port = {port}\n"));
+    std::fs::write(&toml, text).unwrap();
+    // cached_db: a login writes its session into Redis too, as Django's own cache key (review is
+    // isolated: a site's members keep theirs in the database).
+    let settings = dir.path().join("dashboard_project/settings.py");
+    let text = std::fs::read_to_string(&settings).unwrap().replace(
+        "SESSION_ENGINE = \"django.contrib.sessions.backends.db\"",
+        "SESSION_ENGINE = \"django.contrib.sessions.backends.cached_db\"",
+    );
+    assert!(text.contains("cached_db"));
+    std::fs::write(&settings, text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+    let names = ws.instance("review").unwrap().names.clone();
+    let prefix = names.cache_prefix.clone();
+    let _cleanup = StopRecorded(ws.clone(), data.path().to_path_buf());
+
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    app.click("[data-instance=review] [data-testid=start]")
+        .await;
+    app.wait_for_secs(
+        "[data-instance=review][data-health=up] [data-testid=health][data-verdict=healthy]",
+        120,
+    )
+    .await;
+    // Two users sign up and log in on the running instance: sessions Django itself wrote.
+    eventually("the signup page", Duration::from_secs(20), || {
+        let page = http(port, "GET", "/signup/", &[], "");
+        if page.status == 200 && page.cookie(&names.csrf_cookie).is_some() {
+            Ok(())
+        } else {
+            Err(format!("{} {:?}", page.status, page.headers))
+        }
+    });
+    for user in ["ayse", "mehmet"] {
+        sign_up_and_log_in(
+            port,
+            &names.csrf_cookie,
+            &names.session_cookie,
+            user,
+            "uzun-bir-parola-42",
+        );
+    }
+    let sessions: Vec<String> = redis
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with(&format!("{prefix}:1:django.contrib.sessions.cache")))
+        .collect();
+    // Each signup logs its user in, then the login's own: sessions Django's cached_db left.
+    assert!(sessions.len() >= 2, "{sessions:?} of {:?}", redis.keys());
+    // The rest in Django's own shapes: 30 cached pages (10 min), 12 template fragments (1 min),
+    // 20 of the project's `user:` keys with larger values and no expiry; chat_main's and another
+    // app's keys beside them.
+    let mut pipe = String::new();
+    for i in 0..30 {
+        pipe.push_str(&format!(
+            "SET {prefix}:1:views.decorators.cache.cache_page..GET.{i:032x}.d41d8cd98f00b204e9800998ecf8427e.en-us.UTC v EX 600\n"
+        ));
+    }
+    for i in 0..12 {
+        pipe.push_str(&format!(
+            "SET {prefix}:1:template.cache.sidebar.{i:032x} v EX 60\n"
+        ));
+    }
+    let big = "x".repeat(2000);
+    for i in 0..20 {
+        pipe.push_str(&format!("SET {prefix}:1:user:{i}:profile {big}\n"));
+    }
+    for i in 0..5 {
+        pipe.push_str(&format!(
+            "SET context7_chat_main:1:views.decorators.cache.cache_page..GET.{i} v\n"
+        ));
+        pipe.push_str(&format!(
+            "SET otherapp:1:views.decorators.cache.cache_page.{i} v\n"
+        ));
+    }
+    for line in pipe.lines() {
+        let args: Vec<&str> = line.split(' ').collect();
+        assert_eq!(redis.cli(&args).trim(), "OK", "{line}");
+    }
+    let before = redis.keys();
+
+    // The inspector, in Turkish: largest in memory first, each group counted exactly.
+    app.click("[data-instance=review] [data-testid=inspect-keys]")
+        .await;
+    app.wait_for_secs("[data-testid=keys-dialog][data-phase=ready]", 20)
+        .await;
+    let rows = key_group_rows(&app).await;
+    let row = |name: &str| {
+        rows.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, k)| k.as_str())
+    };
+    assert_eq!(rows[0].0, "user:*", "{rows:?}");
+    assert_eq!(row("user:*"), Some("20"), "{rows:?}");
+    assert_eq!(row("cached pages"), Some("30"), "{rows:?}");
+    assert_eq!(row("template fragments"), Some("12"), "{rows:?}");
+    assert_eq!(
+        row("sessions"),
+        Some(sessions.len().to_string().as_str()),
+        "{rows:?}"
+    );
+    assert!(
+        app.text("[data-testid=keys-groups]")
+            .await
+            .contains("Cache’lenmiş sayfalar"),
+        "the families are worded in Turkish"
+    );
+    app.screenshot("keys-tr").await;
+    app.click("[data-testid=keys-close]").await;
+
+    // The same in English; the group of cached pages goes from there.
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for("html[lang=en]").await;
+    app.click("[data-instance=review] [data-testid=inspect-keys]")
+        .await;
+    app.wait_for_secs("[data-testid=keys-dialog][data-phase=ready]", 20)
+        .await;
+    assert!(app
+        .text("[data-testid=keys-groups]")
+        .await
+        .contains("Cached pages"));
+    app.screenshot("keys-en").await;
+    app.click(
+        "[data-testid=keys-group][data-name=\"cached pages\"] [data-testid=keys-flush-group]",
+    )
+    .await;
+    app.wait_for_secs("[data-testid=flush-dialog][data-phase=confirm]", 20)
+        .await;
+    app.wait_for("[data-testid=flush-part][data-choice=match]")
+        .await;
+    let words = app.text("[data-testid=flush-scope-words]").await;
+    assert!(
+        words.starts_with("30 keys matching views.decorators.cache.cache_page.*"),
+        "{words}"
+    );
+    app.screenshot("keys-flush-group-en").await;
+    app.click("[data-testid=flush-confirm]").await;
+    let result = app.wait_for_secs("[data-testid=flush-result]", 20).await;
+    assert_eq!(
+        result.attr("data-deleted").await.unwrap().as_deref(),
+        Some("30")
+    );
+    app.click("[data-testid=flush-close]").await;
+    // Back in the inspector, read again: the group is gone, the others are kept.
+    app.wait_for_secs("[data-testid=keys-dialog][data-phase=ready]", 20)
+        .await;
+    let after_rows = key_group_rows(&app).await;
+    let names_after: Vec<&str> = after_rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(!names_after.contains(&"cached pages"), "{after_rows:?}");
+    for kept in ["user:*", "template fragments", "sessions"] {
+        assert!(names_after.contains(&kept), "{kept}: {after_rows:?}");
+    }
+    let after = redis.keys();
+    let gone: Vec<&String> = before.difference(&after).collect();
+    assert_eq!(gone.len(), 30, "{gone:?}");
+    assert!(
+        gone.iter()
+            .all(|k| k.starts_with(&format!("{prefix}:1:views.decorators.cache.cache_page."))),
+        "{gone:?}"
+    );
+    for kept in &sessions {
+        assert!(after.contains(kept), "the session {kept} went");
+    }
+    assert_eq!(
+        after
+            .iter()
+            .filter(|k| k.contains("views.decorators.cache.cache_page."))
+            .count(),
+        10,
+        "chat_main's and the other app's pages are kept"
+    );
+    app.click("[data-testid=keys-close]").await;
+
+    // The history holds the flush with its Undo, in English; Undo there puts the 30 back.
+    let event = "[data-testid=event][data-kind=flush][data-instance=review]";
+    app.wait_for_secs(&format!("{event} [data-testid=event-undo-button]"), 20)
+        .await;
+    let summary = app
+        .text(&format!("{event} [data-testid=event-summary]"))
+        .await;
+    assert_eq!(
+        summary,
+        "30 keys deleted (review; only views.decorators.cache.cache_page.*)"
+    );
+    app.scroll_to(event).await;
+    app.screenshot("history-undo-en").await;
+    app.click(&format!("{event} [data-testid=event-undo-button]"))
+        .await;
+    let undone = app
+        .wait_for_secs(&format!("{event} [data-testid=event-undo-done]"), 20)
+        .await;
+    assert_eq!(
+        undone.attr("data-restored").await.unwrap().as_deref(),
+        Some("30")
+    );
+    app.scroll_to(event).await;
+    app.screenshot("history-undone-en").await;
+    let restored = redis.keys();
+    assert!(
+        gone.iter().all(|k| restored.contains(*k)),
+        "the undo did not put the group back"
+    );
+    app.quit().await;
+}
+
 /// The example's env files and generated config, written as `kovan gen --write` does.
 fn generated_copy(redis_port: u16, ports: [u16; 3]) -> (tempfile::TempDir, kovan_core::Workspace) {
     let dir = example_copy();

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ts_rs::{ExportError, TS};
 
-use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport, UndoReport};
+use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport, KeyGroups, UndoReport};
 use crate::django::{InstallOutcome, MigrateOutcome};
 use crate::doctor::{Finding, FindingKind};
 use crate::error::IpcError;
@@ -29,6 +29,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     FlushPreview::export_all_to(dir)?;
     FlushReport::export_all_to(dir)?;
     UndoReport::export_all_to(dir)?;
+    KeyGroups::export_all_to(dir)?;
     CacheProgress::export_all_to(dir)?;
     IpcError::export_all_to(dir)?;
     SupervisorEvent::export_all_to(dir)?;

@@ -198,3 +198,169 @@ fn the_inspectors_pass_against_a_plain_count_on_300000_keys() {
         );
     });
 }
+
+/// `{prefix}:{version}:` then the rest of a key, when it has that shape.
+fn tail_of<'k>(prefix: &str, key: &'k [u8]) -> Option<&'k [u8]> {
+    let rest = key.strip_prefix(prefix.as_bytes())?.strip_prefix(b":")?;
+    let colon = rest.iter().position(|&b| b == b':')?;
+    (colon > 0 && rest[..colon].iter().all(u8::is_ascii_digit)).then(|| &rest[colon + 1..])
+}
+
+/// Every choice of the flush dialog, as the window makes it: `flush_preview_part` (its preview sent
+/// to the page as JSON and back), then `flush_cache` (the Flusher, saving for undo), then Undo.
+/// Each part's preview count is exactly what its flush deletes, and the inspector's group of each
+/// glob counted the same.
+#[test]
+fn each_choice_of_the_window_previews_exactly_what_its_flush_deletes() {
+    use std::collections::BTreeSet;
+
+    let redis = Redis::start();
+    let (dir, ws) = workspace(&redis.url());
+    std::fs::create_dir_all(dir.path().join("t")).unwrap();
+    std::fs::write(
+        dir.path().join("t/settings.py"),
+        "SESSION_ENGINE = \"django.contrib.sessions.backends.cached_db\"\n",
+    )
+    .unwrap();
+    let snapshots = tempfile::tempdir().unwrap();
+    let undo = cache::Undo::of(&ws, snapshots.path());
+    let flusher = cache::Flusher::new();
+    runtime().block_on(async {
+        let mut conn = connect(&redis).await;
+        load(
+            &mut conn,
+            "t_a",
+            "views.decorators.cache.cache_page..GET.",
+            300,
+            600,
+        )
+        .await;
+        load(
+            &mut conn,
+            "t_a",
+            "views.decorators.cache.cache_header..",
+            50,
+            600,
+        )
+        .await;
+        load(&mut conn, "t_a", "template.cache.sidebar.", 40, 60).await;
+        load(&mut conn, "t_a", "django.contrib.sessions.cache", 25, 3600).await;
+        load(
+            &mut conn,
+            "t_a",
+            "django.contrib.sessions.cached_db",
+            15,
+            3600,
+        )
+        .await;
+        load(&mut conn, "t_a", "user:", 120, 0).await;
+        load(&mut conn, "t_a", "cart.", 33, 900).await;
+        load(&mut conn, "t_a", "plain", 7, 0).await;
+        // Another version, keys no glob of a's may reach, b's and another app's.
+        let mut pipe = redis::pipe();
+        for i in 0..10 {
+            pipe.cmd("SET")
+                .arg(format!("t_a:2:user:{i}"))
+                .arg("v")
+                .ignore();
+            pipe.cmd("SET")
+                .arg(format!("t_a_old:1:user:{i}"))
+                .arg("v")
+                .ignore();
+            pipe.cmd("SET")
+                .arg(format!("other:1:user:{i}"))
+                .arg("v")
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await.unwrap();
+        load(&mut conn, "t_b", "user:", 100, 0).await;
+        load(&mut conn, "t_b", "django.contrib.sessions.cache", 10, 0).await;
+        let all_keys = |conn: &mut MultiplexedConnection| {
+            let mut conn = conn.clone();
+            async move {
+                redis::cmd("KEYS")
+                    .arg("*")
+                    .query_async::<BTreeSet<Vec<u8>>>(&mut conn)
+                    .await
+                    .unwrap()
+            }
+        };
+        let before = all_keys(&mut conn).await;
+        let found = cache::groups(&ws, "a").await.unwrap();
+        let globbed: Vec<&cache::KeyGroup> =
+            found.groups.iter().filter(|g| g.glob.is_some()).collect();
+        assert_eq!(globbed.len(), 6, "{found:#?}");
+
+        let mut parts = vec![FlushPart::Cache, FlushPart::Sessions, FlushPart::All];
+        parts.extend(
+            globbed
+                .iter()
+                .map(|g| FlushPart::Match(g.glob.clone().unwrap())),
+        );
+        let mut seen = Vec::new();
+        for part in parts {
+            let scope = FlushScope::Instances(vec!["a".into()]);
+            let shown = cache::preview_part(&ws, scope, part.clone(), |_| {})
+                .await
+                .unwrap();
+            // The page holds the preview as JSON and sends it back with the confirmation.
+            let sent: cache::FlushPreview =
+                serde_json::from_str(&serde_json::to_string(&shown).unwrap()).unwrap();
+            assert_eq!(sent, shown, "{part:?}");
+            let report = flusher
+                .run(&ws, &sent, Some(&undo), None, |_| {})
+                .await
+                .unwrap();
+            let after = all_keys(&mut conn).await;
+            let gone: BTreeSet<Vec<u8>> = before.difference(&after).cloned().collect();
+            // What goes, worked out here from the key names alone.
+            let session = |t: &[u8]| t.starts_with(b"django.contrib.sessions.cache");
+            let want: BTreeSet<Vec<u8>> = before
+                .iter()
+                .filter(
+                    |k| match (k.starts_with(b"t_a:"), tail_of("t_a", k), &part) {
+                        (false, _, _) => false,
+                        (true, _, FlushPart::All) => true,
+                        (true, Some(t), FlushPart::Sessions) => session(t),
+                        (true, t, FlushPart::Cache) => !t.is_some_and(session),
+                        (true, Some(t), FlushPart::Match(glob)) => {
+                            kovan_core::cache::redis::glob_matches(glob.as_bytes(), t)
+                        }
+                        (true, None, _) => false,
+                    },
+                )
+                .cloned()
+                .collect();
+            assert_eq!(gone, want, "{part:?}");
+            assert_eq!(
+                (shown.keys, report.deleted),
+                (gone.len() as u64, gone.len() as u64),
+                "{part:?}"
+            );
+            assert!(report.succeeded(), "{report:#?}");
+            if let FlushPart::Match(glob) = &part {
+                let group = globbed
+                    .iter()
+                    .find(|g| g.glob.as_ref() == Some(glob))
+                    .unwrap();
+                assert_eq!(group.keys, shown.keys, "{part:?}: the inspector's count");
+            }
+            seen.push((part.clone(), shown.keys));
+            // Undo puts the part back, so the next choice starts from the same keys.
+            let snapshot = report
+                .undo
+                .as_ref()
+                .expect("a Redis flush is saved")
+                .id
+                .clone();
+            let undone = cache::undo(&ws, &undo, Some(&snapshot)).await.unwrap();
+            assert_eq!(undone.restored, gone.len() as u64, "{part:?}");
+            assert_eq!(all_keys(&mut conn).await, before, "{part:?}: undo");
+        }
+        eprintln!("each part's preview and flush: {seen:?}");
+        // The set is what the test says: 600 keys of a in version 1 or 2, 40 sessions among them.
+        assert_eq!(seen[2].1, 300 + 50 + 40 + 25 + 15 + 120 + 33 + 7 + 10);
+        assert_eq!(seen[1].1, 40);
+        assert_eq!(seen[0].1 + seen[1].1, seen[2].1);
+    });
+}

@@ -24,6 +24,7 @@ import type { FlushPreview } from './bindings/FlushPreview';
 import type { FrontDoorHealth } from './bindings/FrontDoorHealth';
 import type { FlushReport } from './bindings/FlushReport';
 import type { UndoReport } from './bindings/UndoReport';
+import type { KeyGroups } from './bindings/KeyGroups';
 import type { FlushScope } from './bindings/FlushScope';
 import type { FlushPart } from './bindings/FlushPart';
 import type { InstallOutcome } from './bindings/InstallOutcome';
@@ -80,6 +81,8 @@ export type { FlushPreview } from './bindings/FlushPreview';
 export type { FlushReport } from './bindings/FlushReport';
 export type { SnapshotInfo } from './bindings/SnapshotInfo';
 export type { UndoReport } from './bindings/UndoReport';
+export type { KeyGroups } from './bindings/KeyGroups';
+export type { KeyGroup } from './bindings/KeyGroup';
 export type { FlushScope } from './bindings/FlushScope';
 export type { FlushOutcome } from './bindings/FlushOutcome';
 export type { InstanceFlush } from './bindings/InstanceFlush';
@@ -403,6 +406,11 @@ export function cacheCounts(): Promise<CacheCounts | null> {
  * a key pattern), and what stays. Rejects with kind "bad_glob" for a pattern that cannot be meant. */
 export function flushPreviewPart(scope: FlushScope, part: FlushPart): Promise<FlushPreview> {
   return call<FlushPreview>('flush_preview_part', { scope, part });
+}
+
+/** The instance's Redis keys by group, in one pass (the inspector; `kovan keys NAME --groups`). */
+export function keyGroups(instance: string): Promise<KeyGroups> {
+  return call<KeyGroups>('key_groups', { instance });
 }
 
 /** Count what flushing `scope` would delete, and what stays: shown before the user confirms. */
