@@ -295,6 +295,10 @@ describe('packages the interpreter lacks', () => {
     );
     expect(text('[data-testid="packages-installed"]', fix)).toBe('Kuruldu: redis. Artık başlatabilirsiniz.');
     expect(fix.querySelector('[data-testid="packages-install"]')).toBeNull();
+    // No longer a failure: the card says it is ready to start.
+    expect(error.dataset.resolved).toBe('true');
+    expect(error.querySelector('[data-testid="card-error-message"]')).toBeNull();
+    expect(text('strong', error)).toBe('Başlatmaya hazır');
     button('packages-start', fix).click();
     await until(() => main.dataset.status === 'running', 'running');
     expect(named(calls, 'start_instance').length).toBe(2);

@@ -621,6 +621,7 @@ export const en: { readonly [K in MessageKey]: string } = {
   'err.not_a_virtualenv': '{instance}: the interpreter is not a virtualenv’s; Kovan will not pip install into the system Python. Make a virtualenv and point [project] python at it.',
   'err.install_failed': '{instance}: pip install failed.',
   'err.packages_missing': '{python} lacks {packages}, which this configuration needs; nothing was started.',
+  'packages.readyTitle': 'Ready to start',
   'packages.title': 'Missing packages',
   'packages.neededBy': 'needed by: {what}',
   'packages.command': 'Installs with:',

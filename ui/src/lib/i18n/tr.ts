@@ -621,6 +621,7 @@ export const tr = {
   'err.not_a_virtualenv': '{instance}: yorumlayıcı bir sanal ortamın (virtualenv) değil; Kovan sistem Python’una pip ile kurulum yapmaz. Bir sanal ortam oluşturup [project] python ayarını ona yöneltin.',
   'err.install_failed': '{instance}: pip install başarısız oldu.',
   'err.packages_missing': '{python} içinde {packages} yok; bu yapılandırmanın buna ihtiyacı var. Hiçbir şey başlatılmadı.',
+  'packages.readyTitle': 'Başlatmaya hazır',
   'packages.title': 'Eksik paketler',
   'packages.neededBy': 'gerektiren: {what}',
   'packages.command': 'Kurulum komutu:',
