@@ -216,19 +216,24 @@ pub enum ErrorDetail {
         instance: String,
         unapplied: u32,
     },
-    /// A start refused because the interpreter lacks packages: what is missing and why, and the
-    /// command that installs them (the window's Install runs exactly `requirements`).
-    Packages {
-        /// The instance to install through (its interpreter): the first that needs them.
-        instance: String,
-        /// As run from the Django root: `.venv/bin/python`.
-        python: String,
-        missing: Vec<crate::django::MissingPackage>,
-        /// What pip installs: `redis>=5`; empty when Kovan knows no package for what is missing.
-        requirements: Vec<String>,
-        /// `.venv/bin/python -m pip install 'redis>=5'`, None when `requirements` is empty.
-        command: Option<String>,
-    },
+    /// A start refused because the interpreter lacks packages (boxed: the largest detail).
+    Packages(Box<PackagesDetail>),
+}
+
+/// What a start refused for packages the interpreter lacks carries: what is missing and why,
+/// and the command that installs it (the window's Install runs exactly `requirements`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PackagesDetail {
+    /// The instance to install through (its interpreter): the first that needs them.
+    pub instance: String,
+    /// As run from the Django root: `.venv/bin/python`.
+    pub python: String,
+    pub missing: Vec<crate::django::MissingPackage>,
+    /// What pip installs: `redis>=5`; empty when Kovan knows no package for what is missing.
+    pub requirements: Vec<String>,
+    /// `.venv/bin/python -m pip install 'redis>=5'`, None when `requirements` is empty.
+    pub command: Option<String>,
 }
 
 /// A core error that knows its kind and the detail the window acts on.

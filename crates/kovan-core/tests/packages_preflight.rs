@@ -54,18 +54,12 @@ fn packages_detail(
     e: &SupervisorError,
 ) -> (String, String, Vec<String>, Option<String>, Vec<String>) {
     match e.detail() {
-        Some(ErrorDetail::Packages {
-            instance,
-            python,
-            missing,
-            requirements,
-            command,
-        }) => (
-            instance,
-            python,
-            requirements,
-            command,
-            missing.into_iter().map(|m| m.import).collect(),
+        Some(ErrorDetail::Packages(p)) => (
+            p.instance,
+            p.python,
+            p.requirements,
+            p.command,
+            p.missing.into_iter().map(|m| m.import).collect(),
         ),
         other => panic!("not a packages detail: {other:?} ({e})"),
     }
@@ -101,6 +95,15 @@ async fn a_start_without_redis_in_the_venv_is_refused_with_the_pip_command_and_s
         command.as_deref(),
         Some(".venv/bin/python -m pip install 'redis>=5'")
     );
+    // As it crosses into the window: one flat object under its type.
+    let crossed = serde_json::to_value(kovan_core::error::IpcError::of(&err)).unwrap();
+    assert_eq!(crossed["kind"], "packages_missing");
+    assert_eq!(crossed["detail"]["type"], "packages");
+    assert_eq!(
+        crossed["detail"]["command"],
+        ".venv/bin/python -m pip install 'redis>=5'"
+    );
+    assert_eq!(crossed["detail"]["missing"][0]["import"], "redis");
     let text = err.to_string();
     assert!(
         text.contains("nothing was started") && text.contains("pip install 'redis>=5'"),

@@ -81,7 +81,7 @@ pub enum SupervisorError {
     PackagesMissing {
         /// The first instance that needs them.
         instance: String,
-        report: crate::django::DependencyReport,
+        report: Box<crate::django::DependencyReport>,
     },
     #[error("PostgreSQL ({server}): {why}")]
     Postgres { server: String, why: String },
@@ -181,13 +181,15 @@ impl Classified for SupervisorError {
                 instance: instance.clone(),
                 unapplied: *unapplied,
             },
-            Self::PackagesMissing { instance, report } => ErrorDetail::Packages {
-                instance: instance.clone(),
-                python: report.python.clone(),
-                missing: report.missing.clone(),
-                requirements: report.requirements(),
-                command: report.fix.clone(),
-            },
+            Self::PackagesMissing { instance, report } => {
+                ErrorDetail::Packages(Box::new(crate::error::PackagesDetail {
+                    instance: instance.clone(),
+                    python: report.python.clone(),
+                    missing: report.missing.clone(),
+                    requirements: report.requirements(),
+                    command: report.fix.clone(),
+                }))
+            }
             // The member it was migrated through, whose output the error carries.
             Self::SiteNotMigrated { error, .. } | Self::NotMigrated { error } => {
                 return error.detail()

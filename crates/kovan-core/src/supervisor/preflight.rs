@@ -36,7 +36,7 @@ impl Supervisor {
         }
         Err(SupervisorError::PackagesMissing {
             instance: first.clone(),
-            report,
+            report: Box::new(report),
         })
     }
 
