@@ -1804,3 +1804,169 @@ async fn a_database_is_reset_from_its_card_and_restored_from_its_snapshot() {
     app.screenshot("database-card-en").await;
     app.quit().await;
 }
+
+/// An instance whose virtualenv lacks `redis` (its cache is Redis): Start is refused before
+/// anything runs, with the pip command on the card; the card's Install runs it for real (PyPI),
+/// then Start goes on (to the migrations question, answered with Apply and start) and /health/
+/// answers.
+#[tokio::test]
+async fn a_missing_package_is_named_with_its_command_and_installed_with_a_click() {
+    use kovan_testsupport::eventually;
+    use kovan_testsupport::web::http;
+    use std::time::{Duration, Instant};
+
+    let began = Instant::now();
+    let dir = example_copy();
+    let data = tempfile::tempdir().unwrap();
+    let python = kovan_testsupport::venv_without(Path::new(&test_python()), dir.path(), &["redis"]);
+    let imports_redis = || {
+        std::process::Command::new(&python)
+            .args(["-c", "import redis"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(!imports_redis(), "the venv made without redis has it");
+    let [review_port, redis_port] = [(); 2].map(|_| free_port());
+    let toml = dir.path().join("kovan.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace(
+            "redis://127.0.0.1:6379/0",
+            &format!("redis://127.0.0.1:{redis_port}/0"),
+        )
+        .replace("port = 8003\n", &format!("port = {review_port}\n"));
+    std::fs::write(&toml, text).unwrap();
+    let ws = kovan_core::workspace::load(dir.path()).unwrap();
+    kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
+    let _cleanup = StopRecorded(ws.clone(), data.path().to_path_buf());
+
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    let review = "[data-instance=review]";
+    app.click(&format!("{review} [data-testid=start]")).await;
+    let refused = format!("{review} [data-testid=card-error][data-kind=packages_missing]");
+    app.wait_for_secs(&refused, 30).await;
+    let command = ".venv/bin/python -m pip install 'redis>=5'";
+    assert_eq!(
+        app.text(&format!("{refused} [data-testid=packages-command]"))
+            .await,
+        command
+    );
+    assert_eq!(
+        app.text(&format!("{refused} [data-testid=card-error-message]"))
+            .await,
+        ".venv/bin/python içinde redis yok; bu yapılandırmanın buna ihtiyacı var. Hiçbir şey başlatılmadı."
+    );
+    assert_eq!(
+        app.text(&format!("{refused} [data-testid=packages-install]"))
+            .await,
+        "Kur"
+    );
+    // Refused before anything ran: neither the instance nor the managed Redis.
+    assert!(port_is_free(review_port) && port_is_free(redis_port));
+    /// review's card from its top, below the window's sticky header.
+    async fn show_card(app: &App) {
+        let element = app
+            .wait_for("[data-instance=review][data-testid=instance-card]")
+            .await;
+        app.client
+            .execute(
+                "arguments[0].style.scrollMarginTop = '64px'; arguments[0].scrollIntoView({block: 'start'})",
+                vec![serde_json::to_value(&element).unwrap()],
+            )
+            .await
+            .unwrap();
+    }
+    eprintln!("refused {} ms into the test", began.elapsed().as_millis());
+    show_card(&app).await;
+    app.screenshot("packages-missing-tr").await;
+    app.click("[data-testid=lang-toggle]").await;
+    assert_eq!(
+        app.text(&format!("{refused} [data-testid=packages-install]"))
+            .await,
+        "Install"
+    );
+    show_card(&app).await;
+    app.screenshot("packages-missing-en").await;
+
+    let clicked = Instant::now();
+    app.click(&format!("{refused} [data-testid=packages-install]"))
+        .await;
+    app.wait_for_secs(
+        &format!("{refused} [data-testid=packages-fix][data-phase=done]"),
+        120,
+    )
+    .await;
+    eprintln!(
+        "pip install redis took {} ms in the window",
+        clicked.elapsed().as_millis()
+    );
+    assert!(imports_redis(), "redis is not importable after Install");
+    assert_eq!(
+        app.text(&format!("{refused} [data-testid=packages-installed]"))
+            .await,
+        "Installed: redis. You can start it now."
+    );
+    // pip's lines, folded away once it succeeded: read whole, not as shown.
+    let output = app
+        .client
+        .execute(
+            "return document.querySelector(arguments[0]).textContent",
+            vec![format!("{refused} [data-testid=packages-output]").into()],
+        )
+        .await
+        .unwrap();
+    assert!(
+        output
+            .as_str()
+            .is_some_and(|o| o.contains("Successfully installed redis")),
+        "{output}"
+    );
+    show_card(&app).await;
+    app.screenshot("packages-installed-en").await;
+
+    // Start again: past the packages now, to the migrations question (migrate = "ask").
+    app.click(&format!("{refused} [data-testid=packages-start]"))
+        .await;
+    eprintln!(
+        "Start clicked {} ms into the test",
+        began.elapsed().as_millis()
+    );
+    let pending = format!("{review} [data-testid=card-error][data-kind=migrations_pending]");
+    app.wait_for_secs(&pending, 60).await;
+    eprintln!(
+        "migrations_pending {} ms into the test",
+        began.elapsed().as_millis()
+    );
+    show_card(&app).await;
+    app.screenshot("migrations-pending-en").await;
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for(&format!("{pending} [data-testid=migrate-and-start]"))
+        .await;
+    show_card(&app).await;
+    app.screenshot("migrations-pending-tr").await;
+    app.click(&format!("{pending} [data-testid=migrate-and-start]"))
+        .await;
+    eprintln!(
+        "Apply and start clicked {} ms into the test",
+        began.elapsed().as_millis()
+    );
+    app.wait_for_secs(&format!("{review}[data-status=running]"), 90)
+        .await;
+    eprintln!("running {} ms into the test", began.elapsed().as_millis());
+    eventually("review's /health/", Duration::from_secs(30), || {
+        let health = http(review_port, "GET", "/health/", &[], "");
+        (health.status == 200)
+            .then_some(())
+            .ok_or_else(|| format!("{} {}", health.status, health.body))
+    });
+    show_card(&app).await;
+    app.screenshot("packages-then-running-tr").await;
+    eprintln!("the whole test took {} ms", began.elapsed().as_millis());
+    app.quit().await;
+}

@@ -1,5 +1,6 @@
 // Starting, stopping and watching instances through the whole window, the way a user (and the
 // end-to-end test) does: cards, presets, Stop all, port conflicts, the Redis card, the exit setting.
+import type { Channel } from '@tauri-apps/api/core';
 import { emit } from '@tauri-apps/api/event';
 import { flushSync } from 'svelte';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
   named,
   one,
   render,
+  sender,
   serve,
   target,
   text,
@@ -235,6 +237,152 @@ describe('migrations not applied', () => {
       { instance: 'chat_main', migrateFirst: true },
     ]);
     expect(main.querySelector('[data-testid="card-error"]')).toBeNull();
+  });
+});
+
+describe('packages the interpreter lacks', () => {
+  const command = ".venv/bin/python -m pip install 'redis>=5'";
+  const refusal = {
+    kind: 'packages_missing',
+    message: `chat_main: nothing was started: .venv/bin/python lacks \`redis\`. Install with: ${command}`,
+    detail: {
+      type: 'packages',
+      instance: 'chat_main',
+      python: '.venv/bin/python',
+      missing: [{ import: 'redis', requirement: 'redis>=5', neededBy: 'chat_main (cache = "redis")' }],
+      requirements: ['redis>=5'],
+      command,
+    },
+  };
+
+  it('a refused start shows what is missing and the command; Install runs it with its output, then Start starts', async () => {
+    let installed = false;
+    const calls = serve({
+      workspace_view: loadedView,
+      start_instance: () => {
+        if (!installed) throw refusal;
+        return running('chat_main', 8000);
+      },
+      install_requirements: (args: Record<string, unknown>) => {
+        const send = sender<string>(args.onLine as Channel<string>);
+        send('Collecting redis>=5');
+        send('Successfully installed redis-6.4.0');
+        installed = true;
+        return { instance: 'chat_main', command, output: ['Collecting redis>=5', 'Successfully installed redis-6.4.0'] };
+      },
+    });
+    await ready();
+    const main = card('chat_main');
+    button('start', main).click();
+    const error = await waitFor('[data-testid="card-error"]', main);
+    expect(error.dataset.kind).toBe('packages_missing');
+    expect(text('[data-testid="card-error-message"]', error)).toBe(
+      '.venv/bin/python içinde redis yok; bu yapılandırmanın buna ihtiyacı var. Hiçbir şey başlatılmadı.',
+    );
+    const fix = one('[data-testid="packages-fix"]', error);
+    expect(all('[data-testid="packages-missing"]', fix).map((li) => li.dataset.import)).toEqual(['redis']);
+    expect(text('[data-testid="packages-command"]', fix)).toBe(command);
+    expect(text('[data-testid="packages-install"]', fix)).toBe('Kur');
+    // Never unasked: nothing is installed until the click.
+    expect(named(calls, 'install_requirements')).toEqual([]);
+    button('packages-install', fix).click();
+    await waitFor('[data-testid="packages-fix"][data-phase="done"]', main);
+    expect(named(calls, 'install_requirements').map((c) => [c.args.instance, c.args.requirements])).toEqual([
+      ['chat_main', ['redis>=5']],
+    ]);
+    expect(one('[data-testid="packages-output"]', fix).textContent).toBe(
+      'Collecting redis>=5\nSuccessfully installed redis-6.4.0',
+    );
+    expect(text('[data-testid="packages-installed"]', fix)).toBe('Kuruldu: redis. Artık başlatabilirsiniz.');
+    expect(fix.querySelector('[data-testid="packages-install"]')).toBeNull();
+    // No longer a failure: the card says it is ready to start.
+    expect(error.dataset.resolved).toBe('true');
+    expect(error.querySelector('[data-testid="card-error-message"]')).toBeNull();
+    expect(text('strong', error)).toBe('Başlatmaya hazır');
+    button('packages-start', fix).click();
+    await until(() => main.dataset.status === 'running', 'running');
+    expect(named(calls, 'start_instance').length).toBe(2);
+    expect(main.querySelector('[data-testid="card-error"]')).toBeNull();
+  });
+
+  it('a failed install says so in English too, keeps pip’s lines and offers to try again', async () => {
+    setLanguage('en');
+    serve({
+      workspace_view: loadedView,
+      start_instance: () => {
+        throw refusal;
+      },
+      install_requirements: (args: Record<string, unknown>) => {
+        sender<string>(args.onLine as Channel<string>)('ERROR: No matching distribution found for redis>=5');
+        throw {
+          kind: 'install_failed',
+          message: `chat_main: \`${command}\` failed (exit status 1)`,
+          detail: { type: 'instance', instance: 'chat_main' },
+        };
+      },
+    });
+    await ready();
+    const main = card('chat_main');
+    button('start', main).click();
+    const fix = await waitFor('[data-testid="packages-fix"]', main);
+    expect(text('[data-testid="card-error-message"]', main)).toBe(
+      '.venv/bin/python lacks redis, which this configuration needs; nothing was started.',
+    );
+    expect(text('[data-testid="packages-install"]', fix)).toBe('Install');
+    button('packages-install', fix).click();
+    await waitFor('[data-testid="packages-fix"][data-phase="failed"]', main);
+    expect(text('[data-testid="packages-error"]', fix)).toBe('The installation failed: chat_main: pip install failed.');
+    expect(one('[data-testid="packages-error"]', fix).dataset.kind).toBe('install_failed');
+    expect(text('[data-testid="packages-output"]', fix)).toBe('ERROR: No matching distribution found for redis>=5');
+    expect(text('[data-testid="packages-install"]', fix)).toBe('Try again');
+    expect(fix.querySelector('[data-testid="packages-start"]')).toBeNull();
+  });
+
+  it('a site’s start refused in its preflight offers the same Install, then starts the site again', async () => {
+    const loaded = loadedView as Extract<typeof loadedView, { state: 'loaded' }>;
+    let installed = false;
+    const calls = serve({
+      workspace_view: {
+        ...loaded,
+        sites: [
+          {
+            name: 'chat',
+            instances: ['chat_main', 'chat_api'],
+            frontDoor: 8080,
+            url: 'http://127.0.0.1:8080/',
+            routes: [{ prefix: '/', role: 'main', members: ['chat_main'] }],
+            companions: [],
+            shares: [],
+          },
+        ],
+      },
+      start_site: () => {
+        if (!installed) {
+          throw {
+            kind: 'preflight_failed',
+            message: `Nothing was started: ${refusal.message}`,
+            detail: { type: 'preflight', problems: [refusal] },
+          };
+        }
+        return [running('chat_main', 8000), running('chat_api', 8001)];
+      },
+      install_requirements: () => {
+        installed = true;
+        return { instance: 'chat_main', command, output: [] };
+      },
+    });
+    await ready();
+    button('site-start').click();
+    const error = await waitFor('[data-testid="site-error"]');
+    const fix = one('[data-testid="packages-fix"]', error);
+    expect(text('[data-testid="packages-command"]', fix)).toBe(command);
+    button('packages-install', fix).click();
+    await waitFor('[data-testid="site-error"] [data-testid="packages-fix"][data-phase="done"]');
+    button('packages-start', fix).click();
+    await until(
+      () => named(calls, 'start_site').length === 2 && target.querySelector('[data-testid="site-error"]') === null,
+      'the site started again without its error',
+    );
   });
 });
 

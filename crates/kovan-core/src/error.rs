@@ -64,6 +64,9 @@ error_kinds! {
     /// A start found migrations not applied, with migrate = "ask" and nobody asked.
     MigrationsPending = "migrations_pending",
     PostgresUnavailable = "postgres_unavailable",
+    /// The interpreter lacks a package the instance's configuration needs (`redis` for a Redis
+    /// cache): nothing was started; the detail carries the pip command that installs it.
+    PackagesMissing = "packages_missing",
     // One supervisor per workspace
     /// Another program (`kovan up`, another window) supervises the workspace: this one only looks.
     SupervisedElsewhere = "supervised_elsewhere",
@@ -225,6 +228,24 @@ pub enum ErrorDetail {
         instance: String,
         unapplied: u32,
     },
+    /// A start refused because the interpreter lacks packages (boxed: the largest detail).
+    Packages(Box<PackagesDetail>),
+}
+
+/// What a start refused for packages the interpreter lacks carries: what is missing and why,
+/// and the command that installs it (the window's Install runs exactly `requirements`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PackagesDetail {
+    /// The instance to install through (its interpreter): the first that needs them.
+    pub instance: String,
+    /// As run from the Django root: `.venv/bin/python`.
+    pub python: String,
+    pub missing: Vec<crate::django::MissingPackage>,
+    /// What pip installs: `redis>=5`; empty when Kovan knows no package for what is missing.
+    pub requirements: Vec<String>,
+    /// `.venv/bin/python -m pip install 'redis>=5'`, None when `requirements` is empty.
+    pub command: Option<String>,
 }
 
 /// A core error that knows its kind and the detail the window acts on.

@@ -66,6 +66,7 @@ const WORDS: Record<ErrorKind, Row> = {
   site_not_migrated: 'err.site_not_migrated',
   migrations_pending: 'err.migrations_pending',
   postgres_unavailable: 'err.postgres_unavailable',
+  packages_missing: 'err.packages_missing',
   supervised_elsewhere: 'err.supervised_elsewhere',
   not_handed_over: 'err.not_handed_over',
   supervisor_lock: 'err.supervisor_lock',
@@ -175,7 +176,31 @@ export function detailParams(detail: ErrorDetail | null): Record<string, string 
           .map((h) => (h.applicationName === '' ? `PID ${h.pid}` : `${h.applicationName} (PID ${h.pid})`))
           .join(', '),
       };
+    case 'packages':
+      return {
+        instance: detail.instance,
+        python: detail.python,
+        packages: detail.missing.map((m) => m.import).join(', '),
+        command: detail.command ?? '',
+      };
   }
+}
+
+/** What a start refused for packages the interpreter lacks offers: the exact command, and the
+ * requirements the Install button passes to installRequirements. Found in the failure itself (a
+ * card's start) or among a preflight's problems (a site's or a preset's start). */
+export type PackagesFix = Extract<ErrorDetail, { type: 'packages' }>;
+
+export function packagesMissing(failure: Failure): PackagesFix | null {
+  const d = failure.detail;
+  if (failure.kind === 'packages_missing' && d?.type === 'packages') return d;
+  if (d?.type === 'preflight') {
+    for (const problem of d.problems) {
+      const found = packagesMissing(problem);
+      if (found) return found;
+    }
+  }
+  return null;
 }
 
 /** A start refused because migrations are not applied and kovan.toml says migrate = "ask": the

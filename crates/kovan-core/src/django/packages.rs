@@ -1,7 +1,7 @@
 //! What a workspace's configuration needs in its interpreter, and the exact command that installs
 //! what is missing. Nothing is ever installed without being asked.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::probe::Probe;
@@ -90,7 +90,7 @@ fn known(import: &str) -> Option<&'static Package> {
 }
 
 /// Something the configuration needs from the interpreter that it does not have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct MissingPackage {
     /// The import name: `redis`.
@@ -120,6 +120,20 @@ pub struct DependencyReport {
 impl DependencyReport {
     pub fn ok(&self) -> bool {
         self.missing.is_empty() && self.django_problem.is_none()
+    }
+
+    /// What [`Self::fix`] installs: every missing package Kovan knows, Django first when the one
+    /// found is too old.
+    pub fn requirements(&self) -> Vec<String> {
+        let mut requirements: Vec<String> = self
+            .missing
+            .iter()
+            .filter_map(|m| m.requirement.clone())
+            .collect();
+        if self.django_problem.is_some() {
+            requirements.insert(0, "Django>=4.2".to_string());
+        }
+        requirements
     }
 
     /// One sentence for an error message: what is missing, why, and the command.
@@ -176,6 +190,16 @@ pub fn pip_install(python: &str, requirements: &[String]) -> String {
 
 /// What the whole workspace, or one instance (`Some(name)`), needs from its interpreter.
 pub fn check(ws: &Workspace, probe: &Probe, instance: Option<&str>) -> DependencyReport {
+    check_where(ws, probe, |name| instance.is_none_or(|n| n == name))
+}
+
+/// What `members` together need from the workspace's interpreter: one report, each package
+/// named once (a site's start checks its members once).
+pub fn check_members(ws: &Workspace, probe: &Probe, members: &[String]) -> DependencyReport {
+    check_where(ws, probe, |name| members.iter().any(|m| m == name))
+}
+
+fn check_where(ws: &Workspace, probe: &Probe, chosen: impl Fn(&str) -> bool) -> DependencyReport {
     let mut missing: Vec<MissingPackage> = Vec::new();
     let mut need = |import: &str, needed_by: String| {
         if probe.has(import) || missing.iter().any(|m| m.import == import) {
@@ -187,11 +211,7 @@ pub fn check(ws: &Workspace, probe: &Probe, instance: Option<&str>) -> Dependenc
             needed_by,
         });
     };
-    let instances: Vec<_> = ws
-        .instances
-        .iter()
-        .filter(|i| instance.is_none_or(|n| n == i.name))
-        .collect();
+    let instances: Vec<_> = ws.instances.iter().filter(|i| chosen(&i.name)).collect();
     let django_runs = instances.iter().any(|i| runs_django(i.command.as_deref()));
     // runserver, or a server of Django's (a command of the user's own may serve anything).
     if let Some(i) = instances.iter().find(|i| runs_django(i.command.as_deref())) {
@@ -254,21 +274,16 @@ pub fn check(ws: &Workspace, probe: &Probe, instance: Option<&str>) -> Dependenc
         )),
         _ => None,
     });
-    let mut requirements: Vec<String> = missing
-        .iter()
-        .filter_map(|m| m.requirement.clone())
-        .collect();
-    if django_problem.is_some() {
-        requirements.insert(0, "Django>=4.2".to_string());
-    }
-    let fix = (!requirements.is_empty()).then(|| pip_install(&ws.python(), &requirements));
-    DependencyReport {
+    let mut report = DependencyReport {
         python: ws.python(),
         django: django.map(|v| v.to_string()),
         django_problem,
         missing,
-        fix,
-    }
+        fix: None,
+    };
+    let requirements = report.requirements();
+    report.fix = (!requirements.is_empty()).then(|| pip_install(&ws.python(), &requirements));
+    report
 }
 
 /// Whether an instance's command (None: runserver) runs Django.

@@ -76,6 +76,13 @@ pub enum SupervisorError {
         unapplied: u32,
         summary: String,
     },
+    /// The interpreter lacks what the configuration needs: nothing was started.
+    #[error("{instance}: nothing was started: {}", report.message().unwrap_or_default())]
+    PackagesMissing {
+        /// The first instance that needs them.
+        instance: String,
+        report: Box<crate::django::DependencyReport>,
+    },
     #[error("PostgreSQL ({server}): {why}")]
     Postgres { server: String, why: String },
     /// This supervisor only looks ([`super::Supervisor::observe`]): another program supervises the
@@ -128,6 +135,7 @@ impl Classified for SupervisorError {
             Self::MigrationsPending { .. } => ErrorKind::MigrationsPending,
             Self::NotMigrated { error } => error.kind(),
             Self::Postgres { .. } => ErrorKind::PostgresUnavailable,
+            Self::PackagesMissing { .. } => ErrorKind::PackagesMissing,
             Self::Preflight { .. } => ErrorKind::PreflightFailed,
             Self::Observing { .. } => ErrorKind::SupervisedElsewhere,
         }
@@ -173,6 +181,15 @@ impl Classified for SupervisorError {
                 instance: instance.clone(),
                 unapplied: *unapplied,
             },
+            Self::PackagesMissing { instance, report } => {
+                ErrorDetail::Packages(Box::new(crate::error::PackagesDetail {
+                    instance: instance.clone(),
+                    python: report.python.clone(),
+                    missing: report.missing.clone(),
+                    requirements: report.requirements(),
+                    command: report.fix.clone(),
+                }))
+            }
             // The member it was migrated through, whose output the error carries.
             Self::SiteNotMigrated { error, .. } | Self::NotMigrated { error } => {
                 return error.detail()

@@ -1,11 +1,51 @@
 //! Why an instance cannot start, checked before anything is started: the interpreter, manage.py,
-//! the env file and the port (with who holds it, and whether that is a lost instance of ours).
+//! the env file, the port (with who holds it, and whether that is a lost instance of ours), and
+//! the packages the configuration needs from the interpreter (with the pip command).
 
 use super::*;
 
 impl Supervisor {
     /// Why `instance` cannot start now, checked without starting anything.
     pub fn preflight(&self, instance: &str, options: StartOptions) -> Result<(), SupervisorError> {
+        self.preflight_process(instance, options)?;
+        self.packages_preflight(&[instance.to_string()])
+    }
+
+    /// What the interpreter lacks for `members` together (one probe of the workspace's
+    /// interpreter, cached until it or its site-packages change; one report naming each package
+    /// once): `packages_missing` with the pip command. Only what Kovan knows how to install, or a
+    /// Django too old, refuses: an import of the settings Kovan knows no package for may be an
+    /// optional one (`try: import sentry_sdk`), left to the start itself. A probe that cannot
+    /// run refuses nothing here; the start says what is wrong.
+    pub(super) fn packages_preflight(&self, members: &[String]) -> Result<(), SupervisorError> {
+        use crate::django::packages;
+        let ws = &self.inner.ws;
+        let Some(first) = members.iter().find(|m| {
+            ws.instance(m)
+                .is_some_and(|i| packages::runs_django(i.command.as_deref()))
+        }) else {
+            return Ok(());
+        };
+        let Ok(probe) = crate::django::probe::probe(ws) else {
+            return Ok(());
+        };
+        let mut report = packages::check_members(ws, &probe, members);
+        report.missing.retain(|m| m.requirement.is_some());
+        if report.ok() {
+            return Ok(());
+        }
+        Err(SupervisorError::PackagesMissing {
+            instance: first.clone(),
+            report: Box::new(report),
+        })
+    }
+
+    /// The checks of [`Self::preflight`] but the packages.
+    pub(super) fn preflight_process(
+        &self,
+        instance: &str,
+        options: StartOptions,
+    ) -> Result<(), SupervisorError> {
         let i = self.instance(instance)?;
         if let Some(state) = self.state(instance) {
             if matches!(

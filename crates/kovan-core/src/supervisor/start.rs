@@ -79,8 +79,13 @@ impl Supervisor {
             .collect();
         let mut problems: Vec<SupervisorError> = pending
             .iter()
-            .filter_map(|m| self.preflight(m, StartOptions::default()).err())
+            .filter_map(|m| self.preflight_process(m, StartOptions::default()).err())
             .collect();
+        // The interpreter is the workspace's: asked once for all of them.
+        let names: Vec<String> = pending.iter().map(|m| m.to_string()).collect();
+        if let Err(e) = self.packages_preflight(&names) {
+            problems.push(e);
+        }
         let needs_redis = pending.iter().any(|m| {
             self.inner
                 .ws
@@ -108,7 +113,7 @@ impl Supervisor {
             );
             return Err(SupervisorError::Preflight { problems, message });
         }
-        let pending_names: Vec<String> = pending.iter().map(|m| m.to_string()).collect();
+        let pending_names = names;
         // A provisioned PostgreSQL database exists only once its server runs: before migrating.
         self.ensure_postgres(&pending_names).await?;
         if !pending_names.is_empty() {
