@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod error;
 pub mod generate;
 pub mod health;
+mod http;
 pub mod process_table;
 pub mod proposal;
 pub mod recent;
