@@ -44,6 +44,7 @@ fn main() {
             "migrate_instance",
             "install_requirements",
             "set_language",
+            "diagnostic_log",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

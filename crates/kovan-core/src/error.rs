@@ -236,18 +236,23 @@ pub struct IpcError {
 impl IpcError {
     /// An error of the shell's own, with no detail.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        tracing::warn!("{}: {message}", kind.as_str());
         Self {
             kind,
-            message: message.into(),
+            message,
             detail: None,
         }
     }
 
     /// Any core error, by reference.
     pub fn of<E: Classified + ?Sized>(e: &E) -> Self {
+        let (kind, message) = (e.kind(), e.to_string());
+        // Every error said to the user (the window, `--json`) is kept in Kovan's log too.
+        tracing::warn!("{}: {message}", kind.as_str());
         Self {
-            kind: e.kind(),
-            message: e.to_string(),
+            kind,
+            message,
             detail: e.detail(),
         }
     }

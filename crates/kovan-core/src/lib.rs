@@ -3,6 +3,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod detect;
+pub mod diagnostics;
 pub mod django;
 pub mod doctor;
 pub mod error;

@@ -443,6 +443,7 @@ export const background: Readonly<Record<string, unknown>> = {
   doctor_findings: [],
   set_language: null,
   recent_workspaces: [],
+  diagnostic_log: { path: '/home/u/.local/share/kovan/logs', lastTrouble: null },
 };
 
 /** The example with a Celery worker beside chat_main (`[[process]]` with `instance = "chat_main"`). */
