@@ -3,6 +3,7 @@
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it, vi } from 'vitest';
 
+import { setLeaveRunning } from './lib/api';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { instanceState, loadedView } from './test/fixtures';
 import { named, render, serve, text, until, waitFor } from './test/harness';
@@ -34,7 +35,15 @@ describe('the footer', () => {
   it('reads the log again once after a burst of state changes, and on focus, never on a timer', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     let trouble: string | null = null;
-    const calls = serve({ workspace_view: loadedView, diagnostic_log: () => ({ path: file, lastTrouble: trouble }) });
+    let refuse = false;
+    const calls = serve({
+      workspace_view: loadedView,
+      diagnostic_log: () => ({ path: file, lastTrouble: trouble }),
+      set_leave_running: () => {
+        if (refuse) throw { kind: 'internal', message: 'refused', detail: null };
+        return null;
+      },
+    });
     render();
     await waitFor('[data-testid="diagnostic-log-path"]');
     await until(() => named(calls, 'diagnostic_log').length === 1, 'the first read');
@@ -52,6 +61,12 @@ describe('the footer', () => {
 
     window.dispatchEvent(new Event('focus'));
     await until(() => named(calls, 'diagnostic_log').length === 3, 'the read on focus');
+
+    // A command that failed: its error is in the log now.
+    refuse = true;
+    await expect(setLeaveRunning(true)).rejects.toMatchObject({ kind: 'internal' });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await until(() => named(calls, 'diagnostic_log').length === 4, 'the read after a failure');
     vi.useRealTimers();
   });
 });

@@ -163,10 +163,20 @@ export function toApiError(command: string, reason: unknown): ApiError {
   return new ApiError(kind, message, command, detail);
 }
 
+const failureListeners = new Set<() => void>();
+
+/** Call `onFailure` after any command failed (core kept its error in Kovan's log); returns the
+ * function that stops it. */
+export function onCommandFailed(onFailure: () => void): () => void {
+  failureListeners.add(onFailure);
+  return () => void failureListeners.delete(onFailure);
+}
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (reason) {
+    if (command !== 'diagnostic_log') for (const onFailure of failureListeners) onFailure();
     throw toApiError(command, reason);
   }
 }
