@@ -49,6 +49,7 @@ fn main() {
             "database_restore",
             "database_clone",
             "set_language",
+            "diagnostic_log",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

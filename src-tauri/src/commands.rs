@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use kovan_core::cache::{
     self, CacheCounts, CacheProgress, FlushPart, FlushPreview, FlushReport, FlushScope, KeyGroups,
 };
+use kovan_core::diagnostics::{self, DiagnosticLog};
 use kovan_core::django::{self, InstallOutcome, MigrateOutcome};
 use kovan_core::doctor::{self, Context, Finding, FixAction};
 use kovan_core::error::ErrorKind;
@@ -474,4 +475,13 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 #[tauri::command]
 pub async fn set_language(app: tauri::AppHandle, language: String) {
     crate::tray::set_language(&app, &language);
+}
+
+/// Where the window's log is and its last warning or error: the footer.
+#[tauri::command]
+pub async fn diagnostic_log() -> Result<DiagnosticLog> {
+    Ok(diagnostics::look(
+        &diagnostics::log_dir(),
+        diagnostics::WINDOW_PREFIX,
+    ))
 }

@@ -1970,3 +1970,57 @@ async fn a_missing_package_is_named_with_its_command_and_installed_with_a_click(
     eprintln!("the whole test took {} ms", began.elapsed().as_millis());
     app.quit().await;
 }
+
+/// Kovan's own log: the window writes `window.<date>.log` in the data dir's logs/, and the footer
+/// names it and, once a start was refused (the copy has no virtualenv), that warning, in both
+/// languages.
+#[tokio::test]
+async fn the_footer_names_kovans_log_and_its_last_warning() {
+    let ports = [free_port(), free_port(), free_port()];
+    let (dir, _ws) = generated_copy(free_port(), ports);
+    let data = tempfile::tempdir().unwrap();
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    app.wait_for("[data-testid=diagnostic-log-path]").await;
+    let path = app.text("[data-testid=diagnostic-log-path]").await;
+    let logs = data.path().join("logs");
+    assert!(
+        path.starts_with(&format!("{}/window.", logs.display())) && path.ends_with(".log"),
+        "{path}"
+    );
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written.contains("INFO kovan_desktop: Kovan's window"),
+        "{written}"
+    );
+    assert!(app
+        .all("[data-testid=diagnostic-last-trouble]")
+        .await
+        .is_empty());
+
+    app.click("[data-instance=chat_main] [data-testid=start]")
+        .await;
+    let trouble = app
+        .wait_for_secs("[data-testid=diagnostic-last-trouble] code", 20)
+        .await
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    app.scroll_to("[data-testid=diagnostic-log]").await;
+    app.screenshot("footer-log").await;
+    assert!(
+        trouble.contains(" WARN kovan_core") && trouble.contains("chat_main"),
+        "{trouble}"
+    );
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains(trouble.as_str()));
+    app.click("[data-testid=lang-toggle]").await;
+    app.scroll_to("[data-testid=diagnostic-log]").await;
+    app.screenshot("footer-log-en").await;
+    app.quit().await;
+}

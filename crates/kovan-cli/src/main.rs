@@ -17,6 +17,7 @@ mod style;
 mod under;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use kovan_core::diagnostics;
 use kovan_core::generate::{self, FileStatus};
 use kovan_core::view::WorkspaceOverview;
 use kovan_core::{workspace, WorkspaceError, WorkspaceView};
@@ -33,6 +34,10 @@ Start with `kovan init` in a Django project, then `kovan check`, `kovan gen --wr
 a terminal and NO_COLOR is unset. Every command is documented in docs/CLI.md."
 )]
 struct Cli {
+    /// Write debug lines to Kovan's log too (its folder: $KOVAN_DATA_DIR/logs, else
+    /// ~/.local/share/kovan/logs). KOVAN_LOG=debug does the same; the default is info.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -349,6 +354,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage(&e),
     };
+    start_log(cli.verbose);
+    tracing::debug!(
+        "kovan {} started: {}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    );
     match cli.command {
         Command::Init { dir, dry_run, json } => init::init(&dir, dry_run, json),
         Command::Check { workspace, json } => check(workspace.path(), json),
@@ -468,6 +479,49 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Kovan's log for this run: `cli.<date>.log` in [`diagnostics::log_dir`], rotated daily, at the
+/// level `KOVAN_LOG` names (info by default; `-v` raises it to debug). Kovan's own events only:
+/// what its libraries say stays out. Without a writable folder the run goes on without a log.
+fn start_log(verbose: bool) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+
+    let named = std::env::var(diagnostics::LEVEL_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let level = if verbose {
+        named.max(LevelFilter::DEBUG)
+    } else {
+        named
+    };
+    // The folder first: tracing-appender looks for old files to prune before it makes one, and
+    // says on stderr when it finds no folder.
+    let dir = diagnostics::log_dir();
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = tracing_appender::rolling::RollingFileAppender::builder()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(diagnostics::CLI_PREFIX)
+        .filename_suffix(diagnostics::SUFFIX)
+        .max_log_files(diagnostics::KEEP_FILES)
+        .build(dir)
+    else {
+        return;
+    };
+    let only_kovan = Targets::new()
+        .with_target("kovan", level)
+        .with_target("kovan_core", level);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(file)
+                .with_filter(only_kovan),
+        )
+        .try_init();
 }
 
 /// Help, the version, or a usage error, printed as clap would but through [`out`], so that a

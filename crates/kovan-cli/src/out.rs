@@ -48,6 +48,12 @@ impl Stream {
 /// carries values from kovan.toml, env files and processes, which must not drive the terminal.
 pub fn write(stream: Stream, args: fmt::Arguments) {
     let text = args.to_string();
+    // What went wrong, as the user was told, is kept in Kovan's log too.
+    if stream == Stream::Err {
+        if let Some(error) = text.strip_prefix("error: ") {
+            tracing::error!(target: "kovan", "{}", error.trim_end());
+        }
+    }
     write_raw(
         stream,
         format_args!("{}", kovan_core::text::printable(&text)),

@@ -6,6 +6,7 @@ use std::path::Path;
 use ts_rs::{ExportError, TS};
 
 use crate::cache::{CacheCounts, CacheProgress, FlushPreview, FlushReport, KeyGroups, UndoReport};
+use crate::diagnostics::DiagnosticLog;
 use crate::django::{InstallOutcome, MigrateOutcome};
 use crate::doctor::{Finding, FindingKind};
 use crate::error::IpcError;
@@ -51,5 +52,6 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     FrontDoorHealth::export_all_to(dir)?;
     Supervision::export_all_to(dir)?;
     FindingKind::export_all_to(dir)?;
+    DiagnosticLog::export_all_to(dir)?;
     Finding::export_all_to(dir)
 }

@@ -269,21 +269,41 @@ pub struct IpcError {
 impl IpcError {
     /// An error of the shell's own, with no detail.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        log_said(kind, &message);
         Self {
             kind,
-            message: message.into(),
+            message,
             detail: None,
         }
     }
 
     /// Any core error, by reference.
     pub fn of<E: Classified + ?Sized>(e: &E) -> Self {
+        let (kind, message) = (e.kind(), e.to_string());
+        log_said(kind, &message);
         Self {
-            kind: e.kind(),
-            message: e.to_string(),
+            kind,
+            message,
             detail: e.detail(),
         }
     }
+}
+
+/// Every error said to the user (the window, `--json`) is kept in Kovan's log too; the same one
+/// again within a minute (a command the window repeats on a timer) only once.
+fn log_said(kind: ErrorKind, message: &str) {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static LAST: Mutex<Option<(String, Instant)>> = Mutex::new(None);
+    let line = format!("{}: {message}", kind.as_str());
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if matches!(&*last, Some((said, at)) if *said == line && at.elapsed() < Duration::from_secs(60))
+    {
+        return;
+    }
+    tracing::warn!("{line}");
+    *last = Some((line, Instant::now()));
 }
 
 impl<E: Classified> From<E> for IpcError {

@@ -3,12 +3,16 @@
 pub mod bindings;
 pub mod cache;
 pub mod detect;
+pub mod diagnostics;
 pub mod django;
 pub mod doctor;
 pub mod error;
 pub mod generate;
 pub mod health;
-pub mod process_table;
+mod http;
+pub mod platform;
+/// The name the platform module had; call sites still use it while the open branches merge.
+pub use platform as process_table;
 pub mod proposal;
 pub mod recent;
 pub mod redact;

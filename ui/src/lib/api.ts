@@ -11,6 +11,7 @@ import { isPermissionGranted, requestPermission, sendNotification } from '@tauri
 import type { CacheCounts } from './bindings/CacheCounts';
 import { isErrorKind, NO_BACKEND, type ErrorDetail, type ErrorKind, type Failure } from './errors';
 import type { CacheProgress } from './bindings/CacheProgress';
+import type { DiagnosticLog } from './bindings/DiagnosticLog';
 import type { EventRecord } from './bindings/EventRecord';
 import type { Finding } from './bindings/Finding';
 import type { FixAction } from './bindings/FixAction';
@@ -73,6 +74,7 @@ export type { WrittenFile } from './bindings/WrittenFile';
 export type { IpcError } from './bindings/IpcError';
 export type { ErrorDetail, ErrorKind, Failure } from './errors';
 export type { CacheCounts } from './bindings/CacheCounts';
+export type { DiagnosticLog } from './bindings/DiagnosticLog';
 export type { SiteKeys } from './bindings/SiteKeys';
 export type { CacheProgress } from './bindings/CacheProgress';
 export type { CountProgress } from './bindings/CountProgress';
@@ -169,10 +171,20 @@ export function toApiError(command: string, reason: unknown): ApiError {
   return new ApiError(kind, message, command, detail);
 }
 
+const failureListeners = new Set<() => void>();
+
+/** Call `onFailure` after any command failed (core kept its error in Kovan's log); returns the
+ * function that stops it. */
+export function onCommandFailed(onFailure: () => void): () => void {
+  failureListeners.add(onFailure);
+  return () => void failureListeners.delete(onFailure);
+}
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (reason) {
+    if (command !== 'diagnostic_log') for (const onFailure of failureListeners) onFailure();
     throw toApiError(command, reason);
   }
 }
@@ -385,6 +397,11 @@ export function databaseClone(target: string, source: string): Promise<DatabaseR
 /** PING latency and DBSIZE of the workspace's Redis; null when it does not answer (or there is none). */
 export function redisProbe(): Promise<RedisProbe | null> {
   return call<RedisProbe | null>('redis_probe');
+}
+
+/** Where the window's own log file is, and the last warning or error it holds. */
+export function diagnosticLog(): Promise<DiagnosticLog> {
+  return call<DiagnosticLog>('diagnostic_log');
 }
 
 /** Whether closing the window leaves the instances running (off: Kovan stops what it started). */

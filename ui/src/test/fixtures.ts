@@ -444,6 +444,7 @@ export const background: Readonly<Record<string, unknown>> = {
   set_language: null,
   recent_workspaces: [],
   database_status: [],
+  diagnostic_log: { path: '/home/u/.local/share/kovan/logs', lastTrouble: null },
 };
 
 /** The example with a Celery worker beside chat_main (`[[process]]` with `instance = "chat_main"`). */

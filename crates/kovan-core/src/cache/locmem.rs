@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::error::CacheError;
-use super::http::{self, Response};
 use crate::generate::env_file;
+use crate::http::{self, Response};
 use crate::workspace::{Instance, Workspace};
 
 /// Live (unexpired) entries, as the running instance reports them.

@@ -23,7 +23,6 @@ mod file;
 mod flush;
 mod flusher;
 mod groups;
-pub(crate) mod http;
 mod locmem;
 mod progress;
 pub mod redis;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::cache::http;
+use crate::http;
 use crate::workspace::{DatabaseEngine, Instance, Workspace};
 
 /// What an instance's `/health/` says about itself (the generated `kovan_django` view), with the

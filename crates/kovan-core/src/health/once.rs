@@ -87,7 +87,7 @@ pub async fn redis(ws: &Workspace) -> Option<Look> {
 pub async fn front_door(site: &str, port: u16, timeout: Duration) -> Look {
     let answer = tokio::time::timeout(
         timeout,
-        crate::cache::http::request(port, "GET", crate::services::nginx::PROBE_PATH, &[]),
+        crate::http::request(port, "GET", crate::services::nginx::PROBE_PATH, &[]),
     )
     .await;
     match answer {

@@ -65,7 +65,7 @@ pub fn probe(path: &Path) -> DatabaseHealth {
     health.exists = true;
     health.size_bytes = meta.len() + side_file(path, "-wal").metadata().map_or(0, |m| m.len());
     health.journal_mode = journal_mode(path);
-    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    let locks = crate::platform::file_locks();
     let mut lock = write_lock(&locks, &meta, |start, end| {
         if start <= PENDING_BYTE && end >= PENDING_BYTE
             || start < SHARED_FIRST + SHARED_SIZE && end >= SHARED_FIRST

@@ -504,7 +504,7 @@ pub async fn wait_until_open(door: &FrontDoor, timeout: Duration) -> Result<(), 
     loop {
         let answer = tokio::time::timeout(
             Duration::from_millis(500),
-            crate::cache::http::request(door.port, "GET", PROBE_PATH, &[]),
+            crate::http::request(door.port, "GET", PROBE_PATH, &[]),
         )
         .await;
         if matches!(answer, Ok(Ok(r)) if r.status == 200) {

@@ -191,6 +191,15 @@ impl Store {
         event: &HistoryEvent,
     ) -> Result<(), StoreError> {
         let (kind, detail) = event.to_row();
+        let about = instance.unwrap_or("the workspace");
+        match event {
+            HistoryEvent::Crash { .. }
+            | HistoryEvent::FailedToStart { .. }
+            | HistoryEvent::HealthDown { .. } => {
+                tracing::warn!(workspace = %workspace.display(), "{about}: {kind} {detail}")
+            }
+            _ => tracing::info!(workspace = %workspace.display(), "{about}: {kind} {detail}"),
+        }
         self.with(|c| {
             c.execute(
                 "INSERT INTO events (at, workspace, instance, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -142,6 +142,11 @@ impl Supervisor {
                     adopted: true,
                     ..InstanceState::stopped(&rec.instance, rec.port)
                 };
+                tracing::info!(
+                    "adopted {} (PID {}) from the history database",
+                    rec.instance,
+                    rec.pid
+                );
                 slot.ring.push(Stream::Kovan, &format!("kovan: found {} running from an earlier session (PID {}); its earlier output is in {}", rec.instance, rec.pid, "the log file"));
             }
             if !self.inner.observer && tokio::runtime::Handle::try_current().is_ok() {
@@ -194,6 +199,11 @@ impl Supervisor {
                 workspace: self.workspace_marker(),
                 instance: found.instance.clone(),
             };
+            tracing::info!(
+                "adopted {} (group {}) from its processes' markers",
+                found.instance,
+                found.pgid
+            );
             {
                 let mut slots = self.slots();
                 let slot = slots.get_mut(&found.instance).expect("checked above");

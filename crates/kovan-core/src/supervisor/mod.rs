@@ -296,7 +296,9 @@ impl Supervisor {
 
     fn record(&self, instance: &str, event: HistoryEvent) {
         if let Some(store) = self.writable_store() {
-            let _ = store.record(&self.inner.ws.file, Some(instance), &event);
+            if let Err(e) = store.record(&self.inner.ws.file, Some(instance), &event) {
+                tracing::warn!("{instance}: the event could not be kept in the history: {e}");
+            }
         }
     }
 

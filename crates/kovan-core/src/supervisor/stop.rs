@@ -295,7 +295,10 @@ impl Supervisor {
         if self.inner.observer {
             return;
         }
-        if !leave_running {
+        if leave_running {
+            tracing::info!("leaving everything running for the next Kovan");
+        } else {
+            tracing::info!("stopping everything Kovan started");
             self.stop_all().await;
         }
     }

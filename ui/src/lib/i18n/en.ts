@@ -190,6 +190,9 @@ export const en: { readonly [K in MessageKey]: string } = {
   'footer.leaveRunningHint':
     'When off, Kovan stops everything it started when the window closes. When on, the instances keep running and Kovan finds them the next time it opens.',
   'footer.leaveRunningFailed': 'The setting could not be applied: {message}',
+  'footer.logFile': 'Kovan’s log',
+  'footer.logFileHint': 'What Kovan did and what went wrong, for a bug report (KOVAN_LOG=debug writes more)',
+  'footer.lastTrouble': 'Last warning',
 
   'error.title.notFound': 'kovan.toml not found',
   'error.title.unreadable': 'kovan.toml could not be read',

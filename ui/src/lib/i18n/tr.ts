@@ -190,6 +190,9 @@ export const tr = {
   'footer.leaveRunningHint':
     'Kapalıyken Kovan, pencere kapanınca başlattığı her şeyi durdurur. Açıkken instance’lar çalışmaya devam eder; Kovan yeniden açıldığında onları bulur.',
   'footer.leaveRunningFailed': 'Ayar uygulanamadı: {message}',
+  'footer.logFile': 'Kovan günlüğü',
+  'footer.logFileHint': 'Kovan’ın ne yaptığı ve neyin ters gittiği, hata bildirimi için (KOVAN_LOG=debug daha çok yazar)',
+  'footer.lastTrouble': 'Son uyarı',
 
   'error.title.notFound': 'kovan.toml bulunamadı',
   'error.title.unreadable': 'kovan.toml okunamadı',

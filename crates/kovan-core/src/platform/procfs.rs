@@ -1,5 +1,9 @@
-//! What the kernel knows about processes and listening sockets (Linux /proc): who is in a process
-//! group, when a process started, its command line, and which process owns a port.
+//! Linux only: what the kernel knows about processes, sockets and file locks, read from /proc (and
+//! asked through libc): who is in a process group, when a process started (in clock ticks since
+//! boot, which with the boot id names one process; the check that Kovan only ever signals a group
+//! it started rests on it), its command line, cwd and environment (the markers), which process owns
+//! a port, and who holds a lock on a file. sysinfo has none of these as exact figures (see
+//! mod.rs); CPU time and memory come from sysinfo (usage.rs).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -231,20 +235,6 @@ pub fn ticks_per_second() -> u64 {
     }
 }
 
-/// CPU time a process has used so far (user + system), in clock ticks.
-pub fn cpu_ticks(pid: i32) -> Option<u64> {
-    let f = stat_fields(pid)?;
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-/// Resident memory of a process, in bytes.
-pub fn rss_bytes(pid: i32) -> Option<u64> {
-    let pages: u64 = stat_fields(pid)?.get(21)?.parse().ok()?;
-    // SAFETY: sysconf(3) only reads a configuration value.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * page.max(4096) as u64)
-}
-
 /// When a process started, as wall-clock time. From /proc/uptime (10 ms resolution) rather than
 /// /proc/stat's btime, whose whole seconds would make a process look up to a second older than it
 /// is (and a file written just before it started look newer).
@@ -258,6 +248,11 @@ pub fn started_at(pid: i32) -> Option<std::time::SystemTime> {
     let since_boot = start_time(pid)? as f64 / ticks_per_second() as f64;
     let age = std::time::Duration::from_secs_f64((uptime - since_boot).max(0.0));
     std::time::SystemTime::now().checked_sub(age)
+}
+
+/// The kernel's table of file locks (/proc/locks), empty when it cannot be read.
+pub fn file_locks() -> String {
+    std::fs::read_to_string("/proc/locks").unwrap_or_default()
 }
 
 /// The files a process has open (targets of /proc/PID/fd), sockets and pipes left out.
