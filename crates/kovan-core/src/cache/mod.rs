@@ -33,7 +33,7 @@ mod undo;
 
 pub use cancel::CancelToken;
 pub use counter::Counter;
-pub use counts::{count, CacheCounts, InstanceKeys, KeyCount, RedisKeys, SiteKeys};
+pub use counts::{count, AliasKeys, CacheCounts, InstanceKeys, KeyCount, RedisKeys, SiteKeys};
 pub use error::CacheError;
 pub use flush::{
     flush, flush_with, preview, preview_part, FlushOutcome, FlushPart, FlushPreview, FlushReport,

@@ -96,6 +96,17 @@ pub(super) struct RawInstance {
     pub(super) media_root: Option<Spanned<String>>,
     pub(super) env_file: Option<Spanned<String>>,
     pub(super) log_file: Option<Spanned<String>>,
+    /// `[instance.caches.NAME]`: more Django cache aliases beside `default` (which is `cache`).
+    #[serde(default)]
+    pub(super) caches: IndexMap<String, Spanned<RawCacheAlias>>,
+}
+
+/// `[instance.caches.NAME]`: one more cache alias of the instance.
+#[derive(Deserialize)]
+pub(super) struct RawCacheAlias {
+    #[serde(default = "missing")]
+    pub(super) backend: Spanned<String>,
+    pub(super) timeout: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
