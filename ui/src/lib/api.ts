@@ -371,8 +371,12 @@ export function cacheCounts(): Promise<CacheCounts | null> {
 
 /** Count what flushing `part` of `scope`'s caches would delete (cache: sessions kept; sessions; all;
  * a key pattern), and what stays. Rejects with kind "bad_glob" for a pattern that cannot be meant. */
-export function flushPreviewPart(scope: FlushScope, part: FlushPart): Promise<FlushPreview> {
-  return call<FlushPreview>('flush_preview_part', { scope, part });
+export function flushPreviewPart(
+  scope: FlushScope,
+  part: FlushPart,
+  aliases: string[] = [],
+): Promise<FlushPreview> {
+  return call<FlushPreview>('flush_preview_part', { scope, part, aliases });
 }
 
 /** Count what flushing `scope` would delete, and what stays: shown before the user confirms. */

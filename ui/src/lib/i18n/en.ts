@@ -595,6 +595,7 @@ export const en: { readonly [K in MessageKey]: string } = {
   'err.nothing_cached': '{instance} uses the dummy cache: nothing to count or clear.',
   'err.flush_running': 'A cache clear is already running: wait for it or cancel it.',
   'err.unknown_site': 'There is no such site in this workspace.',
+  'err.unknown_alias': 'None of the instances being flushed has a cache of that name.',
   'err.supervised_elsewhere': '{by} supervises this workspace; the window only watches. Take over to start or stop.',
   'err.not_handed_over': '{by} did not hand the workspace over in time (it may be starting or stopping). Try again, or stop it there (Ctrl-C).',
   'err.supervisor_lock': 'The supervisor lock {path} could not be used.',

@@ -595,6 +595,7 @@ export const tr = {
   'err.nothing_cached': '{instance} dummy cache kullanıyor: sayılacak ya da silinecek bir şey yok.',
   'err.flush_running': 'Zaten bir cache temizliği sürüyor: bitmesini bekleyin ya da iptal edin.',
   'err.unknown_site': 'Bu çalışma alanında böyle bir site yok.',
+  'err.unknown_alias': 'Temizlenen örneklerin hiçbirinde bu adda bir önbellek yok.',
   'err.supervised_elsewhere': 'Bu çalışma alanını {by} yönetiyor; pencere yalnızca izliyor. Başlatmak ya da durdurmak için yönetimi devralın.',
   'err.not_handed_over': '{by} çalışma alanını zamanında bırakmadı (başlatıyor ya da durduruyor olabilir). Yeniden deneyin ya da onu orada durdurun (Ctrl-C).',
   'err.supervisor_lock': 'Yönetici kilidi {path} kullanılamadı.',
