@@ -745,16 +745,17 @@ impl Validator<'_> {
                 continue;
             }
             let given = given.get_ref();
-            let backend = if given.backend.get_ref().is_empty() {
+            if given.backend.get_ref().is_empty() {
                 // Missing: the shape check has said so.
-                CacheBackend::default()
-            } else {
-                self.choice(
-                    Some(&given.backend),
-                    &CacheBackend::ALL,
-                    &format!("{field}.backend"),
-                )
-            };
+                continue;
+            }
+            let said = self.problems.len();
+            let backend = self.choice(
+                Some(&given.backend),
+                &CacheBackend::ALL,
+                &format!("{field}.backend"),
+            );
+            let known_backend = self.problems.len() == said;
             let timeout = self.number(
                 given.timeout.as_ref(),
                 0..=31_536_000,
@@ -762,6 +763,9 @@ impl Validator<'_> {
                 &format!("{field}.timeout"),
                 "seconds; 0 expires at once, up to one year",
             );
+            if !known_backend {
+                continue;
+            }
             let (prefix, location) = alias_names(project, instance, default_prefix, alias, backend);
             out.push(CacheAlias {
                 name: alias.clone(),
