@@ -67,6 +67,7 @@ export type { WrittenFile } from './bindings/WrittenFile';
 export type { IpcError } from './bindings/IpcError';
 export type { ErrorDetail, ErrorKind, Failure } from './errors';
 export type { CacheCounts } from './bindings/CacheCounts';
+export type { AliasKeys } from './bindings/AliasKeys';
 export type { SiteKeys } from './bindings/SiteKeys';
 export type { CacheProgress } from './bindings/CacheProgress';
 export type { CountProgress } from './bindings/CountProgress';
@@ -376,7 +377,8 @@ export function flushPreviewPart(
   part: FlushPart,
   aliases: string[] = [],
 ): Promise<FlushPreview> {
-  return call<FlushPreview>('flush_preview_part', { scope, part, aliases });
+  // Every alias when none is named: the argument is left out then.
+  return call<FlushPreview>('flush_preview_part', aliases.length > 0 ? { scope, part, aliases } : { scope, part });
 }
 
 /** Count what flushing `scope` would delete, and what stays: shown before the user confirms. */
