@@ -133,7 +133,11 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
         if instance.alias == DEFAULT_ALIAS {
             errln!("error: {}: {message}", instance.instance);
         } else {
-            errln!("error: {} ({}): {message}", instance.instance, instance.alias);
+            errln!(
+                "error: {} ({}): {message}",
+                instance.instance,
+                instance.alias
+            );
         }
     }
     if report.failures().next().is_some() {
@@ -234,11 +238,7 @@ fn print_report(report: &FlushReport) {
             sessions.push_str(&format!("; db sessions: {} rows deleted", grouped(rows)));
         }
         match &i.outcome {
-            FlushOutcome::Done => outln!(
-                "{}: {} deleted{sessions}.",
-                label,
-                keys_text(i.deleted)
-            ),
+            FlushOutcome::Done => outln!("{}: {} deleted{sessions}.", label, keys_text(i.deleted)),
             FlushOutcome::Cancelled => outln!(
                 "{}: cancelled after {} deleted{sessions}.",
                 label,

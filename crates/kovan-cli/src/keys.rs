@@ -37,8 +37,11 @@ pub fn keys(ws: Workspace, only: Option<&str>, json: bool) -> ExitCode {
     }
     let mut failed = false;
     for i in &counts.instances {
-        let aliases = std::iter::once((DEFAULT_ALIAS, i.backend, &i.count))
-            .chain(i.aliases.iter().map(|a| (a.alias.as_str(), a.backend, &a.count)));
+        let aliases = std::iter::once((DEFAULT_ALIAS, i.backend, &i.count)).chain(
+            i.aliases
+                .iter()
+                .map(|a| (a.alias.as_str(), a.backend, &a.count)),
+        );
         for (alias, backend, count) in aliases {
             if let KeyCount::Failed { message, .. } = count {
                 // Redis' message is printed once, below, for all its instances.

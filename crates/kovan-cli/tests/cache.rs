@@ -661,7 +661,9 @@ fn keys_and_flush_speak_per_cache_alias() {
     let out = kovan(&["flush", "a", "--alias", "nope", "--yes"], ws.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("no instance of the flush has the cache alias `nope`. Its aliases: default, pages."),
+        text(&out.stderr).contains(
+            "no instance of the flush has the cache alias `nope`. Its aliases: default, pages."
+        ),
         "{}",
         text(&out.stderr)
     );
@@ -669,7 +671,10 @@ fn keys_and_flush_speak_per_cache_alias() {
     let out = kovan(&["flush", "a", "--alias", "pages", "--yes"], ws.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("  3 cache keys of a (pages); sessions are kept"), "{stdout}");
+    assert!(
+        stdout.contains("  3 cache keys of a (pages); sessions are kept"),
+        "{stdout}"
+    );
     assert!(stdout.contains("a (pages): 3 keys deleted"), "{stdout}");
     assert_eq!(count(&redis, "t_a.pages:*"), 0);
     assert_eq!(count(&redis, "t_a:*"), 1);
@@ -681,7 +686,12 @@ fn keys_and_flush_speak_per_cache_alias() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["alias"].as_str().unwrap().to_string(), i["deleted"].as_u64().unwrap()))
+        .map(|i| {
+            (
+                i["alias"].as_str().unwrap().to_string(),
+                i["deleted"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(per, [("default".to_string(), 1), ("pages".to_string(), 0)]);
     assert_eq!(count(&redis, "t_b:*"), 1);

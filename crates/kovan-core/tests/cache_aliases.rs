@@ -122,7 +122,10 @@ fn two_redis_aliases_of_one_instance_are_counted_and_flushed_apart_and_together(
     assert!(report.succeeded(), "{report:#?}");
     assert_eq!(report.instances.len(), 1);
     assert_eq!(
-        (report.instances[0].alias.as_str(), report.instances[0].deleted),
+        (
+            report.instances[0].alias.as_str(),
+            report.instances[0].deleted
+        ),
         ("pages", 5)
     );
     assert!(report.instances[0].undoable);
@@ -132,7 +135,11 @@ fn two_redis_aliases_of_one_instance_are_counted_and_flushed_apart_and_together(
 
     // Its undo puts exactly them back.
     let restored = runtime()
-        .block_on(cache::undo(&ws, &undo, report.undo.as_ref().map(|u| u.id.as_str())))
+        .block_on(cache::undo(
+            &ws,
+            &undo,
+            report.undo.as_ref().map(|u| u.id.as_str()),
+        ))
         .unwrap();
     assert_eq!(restored.restored, 5, "{restored:#?}");
     assert_eq!(keys_of(&redis), before);
@@ -167,7 +174,10 @@ fn two_redis_aliases_of_one_instance_are_counted_and_flushed_apart_and_together(
     // An alias no instance of the flush has is refused, naming the ones there are.
     let e = preview(&ws, &["a", "b"], &["nope"]).unwrap_err();
     assert_eq!(e.kind(), kovan_core::error::ErrorKind::UnknownAlias);
-    assert!(e.to_string().contains("Its aliases: default, pages."), "{e}");
+    assert!(
+        e.to_string().contains("Its aliases: default, pages."),
+        "{e}"
+    );
     // `pages` of a scope where only a has it: b is not in the flush.
     let p = preview(&ws, &["a", "b"], &["pages"]).unwrap();
     assert_eq!(p.parts.len(), 1);
@@ -193,15 +203,16 @@ fn an_alias_is_validated_on_its_line_and_files_without_aliases_load_as_before() 
     let problems = bad("\n[instance.caches.default]\nbackend = \"locmem\"\n");
     assert_eq!(problems[0].0, "instance.a.caches.default");
     assert_eq!(problems[0].1, Some(10));
-    assert!(problems[0].2.contains("`default` is the instance's own cache"));
+    assert!(problems[0]
+        .2
+        .contains("`default` is the instance's own cache"));
 
     let problems = bad("\n[instance.caches.Local]\nbackend = \"locmem\"\n");
     assert_eq!(problems[0].0, "instance.a.caches.Local");
     assert!(problems[0].2.contains("upper-case"), "{problems:?}");
 
     let problems = bad("\n[instance.caches.local]\nbackend = \"memcached\"\ntimeout = -1\n");
-    let fields: Vec<(&str, Option<u32>)> =
-        problems.iter().map(|p| (p.0.as_str(), p.1)).collect();
+    let fields: Vec<(&str, Option<u32>)> = problems.iter().map(|p| (p.0.as_str(), p.1)).collect();
     assert_eq!(
         fields,
         [
@@ -219,16 +230,22 @@ fn an_alias_is_validated_on_its_line_and_files_without_aliases_load_as_before() 
         "{problems:?}"
     );
     assert!(
-        problems.iter().any(|p| p.2.contains("missing field `backend`")),
+        problems
+            .iter()
+            .any(|p| p.2.contains("missing field `backend`")),
         "{problems:?}"
     );
 
     // A Redis alias needs [redis] like a Redis instance.
     let problems = bad("\n[instance.caches.shared]\nbackend = \"redis\"\n");
-    assert!(problems[0].2.contains("a use cache = \"redis\""), "{problems:?}");
+    assert!(
+        problems[0].2.contains("a use cache = \"redis\""),
+        "{problems:?}"
+    );
 
     // The same kovan.toml without aliases: the instance has only `default`.
-    let (_dir, ws) = support::cache_workspace("[[instance]]\nname = \"a\"\nport = 21100\ncache = \"locmem\"\n");
+    let (_dir, ws) =
+        support::cache_workspace("[[instance]]\nname = \"a\"\nport = 21100\ncache = \"locmem\"\n");
     let a = ws.instance("a").unwrap();
     assert!(a.caches.is_empty());
     assert_eq!(a.alias_names(), ["default"]);
@@ -357,7 +374,10 @@ fn default_on_redis_and_local_in_memory_are_counted_and_flushed_apart_and_togeth
     ));
     assert!(report.succeeded(), "{report:#?}");
     let i = &report.instances[0];
-    assert_eq!((i.alias.as_str(), i.backend, i.deleted), ("local", CacheBackend::Locmem, 4));
+    assert_eq!(
+        (i.alias.as_str(), i.backend, i.deleted),
+        ("local", CacheBackend::Locmem, 4)
+    );
     assert!(!i.undoable);
     assert!(report.undo.is_none());
     assert_eq!(keys_of(&redis), redis_before);

@@ -135,7 +135,10 @@ impl InstanceKeys {
         if alias == crate::workspace::DEFAULT_ALIAS {
             return Some(&self.count);
         }
-        self.aliases.iter().find(|a| a.alias == alias).map(|a| &a.count)
+        self.aliases
+            .iter()
+            .find(|a| a.alias == alias)
+            .map(|a| &a.count)
     }
 }
 
@@ -197,12 +200,18 @@ impl CacheCounts {
 /// Every cache of the workspace: each instance's aliases as views ([`Instance::through`]),
 /// `default` first, in kovan.toml's order.
 pub(crate) fn targets(ws: &Workspace) -> Vec<Instance> {
-    ws.instances.iter().flat_map(Instance::alias_views).collect()
+    ws.instances
+        .iter()
+        .flat_map(Instance::alias_views)
+        .collect()
 }
 
 /// The Redis caches among `targets`, and their prefixes in the same order, with the sites'
 /// channel-layer prefixes in [`site_layers`]' order.
-fn redis_targets<'t>(targets: &'t [Instance], layers: &[(&str, &str)]) -> (Vec<&'t Instance>, Prefixes) {
+fn redis_targets<'t>(
+    targets: &'t [Instance],
+    layers: &[(&str, &str)],
+) -> (Vec<&'t Instance>, Prefixes) {
     let members: Vec<&Instance> = targets
         .iter()
         .filter(|i| i.cache == CacheBackend::Redis)
@@ -256,9 +265,7 @@ pub async fn count(ws: &Workspace, on_progress: impl FnMut(CountProgress) + Send
         .enumerate()
         .map(|(at, target)| match target.cache {
             CacheBackend::Redis => {
-                let index = redis_members
-                    .iter()
-                    .position(|i| std::ptr::eq(*i, target));
+                let index = redis_members.iter().position(|i| std::ptr::eq(*i, target));
                 match (&redis, index) {
                     (Some((_, Ok(found))), Some(index)) => {
                         let (keys, sessions) = found.instances[index];

@@ -869,7 +869,12 @@ async fn flush_one(ws: &Workspace, instance: &Instance, piece: Piece) -> Instanc
         }
         (_, CacheBackend::Dummy) => Err(dummy::refusal(instance)),
     };
-    outcome_of(&instance.name, &instance.cache_alias, instance.cache, result)
+    outcome_of(
+        &instance.name,
+        &instance.cache_alias,
+        instance.cache,
+        result,
+    )
 }
 
 fn outcome_of(

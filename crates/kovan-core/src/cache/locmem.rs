@@ -52,13 +52,7 @@ pub async fn flush(ws: &Workspace, instance: &Instance) -> Result<u64, CacheErro
         // Alias names are `[a-z][a-z0-9_]*`: nothing to escape in a query.
         format!("/health/cache/clear/?alias={}", instance.cache_alias)
     };
-    let reply = call(
-        instance,
-        "POST",
-        &path,
-        &[("X-Kovan-Token", &token)],
-    )
-    .await?;
+    let reply = call(instance, "POST", &path, &[("X-Kovan-Token", &token)]).await?;
     if reply.status == 403 {
         return Err(CacheError::Token {
             instance: instance.name.clone(),

@@ -24,10 +24,10 @@ use std::path::Path;
 pub use error::{Problem, WorkspaceError};
 pub use locate::{file_in, find_upwards, named, ENV_VAR, FILE_NAME};
 pub use model::{
-    virtualenv_python, CacheAlias, CacheBackend, DatabaseEngine, DerivedNames, Instance, MigratePolicy,
-    PostgresConfig, Preset, Process, ProcessUnit, Project, RedisConfig, RestartPolicy, Role, Scope,
-    Site, SiteRoute, SupervisorSettings, UndoSettings, Workspace, DEFAULT_POSTGRES_PORT,
-    FALLBACK_PYTHON, DEFAULT_ALIAS,
+    virtualenv_python, CacheAlias, CacheBackend, DatabaseEngine, DerivedNames, Instance,
+    MigratePolicy, PostgresConfig, Preset, Process, ProcessUnit, Project, RedisConfig,
+    RestartPolicy, Role, Scope, Site, SiteRoute, SupervisorSettings, UndoSettings, Workspace,
+    DEFAULT_ALIAS, DEFAULT_POSTGRES_PORT, FALLBACK_PYTHON,
 };
 pub use names::{alias_names, check_name, derive_names, suggest_name, NameOverrides, MAX_NAME_LEN};
 pub(crate) use validate::is_dotted_module;

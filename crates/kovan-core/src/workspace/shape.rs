@@ -12,8 +12,8 @@ use toml_edit::{ImDocument, Item, TableLike};
 
 use super::error::Problem;
 use super::raw::{
-    RawCacheAlias, RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis, RawSite,
-    RawSupervisor, RawUndo,
+    RawCacheAlias, RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis,
+    RawSite, RawSupervisor, RawUndo,
 };
 use super::toml_error::{line_at, plain_types};
 

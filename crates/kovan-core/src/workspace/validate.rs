@@ -10,14 +10,14 @@ use toml::Spanned;
 use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
-    CacheAlias, CacheBackend, DatabaseEngine, Instance, MigratePolicy, PostgresConfig, Preset, Process,
-    ProcessUnit, Project, RedisConfig, Role, Site, SiteRoute, SupervisorSettings, UndoSettings,
-    Workspace, RESTART_POLICIES,
+    CacheAlias, CacheBackend, DatabaseEngine, Instance, MigratePolicy, PostgresConfig, Preset,
+    Process, ProcessUnit, Project, RedisConfig, Role, Site, SiteRoute, SupervisorSettings,
+    UndoSettings, Workspace, RESTART_POLICIES,
 };
 use super::names::{alias_names, check_cookie_name, check_name, derive_names, NameOverrides};
 use super::raw::{
-    RawCacheAlias, RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis, RawSite,
-    RawSupervisor, RawUndo,
+    RawCacheAlias, RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis,
+    RawSite, RawSupervisor, RawUndo,
 };
 use super::toml_error::line_at;
 
