@@ -108,8 +108,9 @@ describe('an instance with two cache aliases', () => {
     expect(lines).toEqual(['default', 'local']);
     expect(one('[data-testid="flush-alias-line"]').textContent?.trim()).toBe('chat_main · local: 48 anahtar silinecek');
     expect(one('[data-testid="flush-alias-no-undo"]').textContent).toContain('local (locmem) geri alınamaz');
-    // Not every cache covered is Redis: the dialog does not promise an undo.
-    expect(one('[data-testid="flush-dialog"]').textContent).toContain('Silinen anahtarlar geri alınamaz.');
+    // The Redis `default` can be undone; the LocMem alias says it cannot, on its own line.
+    expect(one('[data-testid="flush-dialog"]').textContent).toContain('silinmeden önce saklanır');
+    expect(one('[data-testid="flush-dialog"]').textContent).not.toContain('Silinen anahtarlar geri alınamaz.');
 
     button('flush-confirm').click();
     await waitFor('[data-testid="flush-result"]');

@@ -157,6 +157,19 @@ fn two_redis_aliases_of_one_instance_are_counted_and_flushed_apart_and_together(
         .map(|i| (i.alias.as_str(), i.deleted))
         .collect();
     assert_eq!(per, [("default", 2), ("pages", 5)]);
+    // The history has one event for a, its aliases added up.
+    let store = kovan_core::store::Store::open(&dir.path().join("kovan.sqlite3")).unwrap();
+    cache::record(&store, &ws.file, &report).unwrap();
+    let flushes: Vec<(Option<String>, u64)> = store
+        .events(&ws.file, 20)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            kovan_core::store::HistoryEvent::Flush { deleted, .. } => Some((e.instance, deleted)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flushes, [(Some("a".to_string()), 7)]);
     let expected: BTreeSet<String> = [
         "t_a:1:django.contrib.sessions.cacheabc",
         "t_b:1:k0",
