@@ -372,6 +372,26 @@ fn default_on_redis_and_local_in_memory_are_counted_and_flushed_apart_and_togeth
     assert_eq!(counted(&counts, "chat_main", "default"), Some(7));
     assert_eq!(counted(&counts, "chat_main", "local"), Some(4));
     assert_eq!(counted(&counts, "chat_api", "default"), Some(3));
+    // Django's own clear_cache says each alias apart, and agrees on the Redis one.
+    let said = support::manage(
+        &ws,
+        "chat_main",
+        &["clear_cache", "--type=cache", "--dry-run"],
+    );
+    let said = String::from_utf8_lossy(&said.stdout).into_owned();
+    assert!(
+        said.contains("default: 7 cache keys would be deleted (prefix context7_chat_main;")
+            && said.contains("local: cache not cleared: LocMemCache lives in the server"),
+        "{said}"
+    );
+    let refused = support::manage(&ws, "chat_main", &["clear_cache", "--alias", "nope"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("no cache alias 'nope'; this instance has default, local"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 
     // Apart: `local` only; every Redis key stays exactly. No undo for LocMem.
     let p = preview(&ws, &["chat_main"], &["local"]).unwrap();
