@@ -256,6 +256,46 @@ fn an_alias_is_validated_on_its_line_and_files_without_aliases_load_as_before() 
         "{problems:?}"
     );
 
+    // `[caches.NAME]`: every instance's alias; an instance's own of that name wins; its
+    // problems are said once, on its line, under `caches.NAME`.
+    let (_dir, ws) = support::cache_workspace(
+        "[caches.local]\nbackend = \"locmem\"\ntimeout = 30\n\n[[instance]]\nname = \"a\"\nport = 21100\ncache = \"locmem\"\n\n[[instance]]\nname = \"b\"\nport = 21101\ncache = \"locmem\"\n\n[instance.caches.local]\nbackend = \"dummy\"\ntimeout = 5\n",
+    );
+    let a = &ws.instance("a").unwrap().caches;
+    assert_eq!(
+        (
+            a[0].name.as_str(),
+            a[0].backend,
+            a[0].timeout,
+            a[0].prefix.as_str()
+        ),
+        ("local", CacheBackend::Locmem, 30, "t_a.local")
+    );
+    assert_eq!(a[0].location.as_deref(), Some("t_a.local"));
+    let b = &ws.instance("b").unwrap().caches;
+    assert_eq!(b.len(), 1);
+    assert_eq!(
+        (b[0].backend, b[0].timeout, b[0].prefix.as_str()),
+        (CacheBackend::Dummy, 5, "t_b.local")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("manage.py"), "").unwrap();
+    std::fs::write(
+        dir.path().join("kovan.toml"),
+        "[project]\nname = \"t\"\nsettings = \"t.settings\"\n\n[caches.local]\nbackend = \"memcached\"\n\n[[instance]]\nname = \"a\"\nport = 21100\ncache = \"locmem\"\n\n[[instance]]\nname = \"b\"\nport = 21101\ncache = \"locmem\"\n",
+    )
+    .unwrap();
+    match workspace::load(dir.path()) {
+        Err(WorkspaceError::Invalid { problems, .. }) => {
+            let fields: Vec<(&str, Option<u32>)> = problems
+                .iter()
+                .map(|p| (p.field.as_str(), p.line))
+                .collect();
+            assert_eq!(fields, [("caches.local.backend", Some(6))], "{problems:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+
     // The same kovan.toml without aliases: the instance has only `default`.
     let (_dir, ws) =
         support::cache_workspace("[[instance]]\nname = \"a\"\nport = 21100\ncache = \"locmem\"\n");

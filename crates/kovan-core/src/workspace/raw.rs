@@ -24,6 +24,10 @@ pub(super) struct RawFile {
     pub(super) processes: Vec<RawProcess>,
     pub(super) supervisor: Option<RawSupervisor>,
     pub(super) undo: Option<RawUndo>,
+    /// `[caches.NAME]`: cache aliases every instance has beside `default` (an instance's own
+    /// `[instance.caches.NAME]` of the same name wins).
+    #[serde(default)]
+    pub(super) caches: IndexMap<String, Spanned<RawCacheAlias>>,
 }
 
 #[derive(Deserialize)]

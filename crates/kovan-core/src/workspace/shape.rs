@@ -48,6 +48,7 @@ fn file() -> Table {
                 "database" => Nested::One(leaf::<RawDatabase>(&["engine"])),
                 "supervisor" => Nested::One(leaf::<RawSupervisor>(&[])),
                 "undo" => Nested::One(leaf::<RawUndo>(&[])),
+                "caches" => Nested::Named(leaf::<RawCacheAlias>(&["backend"])),
                 "instance" => Nested::Array(Table {
                     child: |key| {
                         (key == "caches")

@@ -110,11 +110,13 @@ impl Validator<'_> {
                     .or_insert_with(|| site.clone());
             }
         }
+        let shared_aliases = self.alias_specs(&raw.caches, &|alias| format!("caches.{alias}"));
         let instances = self.instances(
             (&project.name, project.migrate),
             database,
             raw.instances,
             &membership,
+            &shared_aliases,
         );
         let on_redis = |i: &Instance| {
             i.cache == CacheBackend::Redis
@@ -542,6 +544,7 @@ impl Validator<'_> {
         engine: DatabaseEngine,
         raw: Vec<RawInstance>,
         membership: &HashMap<String, String>,
+        shared_aliases: &[(String, CacheBackend, u32)],
     ) -> Vec<Instance> {
         if raw.is_empty() {
             self.report(
@@ -693,7 +696,24 @@ impl Validator<'_> {
                 self.report(at("command"), line, "the command is empty.".into(), "Remove `command` to run `manage.py runserver`, or give the command, e.g. \"daphne -b 127.0.0.1 -p {port} dashboard_project.asgi:application\".".into());
             }
             let names = derive_names(project, &name, site.as_deref(), engine, cache, &overrides);
-            let caches = self.cache_aliases(project, &name, &names.cache_prefix, &r.caches, &at);
+            // The project's `[caches.*]`, then the instance's own (which win by name).
+            let own = self.alias_specs(&r.caches, &|alias| at(&format!("caches.{alias}")));
+            let caches = shared_aliases
+                .iter()
+                .filter(|(a, _, _)| own.iter().all(|(o, _, _)| o != a))
+                .chain(&own)
+                .map(|(alias, backend, timeout)| {
+                    let (prefix, location) =
+                        alias_names(project, &name, &names.cache_prefix, alias, *backend);
+                    CacheAlias {
+                        name: alias.clone(),
+                        backend: *backend,
+                        timeout: *timeout,
+                        prefix,
+                        location,
+                    }
+                })
+                .collect();
             out.push(Instance {
                 names,
                 cache_alias: super::model::DEFAULT_ALIAS.to_string(),
@@ -716,21 +736,18 @@ impl Validator<'_> {
         out
     }
 
-    /// `[instance.NAME.caches.ALIAS]`: each alias's name (held to the name rule, never
-    /// `default`, which is the instance's own `cache`), backend and timeout; its prefix and
-    /// location are derived (names.rs, `alias_names`).
-    fn cache_aliases(
+    /// `[caches.ALIAS]` (every instance's) or `[instance.NAME.caches.ALIAS]` (its own), named in
+    /// problems by `field`: each alias's name (held to the name rule, never `default`, which is
+    /// the instance's own `cache`), backend and timeout. Problems are said once, here.
+    fn alias_specs(
         &mut self,
-        project: &str,
-        instance: &str,
-        default_prefix: &str,
         raw: &IndexMap<String, Spanned<RawCacheAlias>>,
-        at: &dyn Fn(&str) -> String,
-    ) -> Vec<CacheAlias> {
+        field: &dyn Fn(&str) -> String,
+    ) -> Vec<(String, CacheBackend, u32)> {
         let mut out = Vec::new();
         for (alias, given) in raw {
             let line = self.line_of(given);
-            let field = at(&format!("caches.{alias}"));
+            let field = field(alias);
             if alias == super::model::DEFAULT_ALIAS {
                 self.report(
                     field,
@@ -755,7 +772,6 @@ impl Validator<'_> {
                 &CacheBackend::ALL,
                 &format!("{field}.backend"),
             );
-            let known_backend = self.problems.len() == said;
             let timeout = self.number(
                 given.timeout.as_ref(),
                 0..=31_536_000,
@@ -763,17 +779,9 @@ impl Validator<'_> {
                 &format!("{field}.timeout"),
                 "seconds; 0 expires at once, up to one year",
             );
-            if !known_backend {
-                continue;
+            if self.problems.len() == said {
+                out.push((alias.clone(), backend, timeout));
             }
-            let (prefix, location) = alias_names(project, instance, default_prefix, alias, backend);
-            out.push(CacheAlias {
-                name: alias.clone(),
-                backend,
-                timeout,
-                prefix,
-                location,
-            });
         }
         out
     }
