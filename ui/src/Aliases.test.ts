@@ -7,6 +7,7 @@ import type { CacheCounts } from './lib/bindings/CacheCounts';
 import type { FlushPreview } from './lib/bindings/FlushPreview';
 import type { FlushReport } from './lib/bindings/FlushReport';
 import type { InstancePart } from './lib/bindings/InstancePart';
+import type { WorkspaceView } from './lib/bindings/WorkspaceView';
 import { setLanguage } from './lib/i18n/index.svelte';
 import { cacheCountsFixture, chatMainPreview, chatMainReport, loadedView } from './test/fixtures';
 import { all, button, card, named, one, render, serve, until, waitFor } from './test/harness';
@@ -78,10 +79,39 @@ async function ready(): Promise<void> {
   await waitFor('[data-testid="cache-aliases"]');
 }
 
+/** The workspace with chat_main's `local` alias, as core derives it. */
+const viewWithLocal: WorkspaceView =
+  loadedView.state === 'loaded'
+    ? {
+        ...loadedView,
+        instances: loadedView.instances.map((i) =>
+          i.name === 'chat_main'
+            ? {
+                ...i,
+                caches: [
+                  {
+                    alias: 'local',
+                    backend: 'locmem',
+                    cacheClass: 'django.core.cache.backends.locmem.LocMemCache',
+                    timeout: 60,
+                    prefix: 'context7_chat_main.local',
+                    location: 'context7_chat_main.local',
+                  },
+                ],
+              }
+            : i,
+        ),
+      }
+    : loadedView;
+
 describe('an instance with two cache aliases', () => {
   it('shows each alias’s count on the card, and none for an instance without aliases', async () => {
-    serve({ workspace_view: loadedView, cache_counts: withLocal });
+    serve({ workspace_view: viewWithLocal, cache_counts: withLocal });
     await ready();
+    // The alias's derived names, as core made them.
+    const names = one('[data-testid="cache-alias-names"][data-alias="local"]', card('chat_main'));
+    expect(one('[data-testid="cache-alias-prefix"]', names).textContent).toBe('context7_chat_main.local');
+    expect(names.textContent).toContain('60 sn');
     const aliases = all('[data-testid="cache-alias"]', card('chat_main'));
     expect(aliases.map((a) => [a.dataset.alias, a.dataset.keys])).toEqual([
       ['default', '1234'],

@@ -44,6 +44,7 @@ function card(
     scoped: [],
     restart: 'never',
     companions: [],
+    caches: [],
   };
 }
 

@@ -98,6 +98,7 @@ export const en: { readonly [K in MessageKey]: string } = {
   'card.cache': 'Cache',
   'card.cacheTimeout': '{seconds} s timeout',
   'card.cachePrefix': 'Cache prefix',
+  'card.cacheAlias': 'Cache {alias}',
   'card.cacheLocation': 'Cache location',
   'card.staticRoot': 'Static root',
   'card.mediaRoot': 'Media root',

@@ -97,6 +97,7 @@ export const tr = {
   'card.cache': 'Cache',
   'card.cacheTimeout': '{seconds} sn zaman aşımı',
   'card.cachePrefix': 'Cache öneki',
+  'card.cacheAlias': 'Cache {alias}',
   'card.cacheLocation': 'Cache konumu',
   'card.staticRoot': 'Statik dosya dizini',
   'card.mediaRoot': 'Medya dizini',
