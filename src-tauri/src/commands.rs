@@ -241,16 +241,19 @@ pub async fn flush_preview(state: State<'_, AppState>, scope: FlushScope) -> Res
     Ok(cache::preview(&ws, scope, progress).await?)
 }
 
-/// What flushing `part` (cache, sessions, all, a key pattern) of `scope` would delete, and what stays.
+/// What flushing `part` (cache, sessions, all, a key pattern) of `scope` would delete, and what
+/// stays; `aliases`: only these cache aliases of each instance (none: every alias).
 #[tauri::command]
 pub async fn flush_preview_part(
     state: State<'_, AppState>,
     scope: FlushScope,
     part: FlushPart,
+    aliases: Option<Vec<String>>,
 ) -> Result<FlushPreview> {
     let ws = state.workspace()?;
     let progress = state.cache_progress(CacheProgress::Count);
-    Ok(cache::preview_part(&ws, scope, part, progress).await?)
+    let aliases = aliases.unwrap_or_default();
+    Ok(cache::preview_aliases(&ws, scope, part, aliases, progress).await?)
 }
 
 /// The instance's Redis keys by group, in one pass (the inspector; `kovan keys NAME --groups`).

@@ -2024,3 +2024,78 @@ async fn the_footer_names_kovans_log_and_its_last_warning() {
     app.screenshot("footer-log-en").await;
     app.quit().await;
 }
+
+#[tokio::test]
+async fn a_card_with_two_cache_aliases_shows_each_count_and_the_flush_says_which_it_covers() {
+    let redis = kovan_testsupport::RedisServer::start();
+    let dir = example_copy();
+    let data = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("kovan.toml");
+    // The guide's chat_main: `default` on Redis and `local` in memory.
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace(
+            "redis://127.0.0.1:6379/0",
+            &format!("redis://127.0.0.1:{}/0", redis.port),
+        )
+        .replacen(
+            "weight = 3\n",
+            "weight = 3\n\n[instance.caches.local]\nbackend = \"locmem\"\ntimeout = 60\n",
+            1,
+        );
+    std::fs::write(&toml, text).unwrap();
+    let mut mset = vec!["MSET".to_string()];
+    for i in 0..12 {
+        mset.extend([format!("context7_chat_main:1:page {i}"), "v".into()]);
+    }
+    for i in 0..5 {
+        mset.extend([format!("context7_chat_api:1:k{i}"), "v".into()]);
+    }
+    let args: Vec<&str> = mset.iter().map(String::as_str).collect();
+    assert_eq!(redis.cli(&args).trim(), "OK");
+
+    let app = App::launch(
+        &["--workspace", dir.path().to_str().unwrap()],
+        &[("KOVAN_DATA_DIR", data.path())],
+    )
+    .await;
+    let alias = |name: &str| {
+        format!("[data-instance=chat_main] [data-testid=cache-alias][data-alias={name}]")
+    };
+    let default = app
+        .wait_for_secs(&format!("{}[data-keys=\"12\"]", alias("default")), 20)
+        .await;
+    assert!(default.text().await.unwrap().contains("12 anahtar"));
+    let local = app.wait_for(&alias("local")).await;
+    assert_eq!(
+        local.attr("data-state").await.unwrap().as_deref(),
+        Some("notRunning")
+    );
+    // chat_api declares no alias: no list on its card.
+    assert!(app
+        .all("[data-instance=chat_api] [data-testid=cache-aliases]")
+        .await
+        .is_empty());
+    app.screenshot("cache-aliases").await;
+
+    app.wait_for("[data-instance=chat_main] [data-testid=flush]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for("[data-testid=flush-dialog][data-phase=confirm]")
+        .await;
+    let covered = app.wait_for("[data-testid=flush-aliases-covered]").await;
+    assert_eq!(
+        covered.attr("data-aliases").await.unwrap().as_deref(),
+        Some("default,local")
+    );
+    app.screenshot("cache-aliases-dialog").await;
+    app.click("[data-testid=flush-cancel]").await;
+    app.click("[data-testid=lang-toggle]").await;
+    app.wait_for(&format!("{}[data-keys=\"12\"]", alias("default")))
+        .await;
+    assert!(app.text(&alias("default")).await.contains("12 keys"));
+    app.screenshot("cache-aliases-en").await;
+    app.quit().await;
+}

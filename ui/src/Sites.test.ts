@@ -45,6 +45,7 @@ const sitePreview: FlushPreview = {
   part: 'cache',
   parts: [],
   instances: members,
+  aliases: [],
   keys: 1290,
   sessions: 0,
   dbSessions: 0,

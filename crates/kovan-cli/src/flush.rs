@@ -9,6 +9,7 @@ use kovan_core::cache::{
     self, FlushOutcome, FlushPart, FlushPreview, FlushProgress, FlushReport, FlushScope, Flusher,
 };
 use kovan_core::text::grouped;
+use kovan_core::workspace::DEFAULT_ALIAS;
 use kovan_core::Workspace;
 
 use crate::keys::{clear_progress_line, keys_text, progress_line};
@@ -40,6 +41,8 @@ impl Scope {
 pub struct Options {
     pub instances: Vec<String>,
     pub all: bool,
+    /// `--alias`: these cache aliases of each instance; empty: every alias.
+    pub aliases: Vec<String>,
     pub part: FlushPart,
     pub dry_run: bool,
     pub yes: bool,
@@ -56,10 +59,11 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
         // A site's name flushes its members, each under its own prefix.
         FlushScope::named(&ws, &options.instances)
     };
-    let preview = runtime.block_on(cache::preview_part(
+    let preview = runtime.block_on(cache::preview_aliases(
         &ws,
         scope,
         options.part.clone(),
+        options.aliases.clone(),
         progress_line("counting"),
     ));
     clear_progress_line();
@@ -126,7 +130,15 @@ pub fn flush(ws: Workspace, options: Options) -> ExitCode {
         print_report(&report);
     }
     for (instance, _, message) in report.failures() {
-        errln!("error: {}: {message}", instance.instance);
+        if instance.alias == DEFAULT_ALIAS {
+            errln!("error: {}: {message}", instance.instance);
+        } else {
+            errln!(
+                "error: {} ({}): {message}",
+                instance.instance,
+                instance.alias
+            );
+        }
     }
     if report.failures().next().is_some() {
         ExitCode::from(1)
@@ -212,6 +224,12 @@ fn deleting_line() -> impl FnMut(FlushProgress) + Send {
 
 fn print_report(report: &FlushReport) {
     for i in &report.instances {
+        // "chat_main" for the default alias, "chat_main (local)" for another.
+        let label = if i.alias == DEFAULT_ALIAS {
+            i.instance.clone()
+        } else {
+            format!("{} ({})", i.instance, i.alias)
+        };
         let mut sessions = i
             .sessions_deleted
             .map(|s| format!(", {} sessions among them", grouped(s)))
@@ -220,20 +238,16 @@ fn print_report(report: &FlushReport) {
             sessions.push_str(&format!("; db sessions: {} rows deleted", grouped(rows)));
         }
         match &i.outcome {
-            FlushOutcome::Done => outln!(
-                "{}: {} deleted{sessions}.",
-                i.instance,
-                keys_text(i.deleted)
-            ),
+            FlushOutcome::Done => outln!("{}: {} deleted{sessions}.", label, keys_text(i.deleted)),
             FlushOutcome::Cancelled => outln!(
                 "{}: cancelled after {} deleted{sessions}.",
-                i.instance,
+                label,
                 keys_text(i.deleted)
             ),
-            FlushOutcome::Skipped { reason } => outln!("{}: not flushed: {reason}", i.instance),
+            FlushOutcome::Skipped { reason } => outln!("{label}: not flushed: {reason}"),
             FlushOutcome::Failed { kind, .. } => outln!(
                 "{}: failed ({kind}) after {} deleted{sessions}.",
-                i.instance,
+                label,
                 keys_text(i.deleted)
             ),
         }
@@ -251,11 +265,17 @@ fn print_report(report: &FlushReport) {
             mib(undo.bytes)
         );
     }
-    let without: Vec<&str> = report
+    let without: Vec<String> = report
         .instances
         .iter()
         .filter(|i| !i.undoable && i.deleted > 0)
-        .map(|i| i.instance.as_str())
+        .map(|i| {
+            if i.alias == DEFAULT_ALIAS {
+                i.instance.clone()
+            } else {
+                format!("{} ({})", i.instance, i.alias)
+            }
+        })
         .collect();
     if !without.is_empty() {
         outln!(

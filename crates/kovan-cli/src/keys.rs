@@ -6,13 +6,27 @@ use std::process::ExitCode;
 
 use kovan_core::cache::{self, CacheCounts, CountProgress, KeyCount, KeyGroups, RedisKeys};
 use kovan_core::text::grouped;
-use kovan_core::workspace::CacheBackend;
+use kovan_core::workspace::{CacheBackend, DEFAULT_ALIAS};
 use kovan_core::Workspace;
 
-pub fn keys(ws: Workspace, json: bool) -> ExitCode {
+/// Every instance's counts, or with `only` one instance's (each of its cache aliases).
+pub fn keys(ws: Workspace, only: Option<&str>, json: bool) -> ExitCode {
+    if let Some(name) = only {
+        if ws.instance(name).is_none() {
+            let known: Vec<&str> = ws.instances.iter().map(|i| i.name.as_str()).collect();
+            errln!(
+                "error: `{name}` is not an instance of this workspace. Its instances: {}.",
+                known.join(", ")
+            );
+            return ExitCode::from(1);
+        }
+    }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let counts = runtime.block_on(cache::count(&ws, progress_line("counting")));
+    let mut counts = runtime.block_on(cache::count(&ws, progress_line("counting")));
     clear_progress_line();
+    if let Some(name) = only {
+        counts.instances.retain(|i| i.instance == name);
+    }
     if json {
         outln!(
             "{}",
@@ -23,14 +37,25 @@ pub fn keys(ws: Workspace, json: bool) -> ExitCode {
     }
     let mut failed = false;
     for i in &counts.instances {
-        if let KeyCount::Failed { message, .. } = &i.count {
-            // Redis' message is printed once, below, for all its instances.
-            if !matches!(counts.redis, Some(RedisKeys::Failed { .. }))
-                || i.backend != CacheBackend::Redis
-            {
-                errln!("error: {}: {message}", i.instance);
+        let aliases = std::iter::once((DEFAULT_ALIAS, i.backend, &i.count)).chain(
+            i.aliases
+                .iter()
+                .map(|a| (a.alias.as_str(), a.backend, &a.count)),
+        );
+        for (alias, backend, count) in aliases {
+            if let KeyCount::Failed { message, .. } = count {
+                // Redis' message is printed once, below, for all its instances.
+                if !matches!(counts.redis, Some(RedisKeys::Failed { .. }))
+                    || backend != CacheBackend::Redis
+                {
+                    if alias == DEFAULT_ALIAS {
+                        errln!("error: {}: {message}", i.instance);
+                    } else {
+                        errln!("error: {} ({alias}): {message}", i.instance);
+                    }
+                }
+                failed = true;
             }
-            failed = true;
         }
     }
     if let Some(RedisKeys::Failed { message, .. }) = &counts.redis {
@@ -44,12 +69,39 @@ pub fn keys(ws: Workspace, json: bool) -> ExitCode {
     }
 }
 
+/// One row per instance; with cache aliases declared, one per alias, with an ALIAS column.
 fn print_counts(counts: &CacheCounts) {
-    let rows: Vec<[String; 5]> = counts
-        .instances
-        .iter()
-        .map(|i| {
-            let (keys, sessions, note) = match &i.count {
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for i in &counts.instances {
+        rows.push(count_row(&i.instance, DEFAULT_ALIAS, i.backend, &i.count));
+        for a in &i.aliases {
+            rows.push(count_row(&i.instance, &a.alias, a.backend, &a.count));
+        }
+    }
+    if counts.instances.iter().any(|i| !i.aliases.is_empty()) {
+        print_table(
+            ["INSTANCE", "ALIAS", "CACHE", "KEYS", "SESSIONS", ""],
+            &rows,
+            &[3, 4],
+        );
+    } else {
+        let rows: Vec<[String; 5]> = rows
+            .into_iter()
+            .map(|[name, _, cache, keys, sessions, note]| [name, cache, keys, sessions, note])
+            .collect();
+        print_table(
+            ["INSTANCE", "CACHE", "KEYS", "SESSIONS", ""],
+            &rows,
+            &[2, 3],
+        );
+    }
+    print_redis(counts);
+}
+
+fn count_row(instance: &str, alias: &str, backend: CacheBackend, count: &KeyCount) -> [String; 6] {
+    {
+        {
+            let (keys, sessions, note) = match count {
                 KeyCount::Counted { keys, sessions } => (
                     grouped(*keys),
                     sessions.map_or_else(|| "-".into(), grouped),
@@ -66,19 +118,18 @@ fn print_counts(counts: &CacheCounts) {
                 }
             };
             [
-                i.instance.clone(),
-                i.backend.to_string(),
+                instance.to_string(),
+                alias.to_string(),
+                backend.to_string(),
                 keys,
                 sessions,
                 note,
             ]
-        })
-        .collect();
-    print_table(
-        ["INSTANCE", "CACHE", "KEYS", "SESSIONS", ""],
-        &rows,
-        &[2, 3],
-    );
+        }
+    }
+}
+
+fn print_redis(counts: &CacheCounts) {
     if let Some(RedisKeys::Counted {
         url,
         dbsize,

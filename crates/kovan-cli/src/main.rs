@@ -176,8 +176,9 @@ enum Command {
     Keys {
         #[command(flatten)]
         workspace: WorkspaceArg,
-        /// With --groups: the Redis instance whose keys to group.
-        #[arg(value_name = "INSTANCE", requires = "groups")]
+        /// One instance's counts, each of its cache aliases; with --groups: the Redis instance
+        /// whose keys to group.
+        #[arg(value_name = "INSTANCE")]
         instance: Option<String>,
         /// The instance's keys by group, in one SCAN pass: Django's own families (cached pages,
         /// template fragments, sessions) and the project's names up to the first `:` or `.`, each
@@ -218,6 +219,10 @@ enum Command {
         /// another instance's keys or another app's.
         #[arg(long = "match", value_name = "GLOB")]
         glob: Option<String>,
+        /// Only this cache alias of each instance (repeat for several, e.g. --alias default
+        /// --alias local); without it, every alias each instance declares.
+        #[arg(long = "alias", value_name = "ALIAS")]
+        aliases: Vec<String>,
         /// Count what would be deleted; delete nothing.
         #[arg(long)]
         dry_run: bool,
@@ -388,7 +393,7 @@ fn main() -> ExitCode {
             json,
         } => with_workspace(workspace.path(), |ws| match instance {
             Some(name) if groups => keys::groups(ws, &name, json),
-            _ => keys::keys(ws, json),
+            only => keys::keys(ws, only.as_deref(), json),
         }),
         Command::Flush {
             workspace,
@@ -396,6 +401,7 @@ fn main() -> ExitCode {
             all,
             scope,
             glob,
+            aliases,
             dry_run,
             yes,
             no_undo,
@@ -404,6 +410,7 @@ fn main() -> ExitCode {
             let options = flush::Options {
                 instances,
                 all,
+                aliases,
                 part: scope.part(glob),
                 dry_run,
                 yes,

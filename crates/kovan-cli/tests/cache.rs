@@ -309,7 +309,7 @@ fn keys_groups_lists_an_instances_groups_with_the_glob_that_flushes_each() {
     );
 
     let out = kovan(&["keys", "chat_main"], ws.path());
-    assert_eq!(out.status.code(), Some(2), "a name needs --groups");
+    assert_eq!(out.status.code(), Some(0), "a name alone: its counts");
     let out = kovan(&["keys", "chat_nope", "--groups"], ws.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("`chat_nope` is not an instance"));
@@ -621,4 +621,78 @@ fn flush_of_a_sites_name_deletes_exactly_its_members_cache_keys() {
     let help = text(&kovan(&["flush", "--help"], ws.path()).stdout);
     assert!(help.contains("INSTANCE|SITE"), "{help}");
     assert!(help.contains("kovan flush chat"), "{help}");
+}
+
+#[test]
+fn keys_and_flush_speak_per_cache_alias() {
+    let redis = Redis::start();
+    redis.cli(&["SET", "t_a:1:k", "v"]);
+    for i in 0..3 {
+        redis.cli(&["SET", &format!("t_a.pages:1:p{i}"), "v"]);
+    }
+    redis.cli(&["SET", "t_b:1:k", "v"]);
+    let body = format!(
+        "[redis]\nurl = \"{}\"\n\n[[instance]]\nname = \"a\"\nport = 21100\n\n[instance.caches.pages]\nbackend = \"redis\"\ntimeout = 60\n\n[[instance]]\nname = \"b\"\nport = 21101\n",
+        redis.url()
+    );
+    let ws = support::cache_workspace(&body).0;
+
+    let out = kovan(&["keys"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .take(4)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["INSTANCE", "ALIAS", "CACHE", "KEYS", "SESSIONS"]);
+    assert_eq!(rows[1], ["a", "default", "redis", "1", "0"]);
+    assert_eq!(rows[2], ["a", "pages", "redis", "3", "0"]);
+    assert_eq!(rows[3], ["b", "default", "redis", "1", "0"]);
+
+    let out = kovan(&["keys", "a", "--json"], ws.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["instances"].as_array().unwrap().len(), 1);
+    assert_eq!(v["instances"][0]["count"]["keys"], 1);
+    assert_eq!(v["instances"][0]["aliases"][0]["alias"], "pages");
+    assert_eq!(v["instances"][0]["aliases"][0]["prefix"], "t_a.pages");
+    assert_eq!(v["instances"][0]["aliases"][0]["count"]["keys"], 3);
+
+    let out = kovan(&["flush", "a", "--alias", "nope", "--yes"], ws.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(
+            "no instance of the flush has the cache alias `nope`. Its aliases: default, pages."
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = kovan(&["flush", "a", "--alias", "pages", "--yes"], ws.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  3 cache keys of a (pages); sessions are kept"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("a (pages): 3 keys deleted"), "{stdout}");
+    assert_eq!(count(&redis, "t_a.pages:*"), 0);
+    assert_eq!(count(&redis, "t_a:*"), 1);
+    assert_eq!(count(&redis, "t_b:*"), 1);
+
+    let out = kovan(&["flush", "a", "--yes", "--json"], ws.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let per: Vec<(String, u64)> = v["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["alias"].as_str().unwrap().to_string(),
+                i["deleted"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(per, [("default".to_string(), 1), ("pages".to_string(), 0)]);
+    assert_eq!(count(&redis, "t_b:*"), 1);
 }

@@ -59,6 +59,8 @@ error_kinds! {
     RedisUnavailable = "redis_unavailable",
     PreflightFailed = "preflight_failed",
     UnknownSite = "unknown_site",
+    /// A flush names a cache alias none of its instances declares.
+    UnknownAlias = "unknown_alias",
     FrontDoor = "front_door",
     SiteNotMigrated = "site_not_migrated",
     /// A start found migrations not applied, with migrate = "ask" and nobody asked.

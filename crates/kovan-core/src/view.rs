@@ -164,6 +164,21 @@ pub struct InstanceCard {
     pub restart: RestartPolicy,
     /// Its companion processes (`[[process]]` with `instance = …`).
     pub companions: Vec<CompanionView>,
+    /// Its cache aliases beside `default`, with their derived prefix and location.
+    pub caches: Vec<CacheAliasView>,
+}
+
+/// One more cache alias of an instance, as its card names it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheAliasView {
+    pub alias: String,
+    pub backend: CacheBackend,
+    pub cache_class: String,
+    pub timeout: u32,
+    /// Derived: `{the instance's prefix}.{alias}`.
+    pub prefix: String,
+    pub location: Option<String>,
 }
 
 /// Why a workspace could not be shown, with the file it is about.
@@ -266,6 +281,18 @@ impl WorkspaceOverview {
                     scoped: scoped_names(ws, i),
                     restart: i.restart,
                     companions: companions(ws, &i.name),
+                    caches: i
+                        .caches
+                        .iter()
+                        .map(|c| CacheAliasView {
+                            alias: c.name.clone(),
+                            backend: c.backend,
+                            cache_class: c.backend.django_class().to_string(),
+                            timeout: c.timeout,
+                            prefix: c.prefix.clone(),
+                            location: c.location.clone(),
+                        })
+                        .collect(),
                 })
                 .collect(),
         }

@@ -75,6 +75,7 @@ export type { IpcError } from './bindings/IpcError';
 export type { ErrorDetail, ErrorKind, Failure } from './errors';
 export type { CacheCounts } from './bindings/CacheCounts';
 export type { DiagnosticLog } from './bindings/DiagnosticLog';
+export type { AliasKeys } from './bindings/AliasKeys';
 export type { SiteKeys } from './bindings/SiteKeys';
 export type { CacheProgress } from './bindings/CacheProgress';
 export type { CountProgress } from './bindings/CountProgress';
@@ -421,8 +422,13 @@ export function cacheCounts(): Promise<CacheCounts | null> {
 
 /** Count what flushing `part` of `scope`'s caches would delete (cache: sessions kept; sessions; all;
  * a key pattern), and what stays. Rejects with kind "bad_glob" for a pattern that cannot be meant. */
-export function flushPreviewPart(scope: FlushScope, part: FlushPart): Promise<FlushPreview> {
-  return call<FlushPreview>('flush_preview_part', { scope, part });
+export function flushPreviewPart(
+  scope: FlushScope,
+  part: FlushPart,
+  aliases: string[] = [],
+): Promise<FlushPreview> {
+  // Every alias when none is named: the argument is left out then.
+  return call<FlushPreview>('flush_preview_part', aliases.length > 0 ? { scope, part, aliases } : { scope, part });
 }
 
 /** The instance's Redis keys by group, in one pass (the inspector; `kovan keys NAME --groups`). */

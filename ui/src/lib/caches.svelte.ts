@@ -5,6 +5,7 @@ import {
   ApiError,
   cacheCounts,
   toApiError,
+  type AliasKeys,
   type CacheCounts,
   type CountProgress,
   type KeyCount,
@@ -59,6 +60,12 @@ export class Caches {
   /** One instance's count, once known. */
   of(instance: string): KeyCount | null {
     return this.counts?.instances.find((i) => i.instance === instance)?.count ?? null;
+  }
+
+  /** One instance's other cache aliases (`[instance.caches.NAME]`), each with its count; empty
+   * when it declares none or before the first count. */
+  aliasesOf(instance: string): AliasKeys[] {
+    return this.counts?.instances.find((i) => i.instance === instance)?.aliases ?? [];
   }
 
   /** A site's channel layer in the shared Redis, once counted (its keys null when not counted). */

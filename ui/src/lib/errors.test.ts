@@ -76,6 +76,7 @@ const SAMPLE: Record<ErrorKind, ErrorDetail | null> = {
   nothing_cached: instance,
   flush_running: null,
   unknown_site: null,
+  unknown_alias: null,
   front_door: null,
   site_not_migrated: instance,
   migrations_pending: { type: 'migrations', unit: 'chat', instance: 'chat_main', unapplied: 3 },

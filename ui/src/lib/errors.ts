@@ -62,6 +62,7 @@ const WORDS: Record<ErrorKind, Row> = {
   nothing_cached: 'err.nothing_cached',
   flush_running: 'err.flush_running',
   unknown_site: 'err.unknown_site',
+  unknown_alias: 'err.unknown_alias',
   front_door: 'err.front_door',
   site_not_migrated: 'err.site_not_migrated',
   migrations_pending: 'err.migrations_pending',

@@ -44,6 +44,7 @@ function card(
     scoped: [],
     restart: 'never',
     companions: [],
+    caches: [],
   };
 }
 
@@ -356,8 +357,8 @@ export const cacheCountsFixture: CacheCounts = {
   countedAt: '2026-11-27T12:00:00Z',
   durationMs: 12,
   instances: [
-    { instance: 'chat_main', backend: 'redis', count: { state: 'counted', keys: 1234, sessions: 12 } },
-    { instance: 'chat_api', backend: 'redis', count: { state: 'counted', keys: 56, sessions: 0 } },
+    { instance: 'chat_main', backend: 'redis', count: { state: 'counted', keys: 1234, sessions: 12 }, aliases: [] },
+    { instance: 'chat_api', backend: 'redis', count: { state: 'counted', keys: 56, sessions: 0 }, aliases: [] },
     {
       instance: 'chat_websocket',
       backend: 'locmem',
@@ -365,6 +366,7 @@ export const cacheCountsFixture: CacheCounts = {
         state: 'notRunning',
         reason: 'chat_websocket is not running: a LocMem cache lives in the process and is empty when it is stopped.',
       },
+      aliases: [],
     },
   ],
   redis: { state: 'counted', url: 'redis://127.0.0.1:6379/0', dbsize: 1297, scanned: 1297, otherApps: 7 },
@@ -378,6 +380,7 @@ export const chatMainPreview: FlushPreview = {
   parts: [
     {
       instance: 'chat_main',
+      alias: 'default',
       keys: 1234,
       sessions: 12,
       keptKeys: 0,
@@ -389,6 +392,7 @@ export const chatMainPreview: FlushPreview = {
     },
   ],
   instances: ['chat_main'],
+  aliases: [],
   keys: 1234,
   sessions: 12,
   dbSessions: 0,
@@ -407,6 +411,7 @@ export const chatMainReport: FlushReport = {
   instances: [
     {
       instance: 'chat_main',
+      alias: 'default',
       backend: 'redis',
       deleted: 1234,
       sessionsDeleted: 12,

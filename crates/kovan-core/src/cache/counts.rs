@@ -50,6 +50,24 @@ pub struct InstanceKeys {
     #[serde(with = "super::backend_name")]
     #[ts(as = "CacheBackend")]
     pub backend: CacheBackend,
+    /// Its `default` cache alias (the instance's `cache`).
+    pub count: KeyCount,
+    /// Its other cache aliases (`[instance.caches.NAME]`), in kovan.toml's order; empty when it
+    /// declares none.
+    #[serde(default)]
+    pub aliases: Vec<AliasKeys>,
+}
+
+/// One more cache alias of an instance, counted apart: its keys live under its own prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AliasKeys {
+    pub alias: String,
+    #[serde(with = "super::backend_name")]
+    #[ts(as = "CacheBackend")]
+    pub backend: CacheBackend,
+    /// Its derived key prefix, `{the instance's prefix}.{alias}`.
+    pub prefix: String,
     pub count: KeyCount,
 }
 
@@ -111,6 +129,19 @@ pub enum RedisKeys {
     },
 }
 
+impl InstanceKeys {
+    /// The count of one of its cache aliases (`default` is `count`).
+    pub fn alias(&self, alias: &str) -> Option<&KeyCount> {
+        if alias == crate::workspace::DEFAULT_ALIAS {
+            return Some(&self.count);
+        }
+        self.aliases
+            .iter()
+            .find(|a| a.alias == alias)
+            .map(|a| &a.count)
+    }
+}
+
 impl KeyCount {
     fn of(result: Result<(u64, Option<u64>), CacheError>) -> Self {
         match result {
@@ -147,6 +178,11 @@ impl CacheCounts {
         self.instances.iter().find(|i| i.instance == name)
     }
 
+    /// The count of one cache alias of an instance (`default` is its `count`).
+    pub fn alias(&self, name: &str, alias: &str) -> Option<&KeyCount> {
+        self.instance(name).and_then(|i| i.alias(alias))
+    }
+
     /// A site's channel layer, once counted.
     pub fn site(&self, name: &str) -> Option<&SiteKeys> {
         self.sites.iter().find(|s| s.site == name)
@@ -161,20 +197,28 @@ impl CacheCounts {
     }
 }
 
-/// The workspace's Redis instances, in kovan.toml's order, and their prefixes in the same order,
-/// with the sites' channel-layer prefixes in [`site_layers`]' order.
-fn redis_instances<'w>(
-    ws: &'w Workspace,
+/// Every cache of the workspace: each instance's aliases as views ([`Instance::through`]),
+/// `default` first, in kovan.toml's order.
+pub(crate) fn targets(ws: &Workspace) -> Vec<Instance> {
+    ws.instances
+        .iter()
+        .flat_map(Instance::alias_views)
+        .collect()
+}
+
+/// The Redis caches among `targets`, and their prefixes in the same order, with the sites'
+/// channel-layer prefixes in [`site_layers`]' order.
+fn redis_targets<'t>(
+    targets: &'t [Instance],
     layers: &[(&str, &str)],
-) -> (Vec<&'w Instance>, Prefixes) {
-    let instances: Vec<&Instance> = ws
-        .instances
+) -> (Vec<&'t Instance>, Prefixes) {
+    let members: Vec<&Instance> = targets
         .iter()
         .filter(|i| i.cache == CacheBackend::Redis)
         .collect();
-    let prefixes = Prefixes::new(instances.iter().map(|i| i.names.cache_prefix.as_str()))
+    let prefixes = Prefixes::new(members.iter().map(|i| i.names.cache_prefix.as_str()))
         .with_channels(layers.iter().map(|(_, prefix)| *prefix));
-    (instances, prefixes)
+    (members, prefixes)
 }
 
 /// Each site with its channel-layer prefix (its members' unit's), in kovan.toml's order.
@@ -192,7 +236,8 @@ fn site_layers(ws: &Workspace) -> Vec<(&str, &str)> {
 pub async fn count(ws: &Workspace, on_progress: impl FnMut(CountProgress) + Send) -> CacheCounts {
     let started = Instant::now();
     let layers = site_layers(ws);
-    let (redis_members, prefixes) = redis_instances(ws, &layers);
+    let targets = targets(ws);
+    let (redis_members, prefixes) = redis_targets(&targets, &layers);
     let redis = async {
         let config = ws.redis.as_ref()?;
         if redis_members.is_empty() {
@@ -206,52 +251,68 @@ pub async fn count(ws: &Workspace, on_progress: impl FnMut(CountProgress) + Send
     };
     let others = async {
         let mut out = Vec::new();
-        for instance in ws
-            .instances
-            .iter()
-            .filter(|i| i.cache != CacheBackend::Redis)
-        {
-            out.push((instance.name.clone(), count_one(ws, instance).await));
+        for (at, target) in targets.iter().enumerate() {
+            if target.cache != CacheBackend::Redis {
+                out.push((at, count_one(ws, target).await));
+            }
         }
         out
     };
     let (redis, mut others) = tokio::join!(redis, others);
 
-    let instances = ws
-        .instances
+    let mut counted: Vec<KeyCount> = targets
         .iter()
-        .map(|instance| {
-            let count = match instance.cache {
-                CacheBackend::Redis => {
-                    let index = redis_members.iter().position(|i| i.name == instance.name);
-                    match (&redis, index) {
-                        (Some((_, Ok(found))), Some(index)) => {
-                            let (keys, sessions) = found.instances[index];
-                            KeyCount::Counted {
-                                keys,
-                                sessions: Some(sessions),
-                            }
+        .enumerate()
+        .map(|(at, target)| match target.cache {
+            CacheBackend::Redis => {
+                let index = redis_members.iter().position(|i| std::ptr::eq(*i, target));
+                match (&redis, index) {
+                    (Some((_, Ok(found))), Some(index)) => {
+                        let (keys, sessions) = found.instances[index];
+                        KeyCount::Counted {
+                            keys,
+                            sessions: Some(sessions),
                         }
-                        (Some((_, Err(e))), _) => KeyCount::failed(e),
-                        _ => KeyCount::failed(&CacheError::Redis {
-                            url: "(none)".into(),
-                            detail: "kovan.toml has no [redis] url".into(),
-                        }),
                     }
+                    (Some((_, Err(e))), _) => KeyCount::failed(e),
+                    _ => KeyCount::failed(&CacheError::Redis {
+                        url: "(none)".into(),
+                        detail: "kovan.toml has no [redis] url".into(),
+                    }),
                 }
-                _ => {
-                    let at = others.iter().position(|(name, _)| *name == instance.name);
-                    at.map(|at| others.swap_remove(at).1)
-                        .unwrap_or_else(|| KeyCount::failed(&dummy::refusal(instance)))
-                }
-            };
-            InstanceKeys {
-                instance: instance.name.clone(),
-                backend: instance.cache,
-                count,
+            }
+            _ => {
+                let found = others.iter().position(|(i, _)| *i == at);
+                found
+                    .map(|found| others.swap_remove(found).1)
+                    .unwrap_or_else(|| KeyCount::failed(&dummy::refusal(target)))
             }
         })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
         .collect();
+    // Back in the targets' order, one instance's aliases after another's.
+    let mut instances = Vec::new();
+    for instance in &ws.instances {
+        let count = counted.pop().expect("one count per alias");
+        let aliases = instance
+            .caches
+            .iter()
+            .map(|alias| AliasKeys {
+                alias: alias.name.clone(),
+                backend: alias.backend,
+                prefix: alias.prefix.clone(),
+                count: counted.pop().expect("one count per alias"),
+            })
+            .collect();
+        instances.push(InstanceKeys {
+            instance: instance.name.clone(),
+            backend: instance.cache,
+            count,
+            aliases,
+        });
+    }
     let sites = layers
         .iter()
         .enumerate()

@@ -121,6 +121,10 @@ pub enum CacheError {
     #[error("`{name}` is not a site of this workspace. {known}")]
     UnknownSite { name: String, known: String },
 
+    /// `kovan flush --alias A` where no instance of the scope has the alias `A`.
+    #[error("no instance of the flush has the cache alias `{alias}`. Its aliases: {known}.")]
+    UnknownAlias { alias: String, known: String },
+
     #[error(
         "a flush is already running ({scope}). Wait for it to finish or cancel it, then try again."
     )]
@@ -199,6 +203,7 @@ impl Classified for CacheError {
             Self::NothingCached { .. } => ErrorKind::NothingCached,
             Self::UnknownInstance { .. } => ErrorKind::UnknownInstance,
             Self::UnknownSite { .. } => ErrorKind::UnknownSite,
+            Self::UnknownAlias { .. } => ErrorKind::UnknownAlias,
             Self::FlushRunning { .. } => ErrorKind::FlushRunning,
             Self::UndoLimit { .. } => ErrorKind::UndoLimit,
             Self::UndoWrite { .. } => ErrorKind::UndoWriteFailed,
@@ -238,6 +243,7 @@ impl Classified for CacheError {
             | Self::NothingCached { instance: i } => instance(i),
             Self::UnknownInstance { name, .. } => instance(name),
             Self::UnknownSite { .. }
+            | Self::UnknownAlias { .. }
             | Self::FlushRunning { .. }
             | Self::UndoLimit { .. }
             | Self::UndoWrite { .. }

@@ -17,7 +17,7 @@ use super::undo::{self, SnapshotInfo, Undo};
 use super::{db, dummy, file, locmem};
 use crate::error::{Classified, ErrorDetail, ErrorKind};
 use crate::text::grouped;
-use crate::workspace::{CacheBackend, Instance, Workspace};
+use crate::workspace::{CacheBackend, Instance, Workspace, DEFAULT_ALIAS};
 
 /// Whose cache a flush deletes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -128,6 +128,9 @@ impl FlushPart {
 #[serde(rename_all = "camelCase")]
 pub struct InstancePart {
     pub instance: String,
+    /// The cache alias this part is of (`default`: the instance's `cache`).
+    #[serde(default = "default_alias")]
+    pub alias: String,
     /// Cache keys that go; None when not counted (or the backend cannot tell them apart).
     #[ts(type = "number | null")]
     pub keys: Option<u64>,
@@ -162,6 +165,10 @@ pub struct FlushPreview {
     pub parts: Vec<InstancePart>,
     /// The instances in the scope, in kovan.toml's order.
     pub instances: Vec<String>,
+    /// The cache aliases it covers in each of them (`kovan flush --alias`); empty: every alias
+    /// of each instance.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     /// Keys that will be deleted: the scope's counted keys added up.
     #[ts(type = "number")]
     pub keys: u64,
@@ -212,6 +219,9 @@ pub struct FlushReport {
 #[serde(rename_all = "camelCase")]
 pub struct InstanceFlush {
     pub instance: String,
+    /// The cache alias this is of (`default`: the instance's `cache`).
+    #[serde(default = "default_alias")]
+    pub alias: String,
     #[serde(with = "super::backend_name")]
     #[ts(as = "CacheBackend")]
     pub backend: CacheBackend,
@@ -253,6 +263,40 @@ pub enum FlushOutcome {
         message: String,
         detail: Option<ErrorDetail>,
     },
+}
+
+fn default_alias() -> String {
+    DEFAULT_ALIAS.to_string()
+}
+
+/// The caches of `members` a flush of `aliases` covers (empty: every alias of each), as views,
+/// each instance's `default` first. An alias that none of them has is refused.
+pub(crate) fn alias_targets(
+    members: &[&Instance],
+    aliases: &[String],
+) -> Result<Vec<Instance>, CacheError> {
+    if let Some(unknown) = aliases
+        .iter()
+        .find(|a| members.iter().all(|i| i.through(a).is_none()))
+    {
+        let mut known: Vec<&str> = Vec::new();
+        for i in members {
+            for a in i.alias_names() {
+                if !known.contains(&a) {
+                    known.push(a);
+                }
+            }
+        }
+        return Err(CacheError::UnknownAlias {
+            alias: unknown.clone(),
+            known: known.join(", "),
+        });
+    }
+    Ok(members
+        .iter()
+        .flat_map(|i| i.alias_views())
+        .filter(|v| aliases.is_empty() || aliases.contains(&v.cache_alias))
+        .collect())
 }
 
 impl FlushScope {
@@ -370,6 +414,18 @@ enum Piece {
 }
 
 fn piece(instance: &Instance, part: &FlushPart, engine: &SessionEngine) -> Piece {
+    // Sessions live in the `default` alias (Django's SESSION_CACHE_ALIAS): another alias holds
+    // none, so `sessions` takes nothing of it and `cache` may take it whole.
+    if !instance.is_default_alias() {
+        if *part == FlushPart::Sessions {
+            return Piece::Nothing;
+        }
+        if matches!(instance.cache, CacheBackend::Locmem | CacheBackend::File)
+            && *part == FlushPart::Cache
+        {
+            return Piece::Whole;
+        }
+    }
     let backend = match instance.cache {
         CacheBackend::Redis | CacheBackend::Db => return Piece::Select(part.selection()),
         CacheBackend::Dummy if *part == FlushPart::Sessions => return Piece::Nothing,
@@ -402,13 +458,12 @@ type GroupCount = (String, Result<(u64, u64), String>);
 /// Count the keys of a group in the Redis and db caches of `members`.
 async fn count_group(
     ws: &Workspace,
-    members: &[&Instance],
+    members: &[Instance],
     selection: &Selection,
 ) -> Vec<GroupCount> {
     let mut out = Vec::new();
     let redis: Vec<&Instance> = members
         .iter()
-        .copied()
         .filter(|i| i.cache == CacheBackend::Redis)
         .collect();
     if let (Some(config), false) = (ws.redis.as_ref(), redis.is_empty()) {
@@ -422,13 +477,13 @@ async fn count_group(
                 Ok(per) => Ok(per[index]),
                 Err(e) => Err(e.to_string()),
             };
-            out.push((i.name.clone(), got));
+            out.push((i.cache_label(), got));
         }
     }
     for i in members.iter().filter(|i| i.cache == CacheBackend::Db) {
         let selection = selection.clone();
         let got = blocking(ws, i, move |ws, i| db::count_selected(ws, i, &selection)).await;
-        out.push((i.name.clone(), got.map_err(|e| e.to_string())));
+        out.push((i.cache_label(), got.map_err(|e| e.to_string())));
     }
     out
 }
@@ -440,21 +495,34 @@ pub async fn preview_part(
     part: FlushPart,
     on_progress: impl FnMut(CountProgress) + Send,
 ) -> Result<FlushPreview, CacheError> {
+    preview_aliases(ws, scope, part, Vec::new(), on_progress).await
+}
+
+/// [`preview_part`] of some cache aliases of each instance (`kovan flush --alias`); `aliases`
+/// empty: every alias.
+pub async fn preview_aliases(
+    ws: &Workspace,
+    scope: FlushScope,
+    part: FlushPart,
+    aliases: Vec<String>,
+    on_progress: impl FnMut(CountProgress) + Send,
+) -> Result<FlushPreview, CacheError> {
     part.check()?;
     let members = scope.resolve(ws)?;
     let names: Vec<String> = members.iter().map(|i| i.name.clone()).collect();
+    let targets = alias_targets(&members, &aliases)?;
     let engine = SessionEngine::of(ws);
     let counts = counts::count(ws, on_progress).await;
     // A key group is counted in its own pass: the whole count cannot tell it.
     let matched = match &part {
-        FlushPart::Match(_) => count_group(ws, &members, &part.selection()).await,
+        FlushPart::Match(_) => count_group(ws, &targets, &part.selection()).await,
         _ => Vec::new(),
     };
     let mut parts = Vec::new();
-    for instance in &members {
+    for instance in &targets {
         let counted = counts
-            .instance(&instance.name)
-            .and_then(|i| i.count.counted());
+            .alias(&instance.name, &instance.cache_alias)
+            .and_then(|c| c.counted());
         let piece = piece(instance, &part, &engine);
         let (keys, sessions, refused) = match (&piece, &part) {
             (Piece::Refused(why), _) => (None, None, Some(why.clone())),
@@ -463,7 +531,7 @@ pub async fn preview_part(
             (Piece::Select(_), FlushPart::Match(_)) => {
                 match matched
                     .iter()
-                    .find(|(n, _)| *n == instance.name)
+                    .find(|(n, _)| *n == instance.cache_label())
                     .map(|m| &m.1)
                 {
                     Some(Ok((k, s))) => (Some(*k), Some(*s), None),
@@ -490,7 +558,10 @@ pub async fn preview_part(
             (Some((all, all_sessions)), None) if refused.is_some() => (Some(all), all_sessions),
             _ => (None, None),
         };
-        let db_sessions = if part.takes_session_rows() && engine.in_database() {
+        let db_sessions = if !instance.is_default_alias() {
+            // The rows are the instance's, said once: on its `default` alias.
+            DbSessions::NotInScope
+        } else if part.takes_session_rows() && engine.in_database() {
             let counted = blocking(ws, instance, |ws, i| Ok(sessions::count_rows(ws, i))).await;
             counted.unwrap_or_else(|e| DbSessions::NotCounted {
                 reason: e.to_string(),
@@ -509,6 +580,7 @@ pub async fn preview_part(
         };
         let mut line = InstancePart {
             instance: instance.name.clone(),
+            alias: instance.cache_alias.clone(),
             keys,
             sessions,
             kept_keys,
@@ -521,7 +593,7 @@ pub async fn preview_part(
         line.summary = summary(
             &line,
             &part,
-            counts.instance(&instance.name).map(|i| &i.count),
+            counts.alias(&instance.name, &instance.cache_alias),
         );
         parts.push(line);
     }
@@ -539,6 +611,7 @@ pub async fn preview_part(
         part,
         parts,
         instances: names,
+        aliases,
         keys,
         sessions,
         db_sessions,
@@ -553,7 +626,11 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 /// One instance's preview in words.
 fn summary(p: &InstancePart, part: &FlushPart, count: Option<&counts::KeyCount>) -> String {
     use counts::KeyCount;
-    let name = &p.instance;
+    let name = &if p.alias == DEFAULT_ALIAS {
+        p.instance.clone()
+    } else {
+        format!("{} ({})", p.instance, p.alias)
+    };
     let not_counted = || match count {
         Some(KeyCount::NothingCached { reason } | KeyCount::NotRunning { reason }) => {
             format!("nothing to flush: {reason}")
@@ -637,12 +714,20 @@ pub async fn flush_with(
             expected: preview.keys,
         },
     };
-    let scope: Vec<&Instance> = ws
+    let members: Vec<&Instance> = ws
         .instances
         .iter()
         .filter(|i| preview.instances.contains(&i.name))
         .collect();
     let mut done: Vec<InstanceFlush> = Vec::new();
+    // An alias that kovan.toml no longer declares is left out here, like an instance it no
+    // longer has is reported below; the preview named what it covered.
+    let views: Vec<Instance> = members
+        .iter()
+        .flat_map(|i| i.alias_views())
+        .filter(|v| preview.aliases.is_empty() || preview.aliases.contains(&v.cache_alias))
+        .collect();
+    let scope: Vec<&Instance> = views.iter().collect();
     for name in &preview.instances {
         if ws.instance(name).is_none() {
             let e = unknown_instance(ws, name);
@@ -651,7 +736,7 @@ pub async fn flush_with(
                 .counts
                 .instance(name)
                 .map_or(CacheBackend::Dummy, |i| i.backend);
-            done.push(outcome_of(name, backend, Err(e)));
+            done.push(outcome_of(name, DEFAULT_ALIAS, backend, Err(e)));
         }
     }
     let part = &preview.part;
@@ -700,7 +785,7 @@ pub async fn flush_with(
     }
     // The session rows, in each instance's own database.
     if part.takes_session_rows() {
-        for flushed in done.iter_mut() {
+        for flushed in done.iter_mut().filter(|f| f.alias == DEFAULT_ALIAS) {
             let Some(instance) = ws.instance(&flushed.instance) else {
                 continue;
             };
@@ -723,8 +808,17 @@ pub async fn flush_with(
     }
     progress.finish();
 
-    let order = |name: &str| ws.instances.iter().position(|i| i.name == name);
-    done.sort_by_key(|i| order(&i.instance));
+    let order = |f: &InstanceFlush| {
+        let at = ws.instances.iter().position(|i| i.name == f.instance);
+        let alias = at.and_then(|at| {
+            ws.instances[at]
+                .alias_names()
+                .iter()
+                .position(|a| *a == f.alias)
+        });
+        (at, alias)
+    };
+    done.sort_by_key(order);
     FlushReport {
         scope: preview.scope.clone(),
         part: preview.part.clone(),
@@ -745,6 +839,7 @@ async fn flush_one(ws: &Workspace, instance: &Instance, piece: Piece) -> Instanc
         (Piece::Refused(reason), _) => {
             return InstanceFlush {
                 instance: instance.name.clone(),
+                alias: instance.cache_alias.clone(),
                 backend: instance.cache,
                 deleted: 0,
                 sessions_deleted: None,
@@ -774,11 +869,17 @@ async fn flush_one(ws: &Workspace, instance: &Instance, piece: Piece) -> Instanc
         }
         (_, CacheBackend::Dummy) => Err(dummy::refusal(instance)),
     };
-    outcome_of(&instance.name, instance.cache, result)
+    outcome_of(
+        &instance.name,
+        &instance.cache_alias,
+        instance.cache,
+        result,
+    )
 }
 
 fn outcome_of(
     name: &str,
+    alias: &str,
     backend: CacheBackend,
     result: Result<(u64, Option<u64>), CacheError>,
 ) -> InstanceFlush {
@@ -795,6 +896,7 @@ fn outcome_of(
     };
     InstanceFlush {
         instance: name.to_string(),
+        alias: alias.to_string(),
         backend,
         deleted,
         sessions_deleted,
@@ -816,6 +918,7 @@ fn failed(e: &CacheError) -> FlushOutcome {
 fn cancelled(instance: &Instance, method: Option<DeleteCommand>) -> InstanceFlush {
     InstanceFlush {
         instance: instance.name.clone(),
+        alias: instance.cache_alias.clone(),
         backend: instance.cache,
         deleted: 0,
         sessions_deleted: (instance.cache != CacheBackend::File).then_some(0),
@@ -844,6 +947,7 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
             .iter()
             .map(|i| InstanceFlush {
                 instance: i.name.clone(),
+                alias: i.cache_alias.clone(),
                 backend: i.cache,
                 deleted: 0,
                 sessions_deleted: Some(0),
@@ -875,7 +979,11 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
                 id: undo::new_id(),
                 workspace: ws.file.clone(),
                 redis: crate::redact::url(config.url()),
-                instances: scope.iter().map(|i| i.name.clone()).collect(),
+                instances: {
+                    let mut names: Vec<String> = scope.iter().map(|i| i.name.clone()).collect();
+                    names.dedup();
+                    names
+                },
                 part: part.name(),
                 created_at: now_rfc3339(),
             };
@@ -892,6 +1000,7 @@ async fn flush_redis<F: FnMut(FlushProgress) + Send>(
     };
     let report = |instance: &Instance, keys: u64, sessions: u64, method, outcome| InstanceFlush {
         instance: instance.name.clone(),
+        alias: instance.cache_alias.clone(),
         backend: instance.cache,
         deleted: keys,
         sessions_deleted: Some(sessions),

@@ -107,24 +107,55 @@ fn scope_text(scope: &FlushScope) -> String {
 
 /// One history event per instance in the scope, so the timeline filtered by instance shows its
 /// flushes: when, what scope it was part of, how many keys (and sessions) went, and how it ended.
+/// An instance with several cache aliases has one event: its aliases' figures added up, the first
+/// outcome that says most (failed, cancelled, done, skipped), and the undo when any alias can be
+/// undone.
 pub fn record(store: &Store, workspace: &Path, report: &FlushReport) -> Result<(), StoreError> {
-    for instance in &report.instances {
+    let mut names: Vec<&str> = Vec::new();
+    for i in &report.instances {
+        if !names.contains(&i.instance.as_str()) {
+            names.push(&i.instance);
+        }
+    }
+    for name in names {
+        let mine: Vec<&super::InstanceFlush> = report
+            .instances
+            .iter()
+            .filter(|i| i.instance == name)
+            .collect();
+        let add = |f: fn(&super::InstanceFlush) -> Option<u64>| {
+            mine.iter().filter_map(|i| f(i)).reduce(|a, b| a + b)
+        };
+        // A failure says most, then a stop; an alias skipped (a stopped LocMem) beside one
+        // flushed leaves the instance's flush done.
+        let rank = |o: &super::FlushOutcome| match o {
+            super::FlushOutcome::Failed { .. } => 0,
+            super::FlushOutcome::Cancelled => 1,
+            super::FlushOutcome::Done => 2,
+            super::FlushOutcome::Skipped { .. } => 3,
+        };
+        let outcome = mine
+            .iter()
+            .map(|i| &i.outcome)
+            .min_by_key(|o| rank(o))
+            .expect("one flush per listed instance")
+            .clone();
         store.record(
             workspace,
-            Some(&instance.instance),
+            Some(name),
             &HistoryEvent::Flush {
                 scope: report.scope.clone(),
                 part: report.part.name(),
                 started_at: report.started_at.clone(),
                 duration_ms: report.duration_ms,
-                deleted: instance.deleted,
-                sessions_deleted: instance.sessions_deleted,
-                db_sessions_deleted: instance.db_sessions_deleted,
-                outcome: instance.outcome.clone(),
+                deleted: mine.iter().map(|i| i.deleted).sum(),
+                sessions_deleted: add(|i| i.sessions_deleted),
+                db_sessions_deleted: add(|i| i.db_sessions_deleted),
+                outcome,
                 undo: report
                     .undo
                     .as_ref()
-                    .filter(|_| instance.undoable)
+                    .filter(|_| mine.iter().any(|i| i.undoable))
                     .map(|u| u.id.clone()),
             },
         )?;

@@ -12,7 +12,21 @@ use crate::workspace::{Instance, Workspace};
 pub async fn count(instance: &Instance) -> Result<u64, CacheError> {
     let health = call(instance, "GET", "/health/", &[]).await?;
     let json = answer(instance, &health)?;
-    let cache = &json["cache"];
+    // The `default` alias under `cache`, every other alias Kovan declared under `caches`.
+    let cache = if instance.is_default_alias() {
+        &json["cache"]
+    } else {
+        &json["caches"][instance.cache_alias.as_str()]
+    };
+    if cache.is_null() {
+        return Err(unexpected(
+            instance,
+            format!(
+                "it reports no cache alias {}: the config was written before the alias was declared. Write it again (kovan gen --write) and restart it.",
+                instance.cache_alias
+            ),
+        ));
+    }
     if let Some(error) = cache["error"].as_str() {
         return Err(unexpected(instance, format!("its cache reports {error}")));
     }
@@ -32,13 +46,13 @@ pub async fn flush(ws: &Workspace, instance: &Instance) -> Result<u64, CacheErro
     // First make sure the port is this instance (and running): the token goes to no one else.
     answer(instance, &call(instance, "GET", "/health/", &[]).await?)?;
     let token = token(ws, instance)?;
-    let reply = call(
-        instance,
-        "POST",
-        "/health/cache/clear/",
-        &[("X-Kovan-Token", &token)],
-    )
-    .await?;
+    let path = if instance.is_default_alias() {
+        "/health/cache/clear/".to_string()
+    } else {
+        // Alias names are `[a-z][a-z0-9_]*`: nothing to escape in a query.
+        format!("/health/cache/clear/?alias={}", instance.cache_alias)
+    };
+    let reply = call(instance, "POST", &path, &[("X-Kovan-Token", &token)]).await?;
     if reply.status == 403 {
         return Err(CacheError::Token {
             instance: instance.name.clone(),

@@ -32,11 +32,11 @@ mod undo;
 
 pub use cancel::CancelToken;
 pub use counter::Counter;
-pub use counts::{count, CacheCounts, InstanceKeys, KeyCount, RedisKeys, SiteKeys};
+pub use counts::{count, AliasKeys, CacheCounts, InstanceKeys, KeyCount, RedisKeys, SiteKeys};
 pub use error::CacheError;
 pub use flush::{
-    flush, flush_with, preview, preview_part, FlushOutcome, FlushPart, FlushPreview, FlushReport,
-    FlushScope, InstanceFlush, InstancePart,
+    flush, flush_with, preview, preview_aliases, preview_part, FlushOutcome, FlushPart,
+    FlushPreview, FlushReport, FlushScope, InstanceFlush, InstancePart,
 };
 pub use flusher::{record, Flusher, FLUSH_EVENT};
 pub use groups::{groups, KeyGroup, KeyGroups, SAMPLE as GROUP_SAMPLE};

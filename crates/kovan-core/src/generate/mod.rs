@@ -392,7 +392,9 @@ pub fn render_with(
                 ),
             ]);
         }
-        if let (true, Some(redis)) = (i.cache == CacheBackend::Redis, &ws.redis) {
+        let on_redis = i.cache == CacheBackend::Redis
+            || i.caches.iter().any(|c| c.backend == CacheBackend::Redis);
+        if let (true, Some(redis)) = (on_redis, &ws.redis) {
             // Named SECRET so that Django's error pages mask it: the URL may carry a password.
             vars.push((
                 "KOVAN_CACHE_SECRET_URL".to_string(),

@@ -102,6 +102,18 @@ struct InstanceContext<'a> {
     channel_prefix: &'a str,
     /// The origins a browser sends through the site's front door (CSRF_TRUSTED_ORIGINS).
     front_door_origins: Vec<String>,
+    /// Its cache aliases beside `default`, in the file's order.
+    caches: Vec<AliasContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct AliasContext<'a> {
+    alias: &'a str,
+    cache: String,
+    cache_class: &'static str,
+    cache_timeout: u32,
+    cache_location: Option<&'a str>,
+    cache_prefix: &'a str,
 }
 
 #[derive(Serialize)]
@@ -159,6 +171,18 @@ pub fn settings(ws: &Workspace, facts: &ProjectFacts) -> Result<String, Generate
                     ]
                 })
                 .unwrap_or_default(),
+            caches: i
+                .caches
+                .iter()
+                .map(|c| AliasContext {
+                    alias: &c.name,
+                    cache: c.backend.to_string(),
+                    cache_class: c.backend.django_class(),
+                    cache_timeout: c.timeout,
+                    cache_location: c.location.as_deref(),
+                    cache_prefix: &c.prefix,
+                })
+                .collect(),
         })
         .collect();
     let choice = FeatureChoice::new(facts.django, &django::wanted_features(ws));

@@ -24,12 +24,12 @@ use std::path::Path;
 pub use error::{Problem, WorkspaceError};
 pub use locate::{file_in, find_upwards, named, ENV_VAR, FILE_NAME};
 pub use model::{
-    virtualenv_python, CacheBackend, DatabaseEngine, DerivedNames, Instance, MigratePolicy,
-    PostgresConfig, Preset, Process, ProcessUnit, Project, RedisConfig, RedisTls, RestartPolicy,
-    Role, Scope, Site, SiteRoute, SupervisorSettings, TlsVerify, UndoSettings, Workspace,
-    DEFAULT_POSTGRES_PORT, FALLBACK_PYTHON,
+    virtualenv_python, CacheAlias, CacheBackend, DatabaseEngine, DerivedNames, Instance,
+    MigratePolicy, PostgresConfig, Preset, Process, ProcessUnit, Project, RedisConfig, RedisTls,
+    RestartPolicy, Role, Scope, Site, SiteRoute, SupervisorSettings, TlsVerify, UndoSettings,
+    Workspace, DEFAULT_ALIAS, DEFAULT_POSTGRES_PORT, FALLBACK_PYTHON,
 };
-pub use names::{check_name, derive_names, suggest_name, NameOverrides, MAX_NAME_LEN};
+pub use names::{alias_names, check_name, derive_names, suggest_name, NameOverrides, MAX_NAME_LEN};
 pub(crate) use validate::is_dotted_module;
 
 use raw::RawFile;

@@ -348,6 +348,80 @@ pub struct Instance {
     pub max_restarts: u32,
     /// Its own `migrate`, or the project's. For a site's member, see [`Workspace::migrate_policy`].
     pub migrate: MigratePolicy,
+    /// The Django cache alias `cache`, `cache_timeout` and `names.cache_prefix` describe:
+    /// [`DEFAULT_ALIAS`] for the instance as declared; another alias's name in a view made by
+    /// [`Instance::through`].
+    pub cache_alias: String,
+    /// Its other cache aliases (`[instance.caches.NAME]`), in the file's order; `default` is the
+    /// instance's own `cache`.
+    pub caches: Vec<CacheAlias>,
+}
+
+/// The alias of the cache an instance's `cache = …` declares (Django's `CACHES["default"]`).
+pub const DEFAULT_ALIAS: &str = "default";
+
+/// One more Django cache of an instance: `[instance.caches.local] backend = "locmem"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheAlias {
+    /// The key in Django's CACHES, `[a-z][a-z0-9_]{0,31}`, never `default`.
+    pub name: String,
+    pub backend: CacheBackend,
+    /// Seconds, Django's TIMEOUT.
+    pub timeout: u32,
+    /// Derived: `{instance's cache prefix}.{alias}` (names.rs, `alias_names`).
+    pub prefix: String,
+    /// Derived like the instance's own location, with `.{alias}` after it; None for Redis, dummy.
+    pub location: Option<String>,
+}
+
+impl Instance {
+    /// Every alias of its cache: `default` first, then the declared ones in the file's order.
+    pub fn alias_names(&self) -> Vec<&str> {
+        std::iter::once(DEFAULT_ALIAS)
+            .chain(self.caches.iter().map(|c| c.name.as_str()))
+            .collect()
+    }
+
+    /// The instance as one of its cache aliases sees it: `cache`, `cache_timeout`, the cache
+    /// prefix and location are the alias's, everything else the instance's. `default` is itself.
+    /// Each cache backend counts and flushes such a view as it does an instance.
+    pub fn through(&self, alias: &str) -> Option<Instance> {
+        if alias == DEFAULT_ALIAS {
+            return Some(self.clone());
+        }
+        let a = self.caches.iter().find(|c| c.name == alias)?;
+        let mut view = self.clone();
+        view.cache = a.backend;
+        view.cache_timeout = a.timeout;
+        view.names.cache_prefix = a.prefix.clone();
+        view.names.cache_location = a.location.clone();
+        view.cache_alias = a.name.clone();
+        view.caches.clear();
+        Some(view)
+    }
+
+    /// Every alias as a view ([`Instance::through`]), `default` first.
+    pub fn alias_views(&self) -> Vec<Instance> {
+        self.alias_names()
+            .into_iter()
+            .filter_map(|a| self.through(a))
+            .collect()
+    }
+
+    /// Whether this is the instance's `default` cache (and not a view of another alias).
+    pub fn is_default_alias(&self) -> bool {
+        self.cache_alias == DEFAULT_ALIAS
+    }
+
+    /// "chat_main" for the default alias, "chat_main (local)" for another: how a flush's words
+    /// name what they cover.
+    pub fn cache_label(&self) -> String {
+        if self.is_default_alias() {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, self.cache_alias)
+        }
+    }
 }
 
 /// Every name that keeps one instance apart from the others.

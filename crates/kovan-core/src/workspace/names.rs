@@ -3,6 +3,10 @@
 
 use super::model::{CacheBackend, DatabaseEngine, DerivedNames};
 
+/// What separates an alias from its instance in the alias's derived names: not a name character,
+/// so `main` + alias `local` can never meet an instance named `main_local`.
+pub const ALIAS_SEPARATOR: char = '.';
+
 pub const MAX_NAME_LEN: usize = 32;
 
 /// Names a project already uses, taking the place of derived ones.
@@ -67,6 +71,30 @@ pub fn derive_names(
         env_file: pick(&overrides.env_file, format!(".env.{instance}")),
         log_file: pick(&overrides.log_file, format!("logs/{instance}.log")),
     }
+}
+
+/// The key prefix and location of an instance's extra cache alias: its `default` cache's prefix
+/// with `.{alias}` after it (`context7_chat_main.local`: keys `context7_chat_main.local:1:…`), and
+/// the location the backend would derive for the instance with `.{alias}` after it (a LocMem name,
+/// a folder `cache_chat_main.local`, a table `kovan_cache_chat_main.local`). The `.` is no name
+/// character, so no other instance's or alias's prefix can equal it, and it is not `:`, so the
+/// instance's own `{prefix}:*` never matches it.
+pub fn alias_names(
+    project: &str,
+    instance: &str,
+    default_prefix: &str,
+    alias: &str,
+    backend: CacheBackend,
+) -> (String, Option<String>) {
+    let sep = ALIAS_SEPARATOR;
+    let prefix = format!("{default_prefix}{sep}{alias}");
+    let location = match backend {
+        CacheBackend::Redis | CacheBackend::Dummy => None,
+        CacheBackend::Locmem => Some(format!("{project}_{instance}{sep}{alias}")),
+        CacheBackend::File => Some(format!("cache_{instance}{sep}{alias}")),
+        CacheBackend::Db => Some(format!("kovan_cache_{instance}{sep}{alias}")),
+    };
+    (prefix, location)
 }
 
 /// Instance, project and preset names end up in file names, cookie names, cache key prefixes and

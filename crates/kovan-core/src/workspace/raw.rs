@@ -24,6 +24,10 @@ pub(super) struct RawFile {
     pub(super) processes: Vec<RawProcess>,
     pub(super) supervisor: Option<RawSupervisor>,
     pub(super) undo: Option<RawUndo>,
+    /// `[caches.NAME]`: cache aliases every instance has beside `default` (an instance's own
+    /// `[instance.caches.NAME]` of the same name wins).
+    #[serde(default)]
+    pub(super) caches: IndexMap<String, Spanned<RawCacheAlias>>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +107,17 @@ pub(super) struct RawInstance {
     pub(super) media_root: Option<Spanned<String>>,
     pub(super) env_file: Option<Spanned<String>>,
     pub(super) log_file: Option<Spanned<String>>,
+    /// `[instance.caches.NAME]`: more Django cache aliases beside `default` (which is `cache`).
+    #[serde(default)]
+    pub(super) caches: IndexMap<String, Spanned<RawCacheAlias>>,
+}
+
+/// `[instance.caches.NAME]`: one more cache alias of the instance.
+#[derive(Deserialize)]
+pub(super) struct RawCacheAlias {
+    #[serde(default = "missing")]
+    pub(super) backend: Spanned<String>,
+    pub(super) timeout: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

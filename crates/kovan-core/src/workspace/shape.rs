@@ -12,8 +12,8 @@ use toml_edit::{ImDocument, Item, TableLike};
 
 use super::error::Problem;
 use super::raw::{
-    RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis, RawSite,
-    RawSupervisor, RawUndo,
+    RawCacheAlias, RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis,
+    RawSite, RawSupervisor, RawUndo,
 };
 use super::toml_error::{line_at, plain_types};
 
@@ -48,7 +48,14 @@ fn file() -> Table {
                 "database" => Nested::One(leaf::<RawDatabase>(&["engine"])),
                 "supervisor" => Nested::One(leaf::<RawSupervisor>(&[])),
                 "undo" => Nested::One(leaf::<RawUndo>(&[])),
-                "instance" => Nested::Array(leaf::<RawInstance>(&["name", "port"])),
+                "caches" => Nested::Named(leaf::<RawCacheAlias>(&["backend"])),
+                "instance" => Nested::Array(Table {
+                    child: |key| {
+                        (key == "caches")
+                            .then(|| Nested::Named(leaf::<RawCacheAlias>(&["backend"])))
+                    },
+                    ..leaf::<RawInstance>(&["name", "port"])
+                }),
                 "process" => Nested::Array(leaf::<RawProcess>(&["name", "command"])),
                 "preset" => Nested::Named(leaf::<RawPreset>(&["instances"])),
                 "site" => Nested::Named(leaf::<RawSite>(&["instances", "front_door"])),

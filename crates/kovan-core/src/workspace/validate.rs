@@ -10,14 +10,14 @@ use toml::Spanned;
 use super::error::Problem;
 use super::locate::normalize;
 use super::model::{
-    CacheBackend, DatabaseEngine, Instance, MigratePolicy, PostgresConfig, Preset, Process,
-    ProcessUnit, Project, RedisConfig, RedisTls, Role, Site, SiteRoute, SupervisorSettings,
-    TlsVerify, UndoSettings, Workspace, RESTART_POLICIES,
+    CacheAlias, CacheBackend, DatabaseEngine, Instance, MigratePolicy, PostgresConfig, Preset,
+    Process, ProcessUnit, Project, RedisConfig, RedisTls, Role, Site, SiteRoute,
+    SupervisorSettings, TlsVerify, UndoSettings, Workspace, RESTART_POLICIES,
 };
-use super::names::{check_cookie_name, check_name, derive_names, NameOverrides};
+use super::names::{alias_names, check_cookie_name, check_name, derive_names, NameOverrides};
 use super::raw::{
-    RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis, RawSite,
-    RawSupervisor, RawUndo,
+    RawCacheAlias, RawDatabase, RawFile, RawInstance, RawPreset, RawProcess, RawProject, RawRedis,
+    RawSite, RawSupervisor, RawUndo,
 };
 use super::toml_error::line_at;
 
@@ -110,16 +110,22 @@ impl Validator<'_> {
                     .or_insert_with(|| site.clone());
             }
         }
+        let shared_aliases = self.alias_specs(&raw.caches, &|alias| format!("caches.{alias}"));
         let instances = self.instances(
             (&project.name, project.migrate),
             database,
             raw.instances,
             &membership,
+            &shared_aliases,
         );
-        if instances.iter().any(|i| i.cache == CacheBackend::Redis) && redis.is_none() {
+        let on_redis = |i: &Instance| {
+            i.cache == CacheBackend::Redis
+                || i.caches.iter().any(|c| c.backend == CacheBackend::Redis)
+        };
+        if instances.iter().any(on_redis) && redis.is_none() {
             let users: Vec<&str> = instances
                 .iter()
-                .filter(|i| i.cache == CacheBackend::Redis)
+                .filter(|i| on_redis(i))
                 .map(|i| i.name.as_str())
                 .collect();
             if !self.problems.iter().any(|p| p.field.starts_with("redis")) {
@@ -624,6 +630,7 @@ impl Validator<'_> {
         engine: DatabaseEngine,
         raw: Vec<RawInstance>,
         membership: &HashMap<String, String>,
+        shared_aliases: &[(String, CacheBackend, u32)],
     ) -> Vec<Instance> {
         if raw.is_empty() {
             self.report(
@@ -774,8 +781,29 @@ impl Validator<'_> {
                 let line = self.line_of(r.command.as_ref().unwrap());
                 self.report(at("command"), line, "the command is empty.".into(), "Remove `command` to run `manage.py runserver`, or give the command, e.g. \"daphne -b 127.0.0.1 -p {port} dashboard_project.asgi:application\".".into());
             }
+            let names = derive_names(project, &name, site.as_deref(), engine, cache, &overrides);
+            // The project's `[caches.*]`, then the instance's own (which win by name).
+            let own = self.alias_specs(&r.caches, &|alias| at(&format!("caches.{alias}")));
+            let caches = shared_aliases
+                .iter()
+                .filter(|(a, _, _)| own.iter().all(|(o, _, _)| o != a))
+                .chain(&own)
+                .map(|(alias, backend, timeout)| {
+                    let (prefix, location) =
+                        alias_names(project, &name, &names.cache_prefix, alias, *backend);
+                    CacheAlias {
+                        name: alias.clone(),
+                        backend: *backend,
+                        timeout: *timeout,
+                        prefix,
+                        location,
+                    }
+                })
+                .collect();
             out.push(Instance {
-                names: derive_names(project, &name, site.as_deref(), engine, cache, &overrides),
+                names,
+                cache_alias: super::model::DEFAULT_ALIAS.to_string(),
+                caches,
                 site,
                 name,
                 port: u16::try_from(port).unwrap_or(0),
@@ -791,6 +819,56 @@ impl Validator<'_> {
             lines.push(il);
         }
         self.collisions(&out, &lines, engine);
+        out
+    }
+
+    /// `[caches.ALIAS]` (every instance's) or `[instance.NAME.caches.ALIAS]` (its own), named in
+    /// problems by `field`: each alias's name (held to the name rule, never `default`, which is
+    /// the instance's own `cache`), backend and timeout. Problems are said once, here.
+    fn alias_specs(
+        &mut self,
+        raw: &IndexMap<String, Spanned<RawCacheAlias>>,
+        field: &dyn Fn(&str) -> String,
+    ) -> Vec<(String, CacheBackend, u32)> {
+        let mut out = Vec::new();
+        for (alias, given) in raw {
+            let line = self.line_of(given);
+            let field = field(alias);
+            if alias == super::model::DEFAULT_ALIAS {
+                self.report(
+                    field,
+                    line,
+                    "`default` is the instance's own cache (its `cache` and `cache_timeout`); it cannot be declared again under caches.".into(),
+                    "Set `cache` and `cache_timeout` on the instance for `default`, and give this alias another name, e.g. local.".into(),
+                );
+                continue;
+            }
+            if let Err((message, fix)) = check_name(alias, "cache alias") {
+                self.report(field, line, message, fix);
+                continue;
+            }
+            let given = given.get_ref();
+            if given.backend.get_ref().is_empty() {
+                // Missing: the shape check has said so.
+                continue;
+            }
+            let said = self.problems.len();
+            let backend = self.choice(
+                Some(&given.backend),
+                &CacheBackend::ALL,
+                &format!("{field}.backend"),
+            );
+            let timeout = self.number(
+                given.timeout.as_ref(),
+                0..=31_536_000,
+                300,
+                &format!("{field}.timeout"),
+                "seconds; 0 expires at once, up to one year",
+            );
+            if self.problems.len() == said {
+                out.push((alias.clone(), backend, timeout));
+            }
+        }
         out
     }
 
@@ -1238,6 +1316,26 @@ impl Validator<'_> {
         for (j, b) in instances.iter().enumerate() {
             if instances[..j].iter().any(|i| i.name == b.name) {
                 continue;
+            }
+            // Another instance's alias (derived `{its prefix}.{alias}`) against this one's
+            // prefix: only an override can make them meet.
+            for a in instances.iter().filter(|a| a.name != b.name) {
+                for alias in &a.caches {
+                    let pb = &b.names.cache_prefix;
+                    let meets = alias.prefix == *pb
+                        || nested(&alias.prefix, &a.name, pb, &b.name).is_some();
+                    if meets {
+                        self.report(
+                            format!("instance.{}.cache_prefix", b.name),
+                            lines[j].cache_prefix,
+                            format!(
+                                "the cache prefix `{pb}` meets `{}`, the prefix of {}'s cache alias {}: their keys would mix.",
+                                alias.prefix, a.name, alias.name
+                            ),
+                            "Choose another prefix, or remove the override so Kovan derives it.".into(),
+                        );
+                    }
+                }
             }
             for a in &instances[..j] {
                 let (pa, pb) = (&a.names.cache_prefix, &b.names.cache_prefix);

@@ -387,6 +387,15 @@ pub fn example_on_free_ports(
     redis_url: Option<&str>,
 ) -> (tempfile::TempDir, kovan_core::Workspace) {
     let dir = copy_example();
+    let ws = example_on_free_ports_in(&dir, redis_url);
+    (dir, ws)
+}
+
+/// [`example_on_free_ports`] of a copy the test has changed first.
+pub fn example_on_free_ports_in(
+    dir: &tempfile::TempDir,
+    redis_url: Option<&str>,
+) -> kovan_core::Workspace {
     let toml = dir.path().join("kovan.toml");
     let mut text = std::fs::read_to_string(&toml).unwrap().replace(
         "python = \".venv/bin/python\"",
@@ -408,7 +417,7 @@ pub fn example_on_free_ports(
     std::fs::write(&toml, text).unwrap();
     let ws = kovan_core::workspace::load(dir.path()).unwrap();
     kovan_core::generate::write(&kovan_core::generate::plan(&ws).unwrap(), None).unwrap();
-    (dir, ws)
+    ws
 }
 
 /// A logged-in session for the example's chat pages, made through `instance` (its database

@@ -21,6 +21,11 @@ parts: Array<InstancePart>,
  */
 instances: Array<string>, 
 /**
+ * The cache aliases it covers in each of them (`kovan flush --alias`); empty: every alias
+ * of each instance.
+ */
+aliases: Array<string>, 
+/**
  * Keys that will be deleted: the scope's counted keys added up.
  */
 keys: number, 

@@ -3,7 +3,11 @@ import type { CacheBackend } from "./CacheBackend";
 import type { DeleteCommand } from "./DeleteCommand";
 import type { FlushOutcome } from "./FlushOutcome";
 
-export type InstanceFlush = { instance: string, backend: CacheBackend, 
+export type InstanceFlush = { instance: string, 
+/**
+ * The cache alias this is of (`default`: the instance's `cache`).
+ */
+alias: string, backend: CacheBackend, 
 /**
  * Keys deleted, also when the flush stopped part-way.
  */

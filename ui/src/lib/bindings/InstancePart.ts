@@ -7,6 +7,10 @@ import type { SessionEngine } from "./SessionEngine";
  */
 export type InstancePart = { instance: string, 
 /**
+ * The cache alias this part is of (`default`: the instance's `cache`).
+ */
+alias: string, 
+/**
  * Cache keys that go; None when not counted (or the backend cannot tell them apart).
  */
 keys: number | null, 

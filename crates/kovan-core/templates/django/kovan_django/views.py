@@ -83,10 +83,10 @@ def _database():
     return report, names
 
 
-def _cache():
-    cache = caches["default"]
+def _cache(alias="default"):
+    cache = caches[alias]
     report = {
-        "backend": settings.CACHES["default"]["BACKEND"],
+        "backend": settings.CACHES[alias]["BACKEND"],
         "key_prefix": cache.key_prefix,
         "ok": True,
         # Only where no one outside this process can count: Kovan counts the other backends itself.
@@ -99,6 +99,13 @@ def _cache():
     except Exception as exc:  # Redis down, cache table missing, ...
         report.update(ok=False, error=_failure(exc))
     return report
+
+
+def _aliases():
+    """Each cache alias Kovan declared beside "default", reported as `_cache` reports it: only a
+    LocMem alias has its count here (Kovan counts the others itself)."""
+    declared = settings.KOVAN_INSTANCES[settings.KOVAN_INSTANCE].get("caches", {})
+    return {alias: _cache(alias) for alias in declared}
 
 
 # ---- the channel layer (Django Channels) ----
@@ -167,6 +174,7 @@ def health(request):
             "django": django.get_version(),
             "database": database,
             "cache": cache,
+            "caches": _aliases(),
             "channels": channels,
             "session_cookie": settings.SESSION_COOKIE_NAME,
             "csrf_cookie": settings.CSRF_COOKIE_NAME,
@@ -188,17 +196,24 @@ def clear_cache(request):
     # compare_digest: the time taken tells nothing about how much of the token was right.
     if not token or not hmac.compare_digest(given, token):
         return JsonResponse({"error": "missing or wrong X-Kovan-Token"}, status=403)
+    # ?alias=NAME: one of the aliases Kovan declared for this instance; "default" without it.
+    alias = request.GET.get("alias", "default")
+    declared = settings.KOVAN_INSTANCES[settings.KOVAN_INSTANCE].get("caches", {})
+    if alias != "default" and alias not in declared:
+        return JsonResponse(
+            {"instance": settings.KOVAN_INSTANCE, "error": f"no cache alias {alias!r}"}, status=404
+        )
     try:
-        deleted = scope.clear(caches["default"])
+        deleted = scope.clear(caches[alias])
     except whole_cache.Refused as refused:
         return JsonResponse({"instance": settings.KOVAN_INSTANCE, "error": str(refused)}, status=409)
     except Exception as exc:  # reported to Kovan, which shows it on the instance's card
         return JsonResponse(
             {"instance": settings.KOVAN_INSTANCE, "error": _failure(exc)}, status=503
         )
-    backend = settings.CACHES["default"]["BACKEND"]
+    backend = settings.CACHES[alias]["BACKEND"]
     return JsonResponse(
-        {"instance": settings.KOVAN_INSTANCE, "backend": backend, "deleted": deleted}
+        {"instance": settings.KOVAN_INSTANCE, "alias": alias, "backend": backend, "deleted": deleted}
     )
 
 

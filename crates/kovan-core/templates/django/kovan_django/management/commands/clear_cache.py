@@ -30,14 +30,30 @@ class Command(BaseCommand):
             "--type", dest="part", choices=["all", "cache", "sessions"], default="cache"
         )
         parser.add_argument("--dry-run", action="store_true", help="count only; delete nothing")
+        parser.add_argument(
+            "--alias",
+            dest="aliases",
+            action="append",
+            default=None,
+            help="only this cache alias (repeatable); every alias Kovan declared without it",
+        )
 
-    def handle(self, *, part, dry_run, **options):
+    def handle(self, *, part, dry_run, aliases, **options):
         self.dry_run = dry_run
         self.done = "would be deleted" if dry_run else "deleted"
+        # "default" and the aliases of [instance.caches.NAME], each under its own prefix.
+        declared = ["default", *settings.KOVAN_INSTANCES[settings.KOVAN_INSTANCE].get("caches", {})]
+        unknown = [a for a in aliases or [] if a not in declared]
+        if unknown:
+            raise CommandError(f"no cache alias {unknown[0]!r}; this instance has {', '.join(declared)}")
+        chosen = [a for a in declared if not aliases or a in aliases]
         report = []
         try:
             if part in ("all", "cache"):
-                report.append(self.clear_cache(caches["default"], part))
+                for alias in chosen:
+                    # Sessions live in "default" only: another alias is cleared whole.
+                    said = self.clear_cache(caches[alias], part if alias == "default" else "all")
+                    report.append(said if len(declared) == 1 else f"{alias}: {said}")
             if part in ("all", "sessions"):
                 report.extend(self.clear_sessions(part))
         except (DatabaseError, OSError) as exc:
