@@ -230,6 +230,9 @@ describe('migrations not applied', () => {
     const error = await waitFor('[data-testid="card-error"]', main);
     expect(error.dataset.kind).toBe('migrations_pending');
     expect(text('[data-testid="card-error-message"]', error)).toContain('chat veritabanında uygulanmamış 3 migration var');
+    // A question to answer, not a failure: its own title and the amber of a question.
+    expect(text('strong', error)).toBe("Başlatmadan önce: migration'lar");
+    expect(error.classList.contains('question')).toBe(true);
     one('[data-testid="migrate-and-start"]', error).click();
     await until(() => main.dataset.status === 'running', 'running');
     expect(named(calls, 'start_instance').map((c) => c.args)).toEqual([

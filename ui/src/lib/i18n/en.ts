@@ -453,6 +453,7 @@ export const en: { readonly [K in MessageKey]: string } = {
   'db.close': 'Close',
   'migrations.unapplied': '{count} migrations not applied: pages may fail',
   'migrations.apply': 'Apply',
+  'migrations.askTitle': "Before it starts: migrations",
   'migrations.applyAndStart': 'Apply and start',
   'migrations.applying': 'Applying…',
   'migrations.applyHint': 'Runs manage.py migrate on the database of {name}',

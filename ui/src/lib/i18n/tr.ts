@@ -452,6 +452,7 @@ export const tr = {
   'db.confirm.clone': 'Kopyala',
   'db.close': 'Kapat',
   'migrations.unapplied': '{count} migration uygulanmadı: sayfalar hata verebilir',
+  'migrations.askTitle': "Başlatmadan önce: migration'lar",
   'migrations.applyAndStart': 'Uygula ve başlat',
   'migrations.apply': 'Uygula',
   'migrations.applying': 'Uygulanıyor…',
