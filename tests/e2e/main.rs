@@ -64,7 +64,7 @@ async fn the_example_workspace_shows_its_four_cards_in_turkish_then_english() {
         .unwrap()
         .unwrap_or_default();
     assert!(path.ends_with("examples/context7/kovan.toml"), "{path}");
-    assert_eq!(app.text("[data-testid=status]").await, "Durdu");
+    assert_eq!(app.text("[data-testid=status]").await.trim(), "Durdu");
     app.screenshot("cards-tr").await;
 
     app.wait_for("[data-testid=lang-toggle]")
@@ -72,7 +72,7 @@ async fn the_example_workspace_shows_its_four_cards_in_turkish_then_english() {
         .click()
         .await
         .unwrap();
-    assert_eq!(app.text("[data-testid=status]").await, "Stopped");
+    assert_eq!(app.text("[data-testid=status]").await.trim(), "Stopped");
     let lang = app
         .client
         .execute("return document.documentElement.lang", vec![])
