@@ -334,6 +334,10 @@ impl AppState {
             (true, true) => Seen::Focused,
             (true, false) => Seen::Unfocused,
         };
+        // The poller first: shown or focused again, its next checks are due at once.
+        if let Some(poller) = &*self.poller.lock().unwrap_or_else(|e| e.into_inner()) {
+            poller.set_seen(seen);
+        }
         self.feed.set_seen(seen, &self.health_latest());
     }
 
@@ -432,6 +436,8 @@ impl AppState {
             )
         });
         *self.poller.lock().unwrap_or_else(|e| e.into_inner()) = poller;
+        // A poller made while the window is hidden or unfocused starts at that pace.
+        self.tell_feed();
         let previous = std::mem::replace(
             &mut *self.supervisor.write().unwrap_or_else(|e| e.into_inner()),
             next,

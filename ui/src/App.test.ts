@@ -36,7 +36,7 @@ describe('App with a loaded workspace', () => {
       expect(text('[data-testid="port"]', card)).toBe(`:${port}`);
       expect(text('[data-testid="session-cookie"]', card)).toBe(`sessionid_${name}`);
       expect(text('[data-testid="csrf-cookie"]', card)).toBe(`csrftoken_${name}`);
-      expect(text('[data-testid="status"]', card)).toBe('Durduruldu');
+      expect(text('[data-testid="status"]', card)).toBe('Durdu');
       expect(text('[data-testid="cache-prefix"]', card)).toBe(`context7_${name}`);
       expect(text('[data-testid="database"]', card)).toBe(`db_${name}.sqlite3`);
       // The card is labelled by its name.
@@ -80,7 +80,7 @@ describe('App with a loaded workspace', () => {
     expect(toggle.textContent?.trim()).toBe('EN');
     expect(toggle.getAttribute('aria-label')).toBe('İngilizceye geç');
     expect(document.documentElement.lang).toBe('tr');
-    expect(text('[data-testid="status"]')).toBe('Durduruldu');
+    expect(text('[data-testid="status"]')).toBe('Durdu');
     expect(text('[data-testid="reload"]')).toBe('Yeniden yükle');
 
     toggle.click();
@@ -95,7 +95,7 @@ describe('App with a loaded workspace', () => {
 
     toggle.click();
     flushSync();
-    expect(text('[data-testid="status"]')).toBe('Durduruldu');
+    expect(text('[data-testid="status"]')).toBe('Durdu');
   });
 
   it('reloads through reload_workspace and shows the new view', async () => {

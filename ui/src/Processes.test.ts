@@ -52,7 +52,7 @@ describe('instance cards', () => {
     await until(() => card('chat_main').dataset.status === 'running', 'the states');
 
     const main = card('chat_main');
-    expect(text('[data-testid="status"]', main)).toBe('Çalışıyor');
+    expect(text('[data-testid="status"]', main)).toBe('Denetleniyor');
     expect(one('[data-testid="status"]', main).dataset.status).toBe('running');
     expect(text('[data-testid="pid"]', main)).toBe('PID 4242');
     expect(text('[data-testid="uptime"]', main)).toBe("çalışma süresi 3 dk");
@@ -64,7 +64,7 @@ describe('instance cards', () => {
 
     const api = card('chat_api');
     expect(api.dataset.status).toBe('crashed');
-    expect(text('[data-testid="status"]', api)).toBe('Çöktü');
+    expect(text('[data-testid="status"]', api)).toBe('Hata');
     expect(text('[data-testid="crash-detail"]', api)).toBe('exited with code 3 after 1.2 s');
     expect(text('[data-testid="crash-exit"]', api)).toBe('çıkış kodu 3');
     const lastLines = one('[data-testid="last-lines"]', api);
@@ -78,7 +78,7 @@ describe('instance cards', () => {
     expect(button('restart', api).disabled).toBe(true);
 
     const ws = card('chat_websocket');
-    expect(text('[data-testid="status"]', ws)).toBe('Başlatılıyor');
+    expect(text('[data-testid="status"]', ws)).toBe('Başlıyor');
     expect(one('[data-testid="status"] .spinner', ws)).toBeTruthy();
     expect(ws.querySelector('[data-testid="uptime"]')).toBeNull();
     expect(button('start', ws).disabled).toBe(true);
@@ -89,10 +89,10 @@ describe('instance cards', () => {
 
     setLanguage('en');
     flushSync();
-    expect(text('[data-testid="status"]', main)).toBe('Running');
+    expect(text('[data-testid="status"]', main)).toBe('Checking');
     expect(text('[data-testid="uptime"]', main)).toBe("up 3m");
     expect(text('[data-testid="adopted"]', main)).toBe('from an earlier session');
-    expect(text('[data-testid="status"]', api)).toBe('Crashed');
+    expect(text('[data-testid="status"]', api)).toBe('Failing');
     expect(text('[data-testid="crash-exit"]', api)).toBe('exit code 3');
     expect(text('[data-testid="stop"]', main)).toBe('Stop');
   });
@@ -102,19 +102,19 @@ describe('instance cards', () => {
     await ready();
     const main = card('chat_main');
     await until(() => main.dataset.status === 'stopped', 'the states');
-    expect(text('[data-testid="status"]', main)).toBe('Durduruldu');
+    expect(text('[data-testid="status"]', main)).toBe('Durdu');
 
     await emit('instance://status', instanceState('chat_main', 8000, { status: 'starting', pid: 4242 }));
     flushSync();
     expect(main.dataset.status).toBe('starting');
-    expect(text('[data-testid="status"]', main)).toBe('Başlatılıyor');
+    expect(text('[data-testid="status"]', main)).toBe('Başlıyor');
     expect(button('stop-all').disabled).toBe(false);
 
     await emit('instance://status', running('chat_main', 8000, { pid: 4242 }));
     flushSync();
     expect(main.dataset.status).toBe('running');
     expect(target.querySelector('[data-instance="chat_main"][data-status="running"]')).toBe(main);
-    expect(text('[data-testid="status"]', main)).toBe('Çalışıyor');
+    expect(text('[data-testid="status"]', main)).toBe('Denetleniyor');
     expect(text('[data-testid="pid"]', main)).toBe('PID 4242');
     // Other cards are untouched.
     expect(card('chat_api').dataset.status).toBe('stopped');

@@ -69,6 +69,7 @@ async fn alternating_slow_and_fast_answers_do_not_flap() {
         timeout: Duration::from_millis(300),
         up_after: 1,
         down_after: 3,
+        ..Default::default()
     };
     let mut poller = InstancePoller::new(ws, "a", None, options);
     let mut states = Vec::new();

@@ -37,6 +37,28 @@ export const ICONS = {
   /** Start (a triangle pointing right). */
   play: { grid: 16, parts: [{ path: 'M5 3.2v9.6L12.6 8z' }] },
   stop: { grid: 16, parts: [{ rect: [3.5, 3.5, 9, 9, 1.2] }] },
+  /** The compact layout: a grid of small tiles. */
+  tiles: {
+    grid: 16,
+    parts: [
+      { rect: [1.5, 2, 3.6, 3.6, 0.8] },
+      { rect: [6.2, 2, 3.6, 3.6, 0.8] },
+      { rect: [10.9, 2, 3.6, 3.6, 0.8] },
+      { rect: [1.5, 7.2, 3.6, 3.6, 0.8] },
+      { rect: [6.2, 7.2, 3.6, 3.6, 0.8] },
+      { rect: [10.9, 7.2, 3.6, 3.6, 0.8] },
+      { rect: [1.5, 12.4, 3.6, 1.6, 0.6] },
+      { rect: [6.2, 12.4, 3.6, 1.6, 0.6] },
+    ],
+  },
+  /** The comfortable layout: two large cards. */
+  panels: {
+    grid: 16,
+    parts: [
+      { rect: [1.75, 2.25, 5.5, 11.5, 1.2], stroke: 1.5 },
+      { rect: [8.75, 2.25, 5.5, 11.5, 1.2], stroke: 1.5 },
+    ],
+  },
   /** Restart and reload: an arrow going round. */
   reload: { grid: 16, parts: [{ path: reloadPath, stroke: 1.6, cap: true, join: true }] },
   /** A log: lines of text. */

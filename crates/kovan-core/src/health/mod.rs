@@ -19,6 +19,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 pub use endpoint::{Mismatch, NameField, Reported};
+pub use feed::Seen;
 pub use hysteresis::{HealthState, Hysteresis};
 pub use resources::Resources;
 pub use sqlite::{DatabaseHealth, WriteLock};
@@ -30,7 +31,12 @@ use crate::workspace::{Instance, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollerOptions {
+    /// Between two checks while the window has the focus (and without a window: the CLI).
     pub interval: Duration,
+    /// The same while the window is visible but not focused.
+    pub unfocused_interval: Duration,
+    /// The same while the window is hidden or minimized: next to nothing, caught up when shown.
+    pub hidden_interval: Duration,
     /// For one whole check; a slower answer counts as a failure.
     pub timeout: Duration,
     /// Successes in a row before a card turns green.
@@ -43,9 +49,48 @@ impl Default for PollerOptions {
     fn default() -> Self {
         Self {
             interval: Duration::from_secs(2),
+            unfocused_interval: Duration::from_secs(10),
+            hidden_interval: Duration::from_secs(60),
             timeout: Duration::from_secs(1),
             up_after: 1,
             down_after: 3,
+        }
+    }
+}
+
+impl PollerOptions {
+    /// The time between two checks while the window is seen as `seen`.
+    pub fn interval_for(&self, seen: Seen) -> Duration {
+        match seen {
+            Seen::Focused => self.interval,
+            Seen::Unfocused => self.unfocused_interval.max(self.interval),
+            Seen::Hidden => self
+                .hidden_interval
+                .max(self.unfocused_interval)
+                .max(self.interval),
+        }
+    }
+}
+
+/// Wait for the next check: `interval_for` the window's state, measured from when the wait began.
+/// A change of state counts at once: shown again after an hour hidden, the check is due now.
+async fn pause(seen: &mut tokio::sync::watch::Receiver<Seen>, options: &PollerOptions) {
+    let started = tokio::time::Instant::now();
+    loop {
+        let wait = options.interval_for(*seen.borrow_and_update());
+        let left = wait.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(left) => return,
+            changed = seen.changed() => {
+                if changed.is_err() {
+                    // No one to say otherwise any more: the pace stays.
+                    tokio::time::sleep(left).await;
+                    return;
+                }
+            }
         }
     }
 }
@@ -107,9 +152,17 @@ pub struct PollerHandle {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     latest: Arc<Mutex<HashMap<String, InstanceHealth>>>,
     sink: Gate,
+    seen: tokio::sync::watch::Sender<Seen>,
 }
 
 impl PollerHandle {
+    /// How the window is seen: the checks slow down while it is not focused and all but stop
+    /// while it is hidden; a window shown or focused again gets a check of every instance at once.
+    pub fn set_seen(&self, seen: Seen) {
+        self.seen
+            .send_if_modified(|now| std::mem::replace(now, seen) != seen);
+    }
+
     /// The last check of every instance checked so far, in no particular order.
     pub fn latest(&self) -> Vec<InstanceHealth> {
         self.latest
@@ -142,35 +195,35 @@ pub fn start(
     let ws = Arc::new(ws);
     let latest = Arc::new(Mutex::new(HashMap::new()));
     let sink = Gate::new(sink);
+    let (seen, watching) = tokio::sync::watch::channel(Seen::Focused);
     let mut tasks: Vec<_> = ws
         .instances
         .iter()
         .map(|i| {
             let mut poller = InstancePoller::new(ws.clone(), &i.name, store.clone(), options);
-            let (sink, latest) = (sink.clone(), latest.clone());
+            let (sink, latest, mut seen) = (sink.clone(), latest.clone(), watching.clone());
             tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(options.interval);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    ticks.tick().await;
                     let health = poller.poll().await;
                     latest
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(health.instance.clone(), health.clone());
                     sink.send(HealthEvent::Instance(Box::new(health)));
+                    pause(&mut seen, &options).await;
                 }
             })
         })
         .collect();
     if let Some(redis) = ws.redis.clone() {
-        let sink = sink.clone();
+        let (sink, mut seen) = (sink.clone(), watching.clone());
         tasks.push(tokio::spawn(async move {
             let mut state = Hysteresis::new(options.up_after, options.down_after);
-            let mut ticks = tokio::time::interval(options.interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut first = true;
             loop {
-                ticks.tick().await;
+                if !std::mem::take(&mut first) {
+                    pause(&mut seen, &options).await;
+                }
                 let probe = probe_redis(&redis).await;
                 let state = state.observe(probe.is_ok());
                 sink.send(HealthEvent::Redis(RedisHealth {
@@ -187,6 +240,7 @@ pub fn start(
         tasks,
         latest,
         sink,
+        seen,
     }
 }
 
@@ -317,5 +371,70 @@ impl InstancePoller {
             }
         }
         health
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checks_slow_down_unfocused_and_all_but_stop_hidden() {
+        let options = PollerOptions::default();
+        assert_eq!(options.interval_for(Seen::Focused), Duration::from_secs(2));
+        assert_eq!(
+            options.interval_for(Seen::Unfocused),
+            Duration::from_secs(10)
+        );
+        assert_eq!(options.interval_for(Seen::Hidden), Duration::from_secs(60));
+        // Never faster out of sight than in it, whatever the options say.
+        let odd = PollerOptions {
+            interval: Duration::from_secs(5),
+            unfocused_interval: Duration::from_secs(1),
+            hidden_interval: Duration::from_secs(3),
+            ..options
+        };
+        assert_eq!(odd.interval_for(Seen::Unfocused), Duration::from_secs(5));
+        assert_eq!(odd.interval_for(Seen::Hidden), Duration::from_secs(5));
+    }
+
+    fn quick() -> PollerOptions {
+        PollerOptions {
+            interval: Duration::from_millis(20),
+            unfocused_interval: Duration::from_millis(200),
+            hidden_interval: Duration::from_secs(600),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_window_shown_again_is_checked_at_once() {
+        let (seen, mut watching) = tokio::sync::watch::channel(Seen::Hidden);
+        let options = quick();
+        let waiting = tokio::spawn(async move { pause(&mut watching, &options).await });
+        tokio::task::yield_now().await;
+        assert!(
+            !waiting.is_finished(),
+            "hidden: the next check is ten minutes away"
+        );
+        seen.send_replace(Seen::Focused);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("shown: the check is due now")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_window_that_loses_the_focus_waits_the_longer_interval() {
+        let (seen, mut watching) = tokio::sync::watch::channel(Seen::Focused);
+        let options = quick();
+        let started = std::time::Instant::now();
+        seen.send_replace(Seen::Unfocused);
+        pause(&mut watching, &options).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
