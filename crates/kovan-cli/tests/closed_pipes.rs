@@ -215,8 +215,9 @@ fn commands(init_dir: &Path) -> Vec<(Vec<String>, Vec<i32>)> {
         (vec!["flush", "a", "--yes", "--json"], vec![CLOSED_PIPE]),
         (vec!["gen", "--write"], vec![CLOSED_PIPE]),
         (vec!["help", "db"], vec![CLOSED_PIPE]),
-        // An SQLite workspace: nothing to show, said on stderr.
-        (vec!["db", "status"], vec![1]),
+        // SQLite databases are listed too (size, holders): it writes.
+        (vec!["db", "status"], vec![CLOSED_PIPE]),
+        (vec!["db", "status", "--json"], vec![CLOSED_PIPE]),
     ];
     table
         .into_iter()
