@@ -25,6 +25,7 @@ function checked(instance: string, patch: Partial<InstanceHealth> = {}): Instanc
     latencyMs: 12.4,
     httpStatus: 200,
     error: null,
+    failure: null,
     reported: null,
     mismatches: [],
     database: {
@@ -118,6 +119,7 @@ describe('health on the cards', () => {
         checkOk: false,
         httpStatus: 503,
         error,
+        failure: { type: 'failing', status: 503, parts: ['migrations'] },
         reported: {
           status: 'failing',
           instance: 'chat_api',
@@ -134,7 +136,9 @@ describe('health on the cards', () => {
     }));
     const row = await waitFor('[data-instance="chat_api"] [data-testid="migrations"]');
     expect(text('[data-testid="migrations-text"]', row)).toBe('3 migration uygulanmadı: sayfalar hata verebilir');
-    expect(text('[data-testid="health-error"]', card('chat_api'))).toBe(error);
+    // In the window's words; core's English sentence is the tooltip.
+    expect(text('[data-testid="health-error"]', card('chat_api'))).toBe("503 döndü; sorunlu: migration'lar");
+    expect(one('[data-testid="health-error"]', card('chat_api')).title).toBe(error);
     one('[data-testid="migrations-apply"]', row).click();
     await waitFor('[data-instance="chat_api"] [data-testid="migrations"][data-phase="done"]');
     expect(named(calls, 'migrate_instance').map((c) => c.args.instance)).toEqual(['chat_api']);
@@ -161,11 +165,17 @@ describe('health on the cards', () => {
     const focused = vi.spyOn(document, 'hasFocus').mockReturnValue(true);
     await emit('instance://health', batch({
       type: 'instance',
-      ...checked('chat_api', { state: 'down', previous: 'up', checkOk: false, error: 'connection refused' }),
+      ...checked('chat_api', {
+        state: 'down',
+        previous: 'up',
+        checkOk: false,
+        error: 'nothing listens on port 8001',
+        failure: { type: 'nothingListens', port: 8001 },
+      }),
     }));
     await waitFor('[data-instance="chat_api"][data-health="down"]');
     expect(card('chat_api').classList.contains('card-bad')).toBe(true);
-    expect(text('[data-testid="health-error"]', card('chat_api'))).toBe('connection refused');
+    expect(text('[data-testid="health-error"]', card('chat_api'))).toBe('8001 portunda dinleyen yok');
     expect(shown).toEqual([]);
 
     focused.mockReturnValue(false);

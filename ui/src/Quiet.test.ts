@@ -24,6 +24,7 @@ function checked(instance: string, patch: Partial<InstanceHealth> = {}): Instanc
     latencyMs: 4.2,
     httpStatus: 200,
     error: null,
+    failure: null,
     reported: null,
     mismatches: [],
     database: null,

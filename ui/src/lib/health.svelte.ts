@@ -14,6 +14,8 @@ import {
   type RedisHealth,
 } from './api';
 import { windowVisible } from './visibility.svelte';
+import { formatNumber } from './format';
+import { t } from './i18n/index.svelte';
 
 /** Points in a card's sparkline: a minute and a half at the poller's 2 s. */
 export const SPARK_POINTS = 45;
@@ -144,4 +146,31 @@ export function sparkPath(points: readonly (number | null)[], width: number, hei
     pen = true;
   });
   return path;
+}
+
+/** Why a check failed, in the window's words (core's English sentence stays the tooltip); null
+ * when it did not fail or an older core sent no typed failure. */
+export function failureText(health: InstanceHealth | null): string | null {
+  const failure = health?.failure;
+  if (!failure) return null;
+  switch (failure.type) {
+    case 'timeout':
+      return t('health.fail.timeout', { ms: formatNumber(failure.ms) });
+    case 'nothingListens':
+      return t('health.fail.nothingListens', { port: failure.port });
+    case 'unreachable':
+      return t('health.fail.unreachable');
+    case 'noReport':
+      return t('health.fail.noReport', { status: failure.status });
+    case 'failing':
+      return t('health.fail.failing', {
+        status: failure.status,
+        parts: failure.parts.map((part) => (isPart(part) ? t(`health.part.${part}`) : part)).join(', '),
+      });
+  }
+}
+
+const PARTS = ['database', 'cache', 'migrations', 'channels'] as const;
+function isPart(part: string): part is (typeof PARTS)[number] {
+  return (PARTS as readonly string[]).includes(part);
 }

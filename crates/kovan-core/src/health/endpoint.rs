@@ -98,6 +98,31 @@ pub struct Mismatch {
     pub message: String,
 }
 
+/// Why a check failed, as data: the window words it in its language (core's English sentence is
+/// `Check::error`, for the CLI and the log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum CheckFailure {
+    /// No answer within the check's timeout.
+    Timeout {
+        #[ts(type = "number")]
+        ms: u64,
+    },
+    /// The connection was refused: nothing listens on the port.
+    NothingListens { port: u16 },
+    /// Another failure of the connection.
+    Unreachable,
+    /// It answered with Kovan's health report, but not 200: the parts that fail, as the instance
+    /// names them (`database`, `cache`, `migrations`, `channels`, …).
+    Failing { status: u16, parts: Vec<String> },
+    /// It answered without Kovan's report: not running the multi-server settings.
+    NoReport { status: u16 },
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone)]
 pub struct Check {
@@ -107,6 +132,8 @@ pub struct Check {
     pub reported: Option<Reported>,
     /// Why the check failed; None when it answered 200 with the health JSON.
     pub error: Option<String>,
+    /// The same, as data.
+    pub failure: Option<CheckFailure>,
 }
 
 impl Check {
@@ -120,18 +147,27 @@ pub async fn check(port: u16, timeout: Duration) -> Check {
     let started = Instant::now();
     let answer = tokio::time::timeout(timeout, http::request(port, "GET", "/health/", &[])).await;
     let latency = started.elapsed();
-    let fail = |status, error: String| Check {
+    let fail = |status, error: String, failure| Check {
         latency,
         status,
         reported: None,
         error: Some(error),
+        failure: Some(failure),
     };
     match answer {
-        Err(_) => fail(None, format!("no answer within {} ms", timeout.as_millis())),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            fail(None, format!("nothing listens on port {port}"))
-        }
-        Ok(Err(e)) => fail(None, e.to_string()),
+        Err(_) => fail(
+            None,
+            format!("no answer within {} ms", timeout.as_millis()),
+            CheckFailure::Timeout {
+                ms: timeout.as_millis() as u64,
+            },
+        ),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => fail(
+            None,
+            format!("nothing listens on port {port}"),
+            CheckFailure::NothingListens { port },
+        ),
+        Ok(Err(e)) => fail(None, e.to_string(), CheckFailure::Unreachable),
         Ok(Ok(r)) => {
             let reported = serde_json::from_str::<Reported>(&r.body)
                 .ok()
@@ -142,10 +178,23 @@ pub async fn check(port: u16, timeout: Duration) -> Check {
                     status: Some(200),
                     reported: Some(rep),
                     error: None,
+                    failure: None,
                 },
                 (status, Some(rep)) => Check {
                     latency,
                     status: Some(status),
+                    failure: Some(CheckFailure::Failing {
+                        status,
+                        parts: if rep.failures.is_empty() {
+                            [("database", rep.database.ok), ("cache", rep.cache.ok)]
+                                .into_iter()
+                                .filter(|(_, ok)| !ok)
+                                .map(|(part, _)| part.to_string())
+                                .collect()
+                        } else {
+                            rep.failures.iter().map(|f| f.part.clone()).collect()
+                        },
+                    }),
                     // The instance's own words for what fails, where it gives them.
                     error: Some(if rep.failures.is_empty() {
                         format!(
@@ -165,6 +214,7 @@ pub async fn check(port: u16, timeout: Duration) -> Check {
                 (status, None) => fail(
                     Some(status),
                     format!("/health/ answered {status} without Kovan's health report: not running the multi-server settings?"),
+                    CheckFailure::NoReport { status },
                 ),
             }
         }

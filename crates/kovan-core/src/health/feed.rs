@@ -340,6 +340,7 @@ mod tests {
             latency_ms: latency,
             http_status: Some(200),
             error: None,
+            failure: None,
             reported: None,
             mismatches: vec![],
             database: Some(DatabaseHealth {

@@ -110,8 +110,10 @@ pub struct InstanceHealth {
     /// Milliseconds this check took (until the timeout when it failed that way).
     pub latency_ms: f64,
     pub http_status: Option<u16>,
-    /// Why this check failed.
+    /// Why this check failed: core's sentence (the CLI, the log, the tooltip).
     pub error: Option<String>,
+    /// The same as data, for the window's words.
+    pub failure: Option<endpoint::CheckFailure>,
     pub reported: Option<Reported>,
     /// Names the instance reports differently from what Kovan derived.
     pub mismatches: Vec<Mismatch>,
@@ -343,6 +345,7 @@ impl InstancePoller {
             latency_ms: check.latency.as_secs_f64() * 1000.0,
             http_status: check.status,
             error: check.error,
+            failure: check.failure,
             reported: check.reported,
             mismatches,
             database,
