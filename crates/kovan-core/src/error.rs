@@ -206,7 +206,7 @@ pub enum ErrorDetail {
     RedisTls {
         /// Redacted: never the password.
         url: String,
-        problem: crate::cache::redis::TlsProblem,
+        problem: TlsProblem,
     },
     /// The error is about one instance (named by the user, or the one acted on).
     Instance { instance: String },
@@ -222,7 +222,7 @@ pub enum ErrorDetail {
     /// the refusal is for another reason).
     Database {
         database: String,
-        holders: Vec<crate::services::postgres::Holder>,
+        holders: Vec<Holder>,
     },
     /// A unit's database lacks migrations: which unit, the member it is migrated through, how many.
     Migrations {
@@ -243,11 +243,70 @@ pub struct PackagesDetail {
     pub instance: String,
     /// As run from the Django root: `.venv/bin/python`.
     pub python: String,
-    pub missing: Vec<crate::django::MissingPackage>,
+    pub missing: Vec<MissingPackage>,
     /// What pip installs: `redis>=5`; empty when Kovan knows no package for what is missing.
     pub requirements: Vec<String>,
     /// `.venv/bin/python -m pip install 'redis>=5'`, None when `requirements` is empty.
     pub command: Option<String>,
+}
+
+/// Who is connected to a database now, in the words of a refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Holder {
+    pub pid: i32,
+    /// The instance's name in its settings' OPTIONS (`{project}_{instance}`), or the client's.
+    pub application_name: String,
+}
+
+/// Which part of TLS failed: each has its own fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsProblem {
+    /// The server's certificate is signed by a CA this machine (or `ca_file`) does not hold.
+    UnknownCa,
+    /// The certificate is good but names another host than the URL's.
+    Hostname,
+    Expired,
+    NotYetValid,
+    /// The server asks for a client certificate and Kovan has none (`cert_file`).
+    ClientCertificateRequired,
+    /// The server refused the client certificate Kovan sent.
+    ClientCertificateRefused,
+    /// `ca_file`, `cert_file` or `key_file` could not be read or is not PEM.
+    Files,
+    /// The server took the connection but never answered the handshake (a plain port).
+    NoHandshake,
+    Other,
+}
+
+impl TlsProblem {
+    /// What to do, in the words of core's sentence.
+    pub fn fix(self) -> &'static str {
+        match self {
+            Self::UnknownCa => "Set [redis] ca_file to the PEM file of the CA that signed the server's certificate.",
+            Self::Hostname => "Connect by a name the certificate holds, or set [redis] verify = \"ca\" to check the chain only.",
+            Self::Expired => "The server's certificate has expired: renew it on the server.",
+            Self::NotYetValid => "The server's certificate is not valid yet: check this machine's clock and the server's.",
+            Self::ClientCertificateRequired => "The server asks for a client certificate: set [redis] cert_file and key_file.",
+            Self::ClientCertificateRefused => "Give [redis] cert_file a certificate signed by a CA the server trusts (its tls-ca-cert-file).",
+            Self::Files => "Check that ca_file, cert_file and key_file in [redis] are readable PEM files.",
+            Self::NoHandshake => "Check that the port is the server's TLS port (rediss:// needs one, redis:// a plain one).",
+            Self::Other => "Check that the server speaks TLS on that port and that its certificate is trusted.",
+        }
+    }
+}
+
+/// Something the configuration needs from the interpreter that it does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingPackage {
+    /// The import name: `redis`.
+    pub import: String,
+    /// What pip installs: `redis>=5`; None when Kovan does not know which package provides it.
+    pub requirement: Option<String>,
+    /// What in the configuration needs it: `chat_main has cache = "redis"`.
+    pub needed_by: String,
 }
 
 /// A core error that knows its kind and the detail the window acts on.

@@ -43,7 +43,7 @@ pub enum CacheError {
     RedisTls {
         url: String,
         /// Which part failed: what the window words and the fix names.
-        problem: super::redis::TlsProblem,
+        problem: crate::error::TlsProblem,
         detail: String,
     },
 

@@ -3,6 +3,7 @@
 //! migrations, and manage.py or any command under an instance's environment.
 
 pub mod environment;
+mod known_packages;
 pub mod migrations;
 pub mod packages;
 pub mod pip;

@@ -1,105 +1,20 @@
 //! What a workspace's configuration needs in its interpreter, and the exact command that installs
 //! what is missing. Nothing is ever installed without being asked.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use ts_rs::TS;
 
 use super::probe::Probe;
 use super::version::{DjangoVersion, Support, OLDEST_SUPPORTED};
 use crate::workspace::{CacheBackend, DatabaseEngine, Workspace};
 
-/// A package Kovan knows: how it is imported, the distributions that provide it, and the
-/// requirement Kovan installs when it is missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Package {
-    pub import: &'static str,
-    pub dists: &'static [&'static str],
-    pub requirement: &'static str,
-}
-
-pub const PACKAGES: &[Package] = &[
-    Package {
-        import: "django",
-        dists: &["Django"],
-        requirement: "Django>=4.2",
-    },
-    Package {
-        import: "redis",
-        dists: &["redis"],
-        requirement: "redis>=5",
-    },
-    Package {
-        import: "channels",
-        dists: &["channels"],
-        requirement: "channels>=4",
-    },
-    Package {
-        import: "channels_redis",
-        dists: &["channels-redis", "channels_redis"],
-        requirement: "channels-redis>=4",
-    },
-    Package {
-        import: "daphne",
-        dists: &["daphne"],
-        requirement: "daphne>=4",
-    },
-    Package {
-        import: "uvicorn",
-        dists: &["uvicorn"],
-        requirement: "uvicorn>=0.20",
-    },
-    Package {
-        import: "psycopg",
-        dists: &["psycopg"],
-        requirement: "psycopg[binary]>=3.1",
-    },
-    Package {
-        import: "psycopg2",
-        dists: &["psycopg2", "psycopg2-binary"],
-        requirement: "psycopg2-binary>=2.9",
-    },
-    Package {
-        import: "environ",
-        dists: &["django-environ"],
-        requirement: "django-environ>=0.11",
-    },
-    Package {
-        import: "celery",
-        dists: &["celery"],
-        requirement: "celery>=5.3",
-    },
-    Package {
-        import: "django_redis",
-        dists: &["django-redis"],
-        requirement: "django-redis>=5.4",
-    },
-    Package {
-        import: "uvicorn",
-        dists: &["uvicorn"],
-        requirement: "uvicorn",
-    },
-    Package {
-        import: "gunicorn",
-        dists: &["gunicorn"],
-        requirement: "gunicorn",
-    },
-];
+use super::known_packages::{Package, PACKAGES};
 
 fn known(import: &str) -> Option<&'static Package> {
     PACKAGES.iter().find(|p| p.import == import)
 }
 
-/// Something the configuration needs from the interpreter that it does not have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct MissingPackage {
-    /// The import name: `redis`.
-    pub import: String,
-    /// What pip installs: `redis>=5`; None when Kovan does not know which package provides it.
-    pub requirement: Option<String>,
-    /// What in the configuration needs it: `chat_main has cache = "redis"`.
-    pub needed_by: String,
-}
+pub use crate::error::MissingPackage;
 
 /// What the interpreter lacks for the workspace (or one instance of it), with one command that
 /// installs all of it.

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::packages::PACKAGES;
+use super::known_packages::PACKAGES;
 use super::python::{self, ScriptError};
 use crate::workspace::Workspace;
 

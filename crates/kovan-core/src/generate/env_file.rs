@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+/// Its name holds PASS, so Django's error pages mask it too.
+pub const ENV_PASSWORD: &str = "KOVAN_DATABASE_PASSWORD";
+
 /// Django's own secret-key alphabet (`get_random_secret_key`).
 const SECRET_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)";
 const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -68,11 +71,7 @@ pub fn parse_pairs(text: &str) -> Vec<(String, String)> {
 }
 
 /// Variables whose values are never shown.
-const SECRET_KEYS: [&str; 3] = [
-    "SECRET_KEY",
-    "KOVAN_TOKEN",
-    crate::services::postgres::ENV_PASSWORD,
-];
+const SECRET_KEYS: [&str; 3] = ["SECRET_KEY", "KOVAN_TOKEN", ENV_PASSWORD];
 
 /// The env file with secrets masked and passwords in URLs replaced, for previews and diffs.
 pub fn redact(text: &str) -> String {

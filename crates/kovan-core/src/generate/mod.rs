@@ -360,7 +360,7 @@ pub fn render_with(
                 let password = ws
                     .unit_members(&i.name)
                     .iter()
-                    .find_map(|m| kept.get(&m.name, crate::services::postgres::ENV_PASSWORD))
+                    .find_map(|m| kept.get(&m.name, env_file::ENV_PASSWORD))
                     .map_or_else(env_file::new_token, str::to_string);
                 unit_passwords.insert(&i.names.unit, password);
             }

@@ -27,8 +27,7 @@ pub const CREATED_MARK: &str = "created by Kovan";
 pub const ENV_HOST: &str = "KOVAN_DATABASE_HOST";
 pub const ENV_PORT: &str = "KOVAN_DATABASE_PORT";
 pub const ENV_USER: &str = "KOVAN_DATABASE_USER";
-/// Its name holds PASS, so Django's error pages mask it too.
-pub const ENV_PASSWORD: &str = "KOVAN_DATABASE_PASSWORD";
+pub use crate::generate::env_file::ENV_PASSWORD;
 
 /// Where root's clusters are (see [`Cluster::in_data_dir`]).
 pub const ROOT_CLUSTERS: &str = "/var/tmp/kovan-postgresql-root";
@@ -477,14 +476,7 @@ pub fn db_message(e: &tokio_postgres::Error) -> String {
         .unwrap_or_else(|| e.to_string())
 }
 
-/// Who is connected to a database now, in the words of a refusal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct Holder {
-    pub pid: i32,
-    /// The instance's name in its settings' OPTIONS (`{project}_{instance}`), or the client's.
-    pub application_name: String,
-}
+pub use crate::error::Holder;
 
 /// A unit's database on the card: its name, size and open connections.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]

@@ -503,10 +503,6 @@ mod tests {
             let store = Store::open(&path).unwrap();
             let trouble = store.trouble().expect("said");
             assert_eq!(trouble.kind, StoreTroubleKind::Unwritable, "{trouble:?}");
-            assert_eq!(
-                trouble.finding_kind(),
-                crate::doctor::FindingKind::StoreUnavailable
-            );
             let line = trouble.line();
             assert!(
                 line.contains(&path.display().to_string())

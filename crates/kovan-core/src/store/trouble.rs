@@ -43,17 +43,6 @@ impl StoreTrouble {
         }
     }
 
-    /// The doctor's finding kind.
-    pub fn finding_kind(&self) -> crate::doctor::FindingKind {
-        use crate::doctor::FindingKind;
-        match self.kind {
-            StoreTroubleKind::Unavailable | StoreTroubleKind::Unwritable => {
-                FindingKind::StoreUnavailable
-            }
-            StoreTroubleKind::Recovered => FindingKind::StoreRecovered,
-        }
-    }
-
     /// What failed and on which file.
     pub fn message(&self) -> String {
         let path = &self.path;

@@ -2,48 +2,10 @@
 //! and a failed handshake told apart by what the user must fix.
 
 use redis::{ConnectionInfo, IntoConnectionInfo, RedisError, TlsCertificates};
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 use crate::workspace::{RedisConfig, TlsVerify};
 
-/// Which part of TLS failed: each has its own fix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum TlsProblem {
-    /// The server's certificate is signed by a CA this machine (or `ca_file`) does not hold.
-    UnknownCa,
-    /// The certificate is good but names another host than the URL's.
-    Hostname,
-    Expired,
-    NotYetValid,
-    /// The server asks for a client certificate and Kovan has none (`cert_file`).
-    ClientCertificateRequired,
-    /// The server refused the client certificate Kovan sent.
-    ClientCertificateRefused,
-    /// `ca_file`, `cert_file` or `key_file` could not be read or is not PEM.
-    Files,
-    /// The server took the connection but never answered the handshake (a plain port).
-    NoHandshake,
-    Other,
-}
-
-impl TlsProblem {
-    /// What to do, in the words of core's sentence.
-    pub fn fix(self) -> &'static str {
-        match self {
-            Self::UnknownCa => "Set [redis] ca_file to the PEM file of the CA that signed the server's certificate.",
-            Self::Hostname => "Connect by a name the certificate holds, or set [redis] verify = \"ca\" to check the chain only.",
-            Self::Expired => "The server's certificate has expired: renew it on the server.",
-            Self::NotYetValid => "The server's certificate is not valid yet: check this machine's clock and the server's.",
-            Self::ClientCertificateRequired => "The server asks for a client certificate: set [redis] cert_file and key_file.",
-            Self::ClientCertificateRefused => "Give [redis] cert_file a certificate signed by a CA the server trusts (its tls-ca-cert-file).",
-            Self::Files => "Check that ca_file, cert_file and key_file in [redis] are readable PEM files.",
-            Self::NoHandshake => "Check that the port is the server's TLS port (rediss:// needs one, redis:// a plain one).",
-            Self::Other => "Check that the server speaks TLS on that port and that its certificate is trusted.",
-        }
-    }
-}
+pub use crate::error::TlsProblem;
 
 /// The client for `config`: rediss:// with the files and checks kovan.toml names, plain otherwise.
 pub(super) fn client(config: &RedisConfig) -> Result<redis::Client, (TlsProblem, String)> {

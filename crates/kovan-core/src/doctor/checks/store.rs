@@ -7,7 +7,7 @@ pub(in crate::doctor) fn store(context: &Context, findings: &mut Vec<Finding>) {
         return;
     };
     findings.push(
-        Finding::new(t.finding_kind(), Severity::Warning, Vec::new(), t.message())
+        Finding::new(kind_of(t), Severity::Warning, Vec::new(), t.message())
             .why(&format!(
                 "{}{}.",
                 t.consequence()[..1].to_uppercase(),
@@ -15,4 +15,15 @@ pub(in crate::doctor) fn store(context: &Context, findings: &mut Vec<Finding>) {
             ))
             .fix(t.fix()),
     );
+}
+
+/// The finding a store trouble is. Here, not in the store: the store knows nothing of the doctor.
+fn kind_of(t: &crate::store::StoreTrouble) -> FindingKind {
+    use crate::store::StoreTroubleKind;
+    match t.kind {
+        StoreTroubleKind::Unavailable | StoreTroubleKind::Unwritable => {
+            FindingKind::StoreUnavailable
+        }
+        StoreTroubleKind::Recovered => FindingKind::StoreRecovered,
+    }
 }
