@@ -588,7 +588,7 @@ fn kovan_up_take_over_adopts_what_runs_and_stops_nothing() {
         .unwrap();
     let first_said = Lines::of(&mut first);
     first_said.wait_for("a running; Ctrl-C", Duration::from_secs(30));
-    let server_pid = kovan_core::process_table::port_owner(port)
+    let server_pid = kovan_core::platform::port_owner(port)
         .expect("a listens")
         .pid;
 
@@ -619,7 +619,7 @@ fn kovan_up_take_over_adopts_what_runs_and_stops_nothing() {
     second_said.wait_for("a running; Ctrl-C", Duration::from_secs(30));
     // The same process serves, adopted rather than restarted.
     assert_eq!(
-        kovan_core::process_table::port_owner(port).map(|o| o.pid),
+        kovan_core::platform::port_owner(port).map(|o| o.pid),
         Some(server_pid),
         "{}",
         second_said.text()
@@ -640,15 +640,15 @@ fn kovan_up_take_over_adopts_what_runs_and_stops_nothing() {
         second_said.text()
     );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while kovan_core::process_table::port_owner(port).is_some() && Instant::now() < deadline {
+    while kovan_core::platform::port_owner(port).is_some() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
-        kovan_core::process_table::port_owner(port).is_none(),
+        kovan_core::platform::port_owner(port).is_none(),
         "the adopted server outlived the Ctrl-C of the one that took over: {}",
         second_said.text()
     );
-    assert!(!kovan_core::process_table::is_alive(server_pid));
+    assert!(!kovan_core::platform::is_alive(server_pid));
 }
 
 /// Two projects whose kovan.toml both say the same Redis with `managed = true`: the one that

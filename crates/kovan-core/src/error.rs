@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::process_table::PortOwner;
+use crate::platform::PortOwner;
 
 /// Declares [`ErrorKind`] with its list and its names from one table, so they cannot disagree.
 macro_rules! error_kinds {

@@ -11,8 +11,6 @@ pub mod generate;
 pub mod health;
 mod http;
 pub mod platform;
-/// The name the platform module had; call sites still use it while the open branches merge.
-pub use platform as process_table;
 pub mod proposal;
 pub mod recent;
 pub mod redact;

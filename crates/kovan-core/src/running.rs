@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::process_table;
+use crate::platform;
 use crate::store::Store;
 use crate::workspace::Workspace;
 
@@ -44,17 +44,17 @@ pub struct MarkedGroup {
 pub fn marked_groups(workspace: &str) -> Vec<MarkedGroup> {
     use crate::supervisor::group::{INSTANCE_MARKER, WORKSPACE_MARKER};
     let marked = |pid: i32, instance: &str| {
-        process_table::environ_var(pid, WORKSPACE_MARKER).as_deref() == Some(workspace)
-            && process_table::environ_var(pid, INSTANCE_MARKER).as_deref() == Some(instance)
+        platform::environ_var(pid, WORKSPACE_MARKER).as_deref() == Some(workspace)
+            && platform::environ_var(pid, INSTANCE_MARKER).as_deref() == Some(instance)
     };
     let mut groups: std::collections::BTreeMap<(String, i32), Vec<i32>> = Default::default();
-    for (pid, file) in process_table::processes_with_env(WORKSPACE_MARKER) {
+    for (pid, file) in platform::processes_with_env(WORKSPACE_MARKER) {
         if file != workspace {
             continue;
         }
         let (Some(instance), Some(pgid)) = (
-            process_table::environ_var(pid, INSTANCE_MARKER),
-            process_table::stat_pgid(pid),
+            platform::environ_var(pid, INSTANCE_MARKER),
+            platform::stat_pgid(pid),
         ) else {
             continue;
         };
@@ -65,10 +65,10 @@ pub fn marked_groups(workspace: &str) -> Vec<MarkedGroup> {
         .map(|((instance, pgid), mut members)| {
             members.sort_unstable();
             let leader_start = (members.contains(&pgid) && marked(pgid, &instance))
-                .then(|| process_table::start_time(pgid))
+                .then(|| platform::start_time(pgid))
                 .flatten();
             let port = members.iter().find_map(|&pid| {
-                process_table::environ_var(pid, "DJANGO_SERVER_PORT")?
+                platform::environ_var(pid, "DJANGO_SERVER_PORT")?
                     .parse()
                     .ok()
             });
@@ -88,7 +88,7 @@ pub fn find(ws: &Workspace, store: Option<&Store>) -> Vec<RunningInstance> {
     let records = store
         .and_then(|s| s.processes(&ws.file).ok())
         .unwrap_or_default();
-    let boot = process_table::boot_id();
+    let boot = platform::boot_id();
     let mut marked: Option<Vec<MarkedGroup>> = None;
     ws.instances
         .iter()
@@ -99,7 +99,7 @@ pub fn find(ws: &Workspace, store: Option<&Store>) -> Vec<RunningInstance> {
                 .filter(|r| {
                     r.boot_id.is_some()
                         && r.boot_id == boot
-                        && process_table::is_same_process(r.pid, r.start_time)
+                        && platform::is_same_process(r.pid, r.start_time)
                 })
                 .map(|r| r.pgid);
             let mut by_markers = || {
@@ -116,7 +116,7 @@ pub fn find(ws: &Workspace, store: Option<&Store>) -> Vec<RunningInstance> {
                     false,
                 ),
             };
-            let members = process_table::group_members(pgid);
+            let members = platform::group_members(pgid);
             (!members.is_empty()).then(|| RunningInstance {
                 instance: i.name.clone(),
                 pgid,
@@ -129,9 +129,9 @@ pub fn find(ws: &Workspace, store: Option<&Store>) -> Vec<RunningInstance> {
 
 /// The group of the process listening on `port` when it runs from `root`.
 fn on_port_from(port: u16, root: &Path) -> Option<i32> {
-    let owner = process_table::port_owner(port)?;
-    (process_table::cwd(owner.pid).as_deref() == Some(root))
-        .then(|| process_table::pgid_of(owner.pid))
+    let owner = platform::port_owner(port)?;
+    (platform::cwd(owner.pid).as_deref() == Some(root))
+        .then(|| platform::pgid_of(owner.pid))
         .flatten()
 }
 
@@ -184,7 +184,7 @@ mod tests {
                 instance: "a".into(),
                 pgid: pid,
                 members: vec![pid],
-                leader_start: process_table::start_time(pid),
+                leader_start: platform::start_time(pid),
                 port: Some(8123),
             }]
         );

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use kovan_core::doctor::{self, Context, Finding, FindingKind, FixAction};
 use kovan_core::error::Classified;
 use kovan_core::health::NameField;
-use kovan_core::process_table;
+use kovan_core::platform;
 use kovan_core::store::{ProcessRecord, Store};
 use kovan_core::Workspace;
 use support::*;
@@ -33,11 +33,11 @@ fn record(store: &Store, ws: &Workspace, instance: &str, group: &Group) {
                 instance: instance.into(),
                 pid,
                 pgid: pid,
-                start_time: process_table::start_time(pid).unwrap(),
+                start_time: platform::start_time(pid).unwrap(),
                 cmdline: "test".into(),
                 port: ws.instance(instance).unwrap().port,
                 started_at: 0,
-                boot_id: process_table::boot_id(),
+                boot_id: platform::boot_id(),
                 ready: true,
                 stop_requested_by: None,
             },

@@ -149,7 +149,7 @@ impl RunningDoor {
     async fn reload(&self, door: &FrontDoor) {
         nginx::prepare(&self.binary, door, &self.paths, self.version).unwrap();
         let pid = self.group.pgid();
-        let started = kovan_core::process_table::start_time(pid).unwrap();
+        let started = kovan_core::platform::start_time(pid).unwrap();
         nginx::reload(&door.site, pid, started, Duration::from_secs(10))
             .await
             .unwrap();
@@ -304,7 +304,7 @@ async fn listens_on_loopback_only() {
         vec![upstream("main", vec![server("main_a", a.port, 1)])],
     );
     let running = RunningDoor::start(&door).await;
-    let listeners: Vec<_> = kovan_core::process_table::listeners_seen_by(running.group.pgid())
+    let listeners: Vec<_> = kovan_core::platform::listeners_seen_by(running.group.pgid())
         .into_iter()
         .filter(|l| l.port == port)
         .collect();
@@ -435,7 +435,7 @@ async fn a_config_nginx_refuses_is_reported_in_its_words_and_the_running_one_is_
 async fn reload_refuses_a_process_that_is_not_the_nginx_it_started() {
     let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
     let pid = sleeper.id() as i32;
-    let started = kovan_core::process_table::start_time(pid).unwrap();
+    let started = kovan_core::platform::start_time(pid).unwrap();
     let err = nginx::reload("chat", pid, started + 1, Duration::from_secs(1))
         .await
         .unwrap_err();

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use kovan_core::error::{Classified, ErrorDetail};
-use kovan_core::process_table;
+use kovan_core::platform;
 use kovan_core::supervisor::{StartOptions, Supervisor, SupervisorError, SupervisorEvent};
 use kovan_core::workspace;
 
@@ -110,10 +110,7 @@ async fn a_start_without_redis_in_the_venv_is_refused_with_the_pip_command_and_s
         "{text}"
     );
 
-    assert!(
-        process_table::port_is_free(port),
-        "review's port {port} opened"
-    );
+    assert!(platform::port_is_free(port), "review's port {port} opened");
     assert!(
         sup.states().iter().all(|s| s.pid.is_none()),
         "something was spawned: {:?}",
@@ -147,7 +144,7 @@ async fn a_site_start_names_what_its_members_lack_once_and_starts_none() {
     assert_eq!(requirements, ["redis>=5"]);
     assert!(command.unwrap().ends_with("-m pip install 'redis>=5'"));
     for port in ports {
-        assert!(process_table::port_is_free(port), "port {port} opened");
+        assert!(platform::port_is_free(port), "port {port} opened");
     }
     assert!(sup.states().iter().all(|s| s.pid.is_none()));
     assert!(events.lock().unwrap().is_empty());

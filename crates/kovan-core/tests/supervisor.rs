@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kovan_core::error::Classified;
-use kovan_core::process_table;
+use kovan_core::platform;
 use kovan_core::store::Store;
 use kovan_core::supervisor::{
     MigrateFirst, RunStatus, StartOptions, StopHow, Supervisor, SupervisorError, SupervisorEvent,
@@ -80,14 +80,14 @@ async fn stopping_a_group_leaves_no_process_of_it() {
     assert_eq!(state.status, RunStatus::Running, "{state:?}");
     let pgid = state.pid.unwrap();
     assert!(
-        process_table::group_members(pgid).len() >= 3,
+        platform::group_members(pgid).len() >= 3,
         "sh, two sleeps and python share the group"
     );
 
     let report = sup.stop("tree").await.unwrap();
     assert_eq!(report.how, StopHow::Terminated);
-    assert!(process_table::group_members(pgid).is_empty());
-    assert!(process_table::port_is_free(state.port));
+    assert!(platform::group_members(pgid).is_empty());
+    assert!(platform::port_is_free(state.port));
     assert_eq!(sup.state("tree").unwrap().status, RunStatus::Stopped);
     assert_eq!(
         events.statuses("tree"),
@@ -126,8 +126,8 @@ async fn a_tree_that_ignores_sigterm_is_killed_after_the_grace_period() {
         started.elapsed() >= Duration::from_secs(1),
         "waited the grace period first"
     );
-    assert!(process_table::group_members(state.pid.unwrap()).is_empty());
-    assert!(process_table::port_is_free(state.port));
+    assert!(platform::group_members(state.pid.unwrap()).is_empty());
+    assert!(platform::port_is_free(state.port));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +161,7 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
         sup.logs("chat_main").unwrap()
     );
     let pgid = state.pid.unwrap();
-    let members = process_table::group_members(pgid);
+    let members = platform::group_members(pgid);
     assert!(
         members.len() >= 2,
         "the autoreloader's child runs the server in the same group: {members:?}"
@@ -174,8 +174,8 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
         .any(|l| l.text.contains("development server at")));
 
     let report = sup.stop("chat_main").await.unwrap();
-    assert!(process_table::group_members(pgid).is_empty(), "{report:?}");
-    assert!(process_table::port_is_free(state.port));
+    assert!(platform::group_members(pgid).is_empty(), "{report:?}");
+    assert!(platform::port_is_free(state.port));
 
     // The autoreloader's parent (the leader) killed from outside: its child serves on, carrying
     // the instance's markers, and is what Kovan then stops; nothing else is signalled.
@@ -184,20 +184,18 @@ async fn runserver_and_its_autoreloader_stop_together_and_free_the_port() {
         .await
         .unwrap();
     let pgid = state.pid.unwrap();
-    let child = process_table::group_members(pgid)
+    let child = platform::group_members(pgid)
         .into_iter()
         .find(|&p| p != pgid)
         .expect("the autoreloader's child");
     assert_eq!(
-        process_table::environ_var(child, "KOVAN_INSTANCE").as_deref(),
+        platform::environ_var(child, "KOVAN_INSTANCE").as_deref(),
         Some("chat_main")
     );
     // SAFETY: the leader of the group this test started.
     unsafe { libc::kill(pgid, libc::SIGKILL) };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !(process_table::group_members(pgid).is_empty()
-        && process_table::port_is_free(state.port))
-    {
+    while !(platform::group_members(pgid).is_empty() && platform::port_is_free(state.port)) {
         assert!(Instant::now() < deadline, "the child kept the port");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -344,7 +342,7 @@ async fn a_foreign_listener_is_named_and_a_preset_with_it_starts_nobody() {
         .unwrap_err();
     assert!(matches!(err, SupervisorError::Preflight { .. }), "{err}");
     assert!(
-        process_table::port_is_free(free_port),
+        platform::port_is_free(free_port),
         "the free member was not started"
     );
     assert_eq!(sup.state("free").unwrap().status, RunStatus::Stopped);
@@ -404,7 +402,7 @@ async fn a_new_supervisor_adopts_recorded_groups_and_stops_them() {
         r.unwrap();
     }
     for pid in pids {
-        assert!(process_table::group_members(pid).is_empty());
+        assert!(platform::group_members(pid).is_empty());
     }
 }
 
@@ -438,12 +436,12 @@ async fn groups_the_store_lost_are_found_by_their_markers_stopped_and_recorded_a
         .expect("recorded again");
     assert_eq!(
         (rec.pid, Some(rec.start_time)),
-        (pid, process_table::start_time(pid))
+        (pid, platform::start_time(pid))
     );
     let port = again.state("a").unwrap().port;
     again.stop("a").await.unwrap();
-    assert!(process_table::group_members(pid).is_empty());
-    assert!(process_table::port_is_free(port));
+    assert!(platform::group_members(pid).is_empty());
+    assert!(platform::port_is_free(port));
     assert!(!store.has_process(&ws.file, "a"));
 }
 
@@ -457,7 +455,7 @@ async fn a_record_without_this_boots_id_is_not_adopted() {
     let sup = Supervisor::new(ws.clone(), Some(store.clone()), first);
     sup.start("a", StartOptions::default()).await.unwrap();
     let rec = store.process(&ws.file, "a").unwrap().unwrap();
-    assert_eq!(rec.boot_id, process_table::boot_id());
+    assert_eq!(rec.boot_id, platform::boot_id());
     assert!(rec.ready);
     sup.stop("a").await.unwrap();
     // What another boot's PID names now: a process that is not Kovan's (no markers).
@@ -481,7 +479,7 @@ async fn a_record_without_this_boots_id_is_not_adopted() {
                     boot_id: boot.clone(),
                     pid,
                     pgid: pid,
-                    start_time: process_table::start_time(pid).unwrap(),
+                    start_time: platform::start_time(pid).unwrap(),
                     ..rec.clone()
                 },
             )
@@ -746,7 +744,7 @@ async fn a_companion_runs_with_its_instance_restarts_is_adopted_and_stops_first(
     // Its own group, marked with its own name, with its instance's environment.
     assert_ne!(first, state.pid.unwrap());
     assert!(
-        process_table::group_members(first).len() >= 2,
+        platform::group_members(first).len() >= 2,
         "python and sleep"
     );
     assert_eq!(
@@ -773,7 +771,7 @@ async fn a_companion_runs_with_its_instance_restarts_is_adopted_and_stops_first(
     .await;
     assert_eq!(again.restarts, 1);
     assert!(
-        process_table::group_members(first).is_empty(),
+        platform::group_members(first).is_empty(),
         "the old sleep too"
     );
     let second = again.pid.unwrap();
@@ -790,8 +788,8 @@ async fn a_companion_runs_with_its_instance_restarts_is_adopted_and_stops_first(
     );
     let report = later.stop("a").await.unwrap();
     assert_eq!(report.how, StopHow::Terminated);
-    assert!(process_table::group_members(second).is_empty());
-    assert!(process_table::group_members(state.pid.unwrap()).is_empty());
+    assert!(platform::group_members(second).is_empty());
+    assert!(platform::group_members(state.pid.unwrap()).is_empty());
     assert_eq!(later.state("a_watch").unwrap().status, RunStatus::Stopped);
     let order = status_order(&events);
     let watch_stopped = order
@@ -866,7 +864,7 @@ async fn a_companion_the_store_lost_is_found_by_its_markers_without_its_instance
     let report = again.stop("a_watch").await.unwrap();
     assert_eq!(report.how, StopHow::Terminated, "{report:?}");
     assert!(report.millis < 1000, "{report:?}");
-    assert!(process_table::group_members(pid).is_empty());
+    assert!(platform::group_members(pid).is_empty());
     assert_eq!(again.state("a").unwrap().status, RunStatus::Running);
     for r in again.stop_all().await {
         r.unwrap();
@@ -911,7 +909,7 @@ async fn a_sites_companion_follows_its_main_member() {
     );
     sup.stop("shop_main").await.unwrap();
     assert_eq!(sup.state("shop_beat").unwrap().status, RunStatus::Stopped);
-    assert!(process_table::group_members(pid).is_empty());
+    assert!(platform::group_members(pid).is_empty());
     assert_eq!(sup.state("shop_api").unwrap().status, RunStatus::Running);
     for r in sup.stop_all().await {
         r.unwrap();
@@ -955,8 +953,8 @@ async fn an_observer_refuses_every_start_and_stop_and_signals_nothing() {
         (RunStatus::Running, RunStatus::Running)
     );
     let (a_pid, watch_pid) = (a.pid.unwrap(), watch.pid.unwrap());
-    let members = process_table::group_members(a_pid);
-    let watch_members = process_table::group_members(watch_pid);
+    let members = platform::group_members(a_pid);
+    let watch_members = platform::group_members(watch_pid);
     let b_port = ws.instance("b").unwrap().port;
     let recorded = store.events(&ws.file, 1000).unwrap().len();
     let statuses = events.0.lock().unwrap().len();
@@ -1038,9 +1036,9 @@ async fn an_observer_refuses_every_start_and_stop_and_signals_nothing() {
     look.shutdown(false).await;
 
     // Nothing was signalled, spawned or recorded.
-    assert_eq!(process_table::group_members(a_pid), members);
-    assert_eq!(process_table::group_members(watch_pid), watch_members);
-    assert!(process_table::port_is_free(b_port));
+    assert_eq!(platform::group_members(a_pid), members);
+    assert_eq!(platform::group_members(watch_pid), watch_members);
+    assert!(platform::port_is_free(b_port));
     assert_eq!(look.state("b").unwrap().status, RunStatus::Stopped);
     assert_eq!(sup.state("a").unwrap().status, RunStatus::Running);
     assert_eq!(look.state("a").unwrap().status, RunStatus::Running);
@@ -1061,8 +1059,8 @@ async fn an_observer_refuses_every_start_and_stop_and_signals_nothing() {
     // The supervisor itself still stops what it runs; the observer's next look sees it, and the
     // fresh observer refuses as it did, naming the same holder.
     sup.stop("a").await.unwrap();
-    assert!(process_table::group_members(a_pid).is_empty());
-    assert!(process_table::group_members(watch_pid).is_empty());
+    assert!(platform::group_members(a_pid).is_empty());
+    assert!(platform::group_members(watch_pid).is_empty());
     let fresh = look
         .look_again()
         .expect("a stopped, yet nothing was looked at again");
@@ -1070,5 +1068,5 @@ async fn an_observer_refuses_every_start_and_stop_and_signals_nothing() {
     assert_eq!(fresh.state("a_watch").unwrap().status, RunStatus::Stopped);
     assert!(fresh.look_again().is_none());
     refusal("fresh start", fresh.start("a", default).await.unwrap_err());
-    assert!(process_table::port_is_free(ws.instance("a").unwrap().port));
+    assert!(platform::port_is_free(ws.instance("a").unwrap().port));
 }

@@ -22,7 +22,7 @@ pub use fix::{apply_fix, DoctorError};
 
 use crate::generate::{self, env_file, FileStatus};
 use crate::health::{self, endpoint, InstanceHealth, Mismatch, NameField};
-use crate::process_table;
+use crate::platform;
 use crate::running::{self, RunningInstance};
 use crate::store::Store;
 use crate::workspace::{CacheBackend, Workspace};

@@ -269,11 +269,11 @@ async fn pg_snapshot(
 /// Who has a SQLite file open (a running instance, a `manage.py shell`, a sqlite3 prompt), named
 /// by the instance marker it runs under, else by its command name.
 fn sqlite_holders(path: &std::path::Path) -> Vec<Holder> {
-    crate::process_table::holders_of(path)
+    crate::platform::holders_of(path)
         .into_iter()
         .map(|pid| Holder {
             pid,
-            application_name: crate::process_table::environ_var(pid, "KOVAN_INSTANCE")
+            application_name: crate::platform::environ_var(pid, "KOVAN_INSTANCE")
                 .or_else(|| {
                     std::fs::read_to_string(format!("/proc/{pid}/comm"))
                         .ok()

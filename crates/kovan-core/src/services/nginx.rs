@@ -18,7 +18,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-use crate::process_table;
+use crate::platform;
 use crate::workspace::{Role, Site, Workspace};
 
 /// The path nginx itself answers on, without reaching any member: is the front door open?
@@ -530,7 +530,7 @@ pub async fn reload(
     start_time: u64,
     timeout: Duration,
 ) -> Result<(), NginxError> {
-    if !process_table::is_same_process(pid, start_time) {
+    if !platform::is_same_process(pid, start_time) {
         return Err(NginxError::NotOurs {
             site: site.into(),
             pid,
@@ -560,12 +560,12 @@ pub async fn reload(
 
 /// An old worker that finishes its connections and accepts no new ones: nginx retitles it.
 fn is_shutting_down(worker: i32) -> bool {
-    process_table::cmdline(worker).is_some_and(|a| a.join(" ").contains("is shutting down"))
+    platform::cmdline(worker).is_some_and(|a| a.join(" ").contains("is shutting down"))
 }
 
 /// The master's group without the master: its workers, old and new.
 pub fn workers(master: i32) -> Vec<i32> {
-    process_table::group_members(master)
+    platform::group_members(master)
         .into_iter()
         .filter(|p| *p != master)
         .collect()

@@ -567,11 +567,11 @@ pub fn users_elsewhere(ours: &Path, config: &PostgresConfig) -> Vec<String> {
     use crate::supervisor::group::{INSTANCE_MARKER, WORKSPACE_MARKER};
     let mut users = std::collections::BTreeSet::new();
     let mut loaded: std::collections::HashMap<String, Option<PostgresConfig>> = Default::default();
-    for (pid, file) in crate::process_table::processes_with_env(WORKSPACE_MARKER) {
+    for (pid, file) in crate::platform::processes_with_env(WORKSPACE_MARKER) {
         if Path::new(&file) == ours {
             continue;
         }
-        let Some(instance) = crate::process_table::environ_var(pid, INSTANCE_MARKER) else {
+        let Some(instance) = crate::platform::environ_var(pid, INSTANCE_MARKER) else {
             continue;
         };
         if instance == super::POSTGRES_SERVICE || instance == super::REDIS_SERVICE {

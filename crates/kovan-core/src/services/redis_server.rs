@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use ts_rs::TS;
 
-use crate::process_table;
+use crate::platform;
 use crate::workspace::RedisConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -160,9 +160,7 @@ pub fn server_args(port: u16, dir: &std::path::Path) -> Vec<String> {
 pub async fn wait_until_up(port: u16, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if !process_table::port_is_free(port)
-            && TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-        {
+        if !platform::port_is_free(port) && TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -184,11 +182,11 @@ pub fn users_elsewhere(ours: &std::path::Path, redis: &RedisConfig) -> Vec<Strin
     };
     let mut users = std::collections::BTreeSet::new();
     let mut loaded: std::collections::HashMap<String, Option<RedisConfig>> = Default::default();
-    for (pid, file) in crate::process_table::processes_with_env(WORKSPACE_MARKER) {
+    for (pid, file) in crate::platform::processes_with_env(WORKSPACE_MARKER) {
         if std::path::Path::new(&file) == ours {
             continue;
         }
-        let Some(instance) = crate::process_table::environ_var(pid, INSTANCE_MARKER) else {
+        let Some(instance) = crate::platform::environ_var(pid, INSTANCE_MARKER) else {
             continue;
         };
         if instance == super::REDIS_SERVICE {

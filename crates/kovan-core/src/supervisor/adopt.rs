@@ -41,7 +41,7 @@ impl Supervisor {
             records
                 .into_iter()
                 .map(|r| {
-                    let same = process_table::is_same_process(r.pid, r.start_time);
+                    let same = platform::is_same_process(r.pid, r.start_time);
                     (r, same)
                 })
                 .collect(),
@@ -104,13 +104,13 @@ impl Supervisor {
         let Ok(records) = store.processes(&self.inner.ws.file) else {
             return;
         };
-        let boot = process_table::boot_id();
+        let boot = platform::boot_id();
         for rec in records {
             // Boot id, PID and start time name one process; the command line does not:
             // redis-server, Celery and gunicorn rewrite their process title once they run. A row
             // without a boot id (an older Kovan's) cannot be told from a process of another boot.
             let this_boot = rec.boot_id.is_some() && rec.boot_id == boot;
-            let same = this_boot && process_table::is_same_process(rec.pid, rec.start_time);
+            let same = this_boot && platform::is_same_process(rec.pid, rec.start_time);
             let known = self.slots().contains_key(&rec.instance);
             if !same || !known {
                 if !self.inner.observer {
@@ -183,14 +183,9 @@ impl Supervisor {
             // It runs when one of its processes listens on its port (a companion: when it is
             // there at all); until then it is starting.
             let listening = companion
-                || process_table::port_owner(port).is_some_and(|o| found.members.contains(&o.pid));
-            let started_ms = process_table::started_at(found.pgid)
-                .or_else(|| {
-                    found
-                        .members
-                        .first()
-                        .and_then(|&p| process_table::started_at(p))
-                })
+                || platform::port_owner(port).is_some_and(|o| found.members.contains(&o.pid));
+            let started_ms = platform::started_at(found.pgid)
+                .or_else(|| found.members.first().and_then(|&p| platform::started_at(p)))
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or_else(store_now, |d| d.as_millis() as i64);
             let group = GroupIdentity {

@@ -1,5 +1,5 @@
 use crate::error::{Classified, ErrorDetail, ErrorKind, IpcError};
-use crate::process_table::PortOwner;
+use crate::platform::PortOwner;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SupervisorError {

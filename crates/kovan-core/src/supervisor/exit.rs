@@ -253,7 +253,7 @@ impl Supervisor {
             return;
         };
         let pid = group.pgid;
-        let cmdline = process_table::cmdline(pid)
+        let cmdline = platform::cmdline(pid)
             .map(|a| a.join(" "))
             .unwrap_or(fallback);
         let _ = store.record_process(
@@ -266,7 +266,7 @@ impl Supervisor {
                 cmdline,
                 port,
                 started_at: started_ms / 1000,
-                boot_id: process_table::boot_id(),
+                boot_id: platform::boot_id(),
                 ready,
                 stop_requested_by: None,
             },

@@ -9,7 +9,7 @@
 //! Each process is opened as a pidfd before it is checked and signalled through that pidfd, so a
 //! PID that changes hands between the check and the signal receives nothing.
 
-use crate::process_table::{self, Pidfd};
+use crate::platform::{self, Pidfd};
 
 /// Environment variables every process Kovan starts carries, naming its workspace and instance.
 pub const WORKSPACE_MARKER: &str = crate::workspace::ENV_VAR;
@@ -58,7 +58,7 @@ impl GroupIdentity {
     pub fn of_leader(pid: i32, workspace: &str, instance: &str) -> Self {
         Self {
             pgid: pid,
-            leader_start: process_table::start_time(pid),
+            leader_start: platform::start_time(pid),
             workspace: workspace.into(),
             instance: instance.into(),
         }
@@ -70,10 +70,10 @@ impl GroupIdentity {
         let Some(recorded) = self.leader_start else {
             return Err("its leader's start time was never known".into());
         };
-        if !process_table::is_alive(self.pgid) {
+        if !platform::is_alive(self.pgid) {
             return Err(format!("the group's leader, PID {}, is gone", self.pgid));
         }
-        match process_table::start_time(self.pgid) {
+        match platform::start_time(self.pgid) {
             Some(now) if now == recorded => {}
             Some(now) => {
                 return Err(format!(
@@ -82,7 +82,7 @@ impl GroupIdentity {
             }
             None => return Err(format!("the group's leader, PID {}, is gone", self.pgid)),
         }
-        if process_table::stat_pgid(self.pgid) != Some(self.pgid) {
+        if platform::stat_pgid(self.pgid) != Some(self.pgid) {
             return Err(format!(
                 "PID {} no longer leads group {}",
                 self.pgid, self.pgid
@@ -92,14 +92,14 @@ impl GroupIdentity {
     }
 
     fn carries_markers(&self, pid: i32) -> bool {
-        process_table::environ_var(pid, INSTANCE_MARKER).as_deref() == Some(self.instance.as_str())
-            && process_table::environ_var(pid, WORKSPACE_MARKER).as_deref()
+        platform::environ_var(pid, INSTANCE_MARKER).as_deref() == Some(self.instance.as_str())
+            && platform::environ_var(pid, WORKSPACE_MARKER).as_deref()
                 == Some(self.workspace.as_str())
     }
 
     /// Whether `pid` (read while a pidfd on it is open, or just now) is one of this group's.
     fn owns(&self, pid: i32) -> Result<(), String> {
-        if process_table::stat_pgid(pid) != Some(self.pgid) {
+        if platform::stat_pgid(pid) != Some(self.pgid) {
             return Err(format!("it is no longer in group {}", self.pgid));
         }
         let leader = self.leader_check();
@@ -120,7 +120,7 @@ impl GroupIdentity {
 
     /// The live processes of the group that are Kovan's. Empty means nothing of it is left.
     pub fn own_members(&self) -> Vec<i32> {
-        process_table::group_members(self.pgid)
+        platform::group_members(self.pgid)
             .into_iter()
             .filter(|&pid| self.owns(pid).is_ok())
             .collect()
@@ -130,7 +130,7 @@ impl GroupIdentity {
     /// previous pass reached); every other process in the group is left alone and named.
     pub fn signal(&self, signal: i32, already: &[i32]) -> SignalOutcome {
         let mut out = SignalOutcome::default();
-        for pid in process_table::group_members(self.pgid) {
+        for pid in platform::group_members(self.pgid) {
             if already.contains(&pid) {
                 continue;
             }
@@ -170,7 +170,7 @@ mod tests {
     fn a_leader_with_another_start_time_is_not_signalled_and_that_is_said() {
         let mut child = own_group(Command::new("sleep").arg("300"));
         let pid = child.id() as i32;
-        let real = process_table::start_time(pid).unwrap();
+        let real = platform::start_time(pid).unwrap();
         let recorded = GroupIdentity {
             pgid: pid,
             leader_start: Some(real + 1),
@@ -213,8 +213,8 @@ mod tests {
                 .unwrap()
         };
         let last: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-        let pgid = process_table::stat_pgid(last).unwrap();
-        let members = process_table::group_members(pgid);
+        let pgid = platform::stat_pgid(last).unwrap();
+        let members = platform::group_members(pgid);
         assert_eq!(members.len(), 2, "{members:?}");
         let id = GroupIdentity {
             pgid,
@@ -234,7 +234,7 @@ mod tests {
         // SAFETY: the test's own process.
         unsafe { libc::kill(last, libc::SIGKILL) };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !process_table::group_members(pgid).is_empty() {
+        while !platform::group_members(pgid).is_empty() {
             assert!(std::time::Instant::now() < deadline);
             std::thread::sleep(std::time::Duration::from_millis(20));
         }

@@ -34,7 +34,7 @@ pub use error::SupervisorError;
 pub use logs::{LogLine, Stream};
 
 use crate::generate::env_file;
-use crate::process_table::{self, pgid_of};
+use crate::platform::{self, pgid_of};
 use crate::store::{HistoryEvent, ProcessRecord, Store};
 use crate::workspace::{Instance, RestartPolicy, Workspace};
 use logs::LogFile;

@@ -83,23 +83,23 @@ impl Supervisor {
             });
         }
         let port = options.port.unwrap_or(i.port);
-        if !process_table::port_is_free(port) {
+        if !platform::port_is_free(port) {
             return Err(self.port_conflict(instance, port));
         }
         Ok(())
     }
 
     pub(super) fn port_conflict(&self, instance: &str, port: u16) -> SupervisorError {
-        let owner = process_table::port_owner(port);
+        let owner = platform::port_owner(port);
         let root = &self.inner.ws.project.django_root;
         // A lost instance: a process of this workspace's Django root serving this instance's port.
         let lost_instance = owner.as_ref().is_some_and(|o| {
             let pgid = pgid_of(o.pid);
             let leader = pgid
-                .and_then(process_table::cmdline)
+                .and_then(platform::cmdline)
                 .map(|a| a.join(" "))
                 .unwrap_or_default();
-            process_table::cwd(o.pid).as_deref() == Some(root.as_path())
+            platform::cwd(o.pid).as_deref() == Some(root.as_path())
                 && (o.command.contains(&format!(":{port}")) || leader.contains(&format!(":{port}")))
         });
         let taken: Vec<u16> = self.inner.ws.instances.iter().map(|i| i.port).collect();
@@ -110,7 +110,7 @@ impl Supervisor {
             lost_instance,
             next_free: port
                 .checked_add(1)
-                .and_then(|p| process_table::next_free_port(p, &taken)),
+                .and_then(|p| platform::next_free_port(p, &taken)),
         }
     }
 

@@ -397,7 +397,7 @@ impl Supervisor {
                 // Started by another workspace from this data dir (then our password works), or
                 // a server that is not Kovan's.
                 if let Err(why) = postgres::connect_admin(&pg, "postgres").await {
-                    let owner = process_table::port_owner(pg.port)
+                    let owner = platform::port_owner(pg.port)
                         .map(|o| format!("PID {} ({})", o.pid, o.command))
                         .unwrap_or_else(|| "another process".into());
                     return Err(self.postgres_error(format!(

@@ -127,7 +127,7 @@ impl Supervisor {
             while !group.own_members().is_empty() && started.elapsed() < grace {
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
-            if group.own_members().is_empty() && process_table::port_is_free(port) {
+            if group.own_members().is_empty() && platform::port_is_free(port) {
                 return Ok(StopReport {
                     instance: instance.into(),
                     how: StopHow::Terminated,
@@ -145,7 +145,7 @@ impl Supervisor {
             });
         }
         let gone = |port: u16| {
-            group.own_members().is_empty() && (port == 0 || process_table::port_is_free(port))
+            group.own_members().is_empty() && (port == 0 || platform::port_is_free(port))
         };
         let mut how = StopHow::Terminated;
         let mut killed = Vec::new();

@@ -45,7 +45,7 @@ pub(in crate::doctor) fn restart_needed(
         let Some(i) = ws.instance(&r.instance) else {
             continue;
         };
-        let started = |pid: &i32| process_table::started_at(*pid);
+        let started = |pid: &i32| platform::started_at(*pid);
         let leader = started(&r.pgid).or_else(|| r.members.iter().filter_map(started).min());
         let newest = r.members.iter().filter_map(started).max();
         let env = root.join(&i.names.env_file);

@@ -5,7 +5,7 @@ use super::super::*;
 
 pub(in crate::doctor) fn ports(ws: &Workspace, context: &Context, findings: &mut Vec<Finding>) {
     for i in &ws.instances {
-        let Some(owner) = process_table::port_owner(i.port) else {
+        let Some(owner) = platform::port_owner(i.port) else {
             continue;
         };
         let holder = context
@@ -60,7 +60,7 @@ pub(in crate::doctor) fn shared_sqlite_files(
     let mut holders: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
     for r in &context.running {
         for pid in &r.members {
-            for file in process_table::open_files(*pid) {
+            for file in platform::open_files(*pid) {
                 holders
                     .entry(database_of(&file))
                     .or_default()
@@ -104,13 +104,13 @@ pub(in crate::doctor) fn all_interfaces(
         let sockets: BTreeSet<u64> = r
             .members
             .iter()
-            .flat_map(|p| process_table::socket_inodes(*p))
+            .flat_map(|p| platform::socket_inodes(*p))
             .collect();
         let open_to_all = r
             .members
             .iter()
             .take(1)
-            .flat_map(|p| process_table::listeners_seen_by(*p))
+            .flat_map(|p| platform::listeners_seen_by(*p))
             .any(|l| l.port == port && l.address.is_unspecified() && sockets.contains(&l.inode));
         if open_to_all {
             findings.push(
