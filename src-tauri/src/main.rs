@@ -9,7 +9,7 @@ mod tray;
 use tauri::Manager;
 
 fn main() {
-    start_log();
+    kovan_core::diagnostics::start_log(kovan_core::diagnostics::Program::Window, false);
     tracing::info!("Kovan's window {} starting", env!("CARGO_PKG_VERSION"));
     launch::before_the_window(std::env::args_os());
     let named = state::named_workspace(std::env::args_os());
@@ -98,43 +98,4 @@ fn main() {
             app.state::<state::AppState>().shutdown();
         }
     });
-}
-
-/// Kovan's log for the window: `window.<date>.log` in Kovan's data dir (diagnostics::log_dir),
-/// rotated daily, at the level `KOVAN_LOG` names (info by default). Kovan's own events only; the
-/// footer shows where it is and its last warning (the `diagnostic_log` command).
-fn start_log() {
-    use kovan_core::diagnostics;
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::prelude::*;
-
-    let level = std::env::var(diagnostics::LEVEL_VAR)
-        .ok()
-        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
-        .unwrap_or(LevelFilter::INFO);
-    // The folder first: tracing-appender looks for old files to prune before it makes one, and
-    // says on stderr when it finds no folder.
-    let dir = diagnostics::log_dir();
-    if std::fs::create_dir_all(&dir).is_err() {
-        return;
-    }
-    let Ok(file) = tracing_appender::rolling::RollingFileAppender::builder()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix(diagnostics::WINDOW_PREFIX)
-        .filename_suffix(diagnostics::SUFFIX)
-        .max_log_files(diagnostics::KEEP_FILES)
-        .build(dir)
-    else {
-        return;
-    };
-    let only_kovan = Targets::new()
-        .with_target("kovan_desktop", level)
-        .with_target("kovan_core", level);
-    let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(file)
-                .with_filter(only_kovan),
-        )
-        .try_init();
 }

@@ -359,7 +359,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage(&e),
     };
-    start_log(cli.verbose);
+    diagnostics::start_log(diagnostics::Program::Cli, cli.verbose);
     tracing::debug!(
         "kovan {} started: {}",
         env!("CARGO_PKG_VERSION"),
@@ -486,49 +486,6 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
-}
-
-/// Kovan's log for this run: `cli.<date>.log` in [`diagnostics::log_dir`], rotated daily, at the
-/// level `KOVAN_LOG` names (info by default; `-v` raises it to debug). Kovan's own events only:
-/// what its libraries say stays out. Without a writable folder the run goes on without a log.
-fn start_log(verbose: bool) {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::prelude::*;
-
-    let named = std::env::var(diagnostics::LEVEL_VAR)
-        .ok()
-        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
-        .unwrap_or(LevelFilter::INFO);
-    let level = if verbose {
-        named.max(LevelFilter::DEBUG)
-    } else {
-        named
-    };
-    // The folder first: tracing-appender looks for old files to prune before it makes one, and
-    // says on stderr when it finds no folder.
-    let dir = diagnostics::log_dir();
-    if std::fs::create_dir_all(&dir).is_err() {
-        return;
-    }
-    let Ok(file) = tracing_appender::rolling::RollingFileAppender::builder()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix(diagnostics::CLI_PREFIX)
-        .filename_suffix(diagnostics::SUFFIX)
-        .max_log_files(diagnostics::KEEP_FILES)
-        .build(dir)
-    else {
-        return;
-    };
-    let only_kovan = Targets::new()
-        .with_target("kovan", level)
-        .with_target("kovan_core", level);
-    let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(file)
-                .with_filter(only_kovan),
-        )
-        .try_init();
 }
 
 /// Help, the version, or a usage error, printed as clap would but through [`out`], so that a

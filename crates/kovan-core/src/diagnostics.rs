@@ -1,8 +1,8 @@
 //! Kovan's own diagnostic log: where it is kept and what it last said went wrong.
 //!
-//! The core only emits [`tracing`] events (a start, a stop, a flush, an adoption, an error said to
-//! the user). Each program sets up the writer once, in its `main`: the `kovan` CLI into
-//! `cli.<date>.log`, the window into `window.<date>.log`, both in [`log_dir`], rotated daily with
+//! The core emits [`tracing`] events (a start, a stop, a flush, an adoption, an error said to the
+//! user). Each program calls [`start_log`] once, in its `main`: the `kovan` CLI writes
+//! `cli.<date>.log`, the window `window.<date>.log`, both in [`log_dir`], rotated daily with
 //! [`KEEP_FILES`] kept, at the level [`LEVEL_VAR`] names (`KOVAN_LOG=debug`; info by default).
 
 use std::io::{Read, Seek, SeekFrom};
@@ -22,6 +22,73 @@ pub const WINDOW_PREFIX: &str = "window";
 pub const SUFFIX: &str = "log";
 /// How much of the newest file is searched for the last warning (its end).
 const TAIL_BYTES: u64 = 256 * 1024;
+
+/// Which program writes the log: its file prefix, and the crate whose events it keeps besides the
+/// core's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    Cli,
+    Window,
+}
+
+impl Program {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Cli => CLI_PREFIX,
+            Self::Window => WINDOW_PREFIX,
+        }
+    }
+
+    fn target(self) -> &'static str {
+        match self {
+            Self::Cli => "kovan",
+            Self::Window => "kovan_desktop",
+        }
+    }
+}
+
+/// Kovan's log for this run of `program`: `<prefix>.<date>.log` in [`log_dir`], rotated daily, at
+/// the level `KOVAN_LOG` names (info by default; `verbose` raises it to debug). Kovan's own events
+/// only: what its libraries say stays out. Without a writable folder the run goes on without a log.
+pub fn start_log(program: Program, verbose: bool) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+
+    let named = std::env::var(LEVEL_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let level = if verbose {
+        named.max(LevelFilter::DEBUG)
+    } else {
+        named
+    };
+    // The folder first: tracing-appender looks for old files to prune before it makes one, and
+    // says on stderr when it finds no folder.
+    let dir = log_dir();
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = tracing_appender::rolling::RollingFileAppender::builder()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(program.prefix())
+        .filename_suffix(SUFFIX)
+        .max_log_files(KEEP_FILES)
+        .build(dir)
+    else {
+        return;
+    };
+    let only_kovan = Targets::new()
+        .with_target(program.target(), level)
+        .with_target("kovan_core", level);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(file)
+                .with_filter(only_kovan),
+        )
+        .try_init();
+}
 
 /// `logs/` in Kovan's data dir ([`crate::store::data_dir`], which `KOVAN_DATA_DIR` moves).
 pub fn log_dir() -> PathBuf {
