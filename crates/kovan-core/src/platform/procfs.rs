@@ -269,26 +269,43 @@ pub fn open_files(pid: i32) -> Vec<PathBuf> {
 /// The processes other than Kovan itself that have `file` (or its -wal/-shm/-journal companions)
 /// open, by PID: who holds a SQLite database.
 pub fn holders_of(file: &std::path::Path) -> Vec<i32> {
-    let Ok(file) = file.canonicalize() else {
-        return Vec::new();
-    };
-    let companions: Vec<PathBuf> = ["-wal", "-shm", "-journal"]
+    holders_of_each(&[file]).pop().unwrap_or_default()
+}
+
+/// [`holders_of`] for several files in one pass over /proc (each process's fds are read once,
+/// not once per file): the holders of each, in the order given.
+pub fn holders_of_each(files: &[&std::path::Path]) -> Vec<Vec<i32>> {
+    // A file that does not exist has no holders; its slot stays empty.
+    let watched: Vec<Option<(PathBuf, [PathBuf; 3])>> = files
         .iter()
-        .map(|suffix| {
-            let mut p = file.as_os_str().to_owned();
-            p.push(suffix);
-            PathBuf::from(p)
+        .map(|f| {
+            let file = f.canonicalize().ok()?;
+            let companion = |suffix: &str| {
+                let mut p = file.as_os_str().to_owned();
+                p.push(suffix);
+                PathBuf::from(p)
+            };
+            let companions = [companion("-wal"), companion("-shm"), companion("-journal")];
+            Some((file, companions))
         })
         .collect();
+    let mut holders = vec![Vec::new(); files.len()];
+    if watched.iter().all(Option::is_none) {
+        return holders;
+    }
     let ours = std::process::id() as i32;
-    pids()
-        .filter(|&pid| pid != ours)
-        .filter(|&pid| {
-            open_files(pid)
-                .iter()
-                .any(|open| *open == file || companions.contains(open))
-        })
-        .collect()
+    for pid in pids().filter(|&pid| pid != ours) {
+        let open = open_files(pid);
+        for (slot, watch) in watched.iter().enumerate() {
+            let Some((file, companions)) = watch else {
+                continue;
+            };
+            if open.iter().any(|o| o == file || companions.contains(o)) {
+                holders[slot].push(pid);
+            }
+        }
+    }
+    holders
 }
 
 /// Socket inodes a process has open.

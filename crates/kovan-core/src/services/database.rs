@@ -269,17 +269,26 @@ async fn pg_snapshot(
 /// Who has a SQLite file open (a running instance, a `manage.py shell`, a sqlite3 prompt), named
 /// by the instance marker it runs under, else by its command name.
 fn sqlite_holders(path: &std::path::Path) -> Vec<Holder> {
-    crate::platform::holders_of(path)
+    sqlite_holders_each(&[path]).pop().unwrap_or_default()
+}
+
+/// [`sqlite_holders`] of several files, in one pass over the processes.
+fn sqlite_holders_each(paths: &[&std::path::Path]) -> Vec<Vec<Holder>> {
+    crate::platform::holders_of_each(paths)
         .into_iter()
-        .map(|pid| Holder {
-            pid,
-            application_name: crate::platform::environ_var(pid, "KOVAN_INSTANCE")
-                .or_else(|| {
-                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                        .ok()
-                        .map(|c| c.trim().to_string())
+        .map(|pids| {
+            pids.into_iter()
+                .map(|pid| Holder {
+                    pid,
+                    application_name: crate::platform::environ_var(pid, "KOVAN_INSTANCE")
+                        .or_else(|| {
+                            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                                .ok()
+                                .map(|c| c.trim().to_string())
+                        })
+                        .unwrap_or_default(),
                 })
-                .unwrap_or_default(),
+                .collect()
         })
         .collect()
 }
@@ -584,6 +593,7 @@ pub struct DatabaseStatus {
 /// cards. One PostgreSQL session for all of them; a server that does not answer is an error.
 pub async fn status(ws: &Workspace) -> Result<Vec<DatabaseStatus>, DatabaseError> {
     let mut pg_names = Vec::new();
+    let mut sqlite_files: Vec<(usize, PathBuf)> = Vec::new();
     let mut out = Vec::new();
     for instance in &ws.instances {
         let base = DatabaseStatus {
@@ -617,16 +627,12 @@ pub async fn status(ws: &Workspace) -> Result<Vec<DatabaseStatus>, DatabaseError
                 let name = u.name();
                 match &u.place {
                     Place::Sqlite { path } => {
-                        let size = std::fs::metadata(path).ok().map(|m| m.len() as i64);
+                        // Who has it open is looked up for every file at once, below.
+                        sqlite_files.push((out.len(), path.clone()));
                         DatabaseStatus {
                             shown,
                             name,
-                            size_bytes: size,
-                            connections: if size.is_some() {
-                                sqlite_holders(path)
-                            } else {
-                                Vec::new()
-                            },
+                            size_bytes: std::fs::metadata(path).ok().map(|m| m.len() as i64),
                             snapshot: sqlite_snapshot(path).is_file(),
                             ..base
                         }
@@ -644,6 +650,10 @@ pub async fn status(ws: &Workspace) -> Result<Vec<DatabaseStatus>, DatabaseError
             }
         };
         out.push(row);
+    }
+    let paths: Vec<&std::path::Path> = sqlite_files.iter().map(|(_, p)| p.as_path()).collect();
+    for ((row, _), holders) in sqlite_files.iter().zip(sqlite_holders_each(&paths)) {
+        out[*row].connections = holders;
     }
     if !pg_names.is_empty() {
         pg_names.sort();
