@@ -579,15 +579,10 @@ impl Validator<'_> {
         let ca_file = file(self, "ca_file", &raw.ca_file);
         let cert_file = file(self, "cert_file", &raw.cert_file);
         let key_file = file(self, "key_file", &raw.key_file);
-        for (have, lacks, value) in [
-            ("cert_file", "key_file", &raw.cert_file),
-            ("key_file", "cert_file", &raw.key_file),
+        for (have, lacks, value, other) in [
+            ("cert_file", "key_file", &raw.cert_file, &raw.key_file),
+            ("key_file", "cert_file", &raw.key_file, &raw.cert_file),
         ] {
-            let other = if have == "cert_file" {
-                &raw.key_file
-            } else {
-                &raw.cert_file
-            };
             if let (Some(value), None) = (value, other) {
                 self.report(
                     format!("redis.{lacks}"),
